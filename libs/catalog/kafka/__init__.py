@@ -1,0 +1,1 @@
+"""Kafka wiring shared by every service: topic registry, codec, faust app factory, admin."""

@@ -1,0 +1,108 @@
+"""The metric registry: every Prometheus metric of the platform, defined once.
+
+Each service process exposes this registry on `/metrics`. Names follow `catalog_<thing>_<unit>`;
+the comment on each says its kind and labels so dashboards and alerts can be written from here.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Counter{service, topic, outcome=processed|dead_lettered|retried}: messages a service consumed.
+MESSAGES = Counter(
+    "catalog_messages_total",
+    "Messages consumed, by outcome.",
+    ["service", "topic", "outcome"],
+    registry=REGISTRY,
+)
+# Counter{retailer}: raw listings accepted by the router.
+LISTINGS = Counter(
+    "catalog_listings_total", "Raw listings accepted.", ["retailer"], registry=REGISTRY
+)
+# Counter{tier=rules|mini|full}: routing decisions.
+TIERS = Counter("catalog_tier_total", "Listings routed, by tier.", ["tier"], registry=REGISTRY)
+# Counter{level=l1|l2|l3, outcome=hit|miss|error|rejected}: cache lookups per level.
+CACHE_LOOKUPS = Counter(
+    "catalog_cache_lookups_total",
+    "Cache lookups by level and outcome.",
+    ["level", "outcome"],
+    registry=REGISTRY,
+)
+# Counter{model, mode=batch|sync, outcome=ok|error}: requests answered by a model.
+LLM_REQUESTS = Counter(
+    "catalog_llm_requests_total",
+    "LLM requests by model, mode and outcome.",
+    ["model", "mode", "outcome"],
+    registry=REGISTRY,
+)
+# Counter{model, mode, kind=prompt|completion|reasoning}: tokens billed.
+LLM_TOKENS = Counter(
+    "catalog_llm_tokens_total", "LLM tokens.", ["model", "mode", "kind"], registry=REGISTRY
+)
+# Counter{model, mode}: USD spent.
+LLM_COST = Counter(
+    "catalog_llm_cost_usd_total", "LLM cost in USD.", ["model", "mode"], registry=REGISTRY
+)
+# Gauge: the configured daily budget in USD, and what was spent today.
+LLM_BUDGET = Gauge("catalog_llm_budget_usd", "Daily LLM budget (USD).", registry=REGISTRY)
+LLM_SPENT_TODAY = Gauge(
+    "catalog_llm_spent_today_usd", "LLM spend today (USD).", registry=REGISTRY
+)
+# Gauge{state}: batches currently in each state (batch-poller's view).
+BATCHES = Gauge("catalog_batches", "Open batches by state.", ["state"], registry=REGISTRY)
+# Counter{source=rules|l1|l2|l3|llm, tier}: listings that passed validation.
+VALIDATED = Counter(
+    "catalog_validated_total", "Validated listings.", ["source", "tier"], registry=REGISTRY
+)
+# Counter{reason}: quality-gate and schema rejections.
+VALIDATION_FAILURES = Counter(
+    "catalog_validation_failures_total",
+    "Validation rejections by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+# Counter{to_model}: answers sent back to a stronger model.
+FALLBACKS = Counter(
+    "catalog_fallback_total", "Fallbacks to a stronger model.", ["to_model"], registry=REGISTRY
+)
+# Histogram{source}: confidence of validated answers.
+CONFIDENCE = Histogram(
+    "catalog_confidence",
+    "Confidence of validated answers.",
+    ["source"],
+    buckets=(0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0),
+    registry=REGISTRY,
+)
+# Histogram{service}: time to process one consumed batch of messages.
+STAGE_SECONDS = Histogram(
+    "catalog_stage_seconds",
+    "Processing time per consumed batch.",
+    ["service"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+# Counter{service, error_type}: messages sent to products.dlq.v1.
+DLQ = Counter(
+    "catalog_dlq_messages_total",
+    "Messages dead-lettered.",
+    ["service", "error_type"],
+    registry=REGISTRY,
+)
+# Counter{reason}: listings sent to the review queue (one count per first reason).
+REVIEW = Counter(
+    "catalog_review_total", "Listings sent to review.", ["reason"], registry=REGISTRY
+)
+# Counter{kind=product_created|product_updated|offer|price_change|offer_moved}: persisted effects.
+PERSISTED = Counter(
+    "catalog_persisted_total", "Persisted effects by kind.", ["kind"], registry=REGISTRY
+)
+# Gauge{dependency}: 1 when the dependency answered the last health check.
+DEPENDENCY_UP = Gauge(
+    "catalog_dependency_up", "Dependency health (1 up, 0 down).", ["dependency"], registry=REGISTRY
+)
+# Gauge{topic, partition}: consumer lag seen by this service.
+CONSUMER_LAG = Gauge(
+    "catalog_consumer_lag", "Consumer lag in messages.", ["topic", "partition"], registry=REGISTRY
+)

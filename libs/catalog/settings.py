@@ -1,0 +1,176 @@
+"""All configuration in one place.
+
+Every service builds a `Settings` from the environment (prefix `CATALOG_`, nested keys joined by
+`__`, e.g. `CATALOG_KAFKA__BOOTSTRAP=broker:9092`) and an optional `.env` file. Nothing else in the
+code base reads environment variables, so this module is the complete list of knobs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(_Section):
+    bootstrap: str = "127.0.0.1:9092"
+    # Prepended to every topic and consumer group name: lets tests and several stacks share a
+    # broker without seeing each other's messages.
+    prefix: str = ""
+    # Tansu holds a fetch for the full wait even when data is ready; real Kafka answers as soon as
+    # data arrives, so a short wait costs nothing there and saves ~0.5 s per hop here.
+    fetch_max_wait_ms: int = 20
+    rebalance_timeout_s: float = 5.0
+    commit_interval_s: float = 1.0
+    # When set, every topic gets this many partitions (the embedded stack uses few); otherwise
+    # each topic gets its production count from the topic registry.
+    partitions: int | None = None
+    replication_factor: int = 1
+    # Consumers process messages in batches of up to this many, waiting at most `batch_within_s`.
+    batch_max: int = 500
+    batch_within_s: float = 0.02
+
+
+class PostgresSettings(_Section):
+    dsn: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/catalog")
+    pool_min: int = 1
+    pool_max: int = 10
+    command_timeout_s: float = 30.0
+
+
+class RedisSettings(_Section):
+    url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    # When sentinel hosts are given, `url` is ignored and the master is discovered through them.
+    sentinel_hosts: list[str] = Field(default_factory=list)
+    sentinel_master: str = "catalog"
+    socket_timeout_s: float = 0.25
+    # After a failure, Redis is skipped for this long instead of paying a timeout per lookup.
+    retry_after_s: float = 5.0
+
+
+class ModelParams(_Section):
+    """How to call one model family: reasoning models reject temperature and take effort."""
+
+    reasoning: bool = False
+    max_output_tokens: int = 500
+    temperature: float = 0.1
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] = "minimal"
+
+
+class ModelPrice(_Section):
+    """USD per million tokens, synchronous price; batch gets `LLMSettings.batch_discount`."""
+
+    input_per_m: float
+    output_per_m: float
+
+
+def _default_params() -> dict[str, ModelParams]:
+    return {
+        "gpt-5-mini": ModelParams(reasoning=True, max_output_tokens=400),
+        "gpt-5": ModelParams(reasoning=True, max_output_tokens=800),
+        "gpt-4o-mini": ModelParams(reasoning=False, max_output_tokens=300),
+    }
+
+
+def _default_prices() -> dict[str, ModelPrice]:
+    return {
+        "gpt-5-mini": ModelPrice(input_per_m=0.25, output_per_m=2.0),
+        "gpt-5": ModelPrice(input_per_m=1.25, output_per_m=10.0),
+        "gpt-4o-mini": ModelPrice(input_per_m=0.15, output_per_m=0.60),
+    }
+
+
+class LLMSettings(_Section):
+    base_url: str = "http://127.0.0.1:8700/v1"
+    api_key: SecretStr = SecretStr("sk-local-emulator")
+    mini_model: str = "gpt-5-mini"
+    full_model: str = "gpt-5"
+    fallback_model: str = "gpt-4o-mini"
+    params: dict[str, ModelParams] = Field(default_factory=_default_params)
+    prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
+    batch_discount: float = 0.5
+    timeout_s: float = 30.0
+    max_retries: int = 3
+    prompt_version: str = "norm-ia-v2.0"
+    # Fewer pending requests than this are answered synchronously (plan: 100).
+    sync_threshold: int = 100
+    sync_concurrency: int = 8
+    batch_size: int = 10_000
+    batch_max_requests: int = 50_000
+    batch_max_bytes: int = 200 * 1024 * 1024
+    batch_max_age_s: float = 30.0
+    poll_interval_s: float = 60.0
+    daily_budget_usd: float = 100.0
+
+
+class CacheSettings(_Section):
+    """Per-category L1 TTLs and L2 thresholds live in the taxonomy; these are the defaults."""
+
+    namespace: str = "norm-ia-v2.0"
+    l1_enabled: bool = True
+    l1_default_ttl_s: int = 3600
+    l2_enabled: bool = True
+    l2_default_threshold: float = 0.85
+    l2_top_k: int = 5
+    l3_enabled: bool = True
+    embedding_provider: Literal["hashing", "openai"] = "hashing"
+    embedding_model: str = "char-ngram-hash-v1"
+    embedding_dim: int = 384
+
+
+class RoutingSettings(_Section):
+    simple_threshold: float = 0.35
+    complex_threshold: float = 0.70
+    # The rules tier answers without an LLM when the extractor is at least this confident.
+    rules_min_confidence: float = 0.90
+    min_price_clp: int = 100
+    max_price_clp: int = 100_000_000
+    excluded_categories: list[str] = Field(default_factory=lambda: ["servicios", "gift card"])
+
+
+class ValidationSettings(_Section):
+    min_confidence: float = 0.75
+    min_attr_coverage: float = 0.70
+    max_llm_attempts: int = 2
+
+
+class ObservabilitySettings(_Section):
+    log_level: str = "INFO"
+    log_json: bool = True
+    otlp_endpoint: str | None = None
+    web_host: str = "127.0.0.1"
+    # In a container each service owns its pod and listens on `web_port`; on the embedded stack
+    # all services share one host and listen on `web_port_base` + their offset.
+    web_port: int | None = None
+    web_port_base: int = 8710
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CATALOG_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    kafka: KafkaSettings = KafkaSettings()
+    postgres: PostgresSettings = PostgresSettings()
+    redis: RedisSettings = RedisSettings()
+    llm: LLMSettings = LLMSettings()
+    cache: CacheSettings = CacheSettings()
+    routing: RoutingSettings = RoutingSettings()
+    validation: ValidationSettings = ValidationSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,708 @@
+"""Request validation and deterministic answers for chat completions and embeddings.
+
+Chat answers come from the platform's own deterministic extractor, shaped the way each prompt
+kind asks (`catalog.llm.prompts`), so the strict answer parser downstream sees what a well
+behaved model would send. Parameter validation follows the real API's rules, including the
+reasoning models' refusal of `max_tokens` and of a non-default `temperature`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import secrets
+import string
+import struct
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from openai_emulator.errors import ApiError
+from openai_emulator.faults import MalformedKind, make_malformed
+
+DEFAULT_CHAT_MODELS: tuple[str, ...] = (
+    "gpt-5-mini",
+    "gpt-5",
+    "gpt-5-nano",
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4.1-mini",
+)
+DEFAULT_EMBEDDING_MODELS: dict[str, int] = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+REASONING_EFFORTS: tuple[str, ...] = ("minimal", "low", "medium", "high")
+REASONING_TOKENS: dict[str, int] = {"minimal": 64, "low": 256, "medium": 1024, "high": 4096}
+DEFAULT_REASONING_EFFORT = "medium"
+FULL_MODEL_CONFIDENCE_BONUS = 0.04
+LOW_CONFIDENCE = 0.3
+MAX_CONFIDENCE = 0.99
+
+_ALPHANUM = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    return prefix + "".join(secrets.choice(_ALPHANUM) for _ in range(length))
+
+
+def request_id() -> str:
+    return "req_" + secrets.token_hex(16)
+
+
+def is_reasoning_model(model: str) -> bool:
+    return model.startswith("gpt-5") or model.startswith("o")
+
+
+def is_full_model(model: str) -> bool:
+    return not any(part in model for part in ("mini", "nano"))
+
+
+# --- token counting -------------------------------------------------------------------------
+
+_O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+
+
+@lru_cache(maxsize=1)
+def _tiktoken_encoder() -> Callable[[str], list[int]] | None:
+    """The o200k_base encoder if tiktoken and its cached vocabulary are present (no download)."""
+    try:
+        import tiktoken
+    except ImportError:
+        return None
+    cache_dir = (
+        os.environ.get("TIKTOKEN_CACHE_DIR")
+        or os.environ.get("DATA_GYM_CACHE_DIR")
+        or os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    )
+    cached = os.path.join(cache_dir, hashlib.sha1(_O200K_URL.encode()).hexdigest())
+    if not os.path.exists(cached):
+        return None
+    try:
+        encoding = tiktoken.get_encoding("o200k_base")
+    except Exception:
+        return None
+    encode: Callable[[str], list[int]] = encoding.encode
+    return encode
+
+
+def count_tokens(text: str) -> int:
+    """Tokens in `text`: o200k_base when available offline, else about four characters each."""
+    encode = _tiktoken_encoder()
+    if encode is not None:
+        return max(1, len(encode(text)))
+    return max(1, math.ceil(len(text) / 4))
+
+
+# --- chat request validation ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    reasoning_effort: str | None
+    completion_limit: int | None
+    n: int
+
+    @property
+    def reasoning(self) -> bool:
+        return self.reasoning_effort is not None
+
+    def texts(self) -> list[str]:
+        return [message_text(message) for message in self.messages]
+
+    def last_user_text(self) -> str | None:
+        for message in reversed(self.messages):
+            if message.get("role") == "user":
+                return message_text(message)
+        return None
+
+
+def message_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and part.get("type") in ("text", "input_text")
+        ]
+        return "\n".join(parts)
+    return ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_error(param: str, expected: str, value: Any) -> ApiError:
+    got = "null" if value is None else type(value).__name__
+    return ApiError(
+        400,
+        f"Invalid type for '{param}': expected {expected}, but got {got} instead.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def _positive_int(body: dict[str, Any], param: str) -> int | None:
+    value = body.get(param)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _type_error(param, "an integer", value)
+    if value < 1:
+        raise ApiError(
+            400,
+            f"Invalid '{param}': integer below minimum value. Expected a value >= 1, "
+            f"but got {value} instead.",
+            param=param,
+            code="integer_below_min_value",
+        )
+    return value
+
+
+def _validate_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    if "messages" not in body:
+        raise ApiError(
+            400,
+            "Missing required parameter: 'messages'.",
+            param="messages",
+            code="missing_required_parameter",
+        )
+    messages = body["messages"]
+    if not isinstance(messages, list):
+        raise _type_error("messages", "an array", messages)
+    if not messages:
+        raise ApiError(
+            400,
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, "
+            "but got an empty array instead.",
+            param="messages",
+            code="empty_array",
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise _type_error(f"messages[{index}]", "an object", message)
+        if "role" not in message:
+            raise ApiError(
+                400,
+                f"Missing required parameter: 'messages[{index}].role'.",
+                param=f"messages[{index}].role",
+                code="missing_required_parameter",
+            )
+        if message["role"] not in ("system", "developer", "user", "assistant", "tool"):
+            raise ApiError(
+                400,
+                f"Invalid value: '{message['role']}'. Supported values are: 'system', "
+                "'assistant', 'user', 'function', 'tool', and 'developer'.",
+                param=f"messages[{index}].role",
+                code="invalid_value",
+            )
+    return messages
+
+
+def validate_chat(body: Any, known_models: list[str]) -> ChatRequest:
+    """Apply the real API's request rules; raise `ApiError` on the first violation."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "We could not parse the JSON body of your request.")
+    model = body.get("model")
+    if not model:
+        raise ApiError(400, "you must provide a model parameter")
+    if not isinstance(model, str):
+        raise _type_error("model", "a string", model)
+    messages = _validate_messages(body)
+    if model not in known_models:
+        raise ApiError(
+            404,
+            f"The model `{model}` does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
+    if body.get("stream"):
+        raise ApiError(
+            400, "Streaming is not supported by this server.", param="stream", code="unsupported"
+        )
+    reasoning = is_reasoning_model(model)
+    max_tokens = _positive_int(body, "max_tokens")
+    max_completion_tokens = _positive_int(body, "max_completion_tokens")
+    effort = body.get("reasoning_effort")
+    temperature = body.get("temperature")
+    if temperature is not None and not _is_number(temperature):
+        raise _type_error("temperature", "a decimal", temperature)
+    if reasoning:
+        if max_tokens is not None:
+            raise ApiError(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                param="max_tokens",
+                code="unsupported_parameter",
+            )
+        for param in ("temperature", "top_p"):
+            value = body.get(param)
+            if value is not None and value != 1:
+                raise ApiError(
+                    400,
+                    f"Unsupported value: '{param}' does not support {value} with this model. "
+                    "Only the default (1) value is supported.",
+                    param=param,
+                    code="unsupported_value",
+                )
+        if effort is not None and effort not in REASONING_EFFORTS:
+            raise ApiError(
+                400,
+                f"Invalid value: '{effort}'. Supported values are: 'minimal', 'low', 'medium', "
+                "and 'high'.",
+                param="reasoning_effort",
+                code="invalid_value",
+            )
+        effort = effort or DEFAULT_REASONING_EFFORT
+    else:
+        if effort is not None:
+            raise ApiError(
+                400,
+                "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+                param="reasoning_effort",
+                code="unsupported_parameter",
+            )
+        if temperature is not None and not 0 <= temperature <= 2:
+            raise ApiError(
+                400,
+                f"Invalid 'temperature': decimal out of range. Expected a value between 0 and 2, "
+                f"but got {temperature} instead.",
+                param="temperature",
+                code="decimal_out_of_range",
+            )
+    _validate_response_format(body.get("response_format"), messages)
+    n = _positive_int(body, "n") or 1
+    if n > 8:
+        raise ApiError(400, f"Invalid 'n': expected a value <= 8, but got {n}.", param="n")
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        reasoning_effort=effort if reasoning else None,
+        completion_limit=max_completion_tokens or max_tokens,
+        n=n,
+    )
+
+
+def _validate_response_format(response_format: Any, messages: list[dict[str, Any]]) -> None:
+    if response_format is None:
+        return
+    if not isinstance(response_format, dict):
+        raise _type_error("response_format", "an object", response_format)
+    kind = response_format.get("type")
+    if kind not in ("text", "json_object", "json_schema"):
+        raise ApiError(
+            400,
+            f"Invalid value: '{kind}'. Supported values are: 'json_object', 'json_schema', "
+            "and 'text'.",
+            param="response_format.type",
+            code="invalid_value",
+        )
+    if kind == "json_object" and not any(
+        "json" in message_text(message).lower() for message in messages
+    ):
+        raise ApiError(
+            400,
+            "'messages' must contain the word 'json' in some form, to use 'response_format' "
+            "of type 'json_object'.",
+            param="messages",
+        )
+
+
+# --- answers --------------------------------------------------------------------------------
+
+GENERIC_ANSWER: dict[str, Any] = {
+    "brand": None,
+    "model": None,
+    "attributes": {},
+    "confidence": 0.1,
+}
+
+# Prompt attribute key -> the long name `parse_answer` expands it to.
+_KIND_ATTRIBUTE_KEYS: dict[str, dict[str, str]] = {
+    "batch": {"c": "capacity", "cl": "color", "s": "size"},
+    "minimal": {"cap": "capacity", "color": "color", "size": "size"},
+    "standard": {"capacity": "capacity", "color": "color", "size": "size"},
+    "fallback": {"capacity": "capacity", "color": "color", "size": "size"},
+    "detailed": {
+        "capacity": "capacity",
+        "color": "color",
+        "size": "size",
+        "ram": "ram",
+        "network": "network",
+        "volume_ml": "volume_ml",
+        "screen_type": "screen_type",
+    },
+}
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _as_number(value: Any) -> float | None:
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _capacity(attributes: dict[str, Any]) -> str | None:
+    storage = _as_number(attributes.get("storage_gb"))
+    if storage:
+        if storage >= 1024 and storage % 1024 == 0:
+            return f"{_number(storage / 1024)}TB"
+        return f"{_number(storage)}GB"
+    volume = _as_number(attributes.get("volume_ml"))
+    if volume:
+        return f"{_number(volume / 1000)}L" if volume >= 1000 else f"{_number(volume)}ml"
+    weight = _as_number(attributes.get("weight_g"))
+    if weight:
+        return f"{_number(weight / 1000)}kg" if weight >= 1000 else f"{_number(weight)}g"
+    return None
+
+
+def _long_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The prompt-level attribute values (long names) derived from canonical attributes."""
+    screen = _as_number(attributes.get("screen_in"))
+    ram = _as_number(attributes.get("ram_gb"))
+    volume = _as_number(attributes.get("volume_ml"))
+    values: dict[str, Any] = {
+        "capacity": _capacity(attributes),
+        "color": attributes.get("color"),
+        "size": _number(screen) if screen else None,
+        "ram": f"{_number(ram)}GB" if ram else None,
+        "network": attributes.get("network"),
+        "volume_ml": int(volume) if volume else None,
+        "screen_type": attributes.get("panel"),
+    }
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+@dataclass(frozen=True)
+class ExtractedListing:
+    brand: str | None
+    model: str | None
+    normalized_name: str | None
+    category: str | None
+    attributes: dict[str, Any]
+    confidence: float
+
+
+def _extract(title: str, category: str) -> ExtractedListing:
+    retailer_category = None if category in ("", "desconocida") else category
+    try:
+        from catalog.domain.extractor import extract
+    except ImportError:
+        # The deterministic extractor is not installed: answer with a plain heuristic.
+        words = title.split()
+        return ExtractedListing(
+            brand=words[0].upper() if words else None,
+            model=" ".join(words[1:3]) or None,
+            normalized_name=" ".join(words) or None,
+            category=retailer_category,
+            attributes={},
+            confidence=0.5,
+        )
+    result = extract(title, retailer_category=retailer_category)
+    return ExtractedListing(
+        brand=result.brand,
+        model=result.model,
+        normalized_name=result.normalized_name,
+        category=result.category,
+        attributes=dict(result.attributes),
+        confidence=float(result.confidence),
+    )
+
+
+def answer_object(user_text: str | None, model: str, *, low_confidence: bool) -> dict[str, Any]:
+    """The JSON object a model would answer to `user_text`, in the shape its prompt asks for."""
+    from catalog.llm.prompts import parse_prompt
+
+    parsed = parse_prompt(user_text) if user_text else None
+    if parsed is None:
+        return dict(GENERIC_ANSWER)
+    kind, item = parsed
+    extraction = _extract(item.title, item.category)
+    confidence = extraction.confidence
+    if is_full_model(model):
+        confidence += FULL_MODEL_CONFIDENCE_BONUS
+    confidence = LOW_CONFIDENCE if low_confidence else round(min(confidence, MAX_CONFIDENCE), 2)
+
+    key_map = _KIND_ATTRIBUTE_KEYS[kind]
+    long_values = _long_attributes(extraction.attributes)
+    attributes: dict[str, Any] = {
+        short: long_values[long] for short, long in key_map.items() if long in long_values
+    }
+    taken = set(key_map.values())
+    for name, value in extraction.attributes.items():
+        if name not in taken and value not in (None, ""):
+            attributes[name] = value
+
+    if kind == "batch":
+        return {"b": extraction.brand, "m": extraction.model, "a": attributes, "cf": confidence}
+    if kind == "minimal":
+        return {
+            "brand": extraction.brand,
+            "model": extraction.model,
+            "attrs": attributes,
+            "conf": confidence,
+        }
+    answer: dict[str, Any] = {
+        "brand": extraction.brand,
+        "model": extraction.model,
+        "attributes": attributes,
+    }
+    if kind == "detailed":
+        if extraction.normalized_name:
+            answer["normalized_name"] = extraction.normalized_name
+        answer["confidence"] = confidence
+        if extraction.category and extraction.category != item.category:
+            answer["category_suggestion"] = extraction.category
+    else:
+        answer["confidence"] = confidence
+    return answer
+
+
+def _stable_fraction(text: str) -> float:
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def reasoning_tokens(effort: str, user_text: str) -> int:
+    """A deterministic, effort-dependent reasoning token count (within ±20% of the base)."""
+    base = REASONING_TOKENS[effort]
+    return max(1, round(base * (0.8 + 0.4 * _stable_fraction(user_text))))
+
+
+@dataclass(frozen=True)
+class ContentFaults:
+    low_confidence: bool = False
+    malformed: MalformedKind | None = None
+
+
+def chat_completion(
+    request: ChatRequest,
+    faults: ContentFaults,
+    *,
+    system_fingerprint: str,
+    enforce_completion_limit: bool = True,
+) -> dict[str, Any]:
+    """A `chat.completion` object answering `request`."""
+    user_text = request.last_user_text()
+    answer = answer_object(user_text, request.model, low_confidence=faults.low_confidence)
+    content = json.dumps(answer, ensure_ascii=False)
+    if faults.malformed is not None:
+        content = make_malformed(content, faults.malformed)
+    answer_tokens = count_tokens(content)
+    reasoning = (
+        reasoning_tokens(request.reasoning_effort, user_text or "")
+        if request.reasoning_effort
+        else 0
+    )
+    finish_reason = "stop"
+    limit = request.completion_limit
+    if enforce_completion_limit and limit is not None and reasoning + answer_tokens > limit:
+        # Like the real API: the budget covers reasoning first; what is left of the answer is cut.
+        finish_reason = "length"
+        reasoning = min(reasoning, limit)
+        room = limit - reasoning
+        if room <= 0:
+            content = ""
+        else:
+            content = content[: max(1, len(content) * room // answer_tokens)]
+        answer_tokens = count_tokens(content) if content else 0
+    prompt_tokens = sum(count_tokens(text) + 4 for text in request.texts()) + 3
+    completion_tokens = (answer_tokens + reasoning) * request.n
+    return {
+        "id": new_id("chatcmpl-", 29),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.model,
+        "choices": [
+            {
+                "index": index,
+                "message": {
+                    "role": "assistant",
+                    "content": content,
+                    "refusal": None,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+            for index in range(request.n)
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": reasoning * request.n,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+        "service_tier": "default",
+        "system_fingerprint": system_fingerprint,
+    }
+
+
+# --- embeddings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmbeddingRequest:
+    model: str
+    inputs: list[str]
+    dimensions: int
+    encoding_format: str
+
+
+def validate_embeddings(body: Any, models: dict[str, int]) -> EmbeddingRequest:
+    if not isinstance(body, dict):
+        raise ApiError(400, "We could not parse the JSON body of your request.")
+    model = body.get("model")
+    if not model:
+        raise ApiError(400, "you must provide a model parameter")
+    if "input" not in body:
+        raise ApiError(
+            400,
+            "Missing required parameter: 'input'.",
+            param="input",
+            code="missing_required_parameter",
+        )
+    if model not in models:
+        raise ApiError(
+            404,
+            f"The model `{model}` does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
+    raw = body["input"]
+    inputs: list[str]
+    if isinstance(raw, str):
+        inputs = [raw]
+    elif isinstance(raw, list) and raw and all(isinstance(item, str) for item in raw):
+        inputs = list(raw)
+    elif isinstance(raw, list) and raw and all(isinstance(item, int) for item in raw):
+        inputs = [" ".join(str(token) for token in raw)]
+    elif (
+        isinstance(raw, list)
+        and raw
+        and all(isinstance(item, list) and item for item in raw)
+        and all(isinstance(token, int) for item in raw for token in item)
+    ):
+        inputs = [" ".join(str(token) for token in item) for item in raw]
+    else:
+        raise ApiError(
+            400, "'$.input' is invalid. Please check the API reference.", param="input"
+        )
+    if len(inputs) > 2048 or any(not text for text in inputs):
+        raise ApiError(
+            400, "'$.input' is invalid. Please check the API reference.", param="input"
+        )
+    native = models[model]
+    dimensions = body.get("dimensions")
+    if dimensions is None:
+        dimensions = native
+    elif model == "text-embedding-ada-002":
+        raise ApiError(
+            400,
+            "This model does not support specifying dimensions.",
+            param="dimensions",
+        )
+    elif not isinstance(dimensions, int) or isinstance(dimensions, bool) or not (
+        1 <= dimensions <= native
+    ):
+        raise ApiError(
+            400,
+            f"Invalid 'dimensions': expected an integer between 1 and {native}.",
+            param="dimensions",
+            code="invalid_value",
+        )
+    encoding_format = body.get("encoding_format") or "float"
+    if encoding_format not in ("float", "base64"):
+        raise ApiError(
+            400,
+            f"Invalid value: '{encoding_format}'. Supported values are: 'float' and 'base64'.",
+            param="encoding_format",
+            code="invalid_value",
+        )
+    return EmbeddingRequest(model, inputs, dimensions, encoding_format)
+
+
+def _features(text: str) -> dict[str, float]:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(char for char in folded if not unicodedata.combining(char))
+    words = "".join(char if char.isalnum() else " " for char in folded).split()
+    features: dict[str, float] = {}
+    for word in words:
+        features["w:" + word] = features.get("w:" + word, 0.0) + 1.0
+        padded = f" {word} "
+        for start in range(len(padded) - 2):
+            gram = "g:" + padded[start : start + 3]
+            features[gram] = features.get(gram, 0.0) + 0.5
+    for first, second in zip(words, words[1:], strict=False):
+        key = f"b:{first} {second}"
+        features[key] = features.get(key, 0.0) + 0.5
+    if not features:
+        features["raw:" + text] = 1.0
+    return features
+
+
+@lru_cache(maxsize=4096)
+def embed(text: str, native_dims: int, dimensions: int) -> tuple[float, ...]:
+    """A unit vector from hashed words, word pairs and character trigrams.
+
+    Texts sharing words or spellings share buckets, so cosine similarity follows lexical
+    overlap. Shortening works like the real models: the first `dimensions` components of the
+    full vector, renormalised.
+    """
+    vector = [0.0] * native_dims
+    for feature, weight in _features(text).items():
+        digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+        sign = 1.0 if digest & 1 else -1.0
+        vector[(digest >> 1) % native_dims] += sign * weight
+    head = vector[:dimensions]
+    norm = math.sqrt(sum(value * value for value in head))
+    if norm == 0.0:
+        head[0] = norm = 1.0
+    return tuple(value / norm for value in head)
+
+
+def embeddings_response(request: EmbeddingRequest, native_dims: int) -> dict[str, Any]:
+    data = []
+    for index, text in enumerate(request.inputs):
+        vector = embed(text, native_dims, request.dimensions)
+        encoded: list[float] | str
+        if request.encoding_format == "base64":
+            packed = struct.pack(f"<{len(vector)}f", *vector)
+            encoded = base64.b64encode(packed).decode("ascii")
+        else:
+            encoded = list(vector)
+        data.append({"object": "embedding", "index": index, "embedding": encoded})
+    tokens = sum(count_tokens(text) for text in request.inputs)
+    return {
+        "object": "list",
+        "data": data,
+        "model": request.model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
