@@ -47,9 +47,7 @@ LLM_COST = Counter(
 )
 # Gauge: the configured daily budget in USD, and what was spent today.
 LLM_BUDGET = Gauge("catalog_llm_budget_usd", "Daily LLM budget (USD).", registry=REGISTRY)
-LLM_SPENT_TODAY = Gauge(
-    "catalog_llm_spent_today_usd", "LLM spend today (USD).", registry=REGISTRY
-)
+LLM_SPENT_TODAY = Gauge("catalog_llm_spent_today_usd", "LLM spend today (USD).", registry=REGISTRY)
 # Gauge{state}: batches currently in each state (batch-poller's view).
 BATCHES = Gauge("catalog_batches", "Open batches by state.", ["state"], registry=REGISTRY)
 # Counter{source=rules|l1|l2|l3|llm, tier}: listings that passed validation.
@@ -91,9 +89,7 @@ DLQ = Counter(
     registry=REGISTRY,
 )
 # Counter{reason}: listings sent to the review queue (one count per first reason).
-REVIEW = Counter(
-    "catalog_review_total", "Listings sent to review.", ["reason"], registry=REGISTRY
-)
+REVIEW = Counter("catalog_review_total", "Listings sent to review.", ["reason"], registry=REGISTRY)
 # Counter{kind=product_created|product_updated|offer|price_change|offer_moved}: persisted effects.
 PERSISTED = Counter(
     "catalog_persisted_total", "Persisted effects by kind.", ["kind"], registry=REGISTRY

@@ -72,7 +72,9 @@ def configure(service: str, settings: Settings) -> None:
         trace.set_tracer_provider(provider)
 
 
-def headers_to_dict(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> dict[str, str]:
+def headers_to_dict(
+    headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None,
+) -> dict[str, str]:
     if not headers:
         return {}
     items = headers.items() if isinstance(headers, Mapping) else headers

@@ -1,10 +1,11 @@
 """The thin faust layer every service shares.
 
-A service is a `Processor` (plain async code: `start`, `stop`, `process`, health checks, timers)
-wired to one input topic by `ServiceApp`. The app consumes in small batches, decodes each message
-with the topic's contract, hands the batch to the processor, sends what it returns, and only then
-lets faust acknowledge the offsets (faust flushes the producer before every commit). So offsets
-are committed after side effects: a crash replays, and processors make replays harmless.
+A service is a `Processor` (plain async code: `start`, `stop`, one batch handler per consumed
+topic, health checks, timers) wired to its topics by `ServiceApp`. The app consumes in small
+batches, decodes each message with the topic's contract, hands the batch to the handler, sends
+what it returns, and only then lets faust acknowledge the offsets (faust flushes the producer
+before every commit). So offsets are committed after side effects: a crash replays, and
+handlers make replays harmless.
 
 Error policy, per message:
 - it does not decode, or the processor rejects it (`Rejected`): dead-letter it with the reason;
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 MAX_BATCH_ATTEMPTS = 4
+FIRST_RETRY_DELAY_S = 0.2
 SERVICE_PORT_OFFSETS = {
     "router": 1,
     "cache_lookup": 2,
@@ -82,18 +83,31 @@ Result = Sequence[Outgoing] | Rejected
 HealthCheck = Callable[[], Awaitable[None]]
 
 
-class Processor(Protocol[M]):
-    """The framework-free part of a service. `process` returns one result per input, in order."""
+Handler = Callable[[Sequence[Incoming[Any]]], Awaitable[Sequence[Result]]]
 
-    async def start(self) -> None: ...
+
+class Publisher(Protocol):
+    async def __call__(self, outgoing: Sequence[Outgoing]) -> None:
+        """Send and wait until the broker has the messages (used outside the consume path)."""
+
+
+class Processor(Protocol):
+    """The framework-free part of a service.
+
+    `handlers` maps each consumed topic to a batch handler returning one result per input, in
+    order. Timers run periodic work (flushes, polls) and publish through the `Publisher` given
+    to `start`, which returns only once the broker has the messages.
+    """
+
+    async def start(self, publish: Publisher) -> None: ...
 
     async def stop(self) -> None: ...
 
-    async def process(self, batch: Sequence[Incoming[M]]) -> Sequence[Result]: ...
+    def handlers(self) -> dict[TopicSpec, Handler]: ...
 
     def health_checks(self) -> dict[str, HealthCheck]: ...
 
-    def timers(self) -> list[tuple[float, Callable[[], Awaitable[Sequence[Outgoing]]]]]: ...
+    def timers(self) -> list[tuple[float, Callable[[], Awaitable[None]]]]: ...
 
 
 def web_port(service: str, settings: Settings) -> int:
@@ -111,17 +125,10 @@ async def check_tcp(host_port: str, timeout_s: float = 1.0) -> None:
     writer.close()
 
 
-class ServiceApp(Generic[M]):
-    def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        consumes: TopicSpec,
-        processor: Processor[M],
-    ) -> None:
+class ServiceApp:
+    def __init__(self, name: str, settings: Settings, processor: Processor) -> None:
         self.name = name
         self.settings = settings
-        self.consumes = consumes
         self.processor = processor
         self._ready = asyncio.Event()
         self._started_at = time.time()
@@ -145,7 +152,6 @@ class ServiceApp(Generic[M]):
             datadir=f"/tmp/catalog-faust/{kafka.prefix}{name}",
         )
         self._topics: dict[str, faust.TopicT] = {}
-        self._input = self._topic(consumes)
         self._wire()
 
     # -- faust wiring -------------------------------------------------------------------------
@@ -162,16 +168,12 @@ class ServiceApp(Generic[M]):
 
         @app.task
         async def start_processor() -> None:
-            await self.processor.start()
+            await self.processor.start(self.publish)
             self._ready.set()
             log.info("processor started", extra={"fields": {"service": self.name}})
 
-        async def consume(stream: faust.StreamT) -> None:
-            await self._ready.wait()
-            async for events in stream.take_events(kafka.batch_max, within=kafka.batch_within_s):
-                await self.handle_events(events)
-
-        app.agent(self._input, name=f"{self.name}.consume")(consume)
+        for spec, handler in self.processor.handlers().items():
+            self._add_agent(spec, handler)
 
         for interval, tick in self.processor.timers():
             self._add_timer(interval, tick)
@@ -194,15 +196,22 @@ class ServiceApp(Generic[M]):
 
         app.on_before_shutdown.connect(stop_processor)
 
-    def _add_timer(
-        self, interval: float, tick: Callable[[], Awaitable[Sequence[Outgoing]]]
-    ) -> None:
+    def _add_agent(self, spec: TopicSpec, handler: Handler) -> None:
+        kafka = self.settings.kafka
+
+        async def consume(stream: faust.StreamT) -> None:
+            await self._ready.wait()
+            async for events in stream.take_events(kafka.batch_max, within=kafka.batch_within_s):
+                await self.handle_events(spec, handler, events)
+
+        self.app.agent(self._topic(spec), name=f"{self.name}.{spec.name}")(consume)
+
+    def _add_timer(self, interval: float, tick: Callable[[], Awaitable[None]]) -> None:
         async def run_tick() -> None:
             if not self._ready.is_set():
                 return
             try:
-                for out in await tick():
-                    await self.send(out)
+                await tick()
             except Exception:
                 log.exception("timer failed", extra={"fields": {"service": self.name}})
 
@@ -211,14 +220,14 @@ class ServiceApp(Generic[M]):
 
     # -- processing ---------------------------------------------------------------------------
 
-    async def handle_events(self, events: Sequence[Any]) -> None:
-        topic = self.consumes.full_name(self.settings.kafka)
+    async def handle_events(self, spec: TopicSpec, handler: Handler, events: Sequence[Any]) -> None:
+        topic = spec.full_name(self.settings.kafka)
         started = time.perf_counter()
-        decoded: list[Incoming[M]] = []
+        decoded: list[Incoming[Any]] = []
         for event in events:
             message = event.message
             try:
-                value = decode(self.consumes.model, message.value)  # type: ignore[arg-type]
+                value = decode(spec.model, message.value)
             except ContractError as exc:
                 await self.dead_letter(message, "contract_error", str(exc))
                 continue
@@ -233,17 +242,19 @@ class ServiceApp(Generic[M]):
                 )
             )
         if decoded:
-            results = await self._process_with_retries(decoded)
+            results = await self._process_with_retries(handler, decoded)
             for item, result in zip(decoded, results, strict=True):
                 await self._emit(item, result)
         metrics.STAGE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         metrics.MESSAGES.labels(self.name, topic, "processed").inc(len(decoded))
 
-    async def _process_with_retries(self, batch: Sequence[Incoming[M]]) -> list[Result]:
-        delay = 0.2
+    async def _process_with_retries(
+        self, handler: Handler, batch: Sequence[Incoming[Any]]
+    ) -> list[Result]:
+        delay = FIRST_RETRY_DELAY_S
         for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
             try:
-                results = list(await self.processor.process(batch))
+                results = list(await handler(batch))
                 if len(results) != len(batch):
                     raise RuntimeError("processor returned a result count unlike its input")
                 return results
@@ -260,12 +271,12 @@ class ServiceApp(Generic[M]):
         isolated: list[Result] = []
         for item in batch:
             try:
-                isolated.extend(await self.processor.process([item]))
+                isolated.extend(await handler([item]))
             except Exception as exc:
                 isolated.append(Rejected("processing_error", f"{type(exc).__name__}: {exc}"))
         return isolated
 
-    async def _emit(self, item: Incoming[M], result: Result) -> None:
+    async def _emit(self, item: Incoming[Any], result: Result) -> None:
         if isinstance(result, Rejected):
             await self.dead_letter_incoming(item, result)
             return
@@ -279,6 +290,11 @@ class ServiceApp(Generic[M]):
         await self._topic(out.topic).send(
             key=out.key.encode("utf-8"), value=encode(out.value), headers=headers
         )
+
+    async def publish(self, outgoing: Sequence[Outgoing]) -> None:
+        for out in outgoing:
+            await self.send(out)
+        await self.app.producer.flush()
 
     # -- dead letters -------------------------------------------------------------------------
 
@@ -295,7 +311,7 @@ class ServiceApp(Generic[M]):
         )
         await self._send_dead_letter(letter)
 
-    async def dead_letter_incoming(self, item: Incoming[M], rejected: Rejected) -> None:
+    async def dead_letter_incoming(self, item: Incoming[Any], rejected: Rejected) -> None:
         letter = DeadLetter(
             service=self.name,
             topic=item.topic,
@@ -330,10 +346,13 @@ class ServiceApp(Generic[M]):
     # -- health -------------------------------------------------------------------------------
 
     async def readiness(self) -> dict[str, Any]:
+        """Check every dependency. A processor's `optional_dependencies` (e.g. Redis, which the
+        pipeline can run without) are reported but do not make the service unready."""
         checks: dict[str, HealthCheck] = {
             "kafka": lambda: check_tcp(self.settings.kafka.bootstrap),
             **self.processor.health_checks(),
         }
+        optional = set(getattr(self.processor, "optional_dependencies", ()))
         report: dict[str, Any] = {"service": self.name, "dependencies": {}}
         ok = self._ready.is_set()
         for dep, check in checks.items():
@@ -344,9 +363,10 @@ class ServiceApp(Generic[M]):
             except Exception as exc:
                 report["dependencies"][dep] = f"down: {type(exc).__name__}: {exc}"[:300]
                 metrics.DEPENDENCY_UP.labels(dep).set(0)
-                ok = False
+                ok = ok and dep in optional
         report["ready"] = ok
         report["down"] = [d for d, s in report["dependencies"].items() if s != "up"]
+        report["degraded"] = bool(report["down"]) and ok
         return report
 
     # -- entry point --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -523,10 +524,7 @@ def chat_completion(
         finish_reason = "length"
         reasoning = min(reasoning, limit)
         room = limit - reasoning
-        if room <= 0:
-            content = ""
-        else:
-            content = content[: max(1, len(content) * room // answer_tokens)]
+        content = content[: max(1, len(content) * room // answer_tokens)] if room > 0 else ""
         answer_tokens = count_tokens(content) if content else 0
     prompt_tokens = sum(count_tokens(text) + 4 for text in request.texts()) + 3
     completion_tokens = (answer_tokens + reasoning) * request.n
@@ -612,13 +610,9 @@ def validate_embeddings(body: Any, models: dict[str, int]) -> EmbeddingRequest:
     ):
         inputs = [" ".join(str(token) for token in item) for item in raw]
     else:
-        raise ApiError(
-            400, "'$.input' is invalid. Please check the API reference.", param="input"
-        )
+        raise ApiError(400, "'$.input' is invalid. Please check the API reference.", param="input")
     if len(inputs) > 2048 or any(not text for text in inputs):
-        raise ApiError(
-            400, "'$.input' is invalid. Please check the API reference.", param="input"
-        )
+        raise ApiError(400, "'$.input' is invalid. Please check the API reference.", param="input")
     native = models[model]
     dimensions = body.get("dimensions")
     if dimensions is None:
@@ -629,8 +623,10 @@ def validate_embeddings(body: Any, models: dict[str, int]) -> EmbeddingRequest:
             "This model does not support specifying dimensions.",
             param="dimensions",
         )
-    elif not isinstance(dimensions, int) or isinstance(dimensions, bool) or not (
-        1 <= dimensions <= native
+    elif (
+        not isinstance(dimensions, int)
+        or isinstance(dimensions, bool)
+        or not (1 <= dimensions <= native)
     ):
         raise ApiError(
             400,
@@ -660,7 +656,7 @@ def _features(text: str) -> dict[str, float]:
         for start in range(len(padded) - 2):
             gram = "g:" + padded[start : start + 3]
             features[gram] = features.get(gram, 0.0) + 0.5
-    for first, second in zip(words, words[1:], strict=False):
+    for first, second in itertools.pairwise(words):
         key = f"b:{first} {second}"
         features[key] = features.get(key, 0.0) + 0.5
     if not features:
@@ -668,7 +664,7 @@ def _features(text: str) -> dict[str, float]:
     return features
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def embed(text: str, native_dims: int, dimensions: int) -> tuple[float, ...]:
     """A unit vector from hashed words, word pairs and character trigrams.
 

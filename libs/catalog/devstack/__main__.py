@@ -52,9 +52,11 @@ def up(stack: Stack, with_services: bool, timeout_s: float) -> int:
         log = open(stack.root / "logs" / "supervisor.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "catalog.devstack", "--dir", str(stack.root), "supervise"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
         (stack.root / "supervisor.pid").write_text(str(proc.pid))
     if with_services:
         deadline = time.monotonic() + timeout_s
@@ -63,8 +65,11 @@ def up(stack: Stack, with_services: bool, timeout_s: float) -> int:
             pending = {s for s in pending if not _ready(stack, s)}
             time.sleep(0.5)
         if pending:
-            print(f"services not ready after {timeout_s:.0f}s: {sorted(pending)}; "
-                  f"see {stack.root / 'logs'}", file=sys.stderr)  # fmt: skip
+            print(
+                f"services not ready after {timeout_s:.0f}s: {sorted(pending)}; "
+                f"see {stack.root / 'logs'}",
+                file=sys.stderr,
+            )
             return 1
     print(json.dumps({"status": stack.status(), "env_file": str(stack.root / "stack.env")}))
     return 0

@@ -192,14 +192,20 @@ class Stack:
             "redis",
             [
                 redis_binary(),
-                "--port", str(self.ports.redis),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--maxmemory", "512mb",
-                "--maxmemory-policy", "allkeys-lru",
+                "--port",
+                str(self.ports.redis),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxmemory",
+                "512mb",
+                "--maxmemory-policy",
+                "allkeys-lru",
             ],
-        )  # fmt: skip
+        )
         wait_for_port(self.ports.redis, 10, proc)
 
     def start_postgres(self) -> None:
@@ -225,27 +231,60 @@ class Stack:
             (self.root / "logs").chmod(0o777)
         if not (data / "PG_VERSION").exists():
             subprocess.run(
-                [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C"],
-                check=True, capture_output=True, user=user,
-            )  # fmt: skip
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                check=True,
+                capture_output=True,
+                user=user,
+            )
         proc = self._spawn(
             "postgres",
             [
-                str(bin_dir / "postgres"), "-D", str(data),
-                "-h", "127.0.0.1", "-p", str(self.ports.postgres), "-k", str(data),
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.ports.postgres),
+                "-k",
+                str(data),
                 # A throwaway development database: trade durability for speed.
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=300", "-c", "shared_buffers=256MB",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
             ],
             user=user,
-        )  # fmt: skip
+        )
         wait_for_port(self.ports.postgres, 30, proc)
         self._ensure_database(bin_dir)
 
     def _ensure_database(self, bin_dir: Path) -> None:
-        psql = [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.ports.postgres),
-                "-U", "postgres", "-tA"]  # fmt: skip
+        psql = [
+            str(bin_dir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.ports.postgres),
+            "-U",
+            "postgres",
+            "-tA",
+        ]
         for _ in range(50):
             probe = subprocess.run([*psql, "-c", "SELECT 1"], capture_output=True)
             if probe.returncode == 0:
@@ -253,20 +292,33 @@ class Stack:
             time.sleep(0.2)
         exists = subprocess.run(
             [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         if exists.stdout.strip() != "1":
-            subprocess.run([*psql, "-c", f"CREATE DATABASE {DATABASE}"], check=True,
-                           capture_output=True)  # fmt: skip
+            subprocess.run(
+                [*psql, "-c", f"CREATE DATABASE {DATABASE}"], check=True, capture_output=True
+            )
 
     def start_emulator(self) -> None:
         data = self.root / "emulator"
         data.mkdir(exist_ok=True)
         proc = self._spawn(
             "emulator",
-            [sys.executable, "-m", "openai_emulator", "--host", "127.0.0.1",
-             "--port", str(self.ports.emulator), "--data-dir", str(data), *self.emulator_args],
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "openai_emulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports.emulator),
+                "--data-dir",
+                str(data),
+                *self.emulator_args,
+            ],
+        )
         wait_for_port(self.ports.emulator, 30, proc)
 
     def start_infra(self) -> None:
@@ -280,8 +332,12 @@ class Stack:
             if not self._alive(name):
                 start()
 
-    def start_service(self, name: str, prefix: str = "", extra_env: dict[str, str] | None = None,
-                      ) -> subprocess.Popen[bytes]:  # fmt: skip
+    def start_service(
+        self,
+        name: str,
+        prefix: str = "",
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         env = {**self.env(prefix), **(extra_env or {})}
         log_name = f"{prefix}{name}" if prefix else name
         return self._spawn(log_name, [sys.executable, "-m", name], env=env)

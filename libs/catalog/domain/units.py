@@ -11,11 +11,21 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "COLORS",
+    "PhraseIndex",
+    "alias_key",
+    "attribute_spans",
+    "gb_tokens",
+    "color_spans",
     "fold",
+    "gpu_span",
+    "parse_abv",
     "parse_battery_mah",
     "parse_capacity_kg",
     "parse_capacity_l",
@@ -42,6 +52,10 @@ __all__ = [
     "parse_volume_ml",
     "parse_vram_gb",
     "parse_weight_g",
+    "processor_span",
+    "tv_size_from_model_code",
+    "unit_spans",
+    "word_tokens",
 ]
 
 
@@ -109,6 +123,8 @@ _RAM_AFTER = re.compile(
 )
 _VRAM_AFTER = re.compile(r"\s*(?:de\s+)?(?:g?ddr\d?x?|vram|gddr)")
 _RAM_BEFORE = re.compile(r"(?:ram|memoria)\s*(?:de\s*)?(?::\s*)?$")
+# "8GB RAM 256GB": the "RAM" belongs to the token before it.
+_RAM_CLOSED = re.compile(r"(?:gb|tb)\s*(?:de\s*)?(?:memoria\s*)?ram\s*$")
 _PLUS_PAIR = re.compile(_LEFT + r"(\d{1,2})\s*(?:gb)?\s*\+\s*(\d{2,4})\s*(gb|tb)(?![a-z0-9])")
 
 
@@ -135,8 +151,10 @@ def _gb_candidates(folded: str) -> list[tuple[int, int, int, str]]:
             role = "ram"
         elif _VRAM_AFTER.match(tail):
             role = "vram"
-        elif _RAM_BEFORE.search(folded[max(0, match.start() - 14) : match.start()]):
-            role = "ram"
+        else:
+            head = folded[max(0, match.start() - 20) : match.start()]
+            if _RAM_BEFORE.search(head) and not _RAM_CLOSED.search(head):
+                role = "ram"
         found.append((match.start(), match.end(), gb, role))
     for match in _PLUS_PAIR.finditer(folded):
         # "8+256GB" / "8GB + 256GB": the first number is RAM.
@@ -153,10 +171,10 @@ def parse_storage_gb(text: str) -> int | None:
     remaining ones the largest is the storage.
     """
     try:
-        folded = fold(text)
+        candidates = _gb_candidates(fold(text))
         best: int | None = None
-        ram_spans = {(s, e) for s, e, _, role in _gb_candidates(folded) if role == "ram"}
-        for start, end, gb, role in _gb_candidates(folded):
+        ram_spans = {(s, e) for s, e, _, role in candidates if role == "ram"}
+        for start, _end, gb, role in candidates:
             if role or any(s <= start < e for s, e in ram_spans):
                 continue
             if best is None or gb > best:
@@ -210,7 +228,8 @@ def parse_vram_gb(text: str, *, loose: bool = False) -> int | None:
 
 _SCREEN = re.compile(
     _LEFT
-    + r"(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:\"|''|”|″|“|pulgadas|pulgada|pulg\.?|plg\.?|inch(?:es)?|in(?![a-z0-9])|'(?![a-z0-9]))"
+    + r"(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:\"|''|”|″|“|pulgadas|pulgada|pulg\.?|plg\.?|inch(?:es)?"
+    r"|in(?![a-z0-9])(?!\s*1(?!\d))|'(?![a-z0-9]))"
 )
 
 
@@ -384,7 +403,9 @@ def parse_weight_g(text: str) -> int | None:
 
 
 _PACK_PATTERNS = (
-    re.compile(r"\b(?:pack|paquete|caja|display|bandeja|set)\s*(?:de\s*|x\s*)?(\d{1,3})(?![a-z0-9.,])"),
+    re.compile(
+        r"\b(?:pack|paquete|caja|display|bandeja|set)\s*(?:de\s*|x\s*)?(\d{1,3})(?![a-z0-9.,])"
+    ),
     re.compile(_LEFT + r"(\d{1,3})\s*x\s*\d"),
     re.compile(r"(?<![a-z0-9])x\s*(\d{1,3})(?![a-z0-9.,])"),
     re.compile(
@@ -591,10 +612,14 @@ _COLOR_WORDS: dict[str, str] = {
     "cream": "beige",
     "titanio": "titanium",
     "titanium": "titanium",
+    "inox": "silver",
+    "acero inoxidable": "silver",
 }
 _COLOR_RE = re.compile(
     r"(?<![a-z0-9])("
-    + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(_COLOR_WORDS, key=len, reverse=True))
+    + "|".join(
+        re.escape(w).replace(r"\ ", r"\s+") for w in sorted(_COLOR_WORDS, key=len, reverse=True)
+    )
     + r")(?![a-z0-9])"
 )
 # "red" is also Spanish for network and part of brand/product names.
@@ -662,7 +687,7 @@ def parse_concentration(text: str) -> str | None:
 _GENDER = re.compile(
     r"\b(unisex|mujer|mujeres|women|woman|femenino|femenina|dama|damas|femme|for\s+her|para\s+ella"
     r"|hombre|hombres|men|man|masculino|masculina|varon|varones|caballero|caballeros|homme"
-    r"|for\s+him|para\s+el)\b"
+    r"|for\s+him)\b"
 )
 _WOMEN = frozenset(
     {"mujer", "mujeres", "women", "woman", "femenino", "femenina", "dama", "damas", "femme"}
@@ -687,10 +712,14 @@ def parse_gender(text: str) -> str | None:
 _PROCESSOR_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(r"\b(?:intel\s*)?core\s*ultra\s*([3579])(?:[\s-]*(\d{3}[a-z]{0,2}))?\b"),
-        lambda m: "Intel Core Ultra " + m.group(1) + (" " + m.group(2).upper() if m.group(2) else ""),
+        lambda m: (
+            "Intel Core Ultra " + m.group(1) + (" " + m.group(2).upper() if m.group(2) else "")
+        ),
     ),
     (
-        re.compile(r"(?<![a-z0-9])(?:intel\s*)?(?:core\s*)?i([3579])(?:[\s-]*(\d{4,5}[a-z]{0,3}))?\b"),
+        re.compile(
+            r"(?<![a-z0-9])(?:intel\s*)?(?:core\s*)?i([3579])(?:[\s-]*(\d{4,5}[a-z]{0,3}))?\b"
+        ),
         lambda m: "Intel Core i" + m.group(1) + ("-" + m.group(2).upper() if m.group(2) else ""),
     ),
     (
@@ -698,10 +727,14 @@ _PROCESSOR_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
         lambda m: "Intel Core " + m.group(1) + (" " + m.group(2).upper() if m.group(2) else ""),
     ),
     (
-        re.compile(r"\b(?:intel\s*)?(celeron|pentium(?:\s*(?:gold|silver))?)\s*([a-z]?\d{3,4}[a-z]?)?\b"),
-        lambda m: "Intel "
-        + " ".join(w.capitalize() for w in m.group(1).split())
-        + (" " + m.group(2).upper() if m.group(2) else ""),
+        re.compile(
+            r"\b(?:intel\s*)?(celeron|pentium(?:\s*(?:gold|silver))?)\s*([a-z]?\d{3,4}[a-z]?)?\b"
+        ),
+        lambda m: (
+            "Intel "
+            + " ".join(w.capitalize() for w in m.group(1).split())
+            + (" " + m.group(2).upper() if m.group(2) else "")
+        ),
     ),
     (
         re.compile(r"\bintel\s*(n\d{2,3})\b"),
@@ -709,11 +742,13 @@ _PROCESSOR_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     ),
     (
         re.compile(r"\b(?:amd\s*)?ryzen\s*ai\s*([579])\s*(?:(hx|pro)\s*)?(\d{3})\b"),
-        lambda m: "AMD Ryzen AI "
-        + m.group(1)
-        + (" " + m.group(2).upper() if m.group(2) else "")
-        + " "
-        + m.group(3),
+        lambda m: (
+            "AMD Ryzen AI "
+            + m.group(1)
+            + (" " + m.group(2).upper() if m.group(2) else "")
+            + " "
+            + m.group(3)
+        ),
     ),
     (
         re.compile(r"\b(?:amd\s*)?ryzen\s*([3579])(?:\s*pro)?(?:[\s-]*(\d{4}[a-z]{0,3}\d?))?\b"),
@@ -735,7 +770,9 @@ _PROCESSOR_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
         lambda m: "Snapdragon " + _snapdragon(m.group(1)),
     ),
     (
-        re.compile(r"\b(?:mediatek\s*)?(helio\s*[a-z]\d{2,3}|dimensity\s*\d{3,4}(?:\s*(?:\+|ultra|plus))?)"),
+        re.compile(
+            r"\b(?:mediatek\s*)?(helio\s*[a-z]\d{2,3}|dimensity\s*\d{3,4}(?:\s*(?:\+|ultra|plus))?)"
+        ),
         lambda m: "MediaTek " + _mediatek(m.group(1)),
     ),
     (
@@ -794,11 +831,15 @@ def processor_span(text: str) -> tuple[int, int, str] | None:
 
 _GPU_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
-        re.compile(r"(?<![a-z0-9])(rtx|gtx)[\s-]*(\d{3,4})(?:\s*(ti\s*super|ti|super))?(?![a-z0-9])"),
-        lambda m: m.group(1).upper()
-        + " "
-        + m.group(2)
-        + (" " + _gpu_suffix(m.group(3)) if m.group(3) else ""),
+        re.compile(
+            r"(?<![a-z0-9])(rtx|gtx)[\s-]*(\d{3,4})(?:\s*(ti\s*super|ti|super))?(?![a-z0-9])"
+        ),
+        lambda m: (
+            m.group(1).upper()
+            + " "
+            + m.group(2)
+            + (" " + _gpu_suffix(m.group(3)) if m.group(3) else "")
+        ),
     ),
     (
         re.compile(r"(?<![a-z0-9])(?:radeon\s*)?rx[\s-]*(\d{3,4})(?:\s*(xtx|xt|gre))?(?![a-z0-9])"),
@@ -887,3 +928,136 @@ _SUGAR_FREE = re.compile(r"\b(?:zero|sin\s+azucar|sugar\s*free|light|diet|0\s*%?
 def parse_sugar_free(text: str) -> bool | None:
     """True for `Zero`, `Sin Azúcar`, `Light`, `Diet`; None when not stated."""
     return True if _search(_SUGAR_FREE, text) else None
+
+
+_ABV = re.compile(_LEFT + r"(\d{1,2}(?:[.,]\d)?)\s*(?:°|grados|%\s*(?:vol|alc)?\.?)(?![a-z0-9])")
+
+
+def parse_abv(text: str) -> float | None:
+    """Alcohol by volume in percent: `35°` -> 35.0, `4,5% vol` -> 4.5, `40 grados` -> 40.0."""
+    match = _search(_ABV, text)
+    if match is None:
+        return None
+    value = parse_number(match.group(1))
+    return value if value is not None and 0 < value <= 96 else None
+
+
+# ---------------------------------------------------------------- text helpers
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def word_tokens(folded: str) -> list[tuple[int, int, str]]:
+    """Alphanumeric runs of folded text as (start, end, word)."""
+    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(folded)]
+
+
+def alias_key(text: str) -> str:
+    """Matching key of a phrase: folded words joined by one space (`"Coca-Cola"` -> `"coca cola"`)."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
+class PhraseIndex(Generic[T]):
+    """Leftmost-longest, word-boundary phrase lookup over word n-grams (case/accent-insensitive).
+
+    Lookups are dictionary hits on n-grams of the title's words, so the cost grows with the title
+    length and not with the number of phrases.
+    """
+
+    def __init__(self, phrases: Iterable[tuple[str, T]] = ()) -> None:
+        self._table: dict[str, T] = {}
+        self._max_words = 1
+        for phrase, payload in phrases:
+            self.add(phrase, payload)
+
+    def add(self, phrase: str, payload: T, *, replace: bool = False) -> bool:
+        key = alias_key(phrase)
+        if not key or (key in self._table and not replace):
+            return False
+        self._table[key] = payload
+        self._max_words = max(self._max_words, key.count(" ") + 1)
+        return True
+
+    def get(self, phrase: str) -> T | None:
+        return self._table.get(alias_key(phrase))
+
+    def __contains__(self, phrase: object) -> bool:
+        return isinstance(phrase, str) and alias_key(phrase) in self._table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def items(self) -> list[tuple[str, T]]:
+        return list(self._table.items())
+
+    def scan(self, tokens: list[tuple[int, int, str]]) -> list[tuple[int, int, T]]:
+        """Non-overlapping matches as (char start, char end, payload), left to right."""
+        found: list[tuple[int, int, T]] = []
+        table = self._table
+        count = len(tokens)
+        i = 0
+        while i < count:
+            top = min(self._max_words, count - i)
+            for n in range(top, 0, -1):
+                if n == 1:
+                    key = tokens[i][2]
+                else:
+                    key = " ".join(t[2] for t in tokens[i : i + n])
+                payload = table.get(key)
+                if payload is not None:
+                    found.append((tokens[i][0], tokens[i + n - 1][1], payload))
+                    i += n
+                    break
+            else:
+                i += 1
+        return found
+
+
+_UNIT_ANY = re.compile(
+    _LEFT
+    + r"\d+(?:[.,]\d+)*\s*(?:tb|gb|mb|g|gr|grs|gramos?|kgs?|kilos?|ml|mls|cc|cm3|l|lts?|ltrs?|litros?"
+    r"|\"|''|”|″|pulgadas?|pulg|inch(?:es)?|in|hz|ghz|mhz|mah|mp|mpx|w|watts?|mm|cm|mts?|metros?"
+    r"|un|und|unid|unidades|uds|u|rollos?|hojas|fl\.?\s*oz|oz|°|%|grados|v|k|p|tbw|rpm|btu)"
+    r"(?:\.|(?![a-z0-9]))"
+)
+_PACK_SPANS = (
+    re.compile(r"\b(?:pack|paquete|display|six\s*pack)\s*(?:de\s*|x\s*)?\d{1,3}(?![a-z0-9])"),
+    re.compile(_LEFT + r"\d{1,3}\s*x(?=\s*\d)"),
+    re.compile(r"(?<![a-z0-9])x\s*\d{1,3}(?![a-z0-9.,])"),
+    re.compile(_LEFT + r"\d+\s*\+\s*(?=\d+\s*(?:gb|tb))"),
+)
+
+
+def unit_spans(folded: str) -> list[tuple[int, int]]:
+    """Spans of every number-with-unit and pack-size token (`256GB`, `2L`, `55"`, `x6`, `8+`)."""
+    spans = [m.span() for m in _UNIT_ANY.finditer(folded)]
+    for pattern in _PACK_SPANS:
+        spans.extend(m.span() for m in pattern.finditer(folded))
+    return spans
+
+
+_SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
+    "resolution": _RESOLUTION,
+    "panel": _PANEL,
+    "network": _NETWORK,
+    "concentration": _CONCENTRATION,
+    "gender": _GENDER,
+    "refresh_hz": _REFRESH,
+    "fat_level": _FAT,
+    "lactose_free": _LACTOSE_FREE,
+    "sugar_free": _SUGAR_FREE,
+    "abv": _ABV,
+}
+
+
+def attribute_spans(folded: str, attribute: str) -> list[tuple[int, int]]:
+    """Spans of the words that express a word-like attribute (`4K`, `QLED`, `EDP`, `Mujer`...)."""
+    pattern = _SPAN_PATTERNS.get(attribute)
+    if pattern is None:
+        return []
+    return [m.span() for m in pattern.finditer(folded)]
+
+
+def gb_tokens(folded: str) -> list[tuple[int, int, int, str]]:
+    """Every `N GB/TB` token of folded text as (start, end, GB, role); role is "ram", "vram" or ""."""
+    return _gb_candidates(folded)

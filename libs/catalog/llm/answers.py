@@ -67,7 +67,7 @@ def _decode_object(content: str) -> dict[str, Any]:
         reason = "truncated_json" if exc.pos >= len(text) - 1 else "invalid_json"
         raise AnswerError(reason, exc.msg) from exc
     if text[end:].strip():
-        raise AnswerError("trailing_text", f"text after the JSON object: {text[end:end + 30]!r}")
+        raise AnswerError("trailing_text", f"text after the JSON object: {text[end : end + 30]!r}")
     if not isinstance(obj, dict):
         raise AnswerError("not_json_object", f"top-level value is {type(obj).__name__}")
     return obj

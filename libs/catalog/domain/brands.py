@@ -1,0 +1,171 @@
+"""Brand aliases: canonical brand names and how retailers spell them.
+
+`data/brands.yaml` lists each canonical brand (UPPERCASE) with its aliases, the product lines that
+imply it ("iphone" -> APPLE) and, for single-category brands, a default category. Matching is
+accent-, case- and punctuation-insensitive and respects word boundaries ("Coca-Cola", "coca cola"
+and "COCA COLA" are one alias key; "lg" does not match inside "algodón").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
+
+__all__ = ["Brand", "BrandAliases", "BrandMatch", "BrandsError", "load_brands"]
+
+MatchKind = Literal["alias", "line"]
+
+# Confidence stored with each alias row: the canonical spelling is certain, a listed alias nearly
+# so, a product line implies the brand, and a brand that is also a common word is the weakest.
+_CONFIDENCE = {"canonical": 1.0, "alias": 0.95, "line": 0.9, "weak": 0.8}
+
+
+class BrandsError(ValueError):
+    """The brand data is inconsistent."""
+
+
+@dataclass(frozen=True)
+class Brand:
+    name: str
+    aliases: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()
+    category: str | None = None
+    weak: bool = False
+
+
+@dataclass(frozen=True)
+class BrandMatch:
+    """A brand found in a title: canonical name, character span and whether it was a line cue."""
+
+    brand: str
+    start: int
+    end: int
+    kind: MatchKind
+    weak: bool
+
+
+class BrandAliases:
+    """Canonical brand lookup and title scanning."""
+
+    def __init__(self, version: str, brands: list[Brand]) -> None:
+        self.version = version
+        self._brands: dict[str, Brand] = {}
+        self._index: PhraseIndex[tuple[str, MatchKind]] = PhraseIndex()
+        owner: dict[str, str] = {}
+        for brand in brands:
+            if brand.name in self._brands:
+                raise BrandsError(f"duplicate brand {brand.name!r}")
+            self._brands[brand.name] = brand
+        for kind, attr in (("alias", "aliases"), ("line", "lines")):
+            for brand in brands:
+                phrases = (brand.name, *brand.aliases) if kind == "alias" else brand.lines
+                for phrase in phrases:
+                    key = alias_key(phrase)
+                    if not key:
+                        continue
+                    if key in owner and owner[key] != brand.name:
+                        raise BrandsError(
+                            f"{attr} {phrase!r} of {brand.name} already names {owner[key]}"
+                        )
+                    owner[key] = brand.name
+                    self._index.add(key, (brand.name, kind))  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return len(self._brands)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._brands
+
+    def brands(self) -> list[Brand]:
+        return list(self._brands.values())
+
+    def get(self, canonical: str) -> Brand | None:
+        return self._brands.get(canonical)
+
+    def canonical(self, name: str | None) -> str | None:
+        """`"apple inc"`, `"Apple"`, `"APPLE"` -> `"APPLE"`; None for an unknown brand."""
+        if not name or not isinstance(name, str):
+            return None
+        hit = self._index.get(name)
+        if hit is None or hit[1] != "alias":
+            return None
+        return hit[0]
+
+    def default_category(self, canonical: str | None) -> str | None:
+        brand = self._brands.get(canonical or "")
+        return brand.category if brand else None
+
+    def matches(self, title: str) -> list[BrandMatch]:
+        """Every alias or product line in the title, left to right, longest match first."""
+        try:
+            tokens = word_tokens(fold(title))
+        except (TypeError, AttributeError):
+            return []
+        return [
+            BrandMatch(brand, start, end, kind, self._brands[brand].weak)
+            for start, end, (brand, kind) in self._index.scan(tokens)
+        ]
+
+    def match(self, title: str) -> BrandMatch | None:
+        """The title's brand: the first explicit alias, else the first product line, else the
+        first weak (common-word or component) brand."""
+        found = self.matches(title)
+        for wanted in (
+            lambda m: m.kind == "alias" and not m.weak,
+            lambda m: m.kind == "line" and not m.weak,
+            lambda m: True,
+        ):
+            for item in found:
+                if wanted(item):
+                    return item
+        return None
+
+    def find_in_title(self, title: str) -> str | None:
+        """Canonical brand named in a title (`"iPhone 15 Pro"` -> `"APPLE"`), or None."""
+        hit = self.match(title)
+        return hit.brand if hit else None
+
+    def rows(self) -> list[tuple[str, str, float]]:
+        """`brand_aliases(brand_canonical, alias, confidence)` rows; aliases are alias keys
+        (lowercase, accents and punctuation folded, see `alias_key`) and unique."""
+        out: list[tuple[str, str, float]] = []
+        for key, (brand, kind) in self._index.items():
+            info = self._brands[brand]
+            if key == alias_key(brand):
+                confidence = _CONFIDENCE["canonical"]
+            elif info.weak:
+                confidence = _CONFIDENCE["weak"]
+            else:
+                confidence = _CONFIDENCE[kind]
+            out.append((brand, key, confidence))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BrandAliases:
+        version = str(data.get("version") or "")
+        if not version:
+            raise BrandsError("brand data has no version")
+        brands = [
+            Brand(
+                name=str(raw["name"]).strip().upper(),
+                aliases=tuple(str(a) for a in raw.get("aliases") or ()),
+                lines=tuple(str(a) for a in raw.get("lines") or ()),
+                category=raw.get("category"),
+                weak=bool(raw.get("weak", False)),
+            )
+            for raw in data.get("brands") or []
+        ]
+        return cls(version, brands)
+
+
+@lru_cache(maxsize=1)
+def load_brands() -> BrandAliases:
+    """The packaged brand aliases (`data/brands.yaml`), loaded once."""
+    text = resources.files("catalog.domain").joinpath("data/brands.yaml").read_text("utf-8")
+    return BrandAliases.from_dict(yaml.safe_load(text))

@@ -1,0 +1,567 @@
+"""Deterministic title extractor: the rules tier.
+
+`extract()` turns a retailer title into an `Extraction`: taxonomy category, canonical brand, model
+(the title minus brand, category nouns, attribute tokens and retailer noise, in canonical casing),
+typed attributes of the category, a normalized name, the required attributes that are missing and
+a confidence. It is pure, never raises on any text and is fast (compiled patterns, cached
+taxonomy and brand data).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from catalog.domain import units
+from catalog.domain.brands import BrandAliases, load_brands
+from catalog.domain.taxonomy import AttributeValue, Category, Taxonomy, load_taxonomy
+from catalog.domain.units import PhraseIndex
+from schemas.models import Extraction
+
+__all__ = ["ModelParts", "extract", "format_attribute", "normalized_name"]
+
+# Confidence weights; they sum to 1 and the result is scaled by _MAX_CONFIDENCE, so a title with
+# category, known brand, model and every required attribute scores 0.97.
+_W_CATEGORY = 0.25
+_W_BRAND = 0.30
+_W_UNKNOWN_BRAND = 0.15  # a retailer-supplied brand that is not in the alias table
+_W_MODEL = 0.15
+_W_REQUIRED = 0.30
+_MAX_CONFIDENCE = 0.97
+
+_MAX_TITLE = 500
+
+# Retailer noise: never part of a product's identity.
+_NOISE_WORDS = (
+    "liberado",
+    "liberada",
+    "liberados",
+    "nuevo",
+    "nueva",
+    "new",
+    "oferta",
+    "ofertas",
+    "promo",
+    "promocion",
+    "sellado",
+    "sellada",
+    "reacondicionado",
+    "reacondicionada",
+    "refurbished",
+    "open box",
+    "caja abierta",
+    "exhibicion",
+    "envio gratis",
+    "despacho gratis",
+    "version global",
+    "global version",
+    "importado",
+    "pack",
+    "unidad",
+    "unidades",
+    "ultimas unidades",
+    "exclusivo online",
+    "outlet",
+    "cyber",
+    "black friday",
+    "hot sale",
+    "garantia",
+    "garantia oficial",
+    "tienda oficial",
+    "oficial",
+    "dual sim",
+    "esim",
+    "ddr3",
+    "ddr4",
+    "ddr5",
+    "lpddr4",
+    "lpddr4x",
+    "lpddr5",
+    "lpddr5x",
+    "gddr5",
+    "gddr6",
+    "gddr6x",
+    "gddr7",
+    "wifi 6",
+    "wifi 6e",
+    "wi fi 6",
+)
+_FILLERS = frozenset(
+    {"de", "con", "para", "y", "e", "la", "el", "los", "las", "del", "en", "a", "al", "por", "sin",
+     "un", "una", "the", "and", "for", "with", "o", "u", "x", "+"}
+)
+
+# Display casing of well-known words (folded form -> canonical form).
+_CASING = {
+    "iphone": "iPhone",
+    "ipad": "iPad",
+    "imac": "iMac",
+    "macbook": "MacBook",
+    "airpods": "AirPods",
+    "homepod": "HomePod",
+    "playstation": "PlayStation",
+    "dualsense": "DualSense",
+    "thinkpad": "ThinkPad",
+    "thinkbook": "ThinkBook",
+    "ideapad": "IdeaPad",
+    "ideacentre": "IdeaCentre",
+    "vivobook": "Vivobook",
+    "zenbook": "Zenbook",
+    "geforce": "GeForce",
+    "matebook": "MateBook",
+    "matepad": "MatePad",
+    "freebuds": "FreeBuds",
+    "powershot": "PowerShot",
+    "ecotank": "EcoTank",
+    "deskjet": "DeskJet",
+    "laserjet": "LaserJet",
+    "officejet": "OfficeJet",
+    "partybox": "PartyBox",
+    "ultragear": "UltraGear",
+    "nanocell": "NanoCell",
+    "quietcomfort": "QuietComfort",
+    "soundlink": "SoundLink",
+    "oneplus": "OnePlus",
+    "gopro": "GoPro",
+    "proart": "ProArt",
+    "aorus": "AORUS",
+    "eos": "EOS",
+    "no": "No",
+    "n°": "No",
+    "ti": "Ti",
+    "ps5": "PS5",
+    "ps4": "PS4",
+    "xbox": "Xbox",
+    "mckay": "McKay",
+}
+_UPPER = frozenset(
+    {"rog", "tuf", "xps", "oc", "rgb", "usb", "led", "vip", "itx", "atx", "amp", "ssd", "hdd",
+     "uhd", "hdr", "ips", "tws", "anc", "gps", "nfc", "se", "fe", "xl", "xxl", "lp", "sc", "ftw",
+     "oled", "qled", "gt", "gts", "gtr", "rs", "rt", "tkl", "tv", "pc", "aio", "jbl", "msi", "hp",
+     "lg", "xt", "xtx", "gre", "ex", "dj", "ii", "iii", "iv", "vr", "ai", "ufs", "ddr", "pd", "lte",
+     "cpu", "gpu", "dc", "ac", "uv", "hd", "fhd", "qhd", "ccu", "tcl", "zte", "aoc", "wd"}
+)
+_TOKEN = re.compile(r"[0-9a-z°]+(?:[\-./'’][0-9a-z°]+)*")
+_NUMERO = re.compile(r"n[°o]\.?(\d{1,3})")
+_BRACKETS = re.compile(r"\[[^\]]*\]?|\([^)]*\)?")
+_DIGIT = re.compile(r"\d")
+_ALPHA = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class ModelParts:
+    """The pieces of an extraction before it is wrapped in the contract model."""
+
+    brand: str | None
+    brand_known: bool
+    model: str
+    category: str | None
+    attributes: dict[str, AttributeValue]
+
+
+# ---------------------------------------------------------------------------- attributes
+
+
+def _category_attributes(
+    category: Category, folded: str, title: str
+) -> dict[str, AttributeValue]:
+    names = category.attributes
+    found: dict[str, AttributeValue] = {}
+
+    def put(name: str, value: AttributeValue | None) -> None:
+        if value is not None and name in names and name not in found:
+            found[name] = value
+
+    gb = units.gb_tokens(folded) if ("storage_gb" in names or "ram_gb" in names) else []
+    if "ram_gb" in names:
+        put("ram_gb", next((v for _, _, v, role in gb if role == "ram" and 1 <= v <= 512), None))
+    if "storage_gb" in names:
+        ram_starts = {s for s, _, _, role in gb if role == "ram"}
+        plain = [v for s, _, v, role in gb if not role and s not in ram_starts]
+        if "ram_gb" in names and "ram_gb" not in found and len(set(plain)) >= 2:
+            # "16GB 512GB": the small one is RAM.
+            small = min(plain)
+            if small <= 64:
+                found["ram_gb"] = small
+                plain = [v for v in plain if v != small]
+        if category.id in ("notebooks", "desktops"):
+            if plain and max(plain) <= 32 and "ram_gb" not in found:
+                found["ram_gb"] = max(plain)
+                plain = []
+        if plain:
+            found["storage_gb"] = max(plain)
+    if "vram_gb" in names:
+        put("vram_gb", units.parse_vram_gb(folded, loose=category.id == "video_cards"))
+        if "vram_gb" not in found and category.id == "video_cards":
+            put("vram_gb", next((v for _, _, v, _ in units.gb_tokens(folded) if v <= 48), None))
+    if "screen_in" in names:
+        put("screen_in", units.parse_screen_in(folded))
+        if "screen_in" not in found and category.id in ("smart_tv", "monitors"):
+            put("screen_in", units.tv_size_from_model_code(folded))
+    simple = (
+        ("volume_ml", units.parse_volume_ml),
+        ("weight_g", units.parse_weight_g),
+        ("pack_count", units.parse_pack_count),
+        ("capacity_l", units.parse_capacity_l),
+        ("capacity_kg", units.parse_capacity_kg),
+        ("power_w", units.parse_power_w),
+        ("refresh_hz", units.parse_refresh_hz),
+        ("battery_mah", units.parse_battery_mah),
+        ("megapixels", units.parse_megapixels),
+        ("case_mm", units.parse_case_mm),
+        ("abv", units.parse_abv),
+        ("color", units.parse_color),
+        ("concentration", units.parse_concentration),
+        ("gender", units.parse_gender),
+        ("network", units.parse_network),
+        ("resolution", units.parse_resolution),
+        ("panel", units.parse_panel),
+        ("fat_level", units.parse_fat_level),
+        ("processor", units.parse_processor),
+        ("gpu_model", units.parse_gpu_model),
+    )
+    for name, parser in simple:
+        if name in names and name not in found:
+            put(name, parser(folded))
+    if len(category.keyword_index):
+        for _s, _e, (name, value) in category.keyword_index.scan(units.word_tokens(folded)):
+            spec = names.get(name)
+            if spec is None or name in found:
+                continue
+            put(name, True if spec.type == "bool" else value)
+    return found
+
+
+# ---------------------------------------------------------------------------- model
+
+
+class _Spans:
+    """Character spans removed from (or replaced in) the model."""
+
+    def __init__(self) -> None:
+        self.drop: list[tuple[int, int]] = []
+        self.replace: list[tuple[int, int, str]] = []
+
+    def add(self, start: int, end: int) -> None:
+        if end > start:
+            self.drop.append((start, end))
+
+
+_NOISE_INDEX: PhraseIndex[str] = PhraseIndex((w, "noise") for w in _NOISE_WORDS)
+_STRIP_CACHE: dict[str, PhraseIndex[str]] = {}
+
+
+def _strip_index(category: Category | None) -> PhraseIndex[str]:
+    key = category.id if category else ""
+    index = _STRIP_CACHE.get(key)
+    if index is None:
+        index = PhraseIndex((w, "strip") for w in (category.strip_words if category else ()))
+        for word in _NOISE_WORDS:
+            index.add(word, "noise")
+        _STRIP_CACHE[key] = index
+    return index
+
+
+def _case_word(original: str, folded: str, kind: str) -> str:
+    known = _CASING.get(folded)
+    if known is not None:
+        return known
+    if kind == "goods" and folded in _FILLERS:
+        return folded
+    has_digit = _DIGIT.search(folded) is not None
+    if not has_digit and _ALPHA.search(original) is None:
+        return original
+    if has_digit:
+        return original.upper() if _ALPHA.search(original) else original
+    parts = re.split(r"([\-./'’])", original)
+    out: list[str] = []
+    for part in parts:
+        if not part or not _ALPHA.search(part):
+            out.append(part)
+            continue
+        low = units.fold(part)
+        mixed = not part.isupper() and not part.islower() and part[1:] != part[1:].lower()
+        if mixed:
+            out.append(part)
+        elif low in _UPPER or (len(low) <= 2 and low not in _FILLERS):
+            out.append(part.upper())
+        elif out and out[-1] in ("'", "’"):
+            out.append(part.lower())
+        else:
+            out.append(part[:1].upper() + part[1:].lower())
+    return "".join(out)
+
+
+def _build_model(
+    title: str,
+    folded: str,
+    category: Category | None,
+    spans: _Spans,
+) -> str:
+    kind = category.kind if category else "tech"
+    words: list[str] = []
+    emitted: set[int] = set()
+    drops = sorted(spans.drop)
+    replaces = spans.replace
+    for match in _TOKEN.finditer(folded):
+        start, end = match.span()
+        replaced = False
+        for index, (r_start, r_end, text) in enumerate(replaces):
+            if start < r_end and r_start < end:
+                if index not in emitted:
+                    emitted.add(index)
+                    if text:
+                        words.append(text)
+                replaced = True
+                break
+        if replaced:
+            continue
+        if any(start < d_end and d_start < end for d_start, d_end in drops):
+            continue
+        token = match.group()
+        original = title[start:end]
+        numero = _NUMERO.fullmatch(token)
+        if numero is not None and ("°" in token or "º" in original or original[:1] == "N"):
+            # Chanel "N°5" / "Nº5" / "No5" -> "No 5".
+            words.append("No " + numero.group(1))
+            continue
+        if token in _FILLERS and kind == "tech":
+            continue
+        words.append(_case_word(original, token, kind))
+    # Drop dangling function words at the ends ("Leche de" -> "Leche").
+    while words and words[-1] in _FILLERS:
+        words.pop()
+    while words and words[0] in _FILLERS:
+        words.pop(0)
+    return " ".join(words)
+
+
+def _model_spans(
+    category: Category | None,
+    folded: str,
+    brand_span: tuple[int, int] | None,
+    attributes: Mapping[str, AttributeValue],
+    brand: str | None,
+) -> _Spans:
+    spans = _Spans()
+    if brand_span is not None:
+        spans.add(*brand_span)
+    for match in _BRACKETS.finditer(folded):
+        spans.add(*match.span())
+    for start, end in units.unit_spans(folded):
+        spans.add(start, end)
+    tokens = units.word_tokens(folded)
+    for start, end, _kind in _strip_index(category).scan(tokens):
+        spans.add(start, end)
+    if category is None:
+        return spans
+    names = category.attributes
+    keep = set(category.keep_in_model)
+    if "color" in names:
+        for start, end, _color in units.color_spans(folded):
+            spans.add(start, end)
+    for name in ("resolution", "panel", "network", "concentration", "gender", "refresh_hz", "abv"):
+        if name in names and name not in keep:
+            for start, end in units.attribute_spans(folded, name):
+                spans.add(start, end)
+    for name, finder in (("processor", units.processor_span), ("gpu_model", units.gpu_span)):
+        if name not in names:
+            continue
+        found = finder(folded)
+        if found is None:
+            continue
+        start, end, canonical = found
+        if name in keep:
+            text = canonical
+            if brand and units.fold(text).startswith(units.fold(brand) + " "):
+                text = text[len(brand) + 1 :]
+            spans.replace.append((start, end, text))
+        else:
+            spans.add(start, end)
+    if len(category.keyword_index):
+        for start, end, (name, _value) in category.keyword_index.scan(tokens):
+            if name not in keep and name in attributes:
+                spans.add(start, end)
+    return spans
+
+
+# ---------------------------------------------------------------------------- naming
+
+
+def _fmt_gb(value: int) -> str:
+    if value >= 1024 and value % 1024 == 0:
+        return f"{value // 1024}TB"
+    return f"{value}GB"
+
+
+def format_attribute(name: str, value: AttributeValue) -> str | None:
+    """Display form of an attribute in a normalized name (`storage_gb=1024` -> `"1TB"`)."""
+    if isinstance(value, bool):
+        return None
+    if name in ("storage_gb", "vram_gb") and isinstance(value, int):
+        return _fmt_gb(value)
+    if name == "ram_gb" and isinstance(value, int):
+        return _fmt_gb(value) + " RAM"
+    if name == "screen_in" and isinstance(value, int | float):
+        return f'{value:g}"'
+    if name == "volume_ml" and isinstance(value, int | float):
+        if value >= 1000 and value % 100 == 0:
+            return f"{value / 1000:g}L"
+        return f"{value:g}ml"
+    if name == "weight_g" and isinstance(value, int | float):
+        if value >= 1000 and value % 100 == 0:
+            return f"{value / 1000:g}kg"
+        return f"{value:g}g"
+    if name == "pack_count" and isinstance(value, int | float):
+        return f"x{value:g}" if value > 1 else None
+    suffix = {
+        "capacity_l": "L",
+        "capacity_kg": "kg",
+        "power_w": "W",
+        "refresh_hz": "Hz",
+        "case_mm": "mm",
+        "megapixels": "MP",
+        "battery_mah": "mAh",
+        "abv": "%",
+    }.get(name)
+    if suffix is not None and isinstance(value, int | float):
+        return f"{value:g}{suffix}"
+    if name == "color" and isinstance(value, str):
+        return value.capitalize()
+    if name == "diaper_size":
+        return f"Talla {value}"
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def normalized_name(
+    brand: str | None,
+    model: str | None,
+    category: Category | None,
+    attributes: Mapping[str, AttributeValue],
+) -> str:
+    """Canonical display name: `"BRAND model key-attributes"`."""
+    parts = [p for p in (brand, model) if p]
+    if category is not None:
+        model_folded = units.fold(model or "")
+        for name in category.name_attributes:
+            value = attributes.get(name)
+            if value is None:
+                continue
+            shown = format_attribute(name, value)
+            if shown and units.fold(shown) not in model_folded:
+                parts.append(shown)
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------- extract
+
+
+def _brand_span(
+    brands: BrandAliases, title: str, tokens: list[tuple[int, int, str]], brand: str
+) -> tuple[int, int] | None:
+    for match in brands.matches(title):
+        if match.brand == brand and match.kind == "alias":
+            return match.start, match.end
+    index: PhraseIndex[int] = PhraseIndex([(brand, 1)])
+    found = index.scan(tokens)
+    return (found[0][0], found[0][1]) if found else None
+
+
+def _clean_hint(hint: str) -> str | None:
+    text = re.sub(r"\s+", " ", hint).strip().upper()[:100]
+    return text or None
+
+
+def parts(
+    title: str,
+    retailer_category: str | None = None,
+    brand_hint: str | None = None,
+    retailer_attributes: Mapping[str, object] | None = None,
+    *,
+    taxonomy: Taxonomy | None = None,
+    brands: BrandAliases | None = None,
+) -> ModelParts:
+    """The extraction pieces (brand, model, category, attributes) without scoring."""
+    taxonomy = taxonomy or load_taxonomy()
+    brands = brands or load_brands()
+    title = title[:_MAX_TITLE] if isinstance(title, str) else ""
+    folded = units.fold(title)
+    tokens = units.word_tokens(folded)
+
+    brand: str | None = None
+    brand_known = False
+    if brand_hint and isinstance(brand_hint, str) and brand_hint.strip():
+        brand = brands.canonical(brand_hint)
+        brand_known = brand is not None
+        if brand is None:
+            title_brand = brands.find_in_title(brand_hint)
+            if title_brand is not None:
+                brand, brand_known = title_brand, True
+            else:
+                brand = _clean_hint(brand_hint)
+    if brand is None:
+        hit = brands.match(title)
+        if hit is not None:
+            brand, brand_known = hit.brand, True
+
+    category_id = taxonomy.resolve(retailer_category, title)
+    current = taxonomy.get(category_id)
+    if (current is None or current.is_root) and brand_known:
+        default = brands.default_category(brand)
+        if default is not None and (
+            current is None or default in taxonomy.descendants(current.id)
+        ):
+            category_id = default
+    category = taxonomy.get(category_id)
+    leaf = category if category is not None and not category.is_root else None
+
+    attributes: dict[str, AttributeValue] = {}
+    if leaf is not None:
+        attributes = _category_attributes(leaf, folded, title)
+        if retailer_attributes:
+            for name, value in leaf.canonical_attributes(retailer_attributes).items():
+                attributes.setdefault(name, value)
+
+    span = _brand_span(brands, title, tokens, brand) if brand else None
+    spans = _model_spans(leaf, folded, span, attributes, brand)
+    model = _build_model(title, folded, leaf, spans)
+    return ModelParts(brand, brand_known, model, category_id, attributes)
+
+
+def extract(
+    title: str,
+    retailer_category: str | None = None,
+    brand_hint: str | None = None,
+    retailer_attributes: Mapping[str, object] | None = None,
+) -> Extraction:
+    """Rules-tier normalization of one listing title; never raises on any text."""
+    try:
+        result = parts(title, retailer_category, brand_hint, retailer_attributes)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+        return Extraction(confidence=0.0)
+    taxonomy = load_taxonomy()
+    category = taxonomy.get(result.category)
+    leaf = category if category is not None and not category.is_root else None
+    missing = leaf.missing(result.attributes) if leaf is not None else []
+    score = 0.0
+    if leaf is not None:
+        score += _W_CATEGORY + _W_REQUIRED * leaf.coverage(result.attributes)
+    if result.brand:
+        score += _W_BRAND if result.brand_known else _W_UNKNOWN_BRAND
+    if result.model:
+        score += _W_MODEL
+    confidence = round(min(1.0, score) * _MAX_CONFIDENCE, 4)
+    model = result.model or None
+    name = normalized_name(result.brand, model, leaf, result.attributes) or None
+    return Extraction(
+        brand=result.brand,
+        model=model,
+        normalized_name=name,
+        category=result.category,
+        attributes=result.attributes,
+        confidence=confidence,
+        missing_required=missing,
+    )

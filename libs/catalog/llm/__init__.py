@@ -1,0 +1,1 @@
+"""The LLM layer: prompts, request parameters, answer parsing, cost."""

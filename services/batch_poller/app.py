@@ -1,0 +1,65 @@
+"""Faust wiring of batch-poller: consumes llm.batches.v1; a timer polls open batches."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+from catalog.db import pool as db
+from catalog.kafka.topics import LLM_BATCHES, TopicSpec
+from catalog.llm.client import make_client
+from catalog.llm.store import LLMStore
+from catalog.observability import configure
+from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, ServiceApp
+from catalog.settings import Settings, get_settings
+
+from batch_poller.logic import BatchPoller
+from schemas.models import BatchSubmitted
+
+
+class BatchPollerProcessor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+        self.poller: BatchPoller | None = None
+
+    async def start(self, publish: Publisher) -> None:
+        self.pool = await db.create_pool(self.settings.postgres)
+        self.poller = BatchPoller(
+            self.settings, LLMStore(self.pool), make_client(self.settings.llm), publish
+        )
+
+    async def stop(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def handle(self, batch: Sequence[Incoming[BatchSubmitted]]) -> list[Result]:
+        assert self.poller is not None
+        return await self.poller.handle(batch)
+
+    async def poll(self) -> None:
+        assert self.poller is not None
+        await self.poller.poll()
+
+    def handlers(self) -> dict[TopicSpec, Handler]:
+        return {LLM_BATCHES: self.handle}
+
+    def health_checks(self) -> dict[str, HealthCheck]:
+        async def postgres() -> None:
+            assert self.pool is not None
+            await db.check(self.pool)
+
+        return {"postgres": postgres}
+
+    def timers(self) -> list[tuple[float, Callable[[], Awaitable[None]]]]:
+        return [(self.settings.llm.poll_interval_s, self.poll)]
+
+
+def build(settings: Settings) -> ServiceApp:
+    return ServiceApp("batch_poller", settings, BatchPollerProcessor(settings))
+
+
+def main() -> None:
+    settings = get_settings()
+    configure("batch_poller", settings)
+    build(settings).run()

@@ -1,0 +1,5 @@
+"""`python -m persister`: run the persister worker."""
+
+from persister.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""router: schema check, business pre-filter, rule pre-extraction, complexity score and tier."""

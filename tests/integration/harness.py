@@ -1,0 +1,184 @@
+"""Test harness around the embedded stack: databases, pipelines, topic readers and writers.
+
+Every pipeline gets its own topic prefix, consumer groups, database, cache namespace and web
+ports, so tests never see each other's messages or rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from catalog.db.migrate import migrate
+from catalog.devstack.stack import SERVICES, Ports, Stack
+from catalog.kafka.admin import create_topics
+from catalog.kafka.codec import decode, encode
+from catalog.kafka.topics import TopicSpec
+from catalog.service import SERVICE_PORT_OFFSETS
+from catalog.settings import KafkaSettings
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[Any]], timeout_s: float = 60.0, interval_s: float = 0.25
+) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met after {timeout_s}s (last value {value!r})")
+        await asyncio.sleep(interval_s)
+
+
+async def create_database(stack: Stack, name: str) -> str:
+    admin = await asyncpg.connect(stack.postgres_dsn.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = stack.postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
+    await migrate(dsn)
+    return dsn
+
+
+@dataclass
+class Pipeline:
+    stack: Stack
+    prefix: str
+    dsn: str
+    web_base: int
+    extra_env: dict[str, str] = field(default_factory=dict)
+    running: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap=self.stack.kafka_bootstrap, prefix=self.prefix, partitions=2)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "CATALOG_KAFKA__PARTITIONS": "2",
+            "CATALOG_POSTGRES__DSN": self.dsn,
+            "CATALOG_POSTGRES__POOL_MAX": "4",
+            "CATALOG_CACHE__NAMESPACE": f"ns-{self.prefix}",
+            "CATALOG_OBSERVABILITY__WEB_PORT_BASE": str(self.web_base),
+            "CATALOG_OBSERVABILITY__LOG_LEVEL": "INFO",
+            **self.extra_env,
+        }
+
+    def topic(self, spec: TopicSpec) -> str:
+        return spec.full_name(self.kafka)
+
+    def start(self, services: Iterable[str] = SERVICES) -> None:
+        for name in services:
+            self.running[name] = self.stack.start_service(name, self.prefix, self.env())
+
+    def stop(self, services: Iterable[str] | None = None) -> None:
+        for name in list(services or self.running):
+            self.stack.stop_process(f"{self.prefix}{name}")
+            self.running.pop(name, None)
+
+    def ready(self, service: str) -> bool:
+        port = self.web_base + SERVICE_PORT_OFFSETS[service]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def health(self, service: str) -> tuple[int, dict[str, Any]]:
+        port = self.web_base + SERVICE_PORT_OFFSETS[service]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=3) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def metrics(self, service: str) -> str:
+        port = self.web_base + SERVICE_PORT_OFFSETS[service]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as r:
+            return str(r.read().decode())
+
+    async def wait_ready(
+        self, services: Iterable[str] | None = None, timeout_s: float = 90
+    ) -> None:
+        names = list(services or self.running)
+
+        async def all_ready() -> bool:
+            for name in names:
+                proc = self.running.get(name)
+                if proc is not None and proc.poll() is not None:
+                    log = (self.stack.root / "logs" / f"{self.prefix}{name}.log").read_text()
+                    raise AssertionError(f"{name} exited early:\n{log[-3000:]}")
+            return all(self.ready(n) for n in names)
+
+        await wait_until(all_ready, timeout_s, 0.5)
+
+    async def produce(
+        self, spec: TopicSpec, items: Iterable[tuple[str, BaseModel | bytes]]
+    ) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.stack.kafka_bootstrap)
+        await producer.start()
+        try:
+            for key, value in items:
+                data = value if isinstance(value, bytes) else encode(value)
+                await producer.send_and_wait(self.topic(spec), key=key.encode(), value=data)
+        finally:
+            await producer.stop()
+
+    async def read(self, spec: TopicSpec) -> list[tuple[str | None, bytes]]:
+        """Everything currently on a topic, from the beginning."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.stack.kafka_bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+        )
+        await consumer.start()
+        try:
+            name = self.topic(spec)
+            partitions = [TopicPartition(name, p) for p in range(self.kafka.partitions or 1)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            out: list[tuple[str | None, bytes]] = []
+            while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    out.extend((r.key.decode() if r.key else None, r.value) for r in records)
+            return out
+        finally:
+            await consumer.stop()
+
+    async def read_models(self, spec: TopicSpec) -> list[Any]:
+        return [decode(spec.model, value) for _, value in await self.read(spec)]
+
+    async def db(self) -> asyncpg.Connection:
+        from catalog.db.pool import _init_connection
+
+        conn = await asyncpg.connect(self.dsn)
+        await _init_connection(conn)
+        return conn
+
+
+async def start_pipeline(
+    stack: Stack, extra_env: dict[str, str] | None = None, services: Iterable[str] = SERVICES
+) -> Pipeline:
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    dsn = await create_database(stack, prefix.rstrip(".").replace(".", "_"))
+    pipeline = Pipeline(stack, prefix, dsn, Ports.pick().web_base, dict(extra_env or {}))
+    await create_topics(pipeline.kafka)
+    pipeline.start(services)
+    await pipeline.wait_ready()
+    return pipeline
