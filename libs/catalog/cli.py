@@ -60,7 +60,7 @@ def _csv_row(row: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def read_listings(path: Path, stamp: datetime | None = None) -> ReadResult:
+def read_listings(path: Path) -> ReadResult:
     """Validate every line of a JSONL or CSV file against the raw listing contract."""
     result = ReadResult()
     with path.open(encoding="utf-8", newline="") as handle:
@@ -71,8 +71,6 @@ def read_listings(path: Path, stamp: datetime | None = None) -> ReadResult:
         for number, row in rows:
             try:
                 data = _csv_row(row) if isinstance(row, dict) else json.loads(row)
-                if stamp is not None and isinstance(data, dict):
-                    data.setdefault("scraped_at", stamp.isoformat())
                 result.listings.append(RawListing.model_validate(data))
             except json.JSONDecodeError as exc:
                 result.errors.append((number, f"not JSON: {exc.msg}"))
@@ -163,7 +161,7 @@ def publish(
     """Validate and publish raw listings to products.raw.v1."""
     settings = _settings()
     started = datetime.now(UTC)
-    read = read_listings(file, stamp=started)
+    read = read_listings(file)
     for number, problem in read.errors[:50]:
         err.print(f"{file}:{number}: {problem}")
     if read.errors:
@@ -194,7 +192,7 @@ async def accounted(settings: Settings, keys: list[str], since: datetime) -> int
             """WITH wanted AS (SELECT unnest($1::text[]) AS k)
                SELECT count(*) FROM wanted w WHERE
                    EXISTS (SELECT 1 FROM listings l WHERE l.listing_key = w.k
-                           AND l.last_seen >= $2)
+                           AND l.persisted_at >= $2)
                 OR EXISTS (SELECT 1 FROM review_items r WHERE r.listing_key = w.k
                            AND r.queued_at >= $2)
                 OR EXISTS (SELECT 1 FROM dead_letters d

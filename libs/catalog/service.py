@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import faust
@@ -134,6 +136,9 @@ class ServiceApp:
         self._started_at = time.time()
         kafka = settings.kafka
         scheme = transport.register(kafka.fetch_max_wait_ms)
+        # faust insists on a data directory even with in-memory tables.
+        state_dir = Path(tempfile.gettempdir()) / "catalog-faust" / f"{kafka.prefix}{name}"
+        state_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             f"{kafka.prefix}catalog-{name}",
             broker=f"{scheme}://{kafka.bootstrap}",
@@ -147,9 +152,10 @@ class ServiceApp:
             broker_commit_interval=kafka.commit_interval_s,
             web_enabled=True,
             web_host=settings.observability.web_host,
+            web_bind=settings.observability.web_host,
             web_port=web_port(name, settings),
             web_in_thread=False,
-            datadir=f"/tmp/catalog-faust/{kafka.prefix}{name}",
+            datadir=str(state_dir),
         )
         self._topics: dict[str, faust.TopicT] = {}
         self._wire()
@@ -164,7 +170,6 @@ class ServiceApp:
 
     def _wire(self) -> None:
         app = self.app
-        kafka = self.settings.kafka
 
         @app.task
         async def start_processor() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.domain.brands import BrandAliases
+from catalog.domain.extractor import normalized_name
 from catalog.domain.taxonomy import Taxonomy
 from catalog.llm.answers import ModelAnswer
 from schemas.models import AttributeValue, Extraction, RoutedListing
@@ -28,35 +29,6 @@ class Verdict:
 
 def reason_label(reason: str) -> str:
     return reason.split(":", 1)[0]
-
-
-def normalized_name(
-    brand: str, model: str, attributes: dict[str, AttributeValue], name_attributes: tuple[str, ...]
-) -> str:
-    parts = [brand, model]
-    for attr in name_attributes:
-        value = attributes.get(attr)
-        if value is None or isinstance(value, bool):
-            continue
-        if attr in ("storage_gb", "ram_gb", "vram_gb"):
-            number = int(value) if isinstance(value, int | float) else value
-            parts.append(
-                f"{number // 1024}TB"
-                if isinstance(number, int) and number >= 1024 and number % 1024 == 0
-                else f"{number}GB"
-            )
-        elif attr == "screen_in":
-            parts.append(f'{value:g}"' if isinstance(value, float) else f'{value}"')
-        elif attr == "volume_ml":
-            parts.append(f"{value} ml")
-        elif attr == "weight_g":
-            parts.append(f"{value} g")
-        elif attr == "pack_count":
-            if value != 1:
-                parts.append(f"x{value}")
-        else:
-            parts.append(str(value))
-    return " ".join(str(p) for p in parts if p)
 
 
 def gate(
@@ -103,7 +75,9 @@ def review_answer(
     if answer.category_suggestion and answer.category_suggestion in taxonomy:
         category_id = answer.category_suggestion
     category = taxonomy.get(category_id)
-    brand = None
+    # Where the model is silent, what the rules read (from the title, and from the retailer's
+    # brand field and spec table, which the prompts do not carry) fills the gap.
+    brand = routed.rules.brand
     if answer.brand:
         brand = brands.canonical(answer.brand) or answer.brand.strip().upper()
     attributes: dict[str, AttributeValue] = {}
@@ -111,12 +85,10 @@ def review_answer(
         # What the rules read from the title fills what the model left out.
         attributes = dict(routed.rules.attributes) if routed.rules.category == category.id else {}
         attributes.update(category.canonical_attributes(answer.attributes))
-    model = (answer.model or "").strip() or None
+    model = (answer.model or "").strip() or routed.rules.model
     name = answer.normalized_name
     if not name and brand and model:
-        name = normalized_name(
-            brand, model, attributes, category.name_attributes if category else ()
-        )
+        name = normalized_name(brand, model, category, attributes)
     extraction = Extraction(
         brand=brand,
         model=model,

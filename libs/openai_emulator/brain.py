@@ -2,8 +2,10 @@
 
 Chat answers come from the platform's own deterministic extractor, shaped the way each prompt
 kind asks (`catalog.llm.prompts`), so the strict answer parser downstream sees what a well
-behaved model would send. Parameter validation follows the real API's rules, including the
-reasoning models' refusal of `max_tokens` and of a non-default `temperature`.
+behaved model would send. Where the rules find no brand, the brain reads one from the title as
+a model would (`guess_brand`) and extracts again with it. Parameter validation follows the real
+API's rules, including the reasoning models' refusal of `max_tokens` and of a non-default
+`temperature`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import itertools
 import json
 import math
 import os
+import re
 import secrets
 import string
 import struct
@@ -23,10 +26,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_emulator.errors import ApiError
 from openai_emulator.faults import MalformedKind, make_malformed
+
+if TYPE_CHECKING:
+    from catalog.domain.units import PhraseIndex
 
 DEFAULT_CHAT_MODELS: tuple[str, ...] = (
     "gpt-5-mini",
@@ -396,6 +402,289 @@ def _long_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value not in (None, "")}
 
 
+# --- brand inference ------------------------------------------------------------------------
+#
+# Listings reach a model when the rules are unsure, most often because the brand is missing from
+# the alias table. A model recognises a brand from how the title is written: a proper name that
+# is neither the product noun, a variety ("Sin Polvos", "Brisa de Verano"), a unit, a colour nor
+# an attribute, in the place where retailers put brands. The guess below reads the title that
+# way and gives up (brand null) when more than one reading is plausible.
+
+# Spanish and English function words; the word after a preposition is part of a variety.
+_FUNCTION_WORDS = frozenset(
+    {
+        "de", "del", "con", "sin", "en", "para", "por", "a", "al", "la", "el", "los", "las",
+        "lo", "y", "e", "o", "u", "x", "un", "una", "the", "and", "for", "with", "of", "by",
+    }
+)  # fmt: skip
+_PREPOSITIONS = frozenset({"de", "del", "con", "sin", "en", "para", "por", "a", "al", "of"})
+# Prepositions that attach to the word before them ("Brisa de Verano", "Lomitos en Aceite").
+_BINDING_PREPOSITIONS = frozenset({"de", "del", "en", "con", "of"})
+
+# Words that describe a product rather than name its maker.
+_GENERIC_WORDS = frozenset(
+    {
+        # packaging, sizes and counts
+        "pack", "paquete", "display", "caja", "bolsa", "botella", "lata", "frasco", "sachet",
+        "doypack", "tetra", "tetrapak", "envase", "bidon", "pote", "tarro", "tubo", "barra",
+        "aerosol", "spray", "repuesto", "recarga", "unidad", "unidades", "un", "und", "unid",
+        "ml", "cc", "kg", "kilo", "kilos", "g", "gr", "grs", "gramos", "l", "lt", "lts", "litro",
+        "litros", "oz", "mini", "maxi", "mega", "familiar", "individual", "grande", "mediano",
+        "pequeno", "chico", "doble", "triple", "set", "kit", "combo", "duo", "trio",
+        # varieties, flavours and claims
+        "original", "clasico", "clasica", "tradicional", "natural", "naturales", "light", "zero",
+        "diet", "premium", "extra", "especial", "gourmet", "selecto", "fino", "fina", "gruesa",
+        "grueso", "integral", "organico", "organica", "casero", "casera", "suave", "intenso",
+        "intensa", "fresco", "fresca", "puro", "pura", "sabor", "sabores", "aroma", "fragancia",
+        "variedad", "surtido", "surtidos", "regular", "normal", "plus", "max", "pro", "ultra",
+        "lite", "nuevo", "nueva", "new", "oferta", "promo", "edicion", "limitada", "vegano",
+        "vegana", "vegetal", "proteina", "fortificado", "vainilla", "chocolate", "frutilla",
+        "fresa", "durazno", "manzana", "naranja", "limon", "pina", "mango", "platano", "coco",
+        "menta", "canela", "miel", "caramelo", "cereza", "uva", "frambuesa", "berries", "tomate",
+        "queso", "jamon", "pollo", "carne", "vacuno", "cerdo", "atun", "salmon", "hogar",
+        "lavanda", "floral", "citrico", "citricos", "bebe",
+        "bebes", "nino", "ninos", "adulto", "adultos", "infantil", "multiuso", "multiusos",
+        "antibacterial", "desinfectante", "concentrado", "concentrada", "liquido", "liquida",
+        "polvo", "polvos", "crema", "gel", "espeso", "espesa", "hoja", "hojas", "rollos",
+        "toallitas", "grado", "virgen",
+        # wine
+        "vino", "reserva", "reservado", "gran", "cabernet", "sauvignon", "merlot", "carmenere",
+        "syrah", "chardonnay", "malbec", "pinot", "noir", "blanc", "tinto", "brut", "cosecha",
+        # origin
+        "chileno", "chilena", "italiano", "italiana", "espanol", "espanola", "frances",
+        "francesa", "americano", "americana", "mexicano", "mexicana", "argentino", "argentina",
+        "peruano", "peruana", "aleman", "alemana", "ingles", "inglesa", "suizo", "suiza",
+        "griego", "griega", "japones", "japonesa", "tailandes", "tailandesa", "colombiano",
+        # technology
+        "smart", "gamer", "gaming", "bluetooth", "inalambrico", "inalambricos", "inalambrica",
+        "wireless", "usb", "robot", "portatil", "digital", "electrico", "electrica", "automatico",
+        "automatica", "inverter", "frost", "no", "carga", "frontal", "superior", "side", "by",
+        "vertical", "horizontal", "led", "lcd", "hd", "full", "wifi", "touch", "tactil",
+        "plateado", "plateada", "acero", "inoxidable", "inox", "vidrio", "plastico",
+        "version", "modelo", "serie", "series", "generacion", "gen", "nvme", "ssd", "hdd",
+        "interno", "externo", "memoria", "dual", "sim", "libre", "liberado", "reacondicionado",
+        # people
+        "hombre", "mujer", "unisex", "masculino", "femenino", "dama", "caballero",
+    }
+)  # fmt: skip
+# Participles and adjectives ("Tostado", "Molida", "Rallado") describe, they do not name.
+_ADJECTIVE_ENDINGS = ("ado", "ada", "ados", "adas", "ido", "ida", "idos", "idas")
+_WORD_PATTERN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_ATTRIBUTE_SPANS = (
+    "resolution", "panel", "network", "concentration", "gender", "refresh_hz", "fat_level",
+    "lactose_free", "sugar_free", "abv",
+)  # fmt: skip
+# Categories whose model is a name ("Polo Blue", "Cloud II"): a lone name is the model.
+_NAMED_MODEL_GOODS = frozenset({"perfumes", "alcoholic_beverages"})
+_MAX_BRAND_WORDS = 3
+_MAX_TITLE = 500
+
+# Token classes.
+_CANDIDATE = "candidate"
+_FUNCTION = "function"
+_PRODUCT = "product"  # a category noun or synonym
+_COLOR = "color"
+_CODE = "code"  # digits: a model code or a bare number
+_UNIT = "unit"
+_OTHER = "other"
+
+
+@dataclass(frozen=True)
+class _Token:
+    start: int
+    end: int
+    word: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int  # token indexes, end exclusive
+    end: int
+    score: int
+
+
+def _covered(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < s_end and s_start < end for s_start, s_end in spans)
+
+
+@lru_cache(maxsize=1)
+def _strip_words() -> PhraseIndex[bool]:
+    """Every category's retailer filler words ("smart tv", "gamer", "tester")."""
+    from catalog.domain.taxonomy import load_taxonomy
+    from catalog.domain.units import PhraseIndex
+
+    index: PhraseIndex[bool] = PhraseIndex()
+    for category in load_taxonomy().leaves():
+        for word in category.strip_words:
+            index.add(word, True)
+    return index
+
+
+def _title_tokens(title: str, label: str) -> list[_Token]:
+    """The title's words, each classed as a possible brand word or as what rules it out."""
+    from catalog.domain import units
+    from catalog.domain.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    folded = units.fold(title)
+    words = units.word_tokens(folded)
+    product = [(start, end) for start, end, _cat, _strength in taxonomy.cue_matches(folded)]
+    units_found = list(units.unit_spans(folded))
+    colors = [(start, end) for start, end, _color in units.color_spans(folded)]
+    other: list[tuple[int, int]] = []
+    for name in _ATTRIBUTE_SPANS:
+        other.extend(units.attribute_spans(folded, name))
+    for finder in (units.processor_span, units.gpu_span):
+        found = finder(folded)
+        if found is not None:
+            other.append((found[0], found[1]))
+    for category in taxonomy.leaves():
+        other.extend((s, e) for s, e, _hit in category.keyword_index.scan(words))
+    other.extend((s, e) for s, e, _hit in _strip_words().scan(words))
+    label_words = set(units.alias_key(label).split())
+    shouting = title.upper() == title
+    tokens: list[_Token] = []
+    for match in _WORD_PATTERN.finditer(folded):
+        start, end = match.span()
+        word = match.group()
+        original = title[start:end]
+        kind = _CANDIDATE
+        if word in _FUNCTION_WORDS:
+            kind = _FUNCTION
+        elif _covered(start, end, units_found):
+            kind = _UNIT
+        elif any(char.isdigit() for char in word):
+            kind = _CODE
+        elif _covered(start, end, product):
+            kind = _PRODUCT
+        elif _covered(start, end, colors):
+            kind = _COLOR
+        elif (
+            _covered(start, end, other)
+            or word in _GENERIC_WORDS
+            or word in label_words
+            or (len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS))
+            or not (shouting or original[:1].isupper())
+        ):
+            kind = _OTHER
+        tokens.append(_Token(start, end, word, kind))
+    return tokens
+
+
+def _runs(tokens: list[_Token], *, join_del: bool = False) -> list[tuple[int, int]]:
+    """Maximal stretches of possible brand words as token ranges (end exclusive); with
+    `join_del`, two names linked by "del" are one ("Casillero del Diablo")."""
+    runs: list[tuple[int, int]] = []
+    index = 0
+    while index < len(tokens):
+        if tokens[index].kind != _CANDIDATE:
+            index += 1
+            continue
+        end = index
+        while end < len(tokens) and tokens[end].kind == _CANDIDATE:
+            end += 1
+        if runs and join_del and index >= 2:
+            previous_start, previous_end = runs[-1]
+            if previous_end == index - 1 and tokens[index - 1].word == "del":
+                runs[-1] = (previous_start, end)
+                index = end
+                continue
+        runs.append((index, end))
+        index = end
+    return runs
+
+
+def _named_model_candidates(tokens: list[_Token], numbered_names: bool) -> list[_Candidate]:
+    """Brands in titles whose model is a name ("Cloud II", "Polo Blue"): a lone name is the
+    model, so only a name set apart from another one counts."""
+    runs = _runs(tokens)
+    last_unit = max((i for i, token in enumerate(tokens) if token.kind == _UNIT), default=-1)
+    out: list[_Candidate] = []
+    for run_start, run_end in runs:
+        if run_start > 0 and tokens[run_start - 1].kind == _COLOR:
+            continue  # "Verde Trébol", "Titanio Desierto": a colour's qualifier
+        after = tokens[run_end] if run_end < len(tokens) else None
+        trailing = (
+            last_unit >= 0
+            and run_start > last_unit
+            and run_end == len(tokens)
+            and runs[0][0] < run_start
+            and all(token.kind != _CODE for token in tokens[last_unit:run_start])
+        )
+        if trailing:
+            # "Perfume Polo Blue 125 ml Ralph Lauren": a name after the size, behind the model.
+            out.append(_Candidate(run_start, run_end, 3))
+        elif run_end - run_start >= 2 and after is not None and after.kind == _CODE:
+            if numbered_names:
+                # "Perfume Carolina Herrera 212 VIP": the number is the fragrance's name.
+                out.append(_Candidate(run_start, run_end, 2))
+            else:
+                # "Parlante Ultimate Ears Wonderboom 4": the brand, then the model's name.
+                out.append(_Candidate(run_start, run_end - 1, 2))
+    return out
+
+
+def _goods_candidates(tokens: list[_Token]) -> list[_Candidate]:
+    """Brands in grocery-style titles: product noun, variety words and a proper name."""
+    has_product = any(token.kind == _PRODUCT for token in tokens)
+    out: list[_Candidate] = []
+    for run_start, run_end in _runs(tokens, join_del=True):
+        if run_start == 0 and not has_product:
+            continue  # no known product noun: the first words may well be it ("Sal Lobos")
+        before = tokens[run_start - 1] if run_start > 0 else None
+        after = tokens[run_end] if run_end < len(tokens) else None
+        start = run_start
+        if before is not None and (before.word in _PREPOSITIONS or before.kind == _COLOR):
+            # "Sin Polvos", "de Verano": the preposition's object is a variety; "Verde Bosque":
+            # a colour's qualifier.
+            start += 1
+        if start >= run_end:
+            continue
+        end = run_end
+        score = 2
+        if after is not None and after.word in _BINDING_PREPOSITIONS:
+            if end - start > 1:
+                end -= 1  # "Downy Brisa de Verano": "Brisa" belongs to the variety
+            else:
+                score = 1  # "Harina Lobos de Trigo": a brand, or a variety's head word
+        nxt = next((t for t in tokens[run_end:] if t.kind != _FUNCTION), None)
+        if start == 0 and nxt is not None and nxt.kind == _PRODUCT:
+            score = 3  # "Selecta Harina ...": a name before the product noun
+        out.append(_Candidate(start, end, score))
+    return out
+
+
+def guess_brand(title: str, retailer_category: str | None, category_id: str | None) -> str | None:
+    """The brand a model would read in `title`, or None when the title does not show one."""
+    try:
+        from catalog.domain.taxonomy import load_taxonomy
+    except ImportError:
+        return None
+    category = load_taxonomy().get(category_id)
+    tokens = _title_tokens(title[:_MAX_TITLE], retailer_category or "")
+    if category is None or category.kind == "tech":
+        candidates = _named_model_candidates(tokens, numbered_names=False)
+    elif category.id in _NAMED_MODEL_GOODS:
+        candidates = _named_model_candidates(tokens, numbered_names=True)
+    else:
+        candidates = _goods_candidates(tokens)
+    found: list[_Candidate] = []
+    for candidate in candidates:
+        words = tokens[candidate.start : candidate.end]
+        letters = sum(len(token.word) for token in words)
+        if len(words) > _MAX_BRAND_WORDS or letters < 3:
+            continue
+        found.append(candidate)
+    if not found:
+        return None
+    found.sort(key=lambda c: c.score, reverse=True)
+    if len(found) > 1 and found[1].score == found[0].score:
+        return None
+    best = found[0]
+    return title[tokens[best.start].start : tokens[best.end - 1].end]
+
+
 @dataclass(frozen=True)
 class ExtractedListing:
     brand: str | None
@@ -422,6 +711,12 @@ def _extract(title: str, category: str) -> ExtractedListing:
             confidence=0.5,
         )
     result = extract(title, retailer_category=retailer_category)
+    if not result.brand:
+        guess = guess_brand(title, retailer_category, result.category)
+        if guess is not None:
+            informed = extract(title, retailer_category=retailer_category, brand_hint=guess)
+            if informed.brand:
+                result = informed
     return ExtractedListing(
         brand=result.brand,
         model=result.model,

@@ -193,7 +193,7 @@ class CatalogWriter:
                    ON CONFLICT (listing_key) DO UPDATE SET product_id = EXCLUDED.product_id,
                        input_fingerprint = EXCLUDED.input_fingerprint, title = EXCLUDED.title,
                        price = EXCLUDED.price, price_original = EXCLUDED.price_original,
-                       source = EXCLUDED.source,
+                       source = EXCLUDED.source, persisted_at = now(),
                        last_seen = greatest(listings.last_seen, EXCLUDED.last_seen)""",
                 key,
                 listing.retailer,

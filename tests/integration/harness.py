@@ -153,7 +153,10 @@ class Pipeline:
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
             out: list[tuple[str | None, bytes]] = []
-            while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+            async def behind() -> bool:
+                return any([await consumer.position(tp) < ends[tp] for tp in partitions])
+
+            while await behind():
                 batch = await consumer.getmany(timeout_ms=200)
                 for records in batch.values():
                     out.extend((r.key.decode() if r.key else None, r.value) for r in records)

@@ -51,9 +51,10 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
     pipeline: Pipeline,
 ) -> None:
     sku = uuid.uuid4().hex[:8]
-    # A title the rules cannot finish alone (no storage in it) goes to the LLM.
+    # A brand the rules only know from the retailer's field: not sure enough, so the LLM.
     first = listing(
-        "falabella", f"F-{sku}", "Celular Motorola Moto G84 Azul", 229990, category="Celulares"
+        "falabella", f"F-{sku}", "Harina Sin Polvos Selecta 1 Kg", 1990, category="Despensa",
+        brand="Selecta",
     )
     await pipeline.produce(RAW, [(first.listing_key, first)])
 
@@ -63,7 +64,7 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
     await wait_until(lambda: persisted(first.listing_key), 90)
     # The same title at another retailer: answered by the cache, no new LLM item.
     second = listing(
-        "paris", f"P-{sku}", "Celular Motorola Moto G84 Azul", 219990, category="Telefonía"
+        "paris", f"P-{sku}", "Harina Sin Polvos Selecta 1 Kg", 1890, category="Harinas"
     )
     await pipeline.produce(RAW, [(second.listing_key, second)])
     await wait_until(lambda: persisted(second.listing_key), 60)
@@ -83,8 +84,9 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
         assert by_key[first.listing_key]["product_id"] == by_key[second.listing_key]["product_id"]
         product_id = by_key[first.listing_key]["product_id"]
         product = await conn.fetchrow("SELECT * FROM productos_maestros WHERE id = $1", product_id)
-        assert product["brand"] == "MOTOROLA"
-        assert product["category_id"] == "smartphones"
+        assert product["brand"] == "SELECTA"
+        assert product["category_id"] == "groceries"
+        assert product["attributes"]["weight_g"] == 1000
         assert product["active"] is True
         offers = await conn.fetch(
             "SELECT retailer, sku, price_current FROM precios_actuales WHERE product_id = $1 "
@@ -92,8 +94,8 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
             product_id,
         )
         assert [(o["retailer"], o["sku"], int(o["price_current"])) for o in offers] == [
-            ("falabella", f"F-{sku}", 229990),
-            ("paris", f"P-{sku}", 219990),
+            ("falabella", f"F-{sku}", 1990),
+            ("paris", f"P-{sku}", 1890),
         ]
         # The LLM answer went through a provider batch, and was recorded once.
         items = await conn.fetch(
@@ -138,11 +140,11 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
         return products, offers
 
     products, offers = await catalog_messages()
-    assert {(o.retailer, o.price) for o in offers} == {("falabella", 229990), ("paris", 219990)}
+    assert {(o.retailer, o.price) for o in offers} == {("falabella", 1990), ("paris", 1890)}
     latest = products[-1]
     assert latest.offer_count == 2
-    assert (latest.min_price, latest.max_price) == (219990, 229990)
-    assert latest.brand == "MOTOROLA"
+    assert (latest.min_price, latest.max_price) == (1890, 1990)
+    assert latest.brand == "SELECTA"
 
 
 async def test_malformed_message_is_dead_lettered_and_the_next_one_flows(

@@ -13,8 +13,10 @@ with something already listening and later commands find it again. `<dir>/stack.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,10 +33,29 @@ PG_SYSTEM_USER = "embedded_postgres"
 DATABASE = "catalog"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Ports are taken below the kernel's ephemeral range (32768+ on Linux), so an outgoing
+# connection can never grab a port between the moment it is picked and the moment it is bound.
+PORT_RANGE = (20000, 32000)
+
+
+def _is_free(port: int) -> bool:
+    for host in ("127.0.0.1", "0.0.0.0"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port(block: int = 1) -> int:
+    """A port such that it and the `block - 1` ports after it are free."""
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(*PORT_RANGE)
+        if all(_is_free(base + i) for i in range(block)):
+            return base
+    raise RuntimeError(f"no free block of {block} ports in {PORT_RANGE}")
 
 
 def wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -78,21 +99,8 @@ class Ports:
 
     @classmethod
     def pick(cls) -> Ports:
-        # Services listen on web_base + 1..6: find a base whose whole block is free.
-        for _ in range(50):
-            base = free_port()
-            if base + 10 < 65535 and all(_is_free(base + i) for i in range(1, 8)):
-                break
-        return cls(free_port(), free_port(), free_port(), free_port(), base)
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+        # Services listen on web_base + 1..6.
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port(block=8))
 
 
 @dataclass
@@ -226,11 +234,12 @@ class Stack:
             ensure_prefix_permissions(bin_dir)
             ensure_folder_permissions(bin_dir.parent, 0o555)
             ensure_prefix_permissions(self.root)
+            self.root.chmod(self.root.stat().st_mode | 0o055)
             data.mkdir(exist_ok=True)
             os.chown(data, entry.pw_uid, entry.pw_gid)
             (self.root / "logs").chmod(0o777)
         if not (data / "PG_VERSION").exists():
-            subprocess.run(
+            initdb = subprocess.run(
                 [
                     str(bin_dir / "initdb"),
                     "-D",
@@ -241,10 +250,12 @@ class Stack:
                     "--encoding=UTF8",
                     "--locale=C",
                 ],
-                check=True,
                 capture_output=True,
+                text=True,
                 user=user,
             )
+            if initdb.returncode != 0:
+                raise RuntimeError(f"initdb failed: {initdb.stderr.strip()[-2000:]}")
         proc = self._spawn(
             "postgres",
             [
@@ -367,10 +378,8 @@ class Stack:
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
                 os.kill(pid, 0)
-                try:
+                with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
                 time.sleep(0.1)
             os.killpg(pid, signal.SIGKILL)
         except (ValueError, ProcessLookupError, PermissionError):

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
+
 from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
 
 __all__ = ["Brand", "BrandAliases", "BrandMatch", "BrandsError", "load_brands"]

@@ -86,10 +86,45 @@ _NOISE_WORDS = (
     "wifi 6",
     "wifi 6e",
     "wi fi 6",
+    "gen3",
+    "gen4",
+    "gen5",
+    "gen 3",
+    "gen 4",
+    "gen 5",
+    "pcie",
+    "ram",
+    "memoria ram",
+    "rom",
 )
 _FILLERS = frozenset(
-    {"de", "con", "para", "y", "e", "la", "el", "los", "las", "del", "en", "a", "al", "por", "sin",
-     "un", "una", "the", "and", "for", "with", "o", "u", "x", "+"}
+    {
+        "de",
+        "con",
+        "para",
+        "y",
+        "e",
+        "la",
+        "el",
+        "los",
+        "las",
+        "del",
+        "en",
+        "a",
+        "al",
+        "por",
+        "sin",
+        "un",
+        "una",
+        "the",
+        "and",
+        "for",
+        "with",
+        "o",
+        "u",
+        "x",
+        "+",
+    }
 )
 
 # Display casing of well-known words (folded form -> canonical form).
@@ -136,16 +171,83 @@ _CASING = {
     "mckay": "McKay",
 }
 _UPPER = frozenset(
-    {"rog", "tuf", "xps", "oc", "rgb", "usb", "led", "vip", "itx", "atx", "amp", "ssd", "hdd",
-     "uhd", "hdr", "ips", "tws", "anc", "gps", "nfc", "se", "fe", "xl", "xxl", "lp", "sc", "ftw",
-     "oled", "qled", "gt", "gts", "gtr", "rs", "rt", "tkl", "tv", "pc", "aio", "jbl", "msi", "hp",
-     "lg", "xt", "xtx", "gre", "ex", "dj", "ii", "iii", "iv", "vr", "ai", "ufs", "ddr", "pd", "lte",
-     "cpu", "gpu", "dc", "ac", "uv", "hd", "fhd", "qhd", "ccu", "tcl", "zte", "aoc", "wd"}
+    {
+        "rog",
+        "tuf",
+        "xps",
+        "oc",
+        "rgb",
+        "usb",
+        "led",
+        "vip",
+        "itx",
+        "atx",
+        "amp",
+        "ssd",
+        "hdd",
+        "uhd",
+        "hdr",
+        "ips",
+        "tws",
+        "anc",
+        "gps",
+        "nfc",
+        "se",
+        "fe",
+        "xl",
+        "xxl",
+        "lp",
+        "sc",
+        "ftw",
+        "oled",
+        "qled",
+        "gt",
+        "gts",
+        "gtr",
+        "rs",
+        "rt",
+        "tkl",
+        "tv",
+        "pc",
+        "aio",
+        "jbl",
+        "msi",
+        "hp",
+        "lg",
+        "xt",
+        "xtx",
+        "gre",
+        "ex",
+        "dj",
+        "ii",
+        "iii",
+        "iv",
+        "vr",
+        "ai",
+        "ufs",
+        "ddr",
+        "pd",
+        "lte",
+        "cpu",
+        "gpu",
+        "dc",
+        "ac",
+        "uv",
+        "hd",
+        "fhd",
+        "qhd",
+        "ccu",
+        "tcl",
+        "zte",
+        "aoc",
+        "wd",
+    }
 )
 _TOKEN = re.compile(r"[0-9a-z°]+(?:[\-./'’][0-9a-z°]+)*")
 _NUMERO = re.compile(r"n[°o]\.?(\d{1,3})")
 _BRACKETS = re.compile(r"\[[^\]]*\]?|\([^)]*\)?")
 _DIGIT = re.compile(r"\d")
+_SUFFIX_LETTER = re.compile(r"\d+[a-z]")
 _ALPHA = re.compile(r"[^\W\d_]")
 
 
@@ -163,9 +265,7 @@ class ModelParts:
 # ---------------------------------------------------------------------------- attributes
 
 
-def _category_attributes(
-    category: Category, folded: str, title: str
-) -> dict[str, AttributeValue]:
+def _category_attributes(category: Category, folded: str, title: str) -> dict[str, AttributeValue]:
     names = category.attributes
     found: dict[str, AttributeValue] = {}
 
@@ -185,10 +285,14 @@ def _category_attributes(
             if small <= 64:
                 found["ram_gb"] = small
                 plain = [v for v in plain if v != small]
-        if category.id in ("notebooks", "desktops"):
-            if plain and max(plain) <= 32 and "ram_gb" not in found:
-                found["ram_gb"] = max(plain)
-                plain = []
+        if (
+            category.id in ("notebooks", "desktops")
+            and plain
+            and max(plain) <= 32
+            and "ram_gb" not in found
+        ):
+            found["ram_gb"] = max(plain)
+            plain = []
         if plain:
             found["storage_gb"] = max(plain)
     if "vram_gb" in names:
@@ -273,7 +377,9 @@ def _case_word(original: str, folded: str, kind: str) -> str:
     if not has_digit and _ALPHA.search(original) is None:
         return original
     if has_digit:
-        return original.upper() if _ALPHA.search(original) else original
+        if _ALPHA.search(original) is None or _SUFFIX_LETTER.fullmatch(original):
+            return original  # "11i", "7s": a lowercase suffix letter is part of the name
+        return original.upper()
     parts = re.split(r"([\-./'’])", original)
     out: list[str] = []
     for part in parts:
@@ -333,6 +439,9 @@ def _build_model(
     while words and words[-1] in _FILLERS:
         words.pop()
     while words and words[0] in _FILLERS:
+        if kind == "goods":
+            words[0] = words[0].capitalize()
+            break
         words.pop(0)
     return " ".join(words)
 
@@ -349,7 +458,8 @@ def _model_spans(
         spans.add(*brand_span)
     for match in _BRACKETS.finditer(folded):
         spans.add(*match.span())
-    for start, end in units.unit_spans(folded):
+    packs = category is None or "pack_count" in category.attributes
+    for start, end in units.unit_spans(folded, packs=packs):
         spans.add(start, end)
     tokens = units.word_tokens(folded)
     for start, end, _kind in _strip_index(category).scan(tokens):
@@ -508,12 +618,13 @@ def parts(
             brand, brand_known = hit.brand, True
 
     category_id = taxonomy.resolve(retailer_category, title)
+    if category_id is None and units.gpu_span(folded) is not None:
+        # "ASUS DUAL-RTX3050-O6G": a GPU chip with no other cue is a video card.
+        category_id = "video_cards"
     current = taxonomy.get(category_id)
     if (current is None or current.is_root) and brand_known:
         default = brands.default_category(brand)
-        if default is not None and (
-            current is None or default in taxonomy.descendants(current.id)
-        ):
+        if default is not None and (current is None or default in taxonomy.descendants(current.id)):
             category_id = default
     category = taxonomy.get(category_id)
     leaf = category if category is not None and not category.is_root else None
@@ -528,6 +639,9 @@ def parts(
     span = _brand_span(brands, title, tokens, brand) if brand else None
     spans = _model_spans(leaf, folded, span, attributes, brand)
     model = _build_model(title, folded, leaf, spans)
+    if not model:
+        # Nothing but category words left ("Bebida Pepsi 3 L"): keep the product noun.
+        model = _build_model(title, folded, leaf, _model_spans(None, folded, span, {}, brand))
     return ModelParts(brand, brand_known, model, category_id, attributes)
 
 

@@ -90,7 +90,8 @@ def _digest(payload: str) -> str:
 
 
 def input_fingerprint(title: str, category: str | None, namespace: str) -> str:
-    """Cache key of a listing: sha256 of `namespace|category|normalize_title(title)`, 32 hex chars."""
+    """Cache key of a listing: sha256 of `namespace|category|normalize_title(title)`,
+    first 32 hex chars."""
     return _digest(f"{namespace}|{category or ''}|{normalize_title(title)}")
 
 
@@ -146,7 +147,11 @@ def product_fingerprint(
     canonical_brand = _canonical_brand(brand)
     category_id = category if category in taxonomy else taxonomy.resolve(category) or ""
     cat = taxonomy.get(category_id)
-    parts = [canonical_brand, model_key(model, canonical_brand, cat), category_id or alias_key(category or "")]
+    parts = [
+        canonical_brand,
+        model_key(model, canonical_brand, cat),
+        category_id or alias_key(category or ""),
+    ]
     if cat is not None:
         values = cat.canonical_attributes(attributes or {})
         for name in sorted(cat.identity):

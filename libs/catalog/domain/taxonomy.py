@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
+
 from catalog.domain import units
 from catalog.domain.units import PhraseIndex, alias_key
 
@@ -34,7 +35,7 @@ Kind = Literal["tech", "goods"]
 
 # Cue strengths: product nouns beat product lines, which beat weak hints.
 CUE_STRONG = 3
-CUE_SYNONYM = 2
+CUE_SYNONYM = 1
 CUE_LINE = 2
 CUE_WEAK = 1
 
@@ -331,10 +332,9 @@ class Taxonomy:
             root: str | None = None
             if retailer_category and retailer_category.strip():
                 label = retailer_category.strip()
-                if label in self._categories:
-                    found = label
-                else:
-                    found = self._resolve_label(label)
+                found: str | None = (
+                    label if label in self._categories else self._resolve_label(label)
+                )
                 if found is not None:
                     if not self._categories[found].is_root:
                         return found

@@ -21,9 +21,9 @@ __all__ = [
     "PhraseIndex",
     "alias_key",
     "attribute_spans",
-    "gb_tokens",
     "color_spans",
     "fold",
+    "gb_tokens",
     "gpu_span",
     "parse_abv",
     "parse_battery_mah",
@@ -64,6 +64,10 @@ class _FoldTable(dict[int, str]):
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
+        if unicodedata.category(char) in ("Cf", "Zs", "Cc"):
+            # Soft hyphens, zero-width and non-breaking spaces read as a space.
+            self[code] = " "
+            return " "
         decomposed = unicodedata.normalize("NFKD", char)
         base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
         if len(base) != 1:
@@ -197,12 +201,16 @@ def parse_ram_gb(text: str) -> int | None:
 
 
 _VRAM_LOOSE = re.compile(_LEFT + r"(\d{1,2})\s*(?:gb|g)(?:d\d)?(?![a-z0-9])")
-_GPU_CONTEXT = re.compile(r"\b(?:rtx|gtx|geforce|radeon|rx\s*\d|arc\s*[ab]\d|quadro|gt\s*\d)")
+# ASUS part numbers: "DUAL-RTX3050-O6G", "TUF-GTX1650-O4GD6", "PH-RTX3060-12G-V2".
+_VRAM_CODE = re.compile(r"-o?(\d{1,2})g(?:d\d)?(?![a-z0-9])")
+_GPU_CONTEXT = re.compile(
+    r"(?<![a-z])(?:rtx|gtx|geforce|radeon|rx\s*\d|arc\s*[ab]\d|quadro|gt\s*\d)"
+)
 _VRAM_SIZES = frozenset({1, 2, 3, 4, 6, 8, 10, 11, 12, 16, 20, 24, 32, 48})
 
 
 def parse_vram_gb(text: str, *, loose: bool = False) -> int | None:
-    """Video memory in GB: `8GB GDDR6`, `12 GB VRAM`; with `loose`, also `8G` / `8GB` in a GPU title.
+    """Video memory in GB: `8GB GDDR6`, `12 GB VRAM`; with `loose`, also `8G` in a GPU title.
 
     `loose` is meant for video-card listings, where SoloTodo-style `RTX 3050 6G OC` is common.
     """
@@ -212,6 +220,10 @@ def parse_vram_gb(text: str, *, loose: bool = False) -> int | None:
             if role == "vram" and gb in _VRAM_SIZES:
                 return gb
         if loose and _GPU_CONTEXT.search(folded):
+            for match in _VRAM_CODE.finditer(folded):
+                value = int(match.group(1))
+                if value in _VRAM_SIZES:
+                    return value
             for match in _VRAM_LOOSE.finditer(folded):
                 tail = folded[match.end() : match.end() + 16]
                 if _RAM_AFTER.match(tail) and "gddr" not in tail:
@@ -360,7 +372,7 @@ _FL_OZ = re.compile(_LEFT + _NUM + r"\s*(?:fl\.?\s*oz|oz\.?\s*fl)\b")
 
 
 def parse_volume_ml(text: str) -> int | None:
-    """Volume in ml: `100 ml`, `2L` -> 2000, `1,5 lt` -> 1500, `355cc` -> 355, `3.4 fl oz` -> 101."""
+    """Volume in ml: `100 ml`, `2L` -> 2000, `1,5 lt` -> 1500, `355cc`, `3.4 fl oz` -> 101."""
     try:
         folded = fold(text)
         match = _VOLUME.search(folded)
@@ -382,8 +394,8 @@ def parse_volume_ml(text: str) -> int | None:
 
 
 _WEIGHT = re.compile(
-    _LEFT
-    + r"(\d+(?:\.\d{3})*(?:[.,]\d+)?)\s*(kgs?\.?|kilos?|kilogramos?|grs?\.?|gramos?|grms?|g)(?![a-z0-9])"
+    _LEFT + r"(\d+(?:\.\d{3})*(?:[.,]\d+)?)\s*"
+    r"(kgs?\.?|kilos?|kilogramos?|grs?\.?|gramos?|grms?|g)(?![a-z0-9])"
 )
 
 
@@ -409,8 +421,8 @@ _PACK_PATTERNS = (
     re.compile(_LEFT + r"(\d{1,3})\s*x\s*\d"),
     re.compile(r"(?<![a-z0-9])x\s*(\d{1,3})(?![a-z0-9.,])"),
     re.compile(
-        _LEFT
-        + r"(\d{1,3})\s*(?:un|und|unid|unids|unidad|unidades|uds|u|rollos?|latas|botellas)(?:\.|(?![a-z0-9]))"
+        _LEFT + r"(\d{1,3})\s*(?:un|und|unid|unids|unidad|unidades|uds|u|rollos?|latas|botellas)"
+        r"(?:\.|(?![a-z0-9]))"
     ),
     re.compile(_LEFT + r"(\d{1,3})\s*pack\b"),
 )
@@ -832,7 +844,7 @@ def processor_span(text: str) -> tuple[int, int, str] | None:
 _GPU_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(
-            r"(?<![a-z0-9])(rtx|gtx)[\s-]*(\d{3,4})(?:\s*(ti\s*super|ti|super))?(?![a-z0-9])"
+            r"(?<![a-z0-9])(rtx|gtx)[\s-]*(\d{3,4})(?:\s*(ti\s*super|tis|ti|super|s))?(?![a-z0-9])"
         ),
         lambda m: (
             m.group(1).upper()
@@ -857,7 +869,10 @@ _GPU_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
 
 
 def _gpu_suffix(raw: str) -> str:
-    return "Ti Super" if raw.startswith("ti") and "super" in raw else raw.capitalize()
+    raw = raw.replace(" ", "")
+    if raw in ("tisuper", "tis"):
+        return "Ti Super"
+    return "Super" if raw in ("s", "super") else raw.capitalize()
 
 
 def gpu_span(text: str) -> tuple[int, int, str] | None:
@@ -953,7 +968,7 @@ def word_tokens(folded: str) -> list[tuple[int, int, str]]:
 
 
 def alias_key(text: str) -> str:
-    """Matching key of a phrase: folded words joined by one space (`"Coca-Cola"` -> `"coca cola"`)."""
+    """Matching key of a phrase: folded words joined by one space (`"Coca-Cola"` -> "coca cola")."""
     return " ".join(_WORD.findall(fold(text)))
 
 
@@ -999,10 +1014,7 @@ class PhraseIndex(Generic[T]):
         while i < count:
             top = min(self._max_words, count - i)
             for n in range(top, 0, -1):
-                if n == 1:
-                    key = tokens[i][2]
-                else:
-                    key = " ".join(t[2] for t in tokens[i : i + n])
+                key = tokens[i][2] if n == 1 else " ".join(t[2] for t in tokens[i : i + n])
                 payload = table.get(key)
                 if payload is not None:
                     found.append((tokens[i][0], tokens[i + n - 1][1], payload))
@@ -1014,8 +1026,8 @@ class PhraseIndex(Generic[T]):
 
 
 _UNIT_ANY = re.compile(
-    _LEFT
-    + r"\d+(?:[.,]\d+)*\s*(?:tb|gb|mb|g|gr|grs|gramos?|kgs?|kilos?|ml|mls|cc|cm3|l|lts?|ltrs?|litros?"
+    _LEFT + r"\d+(?:[.,]\d+)*\s*(?:tb|gb|mb|g|gr|grs|gramos?|kgs?|kilos?|ml|mls|cc|cm3|l|lts?|ltrs?"
+    r"|litros?"
     r"|\"|''|”|″|pulgadas?|pulg|inch(?:es)?|in|hz|ghz|mhz|mah|mp|mpx|w|watts?|mm|cm|mts?|metros?"
     r"|un|und|unid|unidades|uds|u|rollos?|hojas|fl\.?\s*oz|oz|°|%|grados|v|k|p|tbw|rpm|btu)"
     r"(?:\.|(?![a-z0-9]))"
@@ -1028,10 +1040,11 @@ _PACK_SPANS = (
 )
 
 
-def unit_spans(folded: str) -> list[tuple[int, int]]:
-    """Spans of every number-with-unit and pack-size token (`256GB`, `2L`, `55"`, `x6`, `8+`)."""
+def unit_spans(folded: str, *, packs: bool = True) -> list[tuple[int, int]]:
+    """Spans of every number-with-unit token (`256GB`, `2L`, `55"`, `8+`) and, with `packs`, of
+    pack sizes (`pack 6`, `6 x`, `x6`)."""
     spans = [m.span() for m in _UNIT_ANY.finditer(folded)]
-    for pattern in _PACK_SPANS:
+    for pattern in _PACK_SPANS if packs else _PACK_SPANS[-1:]:
         spans.extend(m.span() for m in pattern.finditer(folded))
     return spans
 
@@ -1059,5 +1072,5 @@ def attribute_spans(folded: str, attribute: str) -> list[tuple[int, int]]:
 
 
 def gb_tokens(folded: str) -> list[tuple[int, int, int, str]]:
-    """Every `N GB/TB` token of folded text as (start, end, GB, role); role is "ram", "vram" or ""."""
+    """Every `N GB/TB` token of folded text as (start, end, GB, role); role: "ram", "vram", ""."""
     return _gb_candidates(folded)

@@ -46,9 +46,12 @@ CREATE TABLE listings (
     price_original INTEGER,
     source VARCHAR(20) NOT NULL,
     first_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
-    last_seen TIMESTAMPTZ NOT NULL DEFAULT now()
+    last_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
+    -- When this platform last processed the listing (operational, unlike last_seen).
+    persisted_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX idx_listings_product ON listings (product_id);
+CREATE INDEX idx_listings_persisted ON listings (persisted_at);
 
 -- Every observed price change of a listing, like a price-tracker's entity history.
 CREATE TABLE price_history (

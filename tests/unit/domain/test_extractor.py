@@ -1,0 +1,497 @@
+import time
+from typing import Any
+
+import pytest
+from catalog.domain import extract
+
+# (title, retailer category, brand, model, category, expected attributes subset)
+CASES: list[tuple[str, str | None, str, str, str, dict[str, Any]]] = [
+    (
+        "iPhone 15 Pro Max 256GB Negro Liberado",
+        None,
+        "APPLE",
+        "iPhone 15 Pro Max",
+        "smartphones",
+        {"storage_gb": 256, "color": "black"},
+    ),
+    (
+        "Samsung Galaxy S24 Ultra 512GB 5G Titanium Gray",
+        None,
+        "SAMSUNG",
+        "Galaxy S24 Ultra",
+        "smartphones",
+        {"storage_gb": 512, "color": "gray", "network": "5G"},
+    ),
+    (
+        "Celular Xiaomi Redmi Note 13 Pro 8GB RAM 256GB Azul",
+        "Celulares",
+        "XIAOMI",
+        "Redmi Note 13 Pro",
+        "smartphones",
+        {"ram_gb": 8, "storage_gb": 256, "color": "blue"},
+    ),
+    (
+        "Smartphone Motorola Moto G54 5G 256GB Verde",
+        None,
+        "MOTOROLA",
+        "Moto G54",
+        "smartphones",
+        {"storage_gb": 256, "color": "green"},
+    ),
+    (
+        "Huawei Nova 11i 128GB Negro",
+        "Telefonía",
+        "HUAWEI",
+        "Nova 11i",
+        "smartphones",
+        {"storage_gb": 128},
+    ),
+    (
+        "Apple iPhone 13 128GB Blanco Estelar",
+        None,
+        "APPLE",
+        "iPhone 13",
+        "smartphones",
+        {"storage_gb": 128, "color": "white"},
+    ),
+    (
+        "Samsung Galaxy A15 4+128GB Celeste",
+        None,
+        "SAMSUNG",
+        "Galaxy A15",
+        "smartphones",
+        {"ram_gb": 4, "storage_gb": 128, "color": "blue"},
+    ),
+    (
+        "Notebook ASUS ROG Strix G16 Intel Core i9-13980HX RTX 4070 32GB DDR5 1TB NVMe",
+        None,
+        "ASUS",
+        "ROG Strix G16",
+        "notebooks",
+        {
+            "ram_gb": 32,
+            "storage_gb": 1024,
+            "processor": "Intel Core i9-13980HX",
+            "gpu_model": "RTX 4070",
+        },
+    ),
+    (
+        'Notebook Lenovo IdeaPad Slim 3 AMD Ryzen 5 7520U 8GB 512GB SSD 15.6" FHD',
+        None,
+        "LENOVO",
+        "IdeaPad Slim 3",
+        "notebooks",
+        {"ram_gb": 8, "storage_gb": 512, "screen_in": 15.6, "processor": "AMD Ryzen 5 7520U"},
+    ),
+    (
+        "MacBook Air 13 Apple M2 8GB 256GB SSD Gris Espacial",
+        None,
+        "APPLE",
+        "MacBook Air 13",
+        "notebooks",
+        {"ram_gb": 8, "storage_gb": 256, "processor": "Apple M2", "color": "gray"},
+    ),
+    (
+        "Notebook HP Victus 15 Intel Core i5-12450H 16GB RAM 512GB SSD RTX 3050 144Hz",
+        "Computadores portátiles",
+        "HP",
+        "Victus 15",
+        "notebooks",
+        {"ram_gb": 16, "storage_gb": 512, "refresh_hz": 144, "gpu_model": "RTX 3050"},
+    ),
+    (
+        "Notebook Dell Inspiron 15 3520 Core i7-1255U 16GB 1TB SSD",
+        None,
+        "DELL",
+        "Inspiron 15 3520",
+        "notebooks",
+        {"ram_gb": 16, "storage_gb": 1024, "processor": "Intel Core i7-1255U"},
+    ),
+    (
+        'Smart TV Samsung 55" QLED 4K QN55Q60C',
+        None,
+        "SAMSUNG",
+        "QN55Q60C",
+        "smart_tv",
+        {"screen_in": 55.0, "panel": "QLED", "resolution": "4K"},
+    ),
+    (
+        "Smart TV LG 65 pulgadas OLED 4K OLED65C3PSA ThinQ AI",
+        "Televisores",
+        "LG",
+        "OLED65C3PSA ThinQ AI",
+        "smart_tv",
+        {"screen_in": 65.0, "panel": "OLED"},
+    ),
+    (
+        "Televisor TCL 50 Pulgadas 4K UHD Google TV 50P635",
+        None,
+        "TCL",
+        "50P635",
+        "smart_tv",
+        {"screen_in": 50.0, "smart_platform": "Google TV"},
+    ),
+    (
+        'Smart TV Hisense 43" Full HD VIDAA 43A4K',
+        None,
+        "HISENSE",
+        "43A4K",
+        "smart_tv",
+        {"screen_in": 43.0, "resolution": "FHD"},
+    ),
+    (
+        "Smart TV Samsung QN65Q80C Neo QLED",
+        None,
+        "SAMSUNG",
+        "QN65Q80C",
+        "smart_tv",
+        {"screen_in": 65.0, "panel": "MiniLED"},
+    ),
+    (
+        'Monitor Gamer Samsung Odyssey G5 27" QHD 165Hz',
+        None,
+        "SAMSUNG",
+        "Odyssey G5",
+        "monitors",
+        {"screen_in": 27.0, "refresh_hz": 165, "resolution": "QHD"},
+    ),
+    (
+        "Perfume Chanel N°5 EDP 100 ml Mujer",
+        None,
+        "CHANEL",
+        "No 5",
+        "perfumes",
+        {"volume_ml": 100, "concentration": "EDP", "gender": "women"},
+    ),
+    (
+        "Carolina Herrera 212 VIP Men EDT 100ml",
+        "Perfumes Hombre",
+        "CAROLINA HERRERA",
+        "212 VIP",
+        "perfumes",
+        {"volume_ml": 100, "concentration": "EDT", "gender": "men"},
+    ),
+    (
+        "Paco Rabanne 1 Million Eau de Toilette 100 ml Hombre",
+        None,
+        "PACO RABANNE",
+        "1 Million",
+        "perfumes",
+        {"volume_ml": 100, "concentration": "EDT"},
+    ),
+    (
+        "Perfume Lancôme La Vie Est Belle Eau de Parfum 50 ml",
+        None,
+        "LANCOME",
+        "La Vie Est Belle",
+        "perfumes",
+        {"volume_ml": 50, "concentration": "EDP"},
+    ),
+    (
+        "Dior Sauvage Parfum 60 ml",
+        "Perfumería",
+        "DIOR",
+        "Sauvage",
+        "perfumes",
+        {"volume_ml": 60, "concentration": "Parfum"},
+    ),
+    ("Coca Cola Original 2L", None, "COCA-COLA", "Original", "beverages", {"volume_ml": 2000}),
+    (
+        "Coca-Cola Zero Botella 1,5 lt",
+        "Bebidas",
+        "COCA-COLA",
+        "Zero Botella",
+        "beverages",
+        {"volume_ml": 1500},
+    ),
+    (
+        "Pack 6 Cerveza Cristal Lata 350cc",
+        None,
+        "CRISTAL",
+        "Cerveza Lata",
+        "alcoholic_beverages",
+        {"volume_ml": 350, "pack_count": 6},
+    ),
+    (
+        "Agua Mineral Cachantun Sin Gas 1.6 L",
+        None,
+        "CACHANTUN",
+        "Agua Mineral sin Gas",
+        "beverages",
+        {"volume_ml": 1600},
+    ),
+    ("Jugo Watt's Durazno 1 L", None, "WATT'S", "Jugo Durazno", "beverages", {"volume_ml": 1000}),
+    (
+        "Leche Entera Soprole 1 L",
+        None,
+        "SOPROLE",
+        "Leche Entera",
+        "dairy",
+        {"volume_ml": 1000, "fat_level": "whole"},
+    ),
+    (
+        "Leche Colun Semidescremada Chocolate 1 L",
+        "Lácteos",
+        "COLUN",
+        "Leche Semidescremada Chocolate",
+        "dairy",
+        {"volume_ml": 1000},
+    ),
+    (
+        "Yogurt Soprole Proteína Frutilla 155 g",
+        None,
+        "SOPROLE",
+        "Yogurt Proteína Frutilla",
+        "dairy",
+        {"weight_g": 155},
+    ),
+    (
+        "Mantequilla Colun Con Sal 250 g",
+        None,
+        "COLUN",
+        "Mantequilla con Sal",
+        "dairy",
+        {"weight_g": 250},
+    ),
+    (
+        "Pack Leche Colun Semidescremada Chocolate 200 ml 6 un.",
+        None,
+        "COLUN",
+        "Leche Semidescremada Chocolate",
+        "dairy",
+        {"volume_ml": 200, "pack_count": 6},
+    ),
+    (
+        "Arroz Tucapel Grado 1 Largo Ancho 1 kg",
+        None,
+        "TUCAPEL",
+        "Arroz Grado 1 Largo Ancho",
+        "groceries",
+        {"weight_g": 1000},
+    ),
+    (
+        "Aceite Vegetal Belmont 900 ml",
+        None,
+        "BELMONT",
+        "Aceite Vegetal",
+        "groceries",
+        {"volume_ml": 900},
+    ),
+    ("Azúcar Iansa 1 kg", None, "IANSA", "Azúcar", "groceries", {"weight_g": 1000}),
+    (
+        "Detergente Líquido Omo 3 L",
+        None,
+        "OMO",
+        "Detergente Líquido",
+        "cleaning",
+        {"volume_ml": 3000},
+    ),
+    (
+        "Lavalozas Quix Limón 750 ml",
+        None,
+        "QUIX",
+        "Lavalozas Limón",
+        "cleaning",
+        {"volume_ml": 750},
+    ),
+    (
+        "Papel Higiénico Elite Doble Hoja 24 Rollos",
+        None,
+        "ELITE",
+        "Papel Higiénico Doble Hoja",
+        "cleaning",
+        {"pack_count": 24},
+    ),
+    (
+        "Tarjeta de Video Gigabyte GeForce RTX 4060 Eagle OC 8GB",
+        None,
+        "GIGABYTE",
+        "RTX 4060 Eagle OC",
+        "video_cards",
+        {"gpu_model": "RTX 4060", "vram_gb": 8},
+    ),
+    (
+        "MSI GeForce RTX 3050 VENTUS 2X 6G OC",
+        None,
+        "MSI",
+        "RTX 3050 Ventus 2X OC",
+        "video_cards",
+        {"gpu_model": "RTX 3050", "vram_gb": 6},
+    ),
+    (
+        "Sapphire Pulse AMD Radeon RX 7600 8GB GDDR6",
+        None,
+        "SAPPHIRE",
+        "Pulse RX 7600",
+        "video_cards",
+        {"gpu_model": "RX 7600", "vram_gb": 8},
+    ),
+    (
+        "Refrigerador No Frost Samsung 382 L Inox RT38",
+        None,
+        "SAMSUNG",
+        "No Frost RT38",
+        "appliances",
+        {"appliance_type": "refrigerator", "capacity_l": 382.0},
+    ),
+    (
+        "Lavadora Automática LG 9 kg Carga Superior",
+        None,
+        "LG",
+        "Automática Carga Superior",
+        "appliances",
+        {"appliance_type": "washing_machine", "capacity_kg": 9.0},
+    ),
+    (
+        "Audífonos Sony WH-1000XM5 Bluetooth Cancelación de Ruido Negro",
+        None,
+        "SONY",
+        "WH-1000XM5",
+        "headphones",
+        {"noise_cancelling": True, "color": "black"},
+    ),
+    (
+        "Apple Watch Series 9 GPS 45mm Midnight",
+        None,
+        "APPLE",
+        "Watch Series 9",
+        "wearables",
+        {"case_mm": 45, "color": "black"},
+    ),
+    (
+        "Consola PlayStation 5 Slim Digital 1TB",
+        None,
+        "SONY",
+        "PlayStation 5 Slim Digital",
+        "consoles",
+        {"storage_gb": 1024},
+    ),
+    (
+        "Parlante JBL Flip 6 Bluetooth Azul",
+        None,
+        "JBL",
+        "Flip 6",
+        "speakers",
+        {"connectivity": "bluetooth"},
+    ),
+    ("SSD Kingston NV2 1TB NVMe M.2", None, "KINGSTON", "NV2", "storage", {"storage_gb": 1024}),
+    (
+        "Impresora Multifuncional Epson EcoTank L3250 Wifi",
+        None,
+        "EPSON",
+        "EcoTank L3250",
+        "printers",
+        {"print_technology": "ink_tank"},
+    ),
+    (
+        "Pañales Huggies Natural Care Talla G 50 un.",
+        None,
+        "HUGGIES",
+        "Pañales Natural Care",
+        "baby_care",
+        {"diaper_size": "G", "pack_count": 50},
+    ),
+    (
+        "Shampoo Sedal Ceramidas 340 ml",
+        None,
+        "SEDAL",
+        "Shampoo Ceramidas",
+        "personal_care",
+        {"volume_ml": 340},
+    ),
+    (
+        "Papas Fritas Lays Clásicas 250 g",
+        None,
+        "LAYS",
+        "Papas Fritas Clásicas",
+        "snacks",
+        {"weight_g": 250},
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "label", "brand", "model", "category", "attrs"), CASES)
+def test_extract_examples(
+    title: str, label: str | None, brand: str, model: str, category: str, attrs: dict[str, Any]
+) -> None:
+    result = extract(title, label)
+    assert result.brand == brand
+    assert result.model == model
+    assert result.category == category
+    for name, value in attrs.items():
+        assert result.attributes.get(name) == value, name
+    assert result.missing_required == []
+    assert result.confidence >= 0.9
+
+
+def test_extract_has_enough_examples() -> None:
+    assert len(CASES) >= 40
+
+
+def test_normalized_name() -> None:
+    assert (
+        extract("iPhone 15 Pro Max 256GB Negro Liberado").normalized_name
+        == "APPLE iPhone 15 Pro Max 256GB Black"
+    )
+    assert extract("Perfume Chanel N°5 EDP 100 ml Mujer").normalized_name == (
+        "CHANEL No 5 EDP 100ml"
+    )
+    assert extract("Coca Cola Original 2L").normalized_name == "COCA-COLA Original 2L"
+
+
+def test_attributes_only_from_the_category_schema() -> None:
+    result = extract("Coca Cola Original 2L 5G Negro")
+    assert set(result.attributes) <= {"volume_ml", "pack_count", "sugar_free"}
+    assert "color" not in result.attributes
+
+
+def test_missing_required_and_lower_confidence() -> None:
+    result = extract("iPhone 15 Pro Max Negro")
+    assert result.category == "smartphones"
+    assert result.missing_required == ["storage_gb"]
+    assert 0.5 < result.confidence < 0.9
+
+
+def test_nothing_found_is_low_confidence() -> None:
+    result = extract("asdf qwerty")
+    assert result.brand is None and result.category is None
+    assert result.confidence < 0.5
+    assert extract("").confidence < 0.5
+
+
+def test_brand_hint_and_retailer_attributes() -> None:
+    result = extract(
+        "Galaxy S24 Ultra Negro",
+        "Celulares",
+        brand_hint="Samsung Electronics",
+        retailer_attributes={"Capacidad": "512 GB", "Peso": "233 g"},
+    )
+    assert result.brand == "SAMSUNG"
+    assert result.attributes["storage_gb"] == 512
+    assert "weight_g" not in result.attributes
+    assert result.missing_required == []
+    unknown = extract("Leche Entera 1 L", brand_hint="Lechería del Sur")
+    assert unknown.brand == "LECHERÍA DEL SUR"
+    known = extract("Leche Entera Soprole 1 L")
+    assert unknown.confidence < known.confidence
+
+
+def test_spanish_and_english_titles_agree() -> None:
+    spanish = extract("Celular Samsung Galaxy S23 256GB Negro")
+    english = extract("Samsung Galaxy S23 Smartphone 256GB Black")
+    assert spanish.model == english.model == "Galaxy S23"
+    assert spanish.attributes == english.attributes
+
+
+def test_throughput() -> None:
+    titles = [case[0] for case in CASES]
+    for title in titles:
+        extract(title)
+    count = 0
+    start = time.perf_counter()
+    while count < 3000:
+        for title in titles:
+            extract(title)
+        count += len(titles)
+    rate = count / (time.perf_counter() - start)
+    assert rate > 1000  # loose bound for shared CI machines; ~7k/s on one core when idle

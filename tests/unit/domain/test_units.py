@@ -1,0 +1,309 @@
+import pytest
+from catalog.domain import units
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("iPhone 15 256GB Negro", 256),
+        ("Notebook 1TB SSD", 1024),
+        ("Disco 512 gb", 512),
+        ("SSD 1 TB NVMe", 1024),
+        ("8GB RAM 256GB", 256),
+        ("Galaxy A15 4+128GB", 128),
+        ("RAM 32GB DDR5 2TB", 2048),
+        ("Celular sin capacidad", None),
+        ("16GB RAM", None),
+    ],
+)
+def test_storage_gb(text: str, expected: int | None) -> None:
+    assert units.parse_storage_gb(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("16GB RAM 512GB SSD", 16),
+        ("8 GB de RAM", 8),
+        ("RAM 32GB DDR5", 32),
+        ("32GB DDR5 1TB", 32),
+        ("Galaxy A15 4+128GB", 4),
+        ("Memoria RAM 16GB", 16),
+        ("256GB", None),
+    ],
+)
+def test_ram_gb(text: str, expected: int | None) -> None:
+    assert units.parse_ram_gb(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('Smart TV 55"', 55.0),
+        ("Smart TV 55''", 55.0),
+        ("TV 55 pulgadas", 55.0),
+        ("Monitor 65 in", 65.0),
+        ('iPhone 6.7"', 6.7),
+        ('Notebook 15,6"', 15.6),
+        ('Yoga 2 in 1 14"', 14.0),
+        ("QN55Q60C", None),
+    ],
+)
+def test_screen_in(text: str, expected: float | None) -> None:
+    assert units.parse_screen_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("QN55Q60C", 55.0), ("OLED65C3PSA", 65.0), ("KD-65X80K", 65.0), ("ABC", None)],
+)
+def test_tv_size_from_model_code(code: str, expected: float | None) -> None:
+    assert units.tv_size_from_model_code(code) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Smart TV 4K UHD", "4K"),
+        ("Monitor UHD", "4K"),
+        ("TV Full HD", "FHD"),
+        ("Monitor 1080p", "FHD"),
+        ("TV 8K", "8K"),
+        ("TV HD", "HD"),
+        ("Monitor QHD 165Hz", "QHD"),
+        ("Televisor", None),
+    ],
+)
+def test_resolution(text: str, expected: str | None) -> None:
+    assert units.parse_resolution(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Smart TV OLED", "OLED"),
+        ("Samsung QLED 4K", "QLED"),
+        ("Samsung Neo QLED", "MiniLED"),
+        ("TCL Mini LED", "MiniLED"),
+        ("LG NanoCell", "NanoCell"),
+        ("Smart TV LED", "LED"),
+        ("Televisor", None),
+    ],
+)
+def test_panel(text: str, expected: str | None) -> None:
+    assert units.parse_panel(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Perfume 100 ml", 100),
+        ("Coca Cola 2L", 2000),
+        ("Bebida 1,5 lt", 1500),
+        ("Cerveza 355cc", 355),
+        ("Cerveza 500 cc", 500),
+        ("Agua 1.6 L", 1600),
+        ("Perfume 3.4 fl oz", 101),
+        ("Arroz 1 kg", None),
+    ],
+)
+def test_volume_ml(text: str, expected: int | None) -> None:
+    assert units.parse_volume_ml(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Arroz 1 kg", 1000),
+        ("Yogurt 155 g", 155),
+        ("Queso 250 grs", 250),
+        ("Harina 1,5 kilos", 1500),
+        ("Leche 1 L", None),
+    ],
+)
+def test_weight_g(text: str, expected: int | None) -> None:
+    assert units.parse_weight_g(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pack 6 un. Cerveza", 6),
+        ("Cerveza 6 x 350 ml", 6),
+        ("Bebida 350 ml x6", 6),
+        ("Yogurt 6un", 6),
+        ("Huevos 12 unidades", 12),
+        ("Papel higiénico 24 rollos", 24),
+        ("Leche 1 L", None),
+        ("Monitor 1920x1080", None),
+    ],
+)
+def test_pack_count(text: str, expected: int | None) -> None:
+    assert units.parse_pack_count(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Negro", "black"),
+        ("black", "black"),
+        ("Blanca", "white"),
+        ("Azul", "blue"),
+        ("rojo", "red"),
+        ("Verde", "green"),
+        ("Gris", "gray"),
+        ("grey", "gray"),
+        ("Grafito", "gray"),
+        ("Space Gray", "gray"),
+        ("Plateado", "silver"),
+        ("Plata", "silver"),
+        ("Dorado", "gold"),
+        ("Rosado", "pink"),
+        ("Rosa", "pink"),
+        ("Morado", "purple"),
+        ("Púrpura", "purple"),
+        ("Titanio Natural", "titanium"),
+        ("Titanio Negro", "black"),
+        ("Titanium Gray", "gray"),
+        ("Red Bull", None),
+        ("Celular 5G", None),
+    ],
+)
+def test_color(text: str, expected: str | None) -> None:
+    assert units.parse_color(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Chanel EDP", "EDP"),
+        ("Eau de Parfum", "EDP"),
+        ("EDT 100 ml", "EDT"),
+        ("Eau de Toilette", "EDT"),
+        ("Sauvage Parfum", "Parfum"),
+        ("Extrait de Parfum", "Parfum"),
+        ("Eau de Cologne", "Cologne"),
+        ("EDC", "Cologne"),
+        ("Perfume Mujer", None),
+    ],
+)
+def test_concentration(text: str, expected: str | None) -> None:
+    assert units.parse_concentration(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Perfume Mujer", "women"),
+        ("for Women", "women"),
+        ("Femenino", "women"),
+        ("Dama", "women"),
+        ("Hombre", "men"),
+        ("Men", "men"),
+        ("Masculino", "men"),
+        ("Varón", "men"),
+        ("Unisex", "unisex"),
+        ("Carolina Herrera Good Girl", None),
+    ],
+)
+def test_gender(text: str, expected: str | None) -> None:
+    assert units.parse_gender(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Intel Core i7-13700H", "Intel Core i7-13700H"),
+        ("Core i9 13980HX", "Intel Core i9-13980HX"),
+        ("i5-12450H", "Intel Core i5-12450H"),
+        ("Intel Core i5", "Intel Core i5"),
+        ("Intel Core Ultra 7 155H", "Intel Core Ultra 7 155H"),
+        ("AMD Ryzen 7 7735HS", "AMD Ryzen 7 7735HS"),
+        ("Ryzen 5 7520U", "AMD Ryzen 5 7520U"),
+        ("Apple M3", "Apple M3"),
+        ("MacBook Pro M3 Max", "Apple M3 Max"),
+        ("Chip M2 Pro", "Apple M2 Pro"),
+        ("Snapdragon 8 Gen 3", "Snapdragon 8 Gen 3"),
+        ("MediaTek Helio G99", "MediaTek Helio G99"),
+        ("Dimensity 7050", "MediaTek Dimensity 7050"),
+        ("SSD M.2 NVMe", None),
+        ("SSD M2 NVMe", None),
+    ],
+)
+def test_processor(text: str, expected: str | None) -> None:
+    assert units.parse_processor(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GeForce RTX 4060", "RTX 4060"),
+        ("RTX 4070 Ti", "RTX 4070 Ti"),
+        ("RTX 4070 Ti Super", "RTX 4070 Ti Super"),
+        ("rtx3050", "RTX 3050"),
+        ("GTX 1650", "GTX 1650"),
+        ("Radeon RX 7600", "RX 7600"),
+        ("RX 7900 XTX", "RX 7900 XTX"),
+        ("Intel Arc A770", "Arc A770"),
+        ("ASUS DUAL-RTX4070S-O12G", "RTX 4070 Super"),
+        ("Notebook Intel Core i5", None),
+    ],
+)
+def test_gpu_model(text: str, expected: str | None) -> None:
+    assert units.parse_gpu_model(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "loose", "expected"),
+    [
+        ("RTX 4060 8GB GDDR6", False, 8),
+        ("RX 7600 8 GB VRAM", False, 8),
+        ("RTX 3050 VENTUS 2X 6G OC", True, 6),
+        ("ASUS DUAL-RTX3050-O8G", True, 8),
+        ("RTX 3050 VENTUS 2X 6G OC", False, None),
+        ("Notebook 16GB RAM", True, None),
+    ],
+)
+def test_vram_gb(text: str, loose: bool, expected: int | None) -> None:
+    assert units.parse_vram_gb(text, loose=loose) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Galaxy A54 5G", "5G"), ("Moto G 4G LTE", "4G"), ("Celular LTE", "4G"), ("Celular", None)],
+)
+def test_network(text: str, expected: str | None) -> None:
+    assert units.parse_network(text) == expected
+
+
+def test_misc_parsers() -> None:
+    assert units.parse_refresh_hz("Monitor 144Hz") == 144
+    assert units.parse_refresh_hz("Monitor") is None
+    assert units.parse_capacity_l("Refrigerador 310 L") == 310.0
+    assert units.parse_capacity_kg("Lavadora 8,5 kg") == 8.5
+    assert units.parse_power_w("Licuadora 1.200 W") == 1200
+    assert units.parse_battery_mah("5000mAh") == 5000
+    assert units.parse_megapixels("24.2MP") == 24.2
+    assert units.parse_case_mm("Watch 45mm") == 45
+    assert units.parse_abv("Pisco 35°") == 35.0
+    assert units.parse_abv("Cerveza 4,5% vol") == 4.5
+    assert units.parse_fat_level("Leche Semidescremada") == "semi_skimmed"
+    assert units.parse_fat_level("Leche Descremada") == "skimmed"
+    assert units.parse_fat_level("Leche Entera") == "whole"
+    assert units.parse_lactose_free("Leche Sin Lactosa") is True
+    assert units.parse_lactose_free("Leche Entera") is None
+    assert units.parse_sugar_free("Coca Cola Zero") is True
+
+
+def test_fold_keeps_length_and_strips_accents() -> None:
+    for text in ("Lácteos Ñuñoa", "Perfume N°5", "Crème brûlée", "İstanbul", "ﬁne"):
+        assert len(units.fold(text)) == len(text)
+    assert units.fold("Lácteos ÑUÑOA") == "lacteos nunoa"
+
+
+def test_alias_key_and_phrase_index() -> None:
+    assert units.alias_key("Coca-Cola") == units.alias_key("coca cola") == "coca cola"
+    index = units.PhraseIndex([("coca cola", 1), ("coca cola zero", 2), ("zero", 3)])
+    found = index.scan(units.word_tokens(units.fold("Bebida Coca-Cola Zero 2L")))
+    assert [payload for *_, payload in found] == [2]
+    assert index.scan(units.word_tokens("cocacolazero")) == []

@@ -1,0 +1,139 @@
+"""The emulator's brain names brands the alias table lacks, the way a model would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from catalog.domain.brands import load_brands
+from catalog.domain.extractor import extract
+from catalog.llm.prompts import PromptInput, build_messages
+from openai_emulator import brain
+
+KINDS = ("minimal", "batch", "standard", "detailed", "fallback")
+BRAND_KEY = {"minimal": "brand", "batch": "b", "standard": "brand", "detailed": "brand"}
+
+# (title, retailer category, brand a model reads in the title); none is in the alias table.
+UNKNOWN_BRANDS = [
+    ("Harina Sin Polvos Selecta 1 Kg", "Despensa > Harinas", "SELECTA"),
+    ("Selecta Harina Sin Polvos de Hornear 1kg", "Harinas", "SELECTA"),
+    ("Harina Selecta Sin Polvos 1 kg", "Despensa", "SELECTA"),
+    ("Atún Lomitos en Aceite Van Camp's 160 g", "Despensa > Conservas", "VAN CAMP'S"),
+    ("Atún Van Camps Lomitos en Aceite 160 gr", "Despensa / Conservas", "VAN CAMPS"),
+    ("Sal Fina de Mesa Lobos 1 kg", "Despensa > Sal y Condimentos", "LOBOS"),
+    ("Suavizante Brisa de Verano Downy Botella 3 L", "Limpieza > Suavizantes", "DOWNY"),
+    ("Downy Suavizante Brisa de Verano 3L", "Suavizantes", "DOWNY"),
+    ("Lysoform Desinfectante Original Aerosol 360ml", "Desinfectantes", "LYSOFORM"),
+    ("Salsa de Tomate Pomarola Italiana 200 gr", "Aderezos y Salsas", "POMAROLA"),
+    ("Jugo en Polvo Zuko Naranja 20 g", "Jugos", "ZUKO"),
+    ("Atún Desmenuzado en Agua San José 170 g", "Conservas", "SAN JOSÉ"),
+    ("Perfume Hombre Polo Blue 125 ml Ralph Lauren", "Perfumes Hombre", "RALPH LAUREN"),
+    ("PARLANTE BLUETOOTH ULTIMATE EARS WONDERBOOM 4 NEGRO", "Audio > Parlantes", "ULTIMATE EARS"),
+]
+
+# Titles that do not show a brand a model could name with confidence.
+NO_BRAND = [
+    ("Harina sin polvos 1 kg", "Harinas"),
+    ("Leche entera 1 L", "Lácteos"),
+    ("Sal Lobos de Mesa 1 kg", "Despensa"),  # no known product noun: "Sal" or "Lobos"?
+    ("Perfume Polo Blue Edt 125ml Masculino", "Perfumes Hombre"),  # a fragrance, not a maker
+    ("Perfume Coco Mademoiselle Edp 100ml Mujer", "Perfumes Mujer"),
+    ("Audífonos Gamer Cloud II Rojo", "Audífonos"),
+    ('Tablet Pad X9 11.5" 128GB Gris', "Tablets"),
+    ("Refrigerador No Frost 300 Litros Advantage 6500 Blanco", "Refrigeradores"),
+    ('Smart TV 50" DU7000 Ultra HD 4K LED', "Televisores"),
+    ("Memoria USB DT Exodia 64GB", "Discos duros y SSD"),
+]
+
+KNOWN_BRANDS = [
+    ("Galletas Tritón Vainilla McKay 126 g", "Galletas"),
+    ("Coca Cola Original 2L", "beverages"),
+    ("Samsung Galaxy S24 Ultra 512GB 5G", "smartphones"),
+    ("Smartphone Apple iPhone 16 Pro 256 GB Titanio Desierto", "Celulares"),
+]
+
+
+def _answer(title: str, category: str, kind: str = "standard", model: str = "gpt-5-mini") -> Any:
+    item = PromptInput(title, category, 1990, "Jumbo", "S1")
+    user = build_messages(kind, item)[-1]["content"]  # type: ignore[arg-type]
+    return brain.answer_object(user, model, low_confidence=False)
+
+
+def _brand(answer: dict[str, Any], kind: str) -> Any:
+    return answer[BRAND_KEY.get(kind, "brand")]
+
+
+@pytest.mark.parametrize(("title", "category", "brand"), UNKNOWN_BRANDS)
+def test_titles_name_brands_missing_from_the_alias_table(
+    title: str, category: str, brand: str
+) -> None:
+    assert load_brands().find_in_title(title) is None
+    assert extract(title, retailer_category=category).brand is None
+    for kind in KINDS:
+        assert _brand(_answer(title, category, kind), kind) == brand
+
+
+@pytest.mark.parametrize(("title", "category", "brand"), UNKNOWN_BRANDS)
+def test_an_inferred_brand_is_extracted_as_if_it_were_known(
+    title: str, category: str, brand: str
+) -> None:
+    expected = extract(title, retailer_category=category, brand_hint=brand)
+    answer = _answer(title, category, "detailed", "gpt-4o-mini")
+    assert answer["model"] == expected.model
+    assert answer["normalized_name"] == expected.normalized_name
+    assert brand.lower() not in (answer["model"] or "").lower()
+    assert answer["confidence"] == round(expected.confidence, 2)
+    assert answer["confidence"] > extract(title, retailer_category=category).confidence
+
+
+def test_full_models_keep_their_confidence_bonus_on_an_inferred_brand() -> None:
+    title, category, _ = UNKNOWN_BRANDS[0]
+    mini = _answer(title, category, "standard", "gpt-4o-mini")["confidence"]
+    full = _answer(title, category, "standard", "gpt-4o")["confidence"]
+    assert full == round(min(mini + brain.FULL_MODEL_CONFIDENCE_BONUS, brain.MAX_CONFIDENCE), 2)
+
+
+def test_no_attribute_is_invented_with_the_brand() -> None:
+    title = "PARLANTE BLUETOOTH ULTIMATE EARS WONDERBOOM 4 NEGRO"
+    answer = _answer(title, "Audio > Parlantes", "detailed")
+    assert answer["brand"] == "ULTIMATE EARS"
+    assert "capacity" not in answer["attributes"]
+    assert set(answer["attributes"]) <= {"color", *extract(title).attributes}
+    harina = _answer("Harina Sin Polvos Selecta 1 Kg", "Harinas", "detailed")
+    assert harina["attributes"] == {"capacity": "1kg", "weight_g": 1000}
+
+
+@pytest.mark.parametrize(("title", "category"), NO_BRAND)
+def test_no_brand_is_guessed_when_the_title_shows_none(title: str, category: str) -> None:
+    assert load_brands().find_in_title(title) is None
+    for kind in KINDS:
+        assert _brand(_answer(title, category, kind), kind) is None
+
+
+@pytest.mark.parametrize(("title", "category"), KNOWN_BRANDS)
+def test_known_brands_are_answered_as_before(title: str, category: str) -> None:
+    expected = extract(title, retailer_category=category)
+    assert expected.brand is not None
+    answer = _answer(title, category, "detailed", "gpt-4o-mini")
+    assert (answer["brand"], answer["model"]) == (expected.brand, expected.model)
+    assert answer["confidence"] == round(expected.confidence, 2)
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("Detergente Líquido Omo 3 L", "Omo"),
+        ("Mantequilla con Sal Soprole 250 g", "Soprole"),
+        ("Pañales Babysec Premium Talla G 40 un", "Babysec"),
+        ("Audífonos Soundcore Life Q30 Negro", "Soundcore"),
+    ],
+)
+def test_the_guess_reads_titles_without_the_alias_table(title: str, brand: str) -> None:
+    category = extract(title).category
+    assert brain.guess_brand(title, None, category) == brand
+
+
+def test_the_guess_gives_up_on_ties() -> None:
+    # Two names in equally likely places: a model would not pick one at random.
+    title = "Galletas Tritón Vainilla Mckay 126 g"
+    assert brain.guess_brand(title, "Galletas", "snacks") is None
