@@ -199,13 +199,14 @@ class ServiceApp:
         async def stop_processor(app: Any, **_: Any) -> None:
             await self.processor.stop()
 
-        app.on_before_shutdown.connect(stop_processor)
+        app.on_before_shutdown.connect(stop_processor)  # type: ignore[arg-type]
 
     def _add_agent(self, spec: TopicSpec, handler: Handler) -> None:
         kafka = self.settings.kafka
 
-        async def consume(stream: faust.StreamT) -> None:
+        async def consume(stream: Any) -> None:
             await self._ready.wait()
+            # take_events acknowledges a batch only after this loop body has finished with it.
             async for events in stream.take_events(kafka.batch_max, within=kafka.batch_within_s):
                 await self.handle_events(spec, handler, events)
 
@@ -238,7 +239,7 @@ class ServiceApp:
                 continue
             decoded.append(
                 Incoming(
-                    value=value,  # type: ignore[arg-type]
+                    value=value,
                     key=message.key,
                     headers=headers_to_dict(message.headers),
                     topic=message.topic,

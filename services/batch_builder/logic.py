@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from catalog import metrics
 from catalog.kafka.topics import LLM_BATCHES, LLM_RESULTS
-from catalog.llm.calls import BATCH_ENDPOINT, call_sync, write_batch_line
+from catalog.llm.calls import call_sync, write_batch_line
 from catalog.llm.store import LLMStore
 from catalog.service import Incoming, Outgoing, Publisher, Result
 from catalog.settings import Settings
@@ -147,7 +147,7 @@ class BatchBuilder:
                 )
                 created = await self.client.batches.create(
                     input_file_id=uploaded.id,
-                    endpoint=BATCH_ENDPOINT,
+                    endpoint="/v1/chat/completions",
                     completion_window="24h",
                     metadata={"batch_id": batch_id, "model": model, "items": str(len(requests))},
                 )

@@ -89,12 +89,9 @@ class BatchPoller:
             lines[str(line.get("custom_id"))] = line  # an answer wins over an error
         results: list[LLMResult] = []
         for custom_id in sorted(open_ids):
-            line = lines.get(custom_id)
-            request = requests[custom_id]
-            if line is None:
-                reason = f"batch {remote.status}: item not processed"
-                line = {"custom_id": custom_id, "error": {"message": reason}}
-            results.append(result_from_batch_line(self.llm, request, line))
+            reason = f"batch {remote.status}: item not processed"
+            line = lines.get(custom_id) or {"custom_id": custom_id, "error": {"message": reason}}
+            results.append(result_from_batch_line(self.llm, requests[custom_id], line))
         failed = [r for r in results if not r.ok]
         submissions = await self.store.submissions([r.custom_id for r in failed])
         retry = [r.custom_id for r in failed if submissions.get(r.custom_id, 0) < MAX_SUBMISSIONS]

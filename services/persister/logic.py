@@ -343,7 +343,8 @@ class CatalogWriter:
             """INSERT INTO review_items (listing_key, input_fingerprint, listing, reasons,
                    best_answer, attempts, status, queued_at)
                VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
-               ON CONFLICT (listing_key) DO UPDATE SET input_fingerprint = EXCLUDED.input_fingerprint,
+               ON CONFLICT (listing_key) DO UPDATE SET
+                   input_fingerprint = EXCLUDED.input_fingerprint,
                    listing = EXCLUDED.listing, reasons = EXCLUDED.reasons,
                    best_answer = EXCLUDED.best_answer, attempts = EXCLUDED.attempts,
                    status = 'pending', queued_at = EXCLUDED.queued_at, resolved_at = NULL

@@ -153,6 +153,7 @@ class Pipeline:
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
             out: list[tuple[str | None, bytes]] = []
+
             async def behind() -> bool:
                 return any([await consumer.position(tp) < ends[tp] for tp in partitions])
 

@@ -53,7 +53,11 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
     sku = uuid.uuid4().hex[:8]
     # A brand the rules only know from the retailer's field: not sure enough, so the LLM.
     first = listing(
-        "falabella", f"F-{sku}", "Harina Sin Polvos Selecta 1 Kg", 1990, category="Despensa",
+        "falabella",
+        f"F-{sku}",
+        "Harina Sin Polvos Selecta 1 Kg",
+        1990,
+        category="Despensa",
         brand="Selecta",
     )
     await pipeline.produce(RAW, [(first.listing_key, first)])
@@ -106,7 +110,8 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
         assert len(items) == 1 and items[0]["status"] == "done" and items[0]["batch_id"]
         assert (
             await conn.fetchval(
-                "SELECT count(*) FROM llm_batch_items WHERE request->'routed'->'listing'->>'sku' = $1",
+                "SELECT count(*) FROM llm_batch_items "
+                "WHERE request->'routed'->'listing'->>'sku' = $1",
                 f"P-{sku}",
             )
             == 0

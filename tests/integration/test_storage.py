@@ -6,9 +6,9 @@ import uuid
 
 import asyncpg
 import pytest
-
 from catalog.db.migrate import MigrationError, load_migrations, migrate
 from catalog.devstack.stack import Stack
+
 from tests.integration.harness import create_database
 
 pytestmark = pytest.mark.integration
@@ -35,9 +35,12 @@ async def test_migrations_apply_once_and_load_reference_data(stack: Stack) -> No
             "SELECT attribute_schema FROM categories WHERE category_id = 'smartphones'"
         )
         assert "storage_gb" in schema
-        assert await conn.fetchval(
-            "SELECT brand_canonical FROM brand_aliases WHERE alias = 'coca cola'"
-        ) == "COCA-COLA"
+        assert (
+            await conn.fetchval(
+                "SELECT brand_canonical FROM brand_aliases WHERE alias = 'coca cola'"
+            )
+            == "COCA-COLA"
+        )
         extensions = {r["extname"] for r in await conn.fetch("SELECT extname FROM pg_extension")}
         assert {"vector", "pg_trgm", "btree_gin"} <= extensions
     finally:

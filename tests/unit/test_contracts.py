@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from catalog.kafka.codec import MAX_MESSAGE_BYTES, ContractError, decode, encode
 from pydantic import ValidationError
 
-from catalog.kafka.codec import MAX_MESSAGE_BYTES, ContractError, decode, encode
 from schemas.generate import JSON_DIR, render
 from schemas.models import RawListing, parse_clp
 
@@ -45,13 +45,17 @@ def test_raw_listing_normalizes_retailer_and_key() -> None:
     "data",
     [
         pytest.param({"sku": "1", "name": "abc", "price": 1}, id="missing retailer"),
-        pytest.param({"retailer": "x", "sku": "1", "name": "abc", "price": 1, "extra": 1},
-                     id="unknown field"),
+        pytest.param(
+            {"retailer": "x", "sku": "1", "name": "abc", "price": 1, "extra": 1}, id="unknown field"
+        ),
         pytest.param({"retailer": "x", "sku": "1", "name": "a" * 501, "price": 1}, id="huge name"),
-        pytest.param({"retailer": "x", "sku": "1", "name": "abc", "price": 1, "ean": "12ab"},
-                     id="bad ean"),
-        pytest.param({"retailer": "x", "sku": "1", "name": "abc", "price": 1, "currency": "USD"},
-                     id="not CLP"),
+        pytest.param(
+            {"retailer": "x", "sku": "1", "name": "abc", "price": 1, "ean": "12ab"}, id="bad ean"
+        ),
+        pytest.param(
+            {"retailer": "x", "sku": "1", "name": "abc", "price": 1, "currency": "USD"},
+            id="not CLP",
+        ),
     ],
 )
 def test_raw_listing_rejects(data: dict[str, object]) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
 from catalog.llm.answers import AnswerError, parse_answer
 from catalog.llm.client import chat_body, params_for
 from catalog.llm.cost import cost_usd
 from catalog.llm.prompts import PromptInput, build_messages, parse_prompt
 from catalog.settings import LLMSettings
+
 from schemas.models import Usage
 
 ITEM = PromptInput("iPhone 15 Pro Max 256GB Negro", "smartphones", 1200000, "falabella", "S1")
@@ -16,7 +16,10 @@ ITEM = PromptInput("iPhone 15 Pro Max 256GB Negro", "smartphones", 1200000, "fal
 
 def test_batch_prompt_is_the_plans_compressed_format() -> None:
     messages = build_messages("batch", ITEM)
-    assert messages[0] == {"role": "system", "content": "Experto en productos retail CL. JSON only."}
+    assert messages[0] == {
+        "role": "system",
+        "content": "Experto en productos retail CL. JSON only.",
+    }
     assert messages[1]["content"] == (
         "P:iPhone 15 Pro Max 256GB Negro|C:smartphones|$:1200000\nOut:{b,m,a:{c,cl,s},cf}"
     )
@@ -72,8 +75,9 @@ def test_minimal_answer_keys_are_expanded() -> None:
         pytest.param('{"brand":["A"]}', "wrong_type", id="brand list"),
         pytest.param('{"brand":"A","confidence":1.7}', "confidence_out_of_range", id="conf>1"),
         pytest.param('{"brand":"A","confidence":"high"}', "wrong_type", id="conf text"),
-        pytest.param('{"error":"json_parse_error","confidence":0}', "model_reported_error",
-                     id="model error"),
+        pytest.param(
+            '{"error":"json_parse_error","confidence":0}', "model_reported_error", id="model error"
+        ),
         pytest.param('{"brand":"A","attributes":"256GB"}', "wrong_type", id="attrs text"),
     ],
 )

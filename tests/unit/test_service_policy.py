@@ -8,12 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from catalog import service
 from catalog.kafka.codec import encode
 from catalog.kafka.topics import DLQ, RAW, ROUTED, TopicSpec
-from catalog.service import Handler, HealthCheck, Incoming, Outgoing, Publisher, Rejected, ServiceApp
+from catalog.service import (
+    Handler,
+    HealthCheck,
+    Incoming,
+    Outgoing,
+    Publisher,
+    Rejected,
+    ServiceApp,
+)
 from catalog.settings import Settings
+
 from schemas.models import DeadLetter, RawListing
 
 
@@ -45,7 +53,9 @@ class FlakyProcessor:
     async def stop(self) -> None:
         return None
 
-    async def handle(self, batch: Sequence[Incoming[RawListing]]) -> list[Sequence[Outgoing] | Rejected]:
+    async def handle(
+        self, batch: Sequence[Incoming[RawListing]]
+    ) -> list[Sequence[Outgoing] | Rejected]:
         self.calls += 1
         if self.outages > 0:
             self.outages -= 1

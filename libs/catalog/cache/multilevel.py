@@ -177,6 +177,6 @@ class MultiLevelCache:
 
     @staticmethod
     def _count(level: str, hits: Sequence[Hit | None], indexes: Sequence[int]) -> None:
-        found = sum(1 for i in indexes if hits[i] is not None and hits[i].level == level)  # type: ignore[union-attr]
+        found = sum(1 for i in indexes if (hit := hits[i]) is not None and hit.level == level)
         metrics.CACHE_LOOKUPS.labels(level, "hit").inc(found)
         metrics.CACHE_LOOKUPS.labels(level, "miss").inc(len(indexes) - found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -14,11 +15,9 @@ from catalog.settings import PostgresSettings
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    try:
+    # The `vector` type does not exist before the first migration has run.
+    with contextlib.suppress(ValueError):
         await register_vector(conn)
-    except ValueError:
-        # The `vector` type does not exist before the first migration has run.
-        pass
 
 
 async def create_pool(pg: PostgresSettings, **overrides: Any) -> asyncpg.Pool:

@@ -153,8 +153,11 @@ class Stack:
             "CATALOG_POSTGRES__DSN": self.postgres_dsn,
             "CATALOG_REDIS__URL": self.redis_url,
             "CATALOG_LLM__BASE_URL": self.llm_base_url,
+            # Short clocks and a small sync threshold so that a demo-sized feed exercises both
+            # the Batch API and the synchronous path within seconds.
             "CATALOG_LLM__POLL_INTERVAL_S": "1",
             "CATALOG_LLM__BATCH_MAX_AGE_S": "3",
+            "CATALOG_LLM__SYNC_THRESHOLD": "10",
             "CATALOG_OBSERVABILITY__WEB_PORT_BASE": str(self.ports.web_base),
         }
 
