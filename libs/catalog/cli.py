@@ -176,6 +176,10 @@ def publish(
     if wait:
         keys = [listing.listing_key for listing in read.listings]
         done = asyncio.run(wait_accounted(settings, keys, started, timeout))
+        console.print(
+            f"{done} of {len(set(keys))} listings accounted for "
+            "(persisted, in review or dead-lettered)"
+        )
         if done < len(set(keys)):
             raise _fail(f"only {done} of {len(set(keys))} listings accounted for after {timeout}s")
     if read.errors:
@@ -258,9 +262,12 @@ async def collect_summary(settings: Settings) -> dict[str, Any]:
         spent = await conn.fetchval("SELECT coalesce(sum(cost_usd), 0)::float FROM llm_spend")
         review = await conn.fetchval("SELECT count(*) FROM review_items WHERE status = 'pending'")
         dlq = await conn.fetchval("SELECT count(*) FROM dead_letters")
+        dlq_raw = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE service = 'router'")
     finally:
         await conn.close()
     return {
+        # Every raw listing ends persisted, in review or dead-lettered by the router.
+        "listings_in": listings + review + dlq_raw,
         "listings": listings,
         "master_products": products,
         "offers": offers,
@@ -289,13 +296,21 @@ def summary(
         console.print_json(json.dumps(data))
         return
     table = Table(title="Catalog summary", show_header=False)
+    table.add_row("listings in", str(data["listings_in"]))
     table.add_row("listings persisted", str(data["listings"]))
     table.add_row("master products", str(data["master_products"]))
     table.add_row("offers", str(data["offers"]))
     table.add_row("offers per product", f"{data['offers_per_product']:.2f}")
     table.add_row("products with 2+ offers", str(data["products_with_2plus_offers"]))
-    for source in ("rules", "l1", "l2", "l3", "llm"):
-        table.add_row(f"answered by {source}", str(data["answered_by"].get(source, 0)))
+    labels = {
+        "rules": "rules tier (no LLM)",
+        "l1": "cache L1 (Redis)",
+        "l2": "cache L2 (pgvector)",
+        "l3": "cache L3 (Postgres)",
+        "llm": "LLM",
+    }
+    for source, label in labels.items():
+        table.add_row(f"answered by {label}", str(data["answered_by"].get(source, 0)))
     for call in data["llm_calls"]:
         table.add_row(
             f"LLM {call['model']} ({call['mode']})",

