@@ -1,15 +1,10 @@
-"""`catalog`: the operator's command-line tool.
-
-Exit codes: 0 success; 1 the command ran but found a problem (bad input lines, listings not
-accounted for before the timeout); 2 usage error; 3 a dependency (broker, Postgres) unreachable.
-"""
+"""Getting listings in and seeing what came out: publish, wait, summary."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,33 +13,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from catalog.settings import Settings, get_settings
+from catalog.cli.common import EXIT_PROBLEM, EXIT_UNREACHABLE, console, err, fail, load_settings
+from catalog.settings import Settings
 from schemas.models import RawListing
-
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
-app.add_typer(topics_app, name="topics")
-console = Console()
-err = Console(stderr=True)
-
-EXIT_PROBLEM = 1
-EXIT_UNREACHABLE = 3
-
-
-def _settings() -> Settings:
-    return get_settings()
-
-
-def _fail(message: str, code: int = EXIT_PROBLEM) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
-
-
-# -- reading listings -------------------------------------------------------------------------
 
 
 @dataclass
@@ -79,39 +53,6 @@ def read_listings(path: Path) -> ReadResult:
                 where = ".".join(str(p) for p in first["loc"]) or "<root>"
                 result.errors.append((number, f"{where}: {first['msg']}"))
     return result
-
-
-# -- commands ---------------------------------------------------------------------------------
-
-
-@app.command()
-def migrate() -> None:
-    """Apply pending SQL migrations and reload the taxonomy and brand aliases."""
-    from catalog.db.migrate import migrate as run_migrations
-
-    settings = _settings()
-    try:
-        applied = asyncio.run(run_migrations(settings.postgres.dsn.get_secret_value()))
-    except OSError as exc:
-        raise _fail(
-            f"Postgres unreachable ({exc}); is the stack up (`make up`)?", EXIT_UNREACHABLE
-        ) from exc
-    console.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
-
-
-@topics_app.command("create")
-def topics_create() -> None:
-    """Create the platform's topics with their partition counts (idempotent)."""
-    from catalog.kafka.admin import create_topics
-
-    settings = _settings()
-    try:
-        created = asyncio.run(create_topics(settings.kafka))
-    except Exception as exc:
-        raise _fail(
-            f"broker unreachable at {settings.kafka.bootstrap} ({exc})", EXIT_UNREACHABLE
-        ) from exc
-    console.print(f"created {len(created)} topic(s): {', '.join(created) or 'all existed'}")
 
 
 async def _publish(settings: Settings, listings: list[RawListing]) -> None:
@@ -152,14 +93,13 @@ async def _publish(settings: Settings, listings: list[RawListing]) -> None:
         await producer.stop()
 
 
-@app.command()
 def publish(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV")],
     wait: Annotated[bool, typer.Option(help="wait until every listing is accounted for")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait with --wait")] = 300.0,
 ) -> None:
     """Validate and publish raw listings to products.raw.v1."""
-    settings = _settings()
+    settings = load_settings()
     started = datetime.now(UTC)
     read = read_listings(file)
     for number, problem in read.errors[:50]:
@@ -169,7 +109,7 @@ def publish(
     try:
         asyncio.run(_publish(settings, read.listings))
     except Exception as exc:
-        raise _fail(
+        raise fail(
             f"could not publish to {settings.kafka.bootstrap}: {exc}", EXIT_UNREACHABLE
         ) from exc
     console.print(f"published {len(read.listings)} listing(s) from {file}")
@@ -181,7 +121,7 @@ def publish(
             "(persisted, in review or dead-lettered)"
         )
         if done < len(set(keys)):
-            raise _fail(f"only {done} of {len(set(keys))} listings accounted for after {timeout}s")
+            raise fail(f"only {done} of {len(set(keys))} listings accounted for after {timeout}s")
     if read.errors:
         raise typer.Exit(EXIT_PROBLEM)
 
@@ -282,16 +222,15 @@ async def collect_summary(settings: Settings) -> dict[str, Any]:
     }
 
 
-@app.command()
 def summary(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """What the platform holds now: products, offers, cache levels, LLM calls, cost, DLQ, review."""
-    settings = _settings()
+    settings = load_settings()
     try:
         data = asyncio.run(collect_summary(settings))
     except OSError as exc:
-        raise _fail(f"Postgres unreachable ({exc})", EXIT_UNREACHABLE) from exc
+        raise fail(f"Postgres unreachable ({exc})", EXIT_UNREACHABLE) from exc
     if as_json:
         console.print_json(json.dumps(data))
         return
@@ -321,10 +260,3 @@ def summary(
     table.add_row("review queue", str(data["review_pending"]))
     table.add_row("dead letters", str(data["dead_letters"]))
     console.print(table)
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)

@@ -1,0 +1,30 @@
+"""`catalog`: the operator's command-line tool.
+
+Exit codes: 0 success; 1 the command ran but found a problem (bad input lines, listings not
+accounted for before the timeout); 2 usage error; 3 a dependency (broker, Postgres, LLM endpoint)
+unreachable.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from catalog.cli import admin, ingest
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
+app.add_typer(topics_app, name="topics")
+
+app.command()(admin.migrate)
+topics_app.command("create")(admin.topics_create)
+app.command()(ingest.publish)
+app.command()(ingest.summary)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
