@@ -130,6 +130,15 @@ _RAM_BEFORE = re.compile(r"(?:ram|memoria)\s*(?:de\s*)?(?::\s*)?$")
 # "8GB RAM 256GB": the "RAM" belongs to the token before it.
 _RAM_CLOSED = re.compile(r"(?:gb|tb)\s*(?:de\s*)?(?:memoria\s*)?ram\s*$")
 _PLUS_PAIR = re.compile(_LEFT + r"(\d{1,2})\s*(?:gb)?\s*\+\s*(\d{2,4})\s*(gb|tb)(?![a-z0-9])")
+# "256GB RAM 8GB" and "8GB RAM 256GB": "RAM" sits between the two sizes and could label either;
+# memory is always the smaller of the two.
+_RAM_BETWEEN = re.compile(
+    _LEFT
+    + _NUM
+    + r"\s*(tb|gb)\s*(?:de\s*)?(?:memoria\s*)?ram\s*(?::\s*)?"
+    + _NUM
+    + r"\s*(tb|gb)(?![a-z0-9])"
+)
 
 
 def _gb_value(number: str, unit: str) -> int | None:
@@ -160,6 +169,23 @@ def _gb_candidates(folded: str) -> list[tuple[int, int, int, str]]:
             if _RAM_BEFORE.search(head) and not _RAM_CLOSED.search(head):
                 role = "ram"
         found.append((match.start(), match.end(), gb, role))
+    for match in _RAM_BETWEEN.finditer(folded):
+        first = _gb_value(match.group(1), match.group(2))
+        second = _gb_value(match.group(3), match.group(4))
+        if first is None or second is None or first == second:
+            continue
+        ram_start = match.start(1) if first < second else match.start(3)
+        found = [
+            (
+                start,
+                end,
+                gb,
+                ("ram" if start == ram_start else "")
+                if start in (match.start(1), match.start(3))
+                else role,
+            )
+            for start, end, gb, role in found
+        ]
     for match in _PLUS_PAIR.finditer(folded):
         # "8+256GB" / "8GB + 256GB": the first number is RAM.
         ram = int(match.group(1))

@@ -307,3 +307,17 @@ def test_alias_key_and_phrase_index() -> None:
     found = index.scan(units.word_tokens(units.fold("Bebida Coca-Cola Zero 2L")))
     assert [payload for *_, payload in found] == [2]
     assert index.scan(units.word_tokens("cocacolazero")) == []
+
+
+@pytest.mark.parametrize(
+    ("title", "storage", "ram"),
+    [
+        pytest.param("Galaxy A55 5G 256GB RAM 8GB Azul", 256, 8, id="storage RAM memory"),
+        pytest.param("Galaxy A55 5G 256 GB RAM 8 GB Azul", 256, 8, id="spaced"),
+        pytest.param("Galaxy A55 8GB RAM 256GB", 256, 8, id="memory RAM storage"),
+        pytest.param("Notebook 512GB SSD RAM 16GB", 512, 16, id="RAM before its size"),
+    ],
+)
+def test_ram_between_two_sizes_labels_the_smaller(title: str, storage: int, ram: int) -> None:
+    assert units.parse_storage_gb(title) == storage
+    assert units.parse_ram_gb(title) == ram
