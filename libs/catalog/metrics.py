@@ -102,3 +102,72 @@ DEPENDENCY_UP = Gauge(
 CONSUMER_LAG = Gauge(
     "catalog_consumer_lag", "Consumer lag in messages.", ["topic", "partition"], registry=REGISTRY
 )
+# Counter{model, operation=chat|files.create|batches.create|..., reason=429|5xx|timeout|...}:
+# provider calls retried (one count per retry).
+LLM_RETRIES = Counter(
+    "catalog_llm_retries_total",
+    "Provider calls retried, by reason.",
+    ["model", "operation", "reason"],
+    registry=REGISTRY,
+)
+# Counter{model, operation, reason}: provider calls that failed after their last retry.
+LLM_CALL_FAILURES = Counter(
+    "catalog_llm_call_failures_total",
+    "Provider calls that failed for good, by reason.",
+    ["model", "operation", "reason"],
+    registry=REGISTRY,
+)
+# Gauge{model}: circuit breaker state (0 closed, 1 half-open, 2 open).
+LLM_BREAKER_STATE = Gauge(
+    "catalog_llm_breaker_state",
+    "Circuit breaker state per model (0 closed, 1 half-open, 2 open).",
+    ["model"],
+    registry=REGISTRY,
+)
+# Counter{model, to_state}: circuit breaker transitions.
+LLM_BREAKER_TRANSITIONS = Counter(
+    "catalog_llm_breaker_transitions_total",
+    "Circuit breaker transitions.",
+    ["model", "to_state"],
+    registry=REGISTRY,
+)
+# Counter{model}: calls refused at once because the breaker was open.
+LLM_BREAKER_REJECTED = Counter(
+    "catalog_llm_breaker_rejected_total",
+    "Calls refused by an open circuit breaker.",
+    ["model"],
+    registry=REGISTRY,
+)
+# Counter{model, kind=rpm|tpm}: calls that had to wait for the rate limiter, and the wait.
+LLM_THROTTLED = Counter(
+    "catalog_llm_throttled_total",
+    "Calls delayed by the RPM/TPM limiter.",
+    ["model", "kind"],
+    registry=REGISTRY,
+)
+LLM_THROTTLE_SECONDS = Counter(
+    "catalog_llm_throttle_seconds_total",
+    "Seconds spent waiting for the RPM/TPM limiter.",
+    ["model", "kind"],
+    registry=REGISTRY,
+)
+# Gauge: 1 while the daily budget stops sending (spent + estimate > budget), else 0.
+LLM_BUDGET_EXHAUSTED = Gauge(
+    "catalog_llm_budget_exhausted",
+    "1 while sending is paused by the daily budget.",
+    registry=REGISTRY,
+)
+# Counter{model, mode}: USD estimated from pre-counted tokens before sending.
+LLM_ESTIMATED_COST = Counter(
+    "catalog_llm_estimated_cost_usd_total",
+    "Estimated LLM cost (USD) of what was sent, from pre-counted tokens.",
+    ["model", "mode"],
+    registry=REGISTRY,
+)
+# Counter{service, outcome=published|recovered}: results emitted to llm.results.v1.
+LLM_RESULTS_EMITTED = Counter(
+    "catalog_llm_results_emitted_total",
+    "LLM results published, by how (first time, or recovered after a crash).",
+    ["service", "outcome"],
+    registry=REGISTRY,
+)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from pydantic import BaseModel
 
 from catalog import metrics
@@ -44,6 +44,7 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_BATCH_ATTEMPTS = 4
 FIRST_RETRY_DELAY_S = 0.2
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 SERVICE_PORT_OFFSETS = {
     "router": 1,
     "cache_lookup": 2,
@@ -194,7 +195,8 @@ class ServiceApp:
 
         @app.page("/metrics")
         async def metrics_page(web: Any, request: Any) -> Any:
-            return web.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+            # aiohttp refuses a charset inside content_type; the exposition format is ASCII.
+            return web.bytes(generate_latest(metrics.REGISTRY), content_type=METRICS_CONTENT_TYPE)
 
         async def stop_processor(app: Any, **_: Any) -> None:
             await self.processor.stop()

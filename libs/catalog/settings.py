@@ -86,6 +86,22 @@ def _default_prices() -> dict[str, ModelPrice]:
     }
 
 
+class ModelLimits(_Section):
+    """Provider rate limits for one model: requests and tokens per minute."""
+
+    rpm: int = Field(default=100, ge=1)
+    tpm: int = Field(default=40_000, ge=1)
+
+
+def _default_limits() -> dict[str, ModelLimits]:
+    # The plan's tiers: the primary (mini) model 500 RPM / 100k TPM, the others 100 / 40k.
+    return {
+        "gpt-5-mini": ModelLimits(rpm=500, tpm=100_000),
+        "gpt-5": ModelLimits(rpm=100, tpm=40_000),
+        "gpt-4o-mini": ModelLimits(rpm=100, tpm=40_000),
+    }
+
+
 class LLMSettings(_Section):
     base_url: str = "http://127.0.0.1:8700/v1"
     api_key: SecretStr = SecretStr("sk-local-emulator")
@@ -95,8 +111,21 @@ class LLMSettings(_Section):
     params: dict[str, ModelParams] = Field(default_factory=_default_params)
     prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
     batch_discount: float = 0.5
+    # Every provider call (chat, files, batches) has this timeout and up to `max_retries`
+    # retries on 429, 5xx, timeouts and connection errors, with jittered exponential backoff
+    # from `retry_base_s` capped at `retry_max_s`; a `retry-after` header wins when it is longer
+    # (up to `retry_after_max_s`).
     timeout_s: float = 30.0
     max_retries: int = 3
+    retry_base_s: float = 0.5
+    retry_max_s: float = 20.0
+    retry_after_max_s: float = 60.0
+    # Circuit breaker per model: open after this many consecutive failed calls, half-open (one
+    # probe call) after the cool-down. While open, calls fail fast and items stay pending.
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 30.0
+    # RPM / TPM limiters per model; a model missing here gets `ModelLimits()`.
+    limits: dict[str, ModelLimits] = Field(default_factory=_default_limits)
     prompt_version: str = "norm-ia-v2.0"
     # Fewer pending requests than this are answered synchronously (plan: 100).
     sync_threshold: int = 100

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
+
+from batch_builder.logic import BatchBuilder
 from catalog.db import pool as db
 from catalog.kafka.topics import LLM_REQUESTS, TopicSpec
 from catalog.llm.client import make_client
@@ -12,8 +14,6 @@ from catalog.llm.store import LLMStore
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, ServiceApp
 from catalog.settings import Settings, get_settings
-
-from batch_builder.logic import BatchBuilder
 from schemas.models import LLMRequest
 
 FLUSH_CHECK_S = 0.5
@@ -23,16 +23,21 @@ class BatchBuilderProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
+        self.store: LLMStore | None = None
         self.builder: BatchBuilder | None = None
 
     async def start(self, publish: Publisher) -> None:
         self.pool = await db.create_pool(self.settings.postgres)
-        self.builder = BatchBuilder(
-            self.settings, LLMStore(self.pool), make_client(self.settings.llm), publish
-        )
+        self.store = LLMStore(self.pool)
+        await self.store.register()
+        # Retries are done by the resilience layer (observable), not inside the SDK.
+        client = make_client(self.settings.llm, max_retries=0)
+        self.builder = BatchBuilder(self.settings, self.store, client, publish)
         await self.builder.recover()
 
     async def stop(self) -> None:
+        if self.store is not None:
+            await self.store.unregister()
         if self.pool is not None:
             await self.pool.close()
 

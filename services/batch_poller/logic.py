@@ -1,42 +1,58 @@
 """Polling and reconciliation of provider batches.
 
 Postgres, not the topic, is the source of truth for what is open: `llm.batches.v1` only wakes the
-poller early. For a terminal batch every item that is still `batched` gets exactly one outcome:
-its answer, a resubmission (back to `pending`, at most `MAX_SUBMISSIONS` in all), or an error
-result. Output lines are joined on custom_id, in whatever order they come.
+poller early. Every provider status is handled:
+
+- validating, in_progress, finalizing, cancelling: recorded, polled again later;
+- completed, failed, expired, cancelled (terminal): the output and error files are downloaded
+  and joined on custom_id, in whatever order their lines come; every item still `batched` gets
+  exactly one outcome: its answer, a resubmission (back to `pending`, at most `MAX_SUBMISSIONS`
+  sends in all) or an error result that sends it down the validator's fallback chain. A failed
+  batch has no files: all its items are resubmitted (or errored once out of submissions); an
+  expired or cancelled one keeps the answers it finished (billed) and resubmits the rest.
+
+Exactly-once into `llm.results.v1`: the outcomes of a batch are written in one transaction
+(results stored in their rows as `emitting`, resubmissions back to `pending`, the day's spend, the
+batch closed) before anything is published; then the results are published; then marked `done`.
+A poller that dies anywhere in between is taken over (by itself after a restart, or by another
+replica) from the stored results: nothing is downloaded, billed or decided twice, and only rows
+still `emitting` are published again. The one remaining window is a crash after the broker has
+acknowledged a result and before the one-statement `done` update commits: that result is
+published a second time with the same custom_id key (consumers are idempotent on it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from openai import AsyncOpenAI, OpenAIError
+
 from catalog import metrics
 from catalog.kafka.topics import LLM_RESULTS
 from catalog.llm.calls import result_from_batch_line
+from catalog.llm.resilience import CircuitOpenError, Resilience
 from catalog.llm.store import LLMStore, OpenBatch
 from catalog.service import Incoming, Outgoing, Publisher, Result
 from catalog.settings import Settings
-from openai import AsyncOpenAI, OpenAIError
-
-from schemas.models import BatchSubmitted, LLMRequest, LLMResult, Usage
+from schemas.models import BatchSubmitted, LLMRequest, LLMResult
 
 log = logging.getLogger(__name__)
 
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
+IN_FLIGHT = ("building", "validating", "in_progress", "finalizing", "cancelling")
 MAX_SUBMISSIONS = 3
+CALL_ERRORS = (OpenAIError, TimeoutError, CircuitOpenError)
 
 
-async def _read_jsonl(client: AsyncOpenAI, file_id: str | None) -> list[dict[str, Any]]:
-    if not file_id:
-        return []
-    content = await client.files.content(file_id)
+def parse_jsonl(text: str, file_id: str | None = None) -> list[dict[str, Any]]:
     lines = []
-    for raw in content.text.splitlines():
+    for raw in text.splitlines():
         if raw.strip():
             try:
                 lines.append(json.loads(raw))
@@ -47,45 +63,85 @@ async def _read_jsonl(client: AsyncOpenAI, file_id: str | None) -> list[dict[str
 
 class BatchPoller:
     def __init__(
-        self, settings: Settings, store: LLMStore, client: AsyncOpenAI, publish: Publisher
+        self,
+        settings: Settings,
+        store: LLMStore,
+        client: AsyncOpenAI,
+        publish: Publisher,
+        resilience: Resilience | None = None,
     ) -> None:
         self.settings = settings
         self.llm = settings.llm
         self.store = store
         self.client = client
         self.publish = publish
+        self.resilience = resilience or Resilience(self.llm)
         self._lock = asyncio.Lock()
 
     async def handle(self, batch: Sequence[Incoming[BatchSubmitted]]) -> list[Result]:
         await self.poll()
         return [[] for _ in batch]
 
+    async def recover(self) -> None:
+        async with self._lock:
+            await self._recover_locked()
+
+    async def _recover_locked(self) -> None:
+        """Re-publish stored results a dead poller (or an earlier failure here) left behind."""
+        stranded = [s for s in await self.store.stranded(batched=True) if s.status == "emitting"]
+        results = [s.result for s in stranded if s.result is not None]
+        if results:
+            log.warning("re-publishing %d stored batch results", len(results))
+            await self._emit(results, recovered=True)
+
+    async def _emit(self, results: Sequence[LLMResult], *, recovered: bool = False) -> None:
+        if not results:
+            return
+        await self.publish([Outgoing(LLM_RESULTS, r.custom_id, r) for r in results])
+        await self.store.mark_emitted([r.custom_id for r in results])
+        outcome = "recovered" if recovered else "published"
+        metrics.LLM_RESULTS_EMITTED.labels("batch_poller", outcome).inc(len(results))
+
     async def poll(self) -> None:
         async with self._lock:
+            await self._recover_locked()
             states: Counter[str] = Counter()
             for batch in await self.store.open_batches():
                 states[batch.status] += 1
                 if batch.provider_batch_id is None:
                     continue
+                retrieve = functools.partial(self.client.batches.retrieve, batch.provider_batch_id)
                 try:
-                    remote = await self.client.batches.retrieve(batch.provider_batch_id)
-                except OpenAIError:
-                    log.exception("could not retrieve batch %s", batch.batch_id)
+                    remote = await self.resilience.call(batch.model, "batches.retrieve", retrieve)
+                except CALL_ERRORS as exc:
+                    log.warning("could not retrieve batch %s: %s", batch.batch_id, exc)
                     continue
                 if remote.status in TERMINAL:
-                    await self.reconcile(batch, remote)
+                    try:
+                        await self.reconcile(batch, remote)
+                    except CALL_ERRORS as exc:
+                        log.warning("batch %s files not read yet: %s", batch.batch_id, exc)
                 elif remote.status != batch.status:
+                    log.info("batch %s: %s -> %s", batch.batch_id, batch.status, remote.status)
                     await self.store.set_batch_status(batch.batch_id, remote.status)
-            for state in ("building", "validating", "in_progress", "finalizing", "cancelling"):
+            for state in IN_FLIGHT:
                 metrics.BATCHES.labels(state).set(states.get(state, 0))
+
+    async def _read_file(self, model: str, file_id: str | None) -> list[dict[str, Any]]:
+        if not file_id:
+            return []
+        content = await self.resilience.call(
+            model, "files.content", lambda: self.client.files.content(file_id)
+        )
+        return parse_jsonl(content.text, file_id)
 
     async def reconcile(self, batch: OpenBatch, remote: Any) -> None:
         requests = {r.custom_id: r for r in await self.store.batch_requests(batch.batch_id)}
         open_ids = await self.store.items_in_state(list(requests), "batched")
         lines: dict[str, dict[str, Any]] = {}
-        for line in await _read_jsonl(self.client, remote.error_file_id):
+        for line in await self._read_file(batch.model, remote.error_file_id):
             lines[str(line.get("custom_id"))] = line
-        for line in await _read_jsonl(self.client, remote.output_file_id):
+        for line in await self._read_file(batch.model, remote.output_file_id):
             lines[str(line.get("custom_id"))] = line  # an answer wins over an error
         results: list[LLMResult] = []
         for custom_id in sorted(open_ids):
@@ -94,41 +150,27 @@ class BatchPoller:
             results.append(result_from_batch_line(self.llm, requests[custom_id], line))
         failed = [r for r in results if not r.ok]
         submissions = await self.store.submissions([r.custom_id for r in failed])
-        retry = [r.custom_id for r in failed if submissions.get(r.custom_id, 0) < MAX_SUBMISSIONS]
-        final = [r for r in results if r.ok or r.custom_id not in set(retry)]
-        await self.publish([Outgoing(LLM_RESULTS, r.custom_id, r) for r in final])
-        await self.store.mark_done([(r.custom_id, r.usage, r.cost_usd, r.error) for r in final])
-        if retry:
-            await self.store.release(retry)
-            # Release undoes the claim's count; this submission did happen, so count it back.
-            await self.store.pool.execute(
-                "UPDATE llm_batch_items SET submissions = submissions + 1 "
-                "WHERE custom_id = ANY($1)",
-                retry,
-            )
-        ok = [r for r in final if r.ok]
-        usage = Usage(
-            prompt_tokens=sum(r.usage.prompt_tokens for r in ok),
-            completion_tokens=sum(r.usage.completion_tokens for r in ok),
-        )
-        await self.store.record_spend(
-            batch.model, "batch", len(ok), usage, sum(r.cost_usd for r in ok)
-        )
+        retry = {r.custom_id for r in failed if submissions.get(r.custom_id, 0) < MAX_SUBMISSIONS}
+        final = [r for r in results if r.custom_id not in retry]
         errors = getattr(remote, "errors", None)
-        await self.store.set_batch_status(
+        moved = await self.store.finish_batch(
             batch.batch_id,
-            remote.status,
+            batch.model,
+            final,
+            sorted(retry),
+            status=remote.status,
             output_file_id=remote.output_file_id,
             error_file_id=remote.error_file_id,
             error=json.dumps(errors.model_dump())[:2000] if errors else None,
-            close=True,
         )
+        await self._emit(moved)
+        ok = sum(1 for r in moved if r.ok)
         log.info(
             "batch %s %s: %d answered, %d failed for good, %d resubmitted",
             batch.batch_id,
             remote.status,
-            len(ok),
-            len(final) - len(ok),
+            ok,
+            len(moved) - ok,
             len(retry),
         )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
+
+from cache_lookup.logic import decide, lookup_key
 from catalog.cache.embeddings import EmbeddingProvider, HashingEmbedder, OpenAIEmbedder
 from catalog.cache.l1 import L1Cache, connect
 from catalog.cache.l2 import SemanticCache
@@ -16,8 +18,6 @@ from catalog.llm.client import make_client
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, ServiceApp
 from catalog.settings import Settings, get_settings
-
-from cache_lookup.logic import decide, lookup_key
 from schemas.models import RoutedListing
 
 

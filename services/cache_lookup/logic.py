@@ -9,7 +9,6 @@ from catalog.cache.multilevel import Hit, LookupKey
 from catalog.kafka.topics import LLM_REQUESTS, VALIDATED
 from catalog.service import Outgoing
 from catalog.settings import Settings
-
 from schemas.models import LLMRequest, PromptKind, RoutedListing
 
 

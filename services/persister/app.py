@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
+
 from cache_lookup.app import make_embedder
 from catalog.cache.l1 import L1Cache, connect
 from catalog.cache.l2 import SemanticCache
@@ -15,7 +16,6 @@ from catalog.kafka.topics import DLQ, REVIEW, VALIDATED, TopicSpec
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, ServiceApp
 from catalog.settings import Settings, get_settings
-
 from persister.logic import CatalogWriter
 from schemas.models import DeadLetter, ReviewItem, ValidatedProduct
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+
 from catalog import metrics
 from catalog.cache.embeddings import EmbeddingProvider
 from catalog.cache.l1 import L1Cache
@@ -24,7 +25,6 @@ from catalog.domain.taxonomy import Taxonomy
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS
 from catalog.products import to_entry
 from catalog.service import Incoming, Outgoing, Result
-
 from schemas.models import (
     CatalogOffer,
     CatalogProduct,

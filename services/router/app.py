@@ -8,7 +8,6 @@ from catalog.kafka.topics import RAW, TopicSpec
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Publisher, ServiceApp
 from catalog.settings import Settings, get_settings
-
 from router.logic import Router
 
 

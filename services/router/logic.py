@@ -11,7 +11,6 @@ from catalog.domain.routing import choose_tier, complexity_score
 from catalog.kafka.topics import ROUTED
 from catalog.service import Incoming, Outgoing, Rejected, Result
 from catalog.settings import Settings
-
 from schemas.models import RawListing, RoutedListing
 
 

@@ -10,7 +10,6 @@ from catalog.kafka.topics import LLM_RESULTS, TopicSpec
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Publisher, ServiceApp
 from catalog.settings import Settings, get_settings
-
 from validator.logic import Validator
 
 

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+from pydantic import BaseModel
+
 from catalog.db.migrate import migrate
 from catalog.devstack.stack import SERVICES, Ports, Stack
 from catalog.kafka.admin import create_topics
@@ -25,7 +27,6 @@ from catalog.kafka.codec import decode, encode
 from catalog.kafka.topics import TopicSpec
 from catalog.service import SERVICE_PORT_OFFSETS
 from catalog.settings import KafkaSettings
-from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+
 from catalog.devstack.stack import Stack
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, DLQ, RAW, VALIDATED
-
 from schemas.models import CatalogOffer, CatalogProduct, DeadLetter, RawListing
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 

@@ -6,9 +6,9 @@ import uuid
 
 import asyncpg
 import pytest
+
 from catalog.db.migrate import MigrationError, load_migrations, migrate
 from catalog.devstack.stack import Stack
-
 from tests.integration.harness import create_database
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from catalog.kafka.codec import MAX_MESSAGE_BYTES, ContractError, decode, encode
 from pydantic import ValidationError
 
+from catalog.kafka.codec import MAX_MESSAGE_BYTES, ContractError, decode, encode
 from schemas.generate import JSON_DIR, render
 from schemas.models import RawListing, parse_clp
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 from catalog.llm.answers import AnswerError, parse_answer
 from catalog.llm.client import chat_body, params_for
 from catalog.llm.cost import cost_usd
 from catalog.llm.prompts import PromptInput, build_messages, parse_prompt
 from catalog.settings import LLMSettings
-
 from schemas.models import Usage
 
 ITEM = PromptInput("iPhone 15 Pro Max 256GB Negro", "smartphones", 1200000, "falabella", "S1")

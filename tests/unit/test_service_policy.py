@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from catalog import service
 from catalog.kafka.codec import encode
 from catalog.kafka.topics import DLQ, RAW, ROUTED, TopicSpec
@@ -21,7 +22,6 @@ from catalog.service import (
     ServiceApp,
 )
 from catalog.settings import Settings
-
 from schemas.models import DeadLetter, RawListing
 
 

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from catalog.cli import admin, ingest
+from catalog.cli import admin, ingest, normalize
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
@@ -21,6 +21,7 @@ app.command()(admin.migrate)
 topics_app.command("create")(admin.topics_create)
 app.command()(ingest.publish)
 app.command()(ingest.summary)
+app.command()(normalize.normalize)
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from catalog import metrics
 from catalog.llm.client import chat_body
 from catalog.llm.cost import cost_usd
 from catalog.llm.prompts import PromptInput, build_messages
+from catalog.llm.resilience import CircuitOpenError, Resilience
+from catalog.llm.tokens import estimate_request
 from catalog.settings import LLMSettings
 from schemas.models import LLMRequest, LLMResult, PromptKind, Usage
 
@@ -63,12 +65,40 @@ def account(llm: LLMSettings, model: str, mode: str, usage: Usage, ok: bool) -> 
     return cost
 
 
-async def call_sync(client: AsyncOpenAI, llm: LLMSettings, request: LLMRequest) -> LLMResult:
-    body = chat_body(llm, request.model, build_messages(request.prompt_kind, prompt_input(request)))
+def sync_body(llm: LLMSettings, request: LLMRequest) -> dict[str, Any]:
+    return chat_body(llm, request.model, build_messages(request.prompt_kind, prompt_input(request)))
+
+
+def batch_body(llm: LLMSettings, request: LLMRequest) -> dict[str, Any]:
+    messages = build_messages(batch_kind(request.prompt_kind), prompt_input(request))
+    return chat_body(llm, request.model, messages)
+
+
+async def call_sync(
+    client: AsyncOpenAI,
+    llm: LLMSettings,
+    request: LLMRequest,
+    resilience: Resilience | None = None,
+) -> LLMResult:
+    """One synchronous chat call through the resilience layer.
+
+    Raises `CircuitOpenError` when the model's breaker refuses the call (nothing was sent; the
+    caller gives the item back). Any other failure, after retries, is an error result.
+    """
+    body = sync_body(llm, request)
+    estimate = estimate_request(llm, body, batch=False)
+    guard = resilience or Resilience(llm)
     started = time.perf_counter()
     try:
-        response = await client.chat.completions.create(**body)
-    except OpenAIError as exc:
+        response = await guard.call(
+            request.model,
+            "chat",
+            lambda: client.chat.completions.create(**body),
+            tokens=estimate.tokens,
+        )
+    except CircuitOpenError:
+        raise
+    except (OpenAIError, TimeoutError) as exc:
         account(llm, request.model, "sync", Usage(), ok=False)
         return LLMResult(
             custom_id=request.custom_id,
@@ -78,6 +108,7 @@ async def call_sync(client: AsyncOpenAI, llm: LLMSettings, request: LLMRequest) 
             error=f"{type(exc).__name__}: {exc}"[:500],
             latency_ms=int((time.perf_counter() - started) * 1000),
         )
+    metrics.LLM_ESTIMATED_COST.labels(request.model, "sync").inc(estimate.cost_usd)
     usage = usage_from(response.usage)
     cost = account(llm, request.model, "sync", usage, ok=True)
     return LLMResult(
@@ -92,16 +123,15 @@ async def call_sync(client: AsyncOpenAI, llm: LLMSettings, request: LLMRequest) 
     )
 
 
+def batch_line(custom_id: str, body: dict[str, Any]) -> bytes:
+    """One line of a batch input file."""
+    line = {"custom_id": custom_id, "method": "POST", "url": BATCH_ENDPOINT, "body": body}
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
 def write_batch_line(out: IO[bytes], llm: LLMSettings, request: LLMRequest) -> int:
     """Append one request line to a batch input file; returns the bytes written."""
-    messages = build_messages(batch_kind(request.prompt_kind), prompt_input(request))
-    line = {
-        "custom_id": request.custom_id,
-        "method": "POST",
-        "url": BATCH_ENDPOINT,
-        "body": chat_body(llm, request.model, messages),
-    }
-    data = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    data = batch_line(request.custom_id, batch_body(llm, request))
     out.write(data)
     return len(data)
 
@@ -136,4 +166,12 @@ def result_from_batch_line(
     )
 
 
-__all__ = ["OpenAIError", "call_sync", "result_from_batch_line", "write_batch_line"]
+__all__ = [
+    "OpenAIError",
+    "batch_body",
+    "batch_line",
+    "call_sync",
+    "result_from_batch_line",
+    "sync_body",
+    "write_batch_line",
+]

@@ -14,12 +14,14 @@ from openai import AsyncOpenAI
 from catalog.settings import LLMSettings, ModelParams
 
 
-def make_client(llm: LLMSettings) -> AsyncOpenAI:
+def make_client(llm: LLMSettings, *, max_retries: int | None = None) -> AsyncOpenAI:
+    """The SDK client. The batch services pass `max_retries=0` and retry through
+    `catalog.llm.resilience` instead, where every retry is observable."""
     return AsyncOpenAI(
         base_url=llm.base_url,
         api_key=llm.api_key.get_secret_value(),
         timeout=llm.timeout_s,
-        max_retries=llm.max_retries,
+        max_retries=llm.max_retries if max_retries is None else max_retries,
     )
 
 

@@ -2,6 +2,7 @@ import time
 from typing import Any
 
 import pytest
+
 from catalog.domain import extract
 
 # (title, retailer category, brand, model, category, expected attributes subset)

@@ -1,4 +1,5 @@
 import pytest
+
 from catalog.domain import extract, input_fingerprint, normalize_title, product_fingerprint
 
 

@@ -1,5 +1,8 @@
 from collections.abc import Callable
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from catalog.domain import (
     extract,
     input_fingerprint,
@@ -9,8 +12,6 @@ from catalog.domain import (
     units,
 )
 from catalog.domain.routing import complexity_score
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 PARSERS: list[Callable[[str], object]] = [
     units.parse_storage_gb,

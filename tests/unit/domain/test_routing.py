@@ -1,7 +1,7 @@
 import pytest
+
 from catalog.domain import choose_tier, complexity_score, extract
 from catalog.domain.routing import FACTOR_WEIGHTS, complexity_factors
-
 from schemas.models import Extraction
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from catalog.domain import load_brands, load_taxonomy
 from catalog.domain.brands import BrandAliases, BrandsError
 from catalog.domain.taxonomy import Taxonomy, TaxonomyError

@@ -1,4 +1,5 @@
 import pytest
+
 from catalog.domain import units
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from catalog.domain.brands import load_brands
 from catalog.domain.extractor import extract
 from catalog.llm.prompts import PromptInput, build_messages

@@ -11,10 +11,11 @@ from typing import Any
 
 import openai
 import pytest
-from catalog.llm.answers import AnswerError, parse_answer
-from catalog.llm.prompts import PromptInput, build_messages
 from openai import AsyncOpenAI
 from openai.types import Batch
+
+from catalog.llm.answers import AnswerError, parse_answer
+from catalog.llm.prompts import PromptInput, build_messages
 from openai_emulator import (
     EmulatorConfig,
     EmulatorHandle,

@@ -1,0 +1,179 @@
+"""`catalog normalize`: normalize a file of raw listings in-process, without the stack.
+
+The listings go through the same decisions as the services (`catalog.inline`): router, optional
+multilevel cache, rules tier or LLM with the validator's fallback chain. The output has one JSON
+line per input line, in input order:
+
+* a normalized listing: `retailer`, `sku`, `brand`, `model`, `normalized_name`, `category`,
+  `attributes`, `confidence`, `tier`, `source`, `input_fingerprint`, `product_fingerprint`;
+* a listing that could not be normalized: `{"retailer", "sku", "error"}`;
+* a line that is not a valid raw listing: `{"line": n, "error"}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from catalog.cli.common import (
+    EXIT_PROBLEM,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    console,
+    err,
+    fail,
+    load_settings,
+)
+from catalog.cli.ingest import read_listings
+from catalog.inline import LLM_MODES, InlineResult, LLMMode, Unreachable, open_normalizer
+from catalog.settings import Settings
+from schemas.models import RawListing
+
+
+@dataclass
+class NormalizeRun:
+    """Everything one run produced, in input order."""
+
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    results: list[InlineResult] = field(default_factory=list)
+    invalid: int = 0
+
+    def counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for result in self.results:
+            if result.product is not None:
+                counts[f"answered by {result.product.source}"] += 1
+            elif result.review is not None:
+                counts["review"] += 1
+            elif (result.error or "").startswith("rejected"):
+                counts["rejected"] += 1
+            else:
+                counts["needs an LLM"] += 1
+        if self.invalid:
+            counts["invalid lines"] = self.invalid
+        return counts
+
+    @property
+    def problems(self) -> int:
+        return self.invalid + sum(1 for r in self.results if not r.ok)
+
+
+def _record_numbers(path: Path, total: int) -> list[int]:
+    """The numbers `read_listings` gives the records of `path`, in file order."""
+    if path.suffix.lower() == ".csv":
+        return list(range(2, total + 2))
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [i + 1 for i, line in enumerate(handle) if line.strip()]
+
+
+def default_llm_mode(settings: Settings) -> LLMMode:
+    return "emulator" if settings.environment == "dev" else "configured"
+
+
+async def normalize_listings(
+    settings: Settings,
+    listings: Sequence[RawListing],
+    *,
+    llm: LLMMode,
+    cache: bool = False,
+    concurrency: int = 8,
+    progress: Progress | None = None,
+) -> list[InlineResult]:
+    """Normalize `listings` in order; what the command and the evaluation both call."""
+    async with open_normalizer(settings, llm, cache=cache, concurrency=concurrency) as normalizer:
+        if progress is None:
+            return await normalizer.normalize(listings)
+        task = progress.add_task("normalize", total=len(listings))
+        return await normalizer.normalize(listings, lambda _r: progress.advance(task))
+
+
+def run_file(
+    settings: Settings,
+    file: Path,
+    *,
+    llm: LLMMode,
+    cache: bool = False,
+    concurrency: int = 8,
+    show_progress: bool = True,
+) -> NormalizeRun:
+    """Read, validate and normalize a JSONL or CSV file; one output line per input record."""
+    read = read_listings(file)
+    total = len(read.listings) + len(read.errors)
+    numbers = _record_numbers(file, total)
+    errors = dict(read.errors)
+    with Progress(
+        TextColumn("normalizing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not (show_progress and console.is_terminal),
+    ) as progress:
+        results = asyncio.run(
+            normalize_listings(
+                settings,
+                read.listings,
+                llm=llm,
+                cache=cache,
+                concurrency=concurrency,
+                progress=progress,
+            )
+        )
+    run = NormalizeRun(results=results, invalid=len(errors))
+    pending = iter(results)
+    for number in numbers:
+        if number in errors:
+            run.lines.append({"line": number, "error": errors[number]})
+        else:
+            run.lines.append(next(pending).to_json())
+    return run
+
+
+def normalize(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output JSONL, one line per input")],
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            help="configured (settings.llm endpoint), emulator (in-process) or none (rules "
+            "only); default: emulator when CATALOG_ENVIRONMENT=dev, else configured",
+        ),
+    ] = None,
+    cache: Annotated[
+        bool, typer.Option(help="look listings up in the multilevel cache (needs Postgres, Redis)")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, help="LLM calls in flight at once")] = 8,
+) -> None:
+    """Normalize raw listings in-process (no Kafka) and write one JSON line per input line."""
+    settings = load_settings()
+    mode = llm or default_llm_mode(settings)
+    if mode not in LLM_MODES:
+        raise fail(f"--llm must be one of {', '.join(LLM_MODES)}, not {mode!r}", EXIT_USAGE)
+    try:
+        run = run_file(settings, file, llm=mode, cache=cache, concurrency=concurrency)
+    except Unreachable as exc:
+        raise fail(str(exc), EXIT_UNREACHABLE) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        for line in run.lines:
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+    for line in run.lines:
+        if "line" in line:
+            err.print(f"{file}:{line['line']}: {line['error']}")
+    counts = run.counts()
+    summary = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    normalized = sum(1 for r in run.results if r.ok)
+    console.print(
+        f"{normalized} of {len(run.lines)} line(s) normalized (llm: {mode}) -> {out}"
+        + (f" [{summary}]" if summary else "")
+    )
+    if run.problems:
+        raise typer.Exit(EXIT_PROBLEM)

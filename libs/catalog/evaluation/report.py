@@ -1,0 +1,131 @@
+"""Run every evaluation, print one table and write `out/eval.json`."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from catalog.evaluation import PRF, abt_buy, devset, wdc_pave
+from catalog.inline import LLMMode
+from catalog.settings import Settings
+
+__all__ = ["Report", "build_table", "run"]
+
+
+@dataclass
+class Report:
+    llm: LLMMode
+    data_dir: Path
+    devset: devset.DevsetScores
+    abt_buy: abt_buy.AbtBuyScores | None = None
+    wdc_pave: wdc_pave.WdcScores | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "llm": self.llm,
+            "data_dir": str(self.data_dir),
+            "machine": {"cpus": _cpus(), "python": platform.python_version()},
+            "devset": self.devset.as_dict(),
+            "abt_buy": self.abt_buy.as_dict() if self.abt_buy else None,
+            "wdc_pave": self.wdc_pave.as_dict() if self.wdc_pave else None,
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _cpus() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _prf(prf: PRF) -> str:
+    return f"P {_pct(prf.precision)}  R {_pct(prf.recall)}  F1 {_pct(prf.f1)}"
+
+
+def build_table(report: Report) -> Table:
+    table = Table(title=f"Evaluation (llm: {report.llm})")
+    table.add_column("data set")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("note")
+    d = report.devset
+    dev = f"dev set ({d.listings})"
+    table.add_row(dev, "normalized", _pct(d.normalized / (d.listings or 1)), "the rest: errors")
+    table.add_row(dev, "brand accuracy", _pct(d.brand), "exact canonical brand")
+    table.add_row(dev, "model accuracy", _pct(d.model), "casefold, no accents/spaces/hyphens")
+    table.add_row(dev, "category accuracy", _pct(d.category), "exact taxonomy id")
+    table.add_row(dev, "attributes", _prf(d.attributes), "micro, (attr, value) pairs")
+    table.add_row(dev, "grouping", _prf(d.grouping), "pairwise, same fingerprint vs group")
+    table.add_row(dev, "rules-tier share", _pct(d.rules_share), f"LLM calls: {d.llm_calls}")
+    if report.abt_buy is not None:
+        a = report.abt_buy
+        name = f"Abt-Buy valid ({a.pairs} pairs)"
+        table.add_row(name, "matching", _prf(a.matching), abt_buy.REFERENCE)
+        table.add_row(
+            name, "normalized", _pct(a.normalized / (a.listings or 1)), f"of {a.listings} offers"
+        )
+    if report.wdc_pave is not None:
+        w = report.wdc_pave
+        name = f"WDC PAVE train ({w.offers})"
+        table.add_row(name, "mapped attributes", _prf(w.overall), "reference: GPT-4 about 91 F1")
+        for attribute, prf in sorted(w.by_attribute.items()):
+            if prf.gold or prf.predicted:
+                table.add_row(name, f"  {attribute}", _prf(prf), f"{prf.gold} gold in titles")
+        uncovered = sum(w.not_covered.values())
+        table.add_row(
+            name, "not covered", str(uncovered), f"gold values of {len(w.not_covered)} attributes"
+        )
+    for name, why in report.skipped.items():
+        table.add_row(name, "skipped", "-", why)
+    return table
+
+
+def run(
+    settings: Settings,
+    llm: LLMMode,
+    data_dir: Path,
+    out: Path | None = Path("out/eval.json"),
+    console: Console | None = None,
+) -> Report:
+    console = console or Console()
+    started = time.perf_counter()
+    console.print(f"dev set: {devset.DEVSET}")
+    report = Report(llm=llm, data_dir=data_dir, devset=devset.evaluate(settings, llm))
+    abt = data_dir / "abt-buy"
+    if (abt / "valid.csv").is_file():
+        console.print(f"Abt-Buy: {abt}")
+        report.abt_buy = abt_buy.evaluate(settings, llm, abt)
+    else:
+        report.skipped["Abt-Buy"] = f"{abt} not found"
+    wdc = data_dir / "wdc-pave"
+    if (wdc / wdc_pave.TRAIN).is_file():
+        console.print(f"WDC PAVE: {wdc}")
+        report.wdc_pave = wdc_pave.evaluate(settings, llm, wdc)
+    else:
+        report.skipped["WDC PAVE"] = f"{wdc / wdc_pave.TRAIN} not found"
+    for name, why in report.skipped.items():
+        console.print(f"[yellow]{name} skipped:[/yellow] {why}")
+    report.seconds = time.perf_counter() - started
+    console.print(build_table(report))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        console.print(f"wrote {out} ({report.seconds:.1f} s)")
+    return report

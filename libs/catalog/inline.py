@@ -1,0 +1,313 @@
+"""Normalize listings in-process, without Kafka: the services' decisions, called in a row.
+
+`InlineNormalizer.normalize(listings)` takes each raw listing through exactly what the streaming
+services decide, in the same order:
+
+1. `router.logic.Router.route` (contract, business pre-filter, rules pre-extraction, tier);
+2. optionally the multilevel cache (`MultiLevelCache.lookup`, L1 Redis -> L2 pgvector -> L3);
+3. `cache_lookup.logic.decide`: a cache hit or the rules tier is final, otherwise an LLM request;
+4. for an LLM request, `catalog.llm.calls.call_sync` then `validator.logic.Validator.decide`,
+   again and again while the validator asks for a retry with a stronger model, until the
+   listing is validated or sent to review.
+
+It returns one `InlineResult` per input, in input order. LLM calls run concurrently, bounded by
+an `asyncio.Semaphore`, through one shared `catalog.llm.resilience.Resilience` (retries, circuit
+breaker, rate limits), as in the batch-builder. A call refused by an open breaker waits for the
+next probe, up to `MAX_CIRCUIT_WAITS` times, then the listing is reported as an error. Three LLM
+modes:
+
+* `configured`: the endpoint in `settings.llm` (OpenAI or any compatible server);
+* `emulator`: the in-process OpenAI-compatible emulator (`openai_emulator`), started and stopped
+  by `open_normalizer`;
+* `none`: rules only. A listing the router sends to an LLM gets the rules extraction when it
+  passes the validator's quality gate (`catalog.validation.gate`), else the error
+  `needs an LLM: <reasons>`.
+
+Nothing is persisted: this is the read path of the platform (what `catalog normalize` and the
+evaluation use), not a replacement for the persister.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from cache_lookup.logic import decide, lookup_key
+from catalog import products
+from catalog.domain.brands import load_brands
+from catalog.domain.taxonomy import load_taxonomy
+from catalog.kafka.topics import LLM_REQUESTS, REVIEW, VALIDATED
+from catalog.llm.calls import call_sync
+from catalog.llm.resilience import CircuitOpenError, Resilience
+from catalog.service import Rejected
+from catalog.settings import Settings
+from catalog.validation import gate
+from router.logic import Router
+from schemas.models import (
+    LLMRequest,
+    LLMResult,
+    RawListing,
+    ReviewItem,
+    RoutedListing,
+    ValidatedProduct,
+)
+from validator.logic import Validator
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+    from catalog.cache.multilevel import MultiLevelCache
+
+LLMMode = Literal["configured", "emulator", "none"]
+MAX_CIRCUIT_WAITS = 3
+LLM_MODES: tuple[LLMMode, ...] = ("configured", "emulator", "none")
+
+__all__ = [
+    "LLM_MODES",
+    "InlineNormalizer",
+    "InlineResult",
+    "LLMMode",
+    "Unreachable",
+    "open_normalizer",
+]
+
+
+class Unreachable(RuntimeError):
+    """A dependency the chosen mode needs (LLM endpoint, Postgres, Redis) cannot be reached."""
+
+
+@dataclass(frozen=True)
+class InlineResult:
+    """What became of one listing: a validated product, or an error saying why not."""
+
+    listing: RawListing
+    product: ValidatedProduct | None = None
+    error: str | None = None
+    review: ReviewItem | None = None
+    llm_calls: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.product is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The output line of `catalog normalize` for this listing."""
+        listing = self.listing
+        if self.product is None:
+            return {"retailer": listing.retailer, "sku": listing.sku, "error": self.error}
+        p = self.product
+        return {
+            "retailer": listing.retailer,
+            "sku": listing.sku,
+            "brand": p.brand,
+            "model": p.model,
+            "normalized_name": p.normalized_name,
+            "category": p.category,
+            "attributes": p.attributes,
+            "confidence": p.confidence,
+            "tier": p.tier,
+            "source": p.source,
+            "input_fingerprint": p.input_fingerprint,
+            "product_fingerprint": p.product_fingerprint,
+        }
+
+
+class InlineNormalizer:
+    """Runs the router, cache-lookup and validator decisions in-process.
+
+    `client` is an OpenAI-compatible client (None: rules only); `cache` an optional multilevel
+    cache. `open_normalizer` builds both from settings and a mode.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: AsyncOpenAI | None = None,
+        cache: MultiLevelCache | None = None,
+        concurrency: int = 8,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.settings = settings
+        self.client = client
+        self.resilience = Resilience(settings.llm)
+        self.cache = cache
+        self.concurrency = concurrency
+        self.taxonomy = load_taxonomy()
+        self.router = Router(settings)
+        self.validator = Validator(settings, self.taxonomy, load_brands())
+
+    async def normalize(
+        self,
+        listings: Sequence[RawListing],
+        on_done: Callable[[InlineResult], None] | None = None,
+    ) -> list[InlineResult]:
+        """One result per listing, in input order; `on_done` is called as each one finishes."""
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def one(listing: RawListing) -> InlineResult:
+            async with semaphore:
+                result = await self.normalize_one(listing)
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        return list(await asyncio.gather(*(one(listing) for listing in listings)))
+
+    async def normalize_one(self, listing: RawListing) -> InlineResult:
+        try:
+            routed = self.router.route(listing)
+        except Rejected as rejected:
+            return InlineResult(listing, error=f"rejected ({rejected.error_type}): {rejected}")
+        hit = None
+        if self.cache is not None:
+            hit = (await self.cache.lookup([lookup_key(routed)]))[0]
+        outgoing = decide(routed, hit, self.settings)[0]
+        if outgoing.topic == VALIDATED:
+            assert isinstance(outgoing.value, ValidatedProduct)
+            return InlineResult(listing, product=outgoing.value)
+        assert outgoing.topic == LLM_REQUESTS and isinstance(outgoing.value, LLMRequest)
+        if self.client is None:
+            return self._rules_only(routed)
+        return await self._llm_loop(listing, outgoing.value)
+
+    def _rules_only(self, routed: RoutedListing) -> InlineResult:
+        rules = routed.rules
+        limits = self.settings.validation
+        reasons = gate(
+            rules,
+            self.taxonomy,
+            min_confidence=limits.min_confidence,
+            min_coverage=limits.min_attr_coverage,
+        )
+        if reasons or not (rules.brand and rules.model and rules.category):
+            return InlineResult(
+                routed.listing, error="needs an LLM: " + "; ".join(reasons or ["incomplete"])
+            )
+        product = products.from_extraction(
+            routed, rules, source="rules", prompt_version=self.settings.llm.prompt_version
+        )
+        return InlineResult(routed.listing, product=product)
+
+    async def _llm_loop(self, listing: RawListing, request: LLMRequest) -> InlineResult:
+        assert self.client is not None
+        calls = 0
+        cost = 0.0
+        # The validator bounds the attempts (max_llm_attempts); the cap here only guards
+        # against a misconfiguration looping forever.
+        for _ in range(max(1, self.settings.validation.max_llm_attempts) + 1):
+            result = await self._call(request)
+            if result is None:
+                return InlineResult(
+                    listing,
+                    error=f"LLM unavailable: circuit for {request.model} stayed open",
+                    llm_calls=calls,
+                    cost_usd=cost,
+                )
+            calls += 1
+            cost += result.cost_usd
+            outgoing = self.validator.decide(result)[0]
+            if outgoing.topic == VALIDATED:
+                assert isinstance(outgoing.value, ValidatedProduct)
+                return InlineResult(listing, product=outgoing.value, llm_calls=calls, cost_usd=cost)
+            if outgoing.topic == REVIEW:
+                assert isinstance(outgoing.value, ReviewItem)
+                return InlineResult(
+                    listing,
+                    error="review: " + "; ".join(outgoing.value.reasons),
+                    review=outgoing.value,
+                    llm_calls=calls,
+                    cost_usd=cost,
+                )
+            assert isinstance(outgoing.value, LLMRequest)
+            request = outgoing.value
+        return InlineResult(
+            listing, error="review: too many LLM attempts", llm_calls=calls, cost_usd=cost
+        )
+
+    async def _call(self, request: LLMRequest) -> LLMResult | None:
+        assert self.client is not None
+        for _ in range(MAX_CIRCUIT_WAITS + 1):
+            try:
+                return await call_sync(self.client, self.settings.llm, request, self.resilience)
+            except CircuitOpenError as exc:
+                await asyncio.sleep(min(max(exc.retry_in_s, 0.05), 30.0))
+        return None
+
+
+async def _check_llm(client: AsyncOpenAI, base_url: str) -> None:
+    from openai import APIConnectionError, AuthenticationError
+
+    try:
+        await client.with_options(max_retries=0, timeout=10.0).models.list()
+    except (APIConnectionError, AuthenticationError) as exc:
+        raise Unreachable(f"LLM endpoint {base_url} unreachable ({exc})") from exc
+    except Exception:
+        pass
+
+
+@asynccontextmanager
+async def _open_cache(settings: Settings) -> AsyncIterator[MultiLevelCache]:
+    """The cache-lookup service's multilevel cache (needs Postgres; Redis is optional)."""
+    from cache_lookup.app import make_embedder
+    from catalog.cache.l1 import L1Cache, connect
+    from catalog.cache.l2 import SemanticCache
+    from catalog.cache.multilevel import MultiLevelCache
+    from catalog.db import pool as db
+
+    s = settings
+    try:
+        pool = await db.create_pool(s.postgres)
+    except (TimeoutError, OSError) as exc:
+        raise Unreachable(f"Postgres unreachable ({exc})") from exc
+    l1 = L1Cache(connect(s.redis), s.cache.namespace, s.redis.retry_after_s)
+    try:
+        embedder = make_embedder(s)
+        semantic = SemanticCache(pool, embedder.model, embedder.dim)
+        await semantic.ensure_index()
+        yield MultiLevelCache(s.cache, load_taxonomy(), l1, pool, semantic, embedder)
+    finally:
+        await pool.close()
+        await l1.client.aclose()
+
+
+@asynccontextmanager
+async def open_normalizer(
+    settings: Settings,
+    llm: LLMMode,
+    *,
+    cache: bool = False,
+    concurrency: int = 8,
+) -> AsyncIterator[InlineNormalizer]:
+    """An `InlineNormalizer` with its LLM client (and emulator, cache) opened and later closed.
+
+    Raises `Unreachable` when the configured LLM endpoint or the cache's Postgres cannot be
+    reached.
+    """
+    if llm not in LLM_MODES:
+        raise ValueError(f"unknown LLM mode {llm!r}; expected one of {', '.join(LLM_MODES)}")
+    async with AsyncExitStack() as stack:
+        client: AsyncOpenAI | None = None
+        if llm == "emulator":
+            from openai_emulator import EmulatorConfig, run_in_background
+
+            handle = await run_in_background(EmulatorConfig(), port=0)
+            stack.push_async_callback(handle.stop)
+            settings = settings.model_copy(
+                update={"llm": settings.llm.model_copy(update={"base_url": handle.base_url})}
+            )
+        if llm != "none":
+            from catalog.llm.client import make_client
+
+            # Retries happen in `Resilience`, where they are counted, not inside the SDK.
+            client = make_client(settings.llm, max_retries=0)
+            stack.push_async_callback(client.close)
+            if llm == "configured":
+                await _check_llm(client, settings.llm.base_url)
+        multilevel = await stack.enter_async_context(_open_cache(settings)) if cache else None
+        yield InlineNormalizer(settings, client=client, cache=multilevel, concurrency=concurrency)
