@@ -1381,15 +1381,16 @@ def build_products() -> list[Product]:
                 else [fam.brand, fam.model]
             )
             parts = head + [spec_id(k, specs[k]) for k in ID_KEYS if k in specs]
-            if "color" in varying:
-                parts.append(specs["color"])
+            # Colour variants are distinct SKUs but one master product: colour is not an
+            # identity attribute of the taxonomy, so it is not part of the gold group either.
+            variant = slug(" ".join([*parts, specs["color"]])) if "color" in varying else ""
             group = slug(" ".join(parts))
-            assert group not in seen, group
-            seen.add(group)
+            assert (group, variant) not in seen, group
+            seen.add((group, variant))
             code = v.code or fam.code
             if code and "{s}" in code:
                 code = code.format(s=int(specs["screen_in"]))
-            ean_rng = random.Random(f"ean:{group}")
+            ean_rng = random.Random(f"ean:{variant or group}")
             prefix = EAN_PREFIX.get(fam.brand, "780")
             length = (
                 12 if prefix.startswith(("0", "19", "7406", "7184", "7636", "6196", "8898")) else 13

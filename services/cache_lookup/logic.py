@@ -19,6 +19,7 @@ def lookup_key(routed: RoutedListing) -> LookupKey:
         category=routed.category,
         brand=routed.rules.brand,
         attributes=routed.rules.attributes,
+        model=routed.rules.model,
     )
 
 

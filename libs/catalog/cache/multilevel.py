@@ -10,6 +10,7 @@ embedding (for the configured model) is missing, and its hits refill L1 and L2.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from catalog.cache.entry import CacheEntry
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
 from catalog.domain.taxonomy import Taxonomy
+from catalog.domain.units import fold
 from catalog.settings import CacheSettings
 from schemas.models import AttributeValue
 
@@ -35,6 +37,7 @@ class LookupKey:
     category: str | None
     brand: str | None
     attributes: Mapping[str, AttributeValue]
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,33 @@ def _same(a: AttributeValue, b: AttributeValue) -> bool:
     return str(a).strip().lower() == str(b).strip().lower()
 
 
+# Model words that make another product when they differ: "S24" vs "S24 Ultra", "con" vs "sin
+# gas". Any differing token that carries a digit counts too ("Tune 520BT" vs "Tune 720BT").
+VARIANT_WORDS = frozenset(
+    {"pro", "max", "ultra", "plus", "mini", "lite", "fe", "air", "neo", "sin", "con", "zero",
+     "light", "diet", "entera", "descremada", "semidescremada", "ti", "xl", "oc"}
+)  # fmt: skip
+
+
+def _model_tokens(model: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", fold(model)))
+
+
+def model_conflict(mine: str | None, theirs: str | None) -> str | None:
+    if not mine or not theirs:
+        return None
+    differing = _model_tokens(mine) ^ _model_tokens(theirs)
+    decisive = sorted(t for t in differing if t in VARIANT_WORDS or any(c.isdigit() for c in t))
+    return f"model {mine!r} != {theirs!r} ({', '.join(decisive)})" if decisive else None
+
+
 def identity_conflict(key: LookupKey, entry: CacheEntry, identity: Sequence[str]) -> str | None:
     """Why a neighbour is not the same product as the new title, or None if it agrees."""
     if key.brand and entry.brand and key.brand != entry.brand:
         return f"brand {key.brand} != {entry.brand}"
+    conflict = model_conflict(key.model, entry.model)
+    if conflict:
+        return conflict
     for name in identity:
         mine = key.attributes.get(name)
         theirs = entry.attributes.get(name)
