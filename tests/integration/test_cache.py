@@ -6,6 +6,7 @@ looked up through `MultiLevelCache` exactly as cache-lookup does.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 import redis.asyncio as redis
+from typer.testing import CliRunner
 
 from cache_lookup.logic import lookup_key
-from catalog import products
+from catalog import cli, products
+from catalog.cache import maintenance
 from catalog.cache.embeddings import HashingEmbedder
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
@@ -24,7 +27,7 @@ from catalog.db.pool import create_pool
 from catalog.devstack.stack import Stack
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.service import Incoming
-from catalog.settings import CacheSettings, PostgresSettings, Settings
+from catalog.settings import CacheSettings, PostgresSettings, Settings, get_settings
 from persister.logic import CatalogWriter
 from router.logic import Router
 from schemas.models import RawListing, RoutedListing, ValidatedProduct
@@ -42,6 +45,7 @@ class CacheRig:
     writer: CatalogWriter
     router: Router
     settings: Settings
+    dsn: str
 
     def route(
         self, name: str, category: str | None = None, sku: str | None = None
@@ -79,7 +83,7 @@ async def rig(stack: Stack) -> AsyncIterator[CacheRig]:
     cache = MultiLevelCache(settings.cache, taxonomy, l1, pool, semantic, embedder)
     writer = CatalogWriter(pool, taxonomy, l1, semantic, embedder, namespace, 3600)
     try:
-        yield CacheRig(pool, client, l1, cache, writer, Router(settings), settings)
+        yield CacheRig(pool, client, l1, cache, writer, Router(settings), settings, dsn)
     finally:
         await client.aclose()
         await pool.close()
@@ -185,3 +189,51 @@ async def test_redis_unreachable_degrades_to_l2_and_l3(rig: CacheRig) -> None:
     # While Redis is marked down, lookups do not wait on it again.
     [again] = await cache.lookup([lookup_key(routed)])
     assert again is not None
+
+
+async def test_warm_refills_l1_and_l2_then_invalidate_drops_a_category(
+    rig: CacheRig, stack: Stack
+) -> None:
+    routed = rig.route("Perfume Paco Rabanne 1 Million EDT 200 ml Hombre", "Perfumes")
+    await rig.remember(routed)
+    fp = routed.input_fingerprint
+    await rig.l1.invalidate()
+    async with rig.pool.acquire() as conn:
+        await conn.execute("DELETE FROM ai_embeddings WHERE fingerprint = $1", fp)
+    semantic, embedder = rig.cache.semantic, rig.cache.embedder
+    assert semantic is not None and embedder is not None
+    report = await maintenance.warm(
+        rig.pool, rig.l1, semantic, embedder, rig.cache.taxonomy,
+        rig.settings.cache.namespace, 3600,
+    )  # fmt: skip
+    assert report.vectors_added >= 1 and report.l1_written == report.entries
+    assert fp in await rig.l1.get_many([fp])
+
+    # The same through the CLI, scoped to one category.
+    env = {
+        "CATALOG_POSTGRES__DSN": rig.dsn,
+        "CATALOG_REDIS__URL": stack.redis_url,
+        "CATALOG_CACHE__NAMESPACE": rig.settings.cache.namespace,
+    }
+    get_settings.cache_clear()
+    try:
+        # The CLI runs its own event loop: give it a thread of its own.
+        result = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli.app,
+            ["cache", "invalidate", "--category", "perfumes", "--yes"],
+            env=env,
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "invalidated" in result.output
+    assert await rig.l1.get_many([fp]) == {}
+    async with rig.pool.acquire() as conn:
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM ai_metadata_cache WHERE category = 'perfumes'"
+            )
+            == 0
+        )
+        assert await conn.fetchval("SELECT count(*) FROM ai_metadata_cache") > 0

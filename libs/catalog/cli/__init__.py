@@ -11,11 +11,12 @@ import sys
 
 import typer
 
-from catalog.cli import admin, ingest, normalize
+from catalog.cli import admin, cache, ingest, normalize
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 app.add_typer(topics_app, name="topics")
+app.add_typer(cache.app, name="cache")
 
 app.command()(admin.migrate)
 topics_app.command("create")(admin.topics_create)
