@@ -28,18 +28,32 @@ class EmbeddingProvider(Protocol):
 
 
 class HashingEmbedder:
-    def __init__(self, dim: int = 384, model: str = "char-ngram-hash-v1") -> None:
+    """Word tokens (weight `word_weight`) plus character n-grams of each padded word, hashed
+    with a sign into `dim` buckets and L2-normalised. Variants serve the offline comparison in
+    `catalog.evaluation.semantic_cache`; the default is the production configuration."""
+
+    def __init__(
+        self,
+        dim: int = 384,
+        model: str = "char-ngram-hash-v1",
+        ngram_sizes: tuple[int, ...] = (3, 4),
+        word_weight: float = 2.0,
+    ) -> None:
         self.dim = dim
         self.model = model
+        self.ngram_sizes = ngram_sizes
+        self.word_weight = word_weight
 
     def embed_one(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dim, dtype=np.float32)
         normalized = normalize_title(text)
         tokens = normalized.split()
-        features: list[tuple[str, float]] = [(f"w:{t}", 2.0) for t in tokens]
+        features: list[tuple[str, float]] = []
+        if self.word_weight:
+            features.extend((f"w:{t}", self.word_weight) for t in tokens)
         for token in tokens:
             padded = f"#{token}#"
-            for n in (3, 4):
+            for n in self.ngram_sizes:
                 features.extend((padded[i : i + n], 1.0) for i in range(len(padded) - n + 1))
         for feature, weight in features:
             h = zlib.crc32(feature.encode())

@@ -91,9 +91,10 @@ def evaluate(
     *,
     same_category: bool,
     thresholds: Sequence[float | None] = THRESHOLDS,
+    embedder: HashingEmbedder | None = None,
 ) -> list[Row]:
     """`expected[i]` holds the truths a correct neighbour of `queries[i]` may have."""
-    embedder = HashingEmbedder()
+    embedder = embedder or HashingEmbedder()
     q = np.stack([embedder.embed_one(i.title) for i in queries])
     c = np.stack([embedder.embed_one(i.title) for i in cached])
     sims = q @ c.T
@@ -127,7 +128,17 @@ def evaluate(
     return rows
 
 
-def devset_rows(path: Path, taxonomy: Taxonomy) -> list[Row]:
+# Offline embedders compared on the dev set (same guard, production thresholds).
+EMBEDDERS = {
+    "words + char 3-4 grams (default)": HashingEmbedder(),
+    "words only": HashingEmbedder(ngram_sizes=(), word_weight=1.0),
+    "char 3-4 grams only": HashingEmbedder(word_weight=0.0),
+    "words + char 2-5 grams": HashingEmbedder(ngram_sizes=(2, 3, 4, 5)),
+    "default at 128 dims": HashingEmbedder(dim=128),
+}
+
+
+def devset_items(path: Path) -> list[Item]:
     items = []
     for line in path.read_text(encoding="utf-8").splitlines():
         data = json.loads(line)
@@ -137,9 +148,26 @@ def devset_rows(path: Path, taxonomy: Taxonomy) -> list[Row]:
             listing.get("attributes"),
         )  # fmt: skip
         items.append(Item(listing["name"], data["gold"]["group"], rules))
+    return items
+
+
+def devset_rows(path: Path, taxonomy: Taxonomy) -> list[Row]:
+    items = devset_items(path)
     return evaluate(
         "dev set (CL)", items, items, [{i.truth} for i in items], taxonomy, same_category=True
     )
+
+
+def embedder_rows(path: Path, taxonomy: Taxonomy) -> list[Row]:
+    items = devset_items(path)
+    expected = [{i.truth} for i in items]
+    rows = []
+    for name, embedder in EMBEDDERS.items():
+        rows += evaluate(
+            name, items, items, expected, taxonomy, same_category=True,
+            thresholds=(None,), embedder=embedder,
+        )  # fmt: skip
+    return rows
 
 
 def _abt_buy_table(path: Path) -> dict[str, Item]:
@@ -178,16 +206,16 @@ def run(data_dir: Path, devset: Path = DEVSET) -> list[Row]:
     return rows
 
 
-def render(rows: Sequence[Row]) -> str:
+def render(rows: Sequence[Row], width: int = 14) -> str:
     lines = [
         "semantic cache (L2) on labeled pairs: hit rate / wrong-hit rate (wrong hits / hits)",
-        f"{'dataset':<14} {'threshold':>9} {'guard':>6} {'queries':>8} {'hits':>6} "
+        f"{'dataset':<{width}} {'threshold':>9} {'guard':>6} {'queries':>8} {'hits':>6} "
         f"{'hit rate':>9} {'wrong':>6} {'wrong rate':>11}",
     ]
     for r in rows:
         bar = "taxonomy" if r.threshold is None else f"{r.threshold:.2f}"
         lines.append(
-            f"{r.dataset:<14} {bar:>9} {'on' if r.guard else 'off':>6} "
+            f"{r.dataset:<{width}} {bar:>9} {'on' if r.guard else 'off':>6} "
             f"{r.queries:>8} {r.hits:>6} {r.hit_rate:>9.1%} {r.wrong:>6} {r.wrong_rate:>11.2%}"
         )
     return "\n".join(lines)
@@ -202,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data_dir}/abt-buy not found: Abt-Buy skipped")
     rows = run(args.data_dir)
     print(render(rows))
+    print()
+    print("offline embedders on the dev set (taxonomy thresholds):")
+    print(render(embedder_rows(DEVSET, load_taxonomy()), width=34))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
