@@ -70,16 +70,19 @@ class CatalogWriter:
         latest: dict[str, ValidatedProduct] = {}
         for item in batch:
             latest[item.value.listing.listing_key] = item.value
-        products = list(latest.values())
-        cacheable = [p for p in products if p.source in CACHEABLE_SOURCES]
+        cacheable = [p for p in latest.values() if p.source in CACHEABLE_SOURCES]
         vectors = (
             await self.embedder.embed([p.listing.name for p in cacheable])
             if self.embedder and self.semantic and cacheable
             else []
         )
         async with self.pool.acquire() as conn, conn.transaction():
-            ids = await self._upsert_products(conn, products)
-            written, touched = await self._write_offers(conn, products, ids)
+            previous = await self._previous(conn, list(latest))
+            products = [p for p in latest.values() if not self._stale(p, previous)]
+            ids = await self._upsert_products(conn, products) if products else {}
+            written, touched, moved_from = await self._write_offers(conn, products, ids, previous)
+            if moved_from:
+                await self._restore_offers(conn, moved_from)
             await self._write_cache(conn, cacheable)
             if self.semantic is not None and vectors:
                 await self.semantic.store(
@@ -89,7 +92,7 @@ class CatalogWriter:
                         for p, v in zip(cacheable, vectors, strict=True)
                     ],
                 )
-            states = await self._product_states(conn, touched)
+            states = await self._product_states(conn, touched) if touched else []
         if self.l1 is not None:
             await self.l1.set_many(
                 [(p.input_fingerprint, to_entry(p), self._ttl(p.category)) for p in cacheable]
@@ -101,6 +104,26 @@ class CatalogWriter:
         results: list[Result] = [[] for _ in batch]
         results[0] = out
         return results
+
+    @staticmethod
+    async def _previous(conn: asyncpg.Connection, keys: list[str]) -> dict[str, asyncpg.Record]:
+        """The current row of each listing, locked until the transaction ends."""
+        rows = await conn.fetch(
+            "SELECT listing_key, product_id, price, price_original, last_seen FROM listings "
+            "WHERE listing_key = ANY($1) ORDER BY listing_key FOR UPDATE",
+            keys,
+        )
+        return {r["listing_key"]: r for r in rows}
+
+    @staticmethod
+    def _stale(product: ValidatedProduct, previous: dict[str, asyncpg.Record]) -> bool:
+        """A message older than what the listing already reflects (a late redelivery after a
+        newer one) must not roll the offer back."""
+        before = previous.get(product.listing.listing_key)
+        if before is None or _seen_at(product) >= before["last_seen"]:
+            return False
+        metrics.PERSISTED.labels("stale_skipped").inc()
+        return True
 
     def _ttl(self, category: str) -> int:
         cat = self.taxonomy.get(category)
@@ -154,18 +177,11 @@ class CatalogWriter:
         conn: asyncpg.Connection,
         products: Sequence[ValidatedProduct],
         ids: dict[str, int],
-    ) -> tuple[list[Written], set[int]]:
-        keys = [p.listing.listing_key for p in products]
-        previous = {
-            r["listing_key"]: r
-            for r in await conn.fetch(
-                "SELECT listing_key, product_id, price, price_original FROM listings "
-                "WHERE listing_key = ANY($1) FOR UPDATE",
-                keys,
-            )
-        }
+        previous: dict[str, asyncpg.Record],
+    ) -> tuple[list[Written], set[int], set[int]]:
         written: list[Written] = []
         touched: set[int] = set()
+        moved_from: set[int] = set()
         for p in products:
             listing = p.listing
             key = listing.listing_key
@@ -180,6 +196,7 @@ class CatalogWriter:
                     key,
                 )
                 touched.add(before["product_id"])
+                moved_from.add(before["product_id"])
                 metrics.PERSISTED.labels("offer_moved").inc()
             price_changed = (
                 before is None
@@ -258,7 +275,22 @@ class CatalogWriter:
                     ),
                 )
             )
-        return written, touched
+        return written, touched, moved_from
+
+    @staticmethod
+    async def _restore_offers(conn: asyncpg.Connection, product_ids: set[int]) -> None:
+        """After offers moved away, a product keeps one offer per retailer that still has a
+        listing on it (two SKUs of one store can share a product and its offer row)."""
+        await conn.execute(
+            """INSERT INTO precios_actuales (product_id, retailer, sku, listing_key,
+                   price_current, price_original, last_seen)
+               SELECT DISTINCT ON (l.retailer) l.product_id, l.retailer, l.sku, l.listing_key,
+                      l.price, l.price_original, l.last_seen
+               FROM listings l WHERE l.product_id = ANY($1)
+               ORDER BY l.retailer, l.last_seen DESC, l.listing_key
+               ON CONFLICT (product_id, retailer) DO NOTHING""",
+            list(product_ids),
+        )
 
     async def _write_cache(
         self, conn: asyncpg.Connection, products: Sequence[ValidatedProduct]
@@ -306,21 +338,27 @@ class CatalogWriter:
     async def _product_states(
         self, conn: asyncpg.Connection, product_ids: set[int]
     ) -> list[CatalogProduct]:
+        ids = sorted(product_ids)
+        # A product is active while it has offers: one left without any is deactivated (not
+        # deleted: its price history and cache entries still point to it), one that gains an
+        # offer again is reactivated.
+        await conn.execute(
+            """UPDATE productos_maestros p SET active = want.active, updated_at = now()
+               FROM (SELECT p2.id, EXISTS (SELECT 1 FROM precios_actuales pa
+                                           WHERE pa.product_id = p2.id) AS active
+                     FROM productos_maestros p2 WHERE p2.id = ANY($1)) AS want
+               WHERE p.id = want.id AND p.active IS DISTINCT FROM want.active""",
+            ids,
+        )
         rows = await conn.fetch(
             """SELECT p.id, p.fingerprint, p.brand, p.model, p.normalized_name, p.category_id,
                       p.attributes, p.ai_confidence, p.updated_at,
                       count(pa.id) AS offers, min(pa.price_current) AS min_price,
                       max(pa.price_current) AS max_price
                FROM productos_maestros p LEFT JOIN precios_actuales pa ON pa.product_id = p.id
-               WHERE p.id = ANY($1) GROUP BY p.id""",
-            list(product_ids),
+               WHERE p.id = ANY($1) GROUP BY p.id ORDER BY p.id""",
+            ids,
         )
-        orphaned = [r["id"] for r in rows if r["offers"] == 0]
-        if orphaned:
-            await conn.execute(
-                "UPDATE productos_maestros SET active = FALSE WHERE id = ANY($1) AND active",
-                orphaned,
-            )
         return [
             CatalogProduct(
                 product_fingerprint=r["fingerprint"],

@@ -68,7 +68,7 @@ def test_iphone_compressed_batch_answer() -> None:
             "m": "iPhone 15 Pro Max",
             "a": {"c": "256GB", "cl": "negro", "s": "6.7"},
             "cf": 0.98,
-        },  # fmt: skip
+        },
         IPHONE,
     )
     assert verdict.passed, verdict.reasons
@@ -86,7 +86,7 @@ def test_iphone_minimal_answer_with_long_keys() -> None:
             "model": "iPhone 15 Pro Max",
             "attrs": {"cap": "256 GB", "color": "Negro"},
             "conf": 0.9,
-        },  # fmt: skip
+        },
         IPHONE,
     )
     assert verdict.passed, verdict.reasons
@@ -141,7 +141,7 @@ def test_samsung_qled_standard_answer_coerces_units_and_enum_case() -> None:
             "model": "QN55Q60C",
             "attributes": {"size": "55 pulgadas", "panel": "Qled", "resolution": "Ultra HD"},
             "confidence": 0.93,
-        },  # fmt: skip
+        },
         TV,
     )
     assert verdict.passed, verdict.reasons
@@ -160,7 +160,7 @@ def test_chanel_edp_answer() -> None:
                 "gender": "Mujer",
             },
             "confidence": 0.95,
-        },  # fmt: skip
+        },
         CHANEL,
     )
     assert verdict.passed, verdict.reasons
@@ -179,7 +179,7 @@ def test_coca_cola_answer_from_the_plan() -> None:
             "model": "Original",
             "attributes": {"capacity": "2L", "flavor": "original"},
             "confidence": 0.99,
-        },  # fmt: skip
+        },
         COKE,
     )
     assert verdict.passed, verdict.reasons
@@ -350,8 +350,9 @@ def test_gate_details() -> None:
 
 
 def test_empty_brand_fails() -> None:
-    verdict = judge({"b": "", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "negro"},
-                     "cf": 0.98}, IPHONE)  # fmt: skip
+    verdict = judge(
+        {"b": "", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "negro"}, "cf": 0.98}, IPHONE
+    )
     # Without a brand no normalized name can be built either.
     assert [reason_label(r) for r in verdict.reasons] == [
         "missing_brand",
@@ -361,43 +362,70 @@ def test_empty_brand_fails() -> None:
 
 def test_empty_brand_is_filled_by_the_rules_brand() -> None:
     with_rules = routed("iPhone 15 Pro Max 256GB Negro", "smartphones", 1200000, rules=True)
-    verdict = judge({"b": "", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "negro"},
-                     "cf": 0.98}, with_rules)  # fmt: skip
+    verdict = judge(
+        {"b": "", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "negro"}, "cf": 0.98},
+        with_rules,
+    )
     assert verdict.passed and verdict.extraction.brand == "APPLE"
 
 
 def test_low_confidence_fails() -> None:
-    verdict = judge({"b": "APPLE", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "negro"},
-                     "cf": 0.41}, IPHONE)  # fmt: skip
+    verdict = judge(
+        {"b": "APPLE", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "negro"}, "cf": 0.41},
+        IPHONE,
+    )
     assert verdict.reasons == ["low_confidence: 0.41 < 0.75"]
 
 
 def test_unknown_category_fails_when_nothing_resolves_it() -> None:
     nowhere = routed("Producto varios surtido", "Otros", 5000).model_copy(update={"category": None})
-    verdict = judge({"brand": "ACME", "model": "Surtido", "confidence": 0.9,
-                     "category_suggestion": "misc_goods"}, nowhere)  # fmt: skip
+    verdict = judge(
+        {
+            "brand": "ACME",
+            "model": "Surtido",
+            "confidence": 0.9,
+            "category_suggestion": "misc_goods",
+        },
+        nowhere,
+    )
     assert "unknown_category" in [reason_label(r) for r in verdict.reasons]
     assert verdict.extraction.category is None
 
 
 def test_invalid_enum_on_a_required_attribute_fails_with_both_reasons() -> None:
-    verdict = judge({"b": "APPLE", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "plaid"},
-                     "cf": 0.98}, IPHONE)  # fmt: skip
+    verdict = judge(
+        {"b": "APPLE", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "plaid"}, "cf": 0.98},
+        IPHONE,
+    )
     assert [reason_label(r) for r in verdict.all_reasons] == ["low_coverage", "invalid_attribute"]
     assert verdict.extraction.attributes == {"storage_gb": 256}
 
 
 def test_invalid_enum_on_an_optional_attribute_is_dropped_and_the_answer_passes() -> None:
-    verdict = judge({"brand": "SAMSUNG", "model": "QN55Q60C",
-                     "attributes": {"size": 55, "panel": "plasma"}, "confidence": 0.9}, TV)  # fmt: skip
+    verdict = judge(
+        {
+            "brand": "SAMSUNG",
+            "model": "QN55Q60C",
+            "attributes": {"size": 55, "panel": "plasma"},
+            "confidence": 0.9,
+        },
+        TV,
+    )
     assert verdict.passed
     assert verdict.issues[0].startswith("invalid_attribute: panel='plasma'")
     assert "panel" not in verdict.extraction.attributes
 
 
 def test_wrong_type_attribute_fails_through_coverage() -> None:
-    verdict = judge({"brand": "Chanel", "model": "N°5", "attributes": {"volume_ml": "mucho"},
-                     "confidence": 0.95}, CHANEL)  # fmt: skip
+    verdict = judge(
+        {
+            "brand": "Chanel",
+            "model": "N°5",
+            "attributes": {"volume_ml": "mucho"},
+            "confidence": 0.95,
+        },
+        CHANEL,
+    )
     labels = [reason_label(r) for r in verdict.all_reasons]
     assert labels == ["low_coverage", "wrong_type"]
 

@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import httpx
 from openai import APIConnectionError, APIStatusError, APITimeoutError
 
 from catalog import metrics
@@ -55,7 +54,7 @@ def retry_reason(exc: BaseException) -> str | None:
     """A short label when `exc` is worth retrying, else None."""
     if isinstance(exc, APITimeoutError | asyncio.TimeoutError | TimeoutError):
         return "timeout"
-    if isinstance(exc, APIConnectionError | httpx.TransportError):
+    if isinstance(exc, APIConnectionError | ConnectionError):
         return "connection"
     if isinstance(exc, APIStatusError):
         if exc.status_code == 429:
