@@ -158,11 +158,14 @@ class Pipeline:
             async def behind() -> bool:
                 return any([await consumer.position(tp) < ends[tp] for tp in partitions])
 
-            while await behind():
-                batch = await consumer.getmany(timeout_ms=200)
+            # The embedded broker may report an end offset short of the last record of a
+            # multi-record batch, so keep reading until a poll comes back empty as well.
+            while True:
+                batch = await consumer.getmany(timeout_ms=300)
                 for records in batch.values():
                     out.extend((r.key.decode() if r.key else None, r.value) for r in records)
-            return out
+                if not batch and not await behind():
+                    return out
         finally:
             await consumer.stop()
 

@@ -11,17 +11,21 @@ import sys
 
 import typer
 
-from catalog.cli import admin, cache, ingest, normalize
+from catalog.cli import admin, batches, cache, dlq, ingest, normalize, review, status
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 app.add_typer(topics_app, name="topics")
 app.add_typer(cache.app, name="cache")
+app.add_typer(batches.app, name="batches")
 
 app.command()(admin.migrate)
 topics_app.command("create")(admin.topics_create)
 app.command()(ingest.publish)
 app.command()(ingest.summary)
+app.add_typer(review.app, name="review")
+app.add_typer(dlq.app, name="dlq")
+app.command()(status.status)
 app.command()(normalize.normalize)
 
 

@@ -7,8 +7,9 @@ from rich.console import Console
 
 from catalog.settings import Settings, get_settings
 
-console = Console()
-err = Console(stderr=True)
+# Soft wrap: a message stays one line (greppable, copyable) however narrow the terminal.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1

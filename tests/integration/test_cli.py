@@ -1,0 +1,96 @@
+"""The operator CLI against a live pipeline: publish, summary, status, batches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from catalog import cli
+from catalog.devstack.stack import Stack
+from catalog.settings import get_settings
+from tests.integration.harness import Pipeline, start_pipeline
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
+    p = await start_pipeline(
+        stack,
+        {
+            "CATALOG_LLM__SYNC_THRESHOLD": "1",
+            "CATALOG_LLM__BATCH_MAX_AGE_S": "0.5",
+            "CATALOG_LLM__POLL_INTERVAL_S": "0.3",
+        },
+    )
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+async def catalog(p: Pipeline, *args: str) -> Result:
+    env = {**p.stack.env(p.prefix), **p.env(), "COLUMNS": "200"}
+    get_settings.cache_clear()
+    try:
+        # The CLI runs its own event loop: give it a thread of its own.
+        return await asyncio.to_thread(CliRunner().invoke, cli.app, list(args), env=env)
+    finally:
+        get_settings.cache_clear()
+
+
+async def test_publish_reports_bad_lines_and_waits_for_the_rest(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    feed = tmp_path / "feed.jsonl"
+    good = [
+        {"retailer": "lider", "sku": f"L-{run}", "name": "Leche Entera Colun 1 L", "price": 1090,
+         "category": "Lácteos"},
+        {"retailer": "jumbo", "sku": f"J-{run}", "name": "Harina Selecta Sin Polvos 1 kg",
+         "price": "$1.290", "category": "Despensa", "brand": "Selecta"},
+    ]  # fmt: skip
+    bad_price = {"retailer": "paris", "sku": "y", "name": "TV", "price": "gratis"}
+    lines = [json.dumps(good[0]), '{"retailer": "lider", "sku": "x"', json.dumps(good[1]),
+             json.dumps(bad_price)]  # fmt: skip
+    feed.write_text("\n".join(lines) + "\n")
+
+    result = await catalog(pipeline, "publish", str(feed), "--wait", "--timeout", "120")
+    assert result.exit_code == 1, result.output  # bad lines make it a partial success
+    assert f"{feed}:2: not JSON" in result.output
+    assert f"{feed}:4: price" in result.output
+    assert "published 2 listing(s)" in result.output
+    assert "2 of 2 listings accounted for" in result.output
+
+    summary = await catalog(pipeline, "summary", "--json")
+    assert summary.exit_code == 0, summary.output
+    data = json.loads(summary.output)
+    assert data["listings"] >= 2 and data["listings_in"] >= 2
+
+    status = await catalog(pipeline, "status", "--json")
+    assert status.exit_code == 0, status.output
+    report = json.loads(status.output)
+    assert all(s["ready"] for s in report["services"].values())
+    assert report["consumer_lag"]["router:products.raw.v1"] == 0
+    assert report["budget_usd"] == 100.0
+
+    batches = await catalog(pipeline, "batches", "list")
+    assert batches.exit_code == 0, batches.output
+    conn = await pipeline.db()
+    try:
+        batch_id = await conn.fetchval("SELECT batch_id FROM llm_batches LIMIT 1")
+    finally:
+        await conn.close()
+    assert batch_id is not None and batch_id in batches.output
+    shown = await catalog(pipeline, "batches", "show", batch_id)
+    assert shown.exit_code == 0 and "status" in shown.output
+    retried = await catalog(pipeline, "batches", "retry", batch_id)
+    assert retried.exit_code == 1 and "0 item(s)" in retried.output
+    missing = await catalog(pipeline, "batches", "show", "no-such-batch")
+    assert missing.exit_code == 1 and "catalog batches list" in missing.output
