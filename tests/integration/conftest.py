@@ -1,4 +1,5 @@
-"""The embedded stack, started once per test session (no Docker needed)."""
+"""The test stack, started once per session: embedded processes, or containers where a Docker
+engine is reachable (see `containers.py`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from catalog.devstack.stack import Stack
+from tests.integration.containers import ContainerStack, use_containers
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root: Path = tmp_path_factory.mktemp("stack")
-    stack = Stack(root)
+    stack = ContainerStack(root) if use_containers() else Stack(root)
     stack.emulator_args = ["--batch-step-s", "0.2"]
     stack.start_infra()
     try:
