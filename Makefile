@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down destroy status demo test test-unit test-integration lint format \
-        typecheck schemas migrate topics summary clean
+        typecheck schemas migrate topics summary clean eval bench
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -64,6 +64,12 @@ lint: install ## ruff (lint + format check) and mypy
 format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+eval: install ## Quality figures: dev set, and Abt-Buy and WDC PAVE from ../shared/data when present
+	$(BIN)/python -m catalog.evaluation
+
+bench: install ## Run every benchmarks/bench_*.py in turn (medians and ratios to targets)
+	@set -e; for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
 
 schemas: install ## Regenerate the JSON Schema files under schemas/json/
 	$(BIN)/python -m schemas

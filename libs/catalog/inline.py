@@ -43,7 +43,7 @@ from catalog.kafka.topics import LLM_REQUESTS, REVIEW, VALIDATED
 from catalog.llm.calls import call_sync
 from catalog.llm.resilience import CircuitOpenError, Resilience
 from catalog.service import Rejected
-from catalog.settings import Settings
+from catalog.settings import ModelLimits, Settings
 from catalog.validation import gate
 from router.logic import Router
 from schemas.models import (
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
     from catalog.cache.multilevel import MultiLevelCache
+    from openai_emulator import EmulatorConfig
 
 LLMMode = Literal["configured", "emulator", "none"]
 MAX_CIRCUIT_WAITS = 3
@@ -240,6 +241,21 @@ class InlineNormalizer:
         return None
 
 
+def _emulator_settings(settings: Settings, base_url: str) -> Settings:
+    """Point the LLM settings at the in-process emulator, which has no provider rate limits:
+    the RPM/TPM buckets would only slow the run down."""
+    llm = settings.llm
+    unlimited = ModelLimits(rpm=1_000_000, tpm=1_000_000_000)
+    models = {*llm.limits, llm.mini_model, llm.full_model, llm.fallback_model}
+    return settings.model_copy(
+        update={
+            "llm": llm.model_copy(
+                update={"base_url": base_url, "limits": dict.fromkeys(models, unlimited)}
+            )
+        }
+    )
+
+
 async def _check_llm(client: AsyncOpenAI, base_url: str) -> None:
     from openai import APIConnectionError, AuthenticationError
 
@@ -283,8 +299,11 @@ async def open_normalizer(
     *,
     cache: bool = False,
     concurrency: int = 8,
+    emulator: EmulatorConfig | None = None,
 ) -> AsyncIterator[InlineNormalizer]:
     """An `InlineNormalizer` with its LLM client (and emulator, cache) opened and later closed.
+
+    `emulator` configures the in-process emulator of the `emulator` mode (faults, models).
 
     Raises `Unreachable` when the configured LLM endpoint or the cache's Postgres cannot be
     reached.
@@ -296,11 +315,9 @@ async def open_normalizer(
         if llm == "emulator":
             from openai_emulator import EmulatorConfig, run_in_background
 
-            handle = await run_in_background(EmulatorConfig(), port=0)
+            handle = await run_in_background(emulator or EmulatorConfig(), port=0)
             stack.push_async_callback(handle.stop)
-            settings = settings.model_copy(
-                update={"llm": settings.llm.model_copy(update={"base_url": handle.base_url})}
-            )
+            settings = _emulator_settings(settings, handle.base_url)
         if llm != "none":
             from catalog.llm.client import make_client
 

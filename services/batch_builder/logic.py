@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -60,6 +61,7 @@ class BatchBuilder:
         self.publish = publish
         self.resilience = resilience or Resilience(self.llm)
         self.budget_exhausted = False
+        self._budget_logged = 0.0
         self._lock = asyncio.Lock()
         metrics.LLM_BUDGET.set(self.llm.daily_budget_usd)
         metrics.LLM_BUDGET_EXHAUSTED.set(0)
@@ -112,7 +114,9 @@ class BatchBuilder:
         return spent + await self.store.in_flight_estimate()
 
     def _set_exhausted(self, exhausted: bool, committed: float, wanted: float) -> None:
-        if exhausted:
+        now = time.monotonic()
+        if exhausted and (not self.budget_exhausted or now - self._budget_logged >= 60.0):
+            self._budget_logged = now
             log.error(
                 "daily LLM budget of %.4f USD would be exceeded (committed %.6f + next send "
                 "%.6f): sending paused, items stay pending",
@@ -120,7 +124,7 @@ class BatchBuilder:
                 committed,
                 wanted,
             )
-        elif self.budget_exhausted:
+        elif not exhausted and self.budget_exhausted:
             log.warning("daily LLM budget has room again: sending resumed")
         self.budget_exhausted = exhausted
         metrics.LLM_BUDGET_EXHAUSTED.set(1 if exhausted else 0)

@@ -7,6 +7,7 @@ and the long form.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from catalog.domain.brands import load_brands
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.llm.answers import AnswerError, parse_answer
+from catalog.review import ReviewError, ReviewRow, build_correction, parse_attribute_options
 from catalog.settings import Settings
 from catalog.validation import (
     Verdict,
@@ -491,3 +493,75 @@ def test_a_bad_human_correction_is_refused(changes: dict[str, Any], label: str) 
     verdict = correction(**changes)
     assert not verdict.passed
     assert label in [reason_label(r) for r in verdict.reasons]
+
+
+# ------------------------------------------------------------------ review corrections
+
+
+def review_row(best: Extraction | None) -> ReviewRow:
+    return ReviewRow(
+        listing_key="paris:P-1",
+        listing=IPHONE.listing,
+        input_fingerprint=IPHONE.input_fingerprint,
+        reasons=["gpt-5: low_confidence: 0.30 < 0.75"],
+        best_answer=best,
+        attempts=2,
+        status="pending",
+        queued_at=datetime(2025, 11, 18, tzinfo=UTC),
+        resolved_at=None,
+        note=None,
+        resolved_by=None,
+        correction=None,
+    )
+
+
+BEST = Extraction(
+    brand="APPLE",
+    model="iPhone 15 Pro Max",
+    normalized_name="APPLE iPhone 15 Pro Max 256GB Black",
+    category="smartphones",
+    attributes={"storage_gb": 256, "color": "black"},
+    confidence=0.3,
+)
+
+
+def test_accepting_the_best_answer_as_it_is() -> None:
+    verdict = build_correction(review_row(BEST), from_best=True)
+    assert verdict.passed
+    assert verdict.extraction == BEST.model_copy(update={"confidence": 1.0})
+
+
+def test_a_correction_is_merged_over_the_best_answer_and_the_name_rebuilt() -> None:
+    verdict = build_correction(review_row(BEST), attributes={"capacity": "512 GB"})
+    assert verdict.passed, verdict.reasons
+    assert verdict.extraction.attributes == {"storage_gb": 512, "color": "black"}
+    assert verdict.extraction.normalized_name == "APPLE iPhone 15 Pro Max 512GB Black"
+    removed = build_correction(review_row(BEST), attributes={"color": None})
+    assert [reason_label(r) for r in removed.reasons] == ["low_coverage"]
+
+
+def test_a_new_category_keeps_only_the_attributes_it_has() -> None:
+    verdict = build_correction(
+        review_row(BEST), category="tablets", model="iPad Air", attributes={"size": '11"'}
+    )
+    assert verdict.passed, verdict.reasons
+    assert verdict.extraction.attributes == {"storage_gb": 256, "color": "black", "screen_in": 11.0}
+
+
+def test_a_correction_needs_something_to_accept() -> None:
+    with pytest.raises(ReviewError, match="--from-best"):
+        build_correction(review_row(BEST))
+    with pytest.raises(ReviewError, match="no best answer"):
+        build_correction(review_row(None), from_best=True)
+    verdict = build_correction(review_row(None), brand="Apple", model="iPhone 15")
+    assert "unknown_category" in [reason_label(r) for r in verdict.reasons]
+
+
+def test_attribute_options() -> None:
+    assert parse_attribute_options(["storage_gb=256", "color = Negro ", "panel="]) == {
+        "storage_gb": "256",
+        "color": "Negro",
+        "panel": None,
+    }
+    with pytest.raises(ReviewError):
+        parse_attribute_options(["storage_gb"])

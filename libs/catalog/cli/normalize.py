@@ -173,7 +173,8 @@ def normalize(
     normalized = sum(1 for r in run.results if r.ok)
     console.print(
         f"{normalized} of {len(run.lines)} line(s) normalized (llm: {mode}) -> {out}"
-        + (f" [{summary}]" if summary else "")
+        + (f" ({summary})" if summary else ""),
+        markup=False,
     )
     if run.problems:
         raise typer.Exit(EXIT_PROBLEM)

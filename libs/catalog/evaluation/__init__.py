@@ -99,7 +99,7 @@ def _number(value: object) -> float | None:
 def values_equal(predicted: object, gold: object) -> bool:
     """Attribute values agree: numbers within 1% (or 0.01), booleans exactly, text casefolded."""
     if isinstance(predicted, bool) or isinstance(gold, bool):
-        return predicted == gold
+        return isinstance(predicted, bool) and isinstance(gold, bool) and predicted == gold
     a, b = _number(predicted), _number(gold)
     if a is not None and b is not None:
         return abs(a - b) <= max(REL_TOLERANCE * max(abs(a), abs(b)), ABS_TOLERANCE)

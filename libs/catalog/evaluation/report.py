@@ -104,7 +104,10 @@ def run(
     out: Path | None = Path("out/eval.json"),
     console: Console | None = None,
 ) -> Report:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=140)
     started = time.perf_counter()
     console.print(f"dev set: {devset.DEVSET}")
     report = Report(llm=llm, data_dir=data_dir, devset=devset.evaluate(settings, llm))

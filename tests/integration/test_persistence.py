@@ -1,0 +1,305 @@
+"""The persister alone: `ValidatedProduct`s produced straight to products.validated.v1.
+
+Redelivery leaves the database as it was, a price change adds one history row, and a listing
+whose normalization changes moves its offer to the new master product without orphaning it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from catalog.devstack.stack import Stack
+from catalog.domain.identity import input_fingerprint, product_fingerprint
+from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, VALIDATED
+from schemas.models import (
+    AttributeValue,
+    CatalogOffer,
+    CatalogProduct,
+    RawListing,
+    Usage,
+    ValidatedProduct,
+)
+from tests.integration.harness import Pipeline, start_pipeline, wait_until
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2025, 11, 18, 12, 0, tzinfo=UTC)
+
+# Every table the persister writes, with a stable order; `persisted_at` is operational.
+DUMPS = {
+    "productos_maestros": "SELECT * FROM productos_maestros ORDER BY id",
+    "precios_actuales": "SELECT * FROM precios_actuales ORDER BY id",
+    "listings": "SELECT * FROM listings ORDER BY listing_key",
+    "price_history": "SELECT * FROM price_history ORDER BY id",
+    "ai_metadata_cache": "SELECT * FROM ai_metadata_cache ORDER BY id",
+    "ai_embeddings": "SELECT id, fingerprint, embedding_model, category, created_at "
+    "FROM ai_embeddings ORDER BY id",
+}
+
+
+@pytest.fixture(scope="module")
+async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
+    p = await start_pipeline(stack, services=("persister",))
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+def product(
+    retailer: str,
+    sku: str,
+    name: str,
+    price: int,
+    *,
+    model: str,
+    attributes: dict[str, AttributeValue],
+    brand: str = "SAMSUNG",
+    category: str = "smartphones",
+    seen: datetime = T0,
+    confidence: float = 0.93,
+) -> ValidatedProduct:
+    listing = RawListing(
+        retailer=retailer, sku=sku, name=name, price=price, category=category, scraped_at=seen
+    )
+    return ValidatedProduct(
+        listing=listing,
+        input_fingerprint=input_fingerprint(name, category, "test"),
+        product_fingerprint=product_fingerprint(brand, model, category, attributes),
+        brand=brand,
+        model=model,
+        normalized_name=f"{brand} {model}",
+        category=category,
+        attributes=attributes,
+        confidence=confidence,
+        source="llm",
+        tier="mini",
+        model_used="gpt-5-mini",
+        prompt_version="norm-ia-v2.0",
+        usage=Usage(prompt_tokens=50, completion_tokens=20),
+        cost_usd=0.00002,
+        custom_id=f"{uuid.uuid4().hex[:16]}-a1",
+        validated_at=seen,
+    )
+
+
+async def dump(p: Pipeline) -> dict[str, list[dict[str, Any]]]:
+    conn = await p.db()
+    try:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for table, sql in DUMPS.items():
+            rows = [dict(r) for r in await conn.fetch(sql)]
+            for row in rows:
+                row.pop("persisted_at", None)
+            out[table] = rows
+        return out
+    finally:
+        await conn.close()
+
+
+async def offers_for(p: Pipeline, key: str) -> list[CatalogOffer]:
+    return [o for o in await p.read_models(CATALOG_OFFERS) if o.listing_key == key]
+
+
+async def states_for(p: Pipeline, fingerprint: str) -> list[CatalogProduct]:
+    return [
+        m for m in await p.read_models(CATALOG_PRODUCTS) if m.product_fingerprint == fingerprint
+    ]
+
+
+async def fetch(p: Pipeline, sql: str, *args: object) -> list[dict[str, Any]]:
+    conn = await p.db()
+    try:
+        return [dict(r) for r in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
+
+
+async def test_the_same_message_twice_leaves_identical_state(pipeline: Pipeline) -> None:
+    sku = uuid.uuid4().hex[:8]
+    message = product(
+        "falabella",
+        sku,
+        "Samsung Galaxy S24 Ultra 512GB Titanium Gray",
+        1_199_990,
+        model="Galaxy S24 Ultra",
+        attributes={"storage_gb": 512, "color": "gray"},
+    )
+    key = message.listing.listing_key
+    await pipeline.produce(VALIDATED, [(key, message)])
+    await wait_until(lambda: offers_for(pipeline, key), 90)
+    before = await dump(pipeline)
+    assert [r["listing_key"] for r in before["listings"] if r["listing_key"] == key] == [key]
+    assert sum(1 for r in before["price_history"] if r["listing_key"] == key) == 1
+
+    # The very same bytes again (an at-least-once redelivery).
+    await pipeline.produce(VALIDATED, [(key, message)])
+
+    async def processed_twice() -> list[CatalogOffer] | None:
+        offers = await offers_for(pipeline, key)
+        return offers if len(offers) >= 2 else None
+
+    offers = await wait_until(processed_twice, 90)
+    assert [o.price_changed for o in offers] == [True, False]
+    after = await dump(pipeline)
+    assert after == before
+
+
+async def test_a_price_change_adds_one_history_row(pipeline: Pipeline) -> None:
+    sku = uuid.uuid4().hex[:8]
+    name = "Samsung Galaxy A55 5G 256GB Azul"
+    common: dict[str, Any] = {
+        "model": "Galaxy A55",
+        "attributes": {"storage_gb": 256, "color": "blue"},
+    }
+    first = product("paris", sku, name, 399_990, **common)
+    key = first.listing.listing_key
+    await pipeline.produce(VALIDATED, [(key, first)])
+    await wait_until(lambda: offers_for(pipeline, key), 90)
+    cheaper = product("paris", sku, name, 349_990, seen=T0 + timedelta(hours=6), **common)
+    await pipeline.produce(VALIDATED, [(key, cheaper)])
+
+    async def two_offers() -> list[CatalogOffer] | None:
+        offers = await offers_for(pipeline, key)
+        return offers if len(offers) >= 2 else None
+
+    offers = await wait_until(two_offers, 90)
+    assert [(o.price, o.price_changed) for o in offers] == [(399_990, True), (349_990, True)]
+    history = await fetch(
+        pipeline,
+        "SELECT price, observed_at FROM price_history WHERE listing_key = $1 ORDER BY id",
+        key,
+    )
+    assert [(h["price"], h["observed_at"]) for h in history] == [
+        (399_990, T0),
+        (349_990, T0 + timedelta(hours=6)),
+    ]
+    (offer,) = await fetch(
+        pipeline,
+        "SELECT price_current, last_seen FROM precios_actuales WHERE listing_key = $1",
+        key,
+    )
+    assert int(offer["price_current"]) == 349_990
+    assert offer["last_seen"] == T0 + timedelta(hours=6)
+    state = (await states_for(pipeline, first.product_fingerprint))[-1]
+    assert (state.offer_count, state.min_price, state.max_price) == (1, 349_990, 349_990)
+
+    # A late redelivery of the older message does not roll the price back.
+    await pipeline.produce(VALIDATED, [(key, first)])
+    marker = product("paris", f"{sku}-m", name, 399_990, **common)
+    await pipeline.produce(VALIDATED, [(marker.listing.listing_key, marker)])
+    await wait_until(lambda: offers_for(pipeline, marker.listing.listing_key), 90)
+    prices = await fetch(
+        pipeline, "SELECT price FROM price_history WHERE listing_key = $1 ORDER BY id", key
+    )
+    assert [r["price"] for r in prices] == [399_990, 349_990]
+    (listing,) = await fetch(pipeline, "SELECT price FROM listings WHERE listing_key = $1", key)
+    assert listing["price"] == 349_990
+
+
+async def test_a_changed_normalization_moves_the_offer(pipeline: Pipeline) -> None:
+    run = uuid.uuid4().hex[:8]
+    # Two stores sell what was first read as the 128GB model.
+    first_read: dict[str, Any] = {
+        "model": "Galaxy S23 FE",
+        "attributes": {"storage_gb": 128, "color": "black"},
+    }
+    moving = product("ripley", f"R-{run}", "Galaxy S23 FE 256GB Negro", 499_990, **first_read)
+    staying = product("lider", f"L-{run}", "Samsung Galaxy S23 FE 128GB", 479_990, **first_read)
+    old_fp = moving.product_fingerprint
+    await pipeline.produce(
+        VALIDATED,
+        [(moving.listing.listing_key, moving), (staying.listing.listing_key, staying)],
+    )
+
+    async def offer_count(fingerprint: str, wanted: int) -> CatalogProduct | None:
+        states = await states_for(pipeline, fingerprint)
+        return states[-1] if states and states[-1].offer_count == wanted else None
+
+    await wait_until(lambda: offer_count(old_fp, 2), 90)
+
+    # The ripley listing is re-normalized as the 256GB model: a different master product.
+    fixed = product(
+        "ripley",
+        f"R-{run}",
+        "Galaxy S23 FE 256GB Negro",
+        499_990,
+        model="Galaxy S23 FE",
+        attributes={"storage_gb": 256, "color": "black"},
+        seen=T0 + timedelta(minutes=5),
+    )
+    new_fp = fixed.product_fingerprint
+    assert new_fp != old_fp
+    await pipeline.produce(VALIDATED, [(fixed.listing.listing_key, fixed)])
+    await wait_until(lambda: offer_count(new_fp, 1), 90)
+    old_state = await wait_until(lambda: offer_count(old_fp, 1), 90)
+    assert old_state.min_price == 479_990
+
+    products = {
+        r["fingerprint"]: r
+        for r in await fetch(
+            pipeline,
+            "SELECT id, fingerprint, active, attributes FROM productos_maestros "
+            "WHERE fingerprint = ANY($1)",
+            [old_fp, new_fp],
+        )
+    }
+    assert products[old_fp]["active"] and products[new_fp]["active"]
+    assert products[new_fp]["attributes"]["storage_gb"] == 256
+    offers = await fetch(
+        pipeline,
+        "SELECT product_id, listing_key FROM precios_actuales WHERE listing_key = ANY($1)",
+        [moving.listing.listing_key, staying.listing.listing_key],
+    )
+    assert {(o["product_id"], o["listing_key"]) for o in offers} == {
+        (products[new_fp]["id"], moving.listing.listing_key),
+        (products[old_fp]["id"], staying.listing.listing_key),
+    }
+
+    # The last store re-normalized too: the old product is left without offers.
+    staying_fixed = product(
+        "lider",
+        f"L-{run}",
+        "Samsung Galaxy S23 FE 128GB",
+        479_990,
+        model="Galaxy S23 FE",
+        attributes={"storage_gb": 256, "color": "black"},
+        seen=T0 + timedelta(minutes=5),
+    )
+    await pipeline.produce(VALIDATED, [(staying_fixed.listing.listing_key, staying_fixed)])
+    emptied = await wait_until(lambda: offer_count(old_fp, 0), 90)
+    assert (emptied.min_price, emptied.max_price) == (None, None)
+    moved = await wait_until(lambda: offer_count(new_fp, 2), 90)
+    assert (moved.min_price, moved.max_price) == (479_990, 499_990)
+    (old,) = await fetch(
+        pipeline, "SELECT active FROM productos_maestros WHERE fingerprint = $1", old_fp
+    )
+    assert old["active"] is False
+    # No orphan offers: every offer belongs to the product its listing points to, and every
+    # listing has its offer.
+    orphans = await fetch(
+        pipeline,
+        """SELECT pa.listing_key FROM precios_actuales pa
+           LEFT JOIN listings l ON l.listing_key = pa.listing_key
+           WHERE l.listing_key IS NULL OR l.product_id <> pa.product_id""",
+    )
+    assert orphans == []
+    missing = await fetch(
+        pipeline,
+        """SELECT l.listing_key FROM listings l WHERE NOT EXISTS (
+               SELECT 1 FROM precios_actuales pa
+               WHERE pa.product_id = l.product_id AND pa.retailer = l.retailer)""",
+    )
+    assert missing == []
+    # History keeps one row per listing: the price never changed.
+    history = await fetch(
+        pipeline,
+        "SELECT listing_key FROM price_history WHERE listing_key = ANY($1)",
+        [moving.listing.listing_key, staying.listing.listing_key],
+    )
+    assert len(history) == 2
