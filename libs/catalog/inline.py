@@ -270,10 +270,10 @@ async def _check_llm(client: AsyncOpenAI, base_url: str) -> None:
 @asynccontextmanager
 async def _open_cache(settings: Settings) -> AsyncIterator[MultiLevelCache]:
     """The cache-lookup service's multilevel cache (needs Postgres; Redis is optional)."""
-    from cache_lookup.app import make_embedder
     from catalog.cache.l1 import L1Cache, connect
     from catalog.cache.l2 import SemanticCache
     from catalog.cache.multilevel import MultiLevelCache
+    from catalog.cache.stores import make_embedder
     from catalog.db import pool as db
 
     s = settings

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-import asyncpg
-
-from cache_lookup.app import make_embedder
-from catalog.cache.l1 import L1Cache, connect
-from catalog.cache.l2 import SemanticCache
-from catalog.db import pool as db
+from catalog.cache.stores import CacheStores
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.kafka.topics import DLQ, REVIEW, VALIDATED, TopicSpec
 from catalog.observability import configure
@@ -25,32 +20,20 @@ class PersisterProcessor:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.pool: asyncpg.Pool | None = None
+        self.stores: CacheStores | None = None
         self.writer: CatalogWriter | None = None
-        self.l1: L1Cache | None = None
 
     async def start(self, publish: Publisher) -> None:
         s = self.settings
-        self.pool = await db.create_pool(s.postgres)
-        self.l1 = L1Cache(connect(s.redis), s.cache.namespace, s.redis.retry_after_s)
-        embedder = make_embedder(s)
-        semantic = SemanticCache(self.pool, embedder.model, embedder.dim)
-        await semantic.ensure_index()
+        self.stores = await CacheStores.open(s)
         self.writer = CatalogWriter(
-            self.pool,
-            load_taxonomy(),
-            self.l1,
-            semantic,
-            embedder,
-            s.cache.namespace,
-            s.cache.l1_default_ttl_s,
-        )
+            self.stores.pool, load_taxonomy(), self.stores.l1, self.stores.semantic,
+            self.stores.embedder, s.cache.namespace, s.cache.l1_default_ttl_s,
+        )  # fmt: skip
 
     async def stop(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
-        if self.l1 is not None:
-            await self.l1.client.aclose()
+        if self.stores is not None:
+            await self.stores.close()
 
     @property
     def _writer(self) -> CatalogWriter:
@@ -70,15 +53,7 @@ class PersisterProcessor:
         return {VALIDATED: self.validated, REVIEW: self.review, DLQ: self.dead_letters}
 
     def health_checks(self) -> dict[str, HealthCheck]:
-        async def postgres() -> None:
-            assert self.pool is not None
-            await db.check(self.pool)
-
-        async def redis() -> None:
-            assert self.l1 is not None
-            await self.l1.check()
-
-        return {"postgres": postgres, "redis": redis}
+        return self.stores.health_checks() if self.stores else {}
 
     def timers(self) -> list[tuple[float, Callable[[], Awaitable[None]]]]:
         return []

@@ -14,34 +14,28 @@ app = typer.Typer(no_args_is_help=True, help="The multilevel cache (Redis, pgvec
 
 
 async def _run(settings: Settings, action: str, category: str | None) -> str:
-    from cache_lookup.app import make_embedder
     from catalog.cache import maintenance
-    from catalog.cache.l1 import L1Cache, connect
-    from catalog.cache.l2 import SemanticCache
-    from catalog.db.pool import create_pool
+    from catalog.cache.stores import CacheStores
     from catalog.domain.taxonomy import load_taxonomy
 
-    pool = await create_pool(settings.postgres, min_size=1, max_size=2)
-    l1 = L1Cache(connect(settings.redis), settings.cache.namespace, settings.redis.retry_after_s)
+    stores = await CacheStores.open(settings, min_size=1, max_size=2)
     try:
         if action == "invalidate":
-            removed = await maintenance.invalidate(pool, l1, settings.cache.namespace, category)
+            removed = await maintenance.invalidate(
+                stores.pool, stores.l1, settings.cache.namespace, category
+            )
             return f"invalidated {removed} cached answer(s) in {settings.cache.namespace}"
-        embedder = make_embedder(settings)
-        semantic = SemanticCache(pool, embedder.model, embedder.dim)
-        await semantic.ensure_index()
         report = await maintenance.warm(
-            pool, l1, semantic, embedder, load_taxonomy(), settings.cache.namespace,
-            settings.cache.l1_default_ttl_s, category,
+            stores.pool, stores.l1, stores.semantic, stores.embedder, load_taxonomy(),
+            settings.cache.namespace, settings.cache.l1_default_ttl_s, category,
         )  # fmt: skip
-        redis_note = "" if l1.available else " (Redis unreachable: L1 skipped)"
+        redis_note = "" if stores.l1.available else " (Redis unreachable: L1 skipped)"
         return (
             f"warmed {report.entries} answer(s): {report.l1_written} into L1, "
             f"{report.vectors_added} new L2 vector(s){redis_note}"
         )
     finally:
-        await l1.client.aclose()
-        await pool.close()
+        await stores.close()
 
 
 def _execute(action: str, category: str | None) -> None:
