@@ -67,6 +67,7 @@ format: install ## Apply ruff formatting and autofixes
 
 eval: install ## Quality figures: dev set, and Abt-Buy and WDC PAVE from ../shared/data when present
 	$(BIN)/python -m catalog.evaluation
+	$(BIN)/python -m catalog.evaluation.semantic_cache
 
 bench: install ## Run every benchmarks/bench_*.py in turn (medians and ratios to targets)
 	@set -e; for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done

@@ -270,26 +270,16 @@ async def _check_llm(client: AsyncOpenAI, base_url: str) -> None:
 @asynccontextmanager
 async def _open_cache(settings: Settings) -> AsyncIterator[MultiLevelCache]:
     """The cache-lookup service's multilevel cache (needs Postgres; Redis is optional)."""
-    from catalog.cache.l1 import L1Cache, connect
-    from catalog.cache.l2 import SemanticCache
-    from catalog.cache.multilevel import MultiLevelCache
-    from catalog.cache.stores import make_embedder
-    from catalog.db import pool as db
+    from catalog.cache.stores import CacheStores
 
-    s = settings
     try:
-        pool = await db.create_pool(s.postgres)
+        stores = await CacheStores.open(settings)
     except (TimeoutError, OSError) as exc:
         raise Unreachable(f"Postgres unreachable ({exc})") from exc
-    l1 = L1Cache(connect(s.redis), s.cache.namespace, s.redis.retry_after_s)
     try:
-        embedder = make_embedder(s)
-        semantic = SemanticCache(pool, embedder.model, embedder.dim)
-        await semantic.ensure_index()
-        yield MultiLevelCache(s.cache, load_taxonomy(), l1, pool, semantic, embedder)
+        yield stores.multilevel()
     finally:
-        await pool.close()
-        await l1.client.aclose()
+        await stores.close()
 
 
 @asynccontextmanager

@@ -13,8 +13,10 @@ from typer.testing import CliRunner, Result
 
 from catalog import cli
 from catalog.devstack.stack import Stack
+from catalog.kafka.topics import RAW
 from catalog.settings import get_settings
-from tests.integration.harness import Pipeline, start_pipeline
+from schemas.models import RawListing
+from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -94,3 +96,41 @@ async def test_publish_reports_bad_lines_and_waits_for_the_rest(
     assert retried.exit_code == 1 and "0 item(s)" in retried.output
     missing = await catalog(pipeline, "batches", "show", "no-such-batch")
     assert missing.exit_code == 1 and "catalog batches list" in missing.output
+
+
+async def test_normalize_with_cache_answers_from_what_the_pipeline_stored(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    stored = RawListing(retailer="unimarc", sku=f"U-{run}", name="Leche Descremada Soprole 1 L",
+                        price=1190, category="Lácteos")  # fmt: skip
+    await pipeline.produce(RAW, [(stored.listing_key, stored)])
+
+    async def persisted() -> bool:
+        conn = await pipeline.db()
+        try:
+            sql = "SELECT count(*) FROM listings WHERE listing_key = $1"
+            return bool(await conn.fetchval(sql, stored.listing_key))
+        finally:
+            await conn.close()
+
+    await wait_until(persisted, 90)
+    feed = tmp_path / "in.jsonl"
+    other = stored.model_copy(update={"retailer": "lider", "sku": f"L2-{run}"})
+    feed.write_text(other.model_dump_json() + "\n")
+    out = tmp_path / "out.jsonl"
+    result = await catalog(pipeline, "normalize", str(feed), "-o", str(out), "--cache",
+                           "--llm", "none")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [line] = [json.loads(x) for x in out.read_text().splitlines()]
+    assert line["source"] in ("l1", "l2", "l3"), line
+    conn = await pipeline.db()
+    try:
+        fingerprint = await conn.fetchval(
+            "SELECT p.fingerprint FROM listings l JOIN productos_maestros p ON p.id = l.product_id "
+            "WHERE l.listing_key = $1",
+            stored.listing_key,
+        )
+    finally:
+        await conn.close()
+    assert line["product_fingerprint"] == fingerprint
