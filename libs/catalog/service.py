@@ -150,6 +150,7 @@ class ServiceApp:
             store="memory://",
             consumer_auto_offset_reset="earliest",
             broker_rebalance_timeout=kafka.rebalance_timeout_s,
+            broker_session_timeout=kafka.session_timeout_s,
             broker_commit_interval=kafka.commit_interval_s,
             web_enabled=True,
             web_host=settings.observability.web_host,

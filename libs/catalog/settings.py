@@ -27,6 +27,9 @@ class KafkaSettings(_Section):
     # data arrives, so a short wait costs nothing there and saves ~0.5 s per hop here.
     fetch_max_wait_ms: int = 20
     rebalance_timeout_s: float = 5.0
+    # How long the group waits for a consumer that stopped heartbeating (e.g. a killed pod)
+    # before its partitions move to the others.
+    session_timeout_s: float = 30.0
     commit_interval_s: float = 1.0
     # When set, every topic gets this many partitions (the embedded stack uses few); otherwise
     # each topic gets its production count from the topic registry.

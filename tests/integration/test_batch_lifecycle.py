@@ -39,7 +39,7 @@ from router.logic import Router
 from schemas.models import LLMRequest, LLMResult, RawListing
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 BATCH_ENV = {
     "CATALOG_LLM__POLL_INTERVAL_S": "0.3",
@@ -480,8 +480,8 @@ async def test_builder_killed_during_sync_calls_recalls_only_unfinished(
     # A new builder instance takes over: the dead one's advisory lock went with its connection.
     settings = rig_settings(p, emu)
     pool = await db.create_pool(settings.postgres)
+    store = LLMStore(pool)
     try:
-        store = LLMStore(pool)
         await store.register()
         client = make_client(settings.llm, max_retries=0)
         builder = BatchBuilder(settings, store, client, KafkaPublisher(p))
@@ -493,8 +493,8 @@ async def test_builder_killed_during_sync_calls_recalls_only_unfinished(
             return await items_done(p, requests)
 
         await wait_until(flushed, 30, 0.2)
-        await store.unregister()
     finally:
+        await store.unregister()
         await pool.close()
     results = await wait_all_results(p, requests)
     assert_exactly_once(results, requests)
@@ -535,7 +535,6 @@ async def test_result_stored_before_a_crash_is_republished_not_recalled(
         return all(row["status"] == "batched" for row in rows.values())
 
     await wait_until(batched, 30, 0.1)
-    await asyncio.sleep(0.6)  # the emulator finishes the batch
 
     class Crash(RuntimeError):
         pass
@@ -544,17 +543,25 @@ async def test_result_stored_before_a_crash_is_republished_not_recalled(
         raise Crash("process died before the broker acknowledged")
 
     pool = await db.create_pool(settings.postgres)
+    dying = LLMStore(pool)
     try:
-        dying = LLMStore(pool)
         await dying.register()
         client = make_client(settings.llm, max_retries=0)
-        with pytest.raises(Crash):
-            await BatchPoller(settings, dying, client, crashing_publish).poll()
+        poller = BatchPoller(settings, dying, client, crashing_publish)
+
+        async def crashed() -> bool:
+            try:
+                await poller.poll()  # nothing to do until the emulator has finished the batch
+            except Crash:
+                return True
+            return False
+
+        await wait_until(crashed, 20, 0.2)
         rows = await item_rows(p, requests)
         assert {row["status"] for row in rows.values()} == {"emitting"}
         spent_before = await spent(p)
-        await dying.unregister()  # what Postgres does when a killed process's connection drops
     finally:
+        await dying.unregister()  # what Postgres does when a killed process's connection drops
         await pool.close()
     files_before = emu.stats()["requests_by_endpoint"].get("files.content", 0)
     p.start(["batch_poller"])
@@ -585,13 +592,19 @@ async def test_sync_path_retries_then_breaker_holds_items(rigs: dict[str, Rig]) 
     async def breaker_open() -> bool:
         return 'catalog_llm_breaker_state{model="gpt-5-mini"} 2.0' in p.metrics("batch_builder")
 
+    async def all_pending() -> bool:
+        rows = await item_rows(p, requests)
+        return len(rows) == len(requests) and all(
+            row["status"] == "pending" for row in rows.values()
+        )
+
     try:
         await wait_until(breaker_open, 30, 0.1)
         text = p.metrics("batch_builder")
         assert 'catalog_llm_retries_total{model="gpt-5-mini",operation="chat",reason="5xx"}' in text
-        # While the circuit is open, items are left pending, not failed.
-        rows = await item_rows(p, requests)
-        assert any(row["status"] == "pending" for row in rows.values())
+        # While the circuit is open, items are given back (pending), not failed.
+        await wait_until(all_pending, 10, 0.1)
+        assert await results_for(p, requests) == []
         emu.set_faults({"error_rate_500": 0.3})  # the provider recovers, mostly
         results = await wait_all_results(p, requests, timeout_s=60)
     finally:

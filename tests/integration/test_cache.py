@@ -33,7 +33,7 @@ from router.logic import Router
 from schemas.models import RawListing, RoutedListing, ValidatedProduct
 from tests.integration.harness import create_database
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from catalog.settings import get_settings
 from schemas.models import RawListing
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from catalog.kafka.topics import RAW
 from schemas.models import RawListing
 from tests.integration.harness import start_pipeline, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 TITLES = [
     ("Leche Entera Soprole 1 L", "Lácteos"),

@@ -26,7 +26,7 @@ from schemas.models import (
 )
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 T0 = datetime(2025, 11, 18, 12, 0, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, DLQ, RAW, VAL
 from schemas.models import CatalogOffer, CatalogProduct, DeadLetter, RawListing
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from catalog.cache.l1 import L1Cache, connect
 from catalog.devstack.stack import free_port, redis_binary, wait_for_port
 from catalog.settings import RedisSettings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from openai_emulator.server import EmulatorHandle
 from schemas.models import RawListing, ReviewItem
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 SERVICES = ("router", "cache_lookup", "batch_builder", "validator", "persister")
 MINI_LOW = Faults.model_validate({"per_model": {"gpt-5-mini": {"low_confidence_rate": 1.0}}})

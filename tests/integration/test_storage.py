@@ -11,7 +11,7 @@ from catalog.db.migrate import MigrationError, load_migrations, migrate
 from catalog.devstack.stack import Stack
 from tests.integration.harness import create_database
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def test_migrations_apply_once_and_load_reference_data(stack: Stack) -> None:

@@ -38,6 +38,12 @@ class Brand:
     lines: tuple[str, ...] = ()
     category: str | None = None
     weak: bool = False
+    # Brand-specific model wording: an abbreviation or former name -> the maker's current name
+    # ("ps5" -> "PlayStation 5", "qc" -> "QuietComfort"); an empty name drops the words ("mi").
+    model_words: tuple[tuple[str, str], ...] = ()
+    # Line words that do not tell two of the brand's products apart ("galaxy" for Samsung: "Galaxy
+    # A55" and "A55" are one phone); dropped from the model key only.
+    key_ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class BrandAliases:
         self.version = version
         self._brands: dict[str, Brand] = {}
         self._index: PhraseIndex[tuple[str, MatchKind]] = PhraseIndex()
+        self._model_words: dict[str, PhraseIndex[str]] = {}
         owner: dict[str, str] = {}
         for brand in brands:
             if brand.name in self._brands:
@@ -97,6 +104,21 @@ class BrandAliases:
         if hit is None or hit[1] != "alias":
             return None
         return hit[0]
+
+    def model_words(self, canonical: str | None) -> PhraseIndex[str]:
+        """The brand's model-word rewrites as a phrase index (empty for an unknown brand)."""
+        key = canonical or ""
+        index = self._model_words.get(key)
+        if index is None:
+            brand = self._brands.get(key)
+            index = PhraseIndex((alias_key(k), v) for k, v in (brand.model_words if brand else ()))
+            self._model_words[key] = index
+        return index
+
+    def key_ignore(self, canonical: str | None) -> frozenset[str]:
+        """Folded line words of the brand that the model key leaves out."""
+        brand = self._brands.get(canonical or "")
+        return frozenset(alias_key(w) for w in brand.key_ignore) if brand else frozenset()
 
     def default_category(self, canonical: str | None) -> str | None:
         brand = self._brands.get(canonical or "")
@@ -159,6 +181,10 @@ class BrandAliases:
                 lines=tuple(str(a) for a in raw.get("lines") or ()),
                 category=raw.get("category"),
                 weak=bool(raw.get("weak", False)),
+                model_words=tuple(
+                    (str(k), str(v or "")) for k, v in (raw.get("model_words") or {}).items()
+                ),
+                key_ignore=tuple(str(w) for w in raw.get("key_ignore") or ()),
             )
             for raw in data.get("brands") or []
         ]

@@ -96,6 +96,20 @@ _NOISE_WORDS = (
     "ram",
     "memoria ram",
     "rom",
+    # Packaging: how one product is sold, never which product it is.
+    "botella",
+    "botellas",
+    "caja",
+    "lata",
+    "latas",
+    "bidon",
+    "pote",
+    "tubo",
+    "frasco",
+    "envase",
+    "doypack",
+    "sachet",
+    "desechable",
 )
 _FILLERS = frozenset(
     {
@@ -243,12 +257,85 @@ _UPPER = frozenset(
         "wd",
     }
 )
-_TOKEN = re.compile(r"[0-9a-z°]+(?:[\-./'’][0-9a-z°]+)*")
+_TOKEN = re.compile(r"[0-9a-z°]+(?:[\-./'’][0-9a-z°]+)*(?:\+(?![0-9a-z]))?")
 _NUMERO = re.compile(r"n[°o]\.?(\d{1,3})")
 _BRACKETS = re.compile(r"\[[^\]]*\]?|\([^)]*\)?")
 _DIGIT = re.compile(r"\d")
 _SUFFIX_LETTER = re.compile(r"\d+[a-z]")
 _ALPHA = re.compile(r"[^\W\d_]")
+_ALNUM = re.compile(r"[^a-z0-9]+")
+# Interface versions say how a device connects, not which one it is ("PCIe 4.0", "USB 3.2 Gen 2").
+_INTERFACE = re.compile(
+    r"(?<![a-z0-9])(?:pcie|pci\s*express|pci\s*e|usb(?:[\s-]*c)?|thunderbolt)"
+    r"\s*(?:gen\s*)?\d(?:\.\d)?(?:\s*gen\s*\d(?:x\d)?)?(?![a-z0-9])"
+)
+# Product generations, in any of the ways stores write them: "10th Generation", "10ª Gen",
+# "10 Generación", "(2da generación)"; rendered "10th Gen" even inside brackets.
+_GENERATION = re.compile(
+    r"(?<![a-z0-9])(\d{1,2})\s*(?:st|nd|rd|th|a|o|da|ra|ta|va|na|ma|°|º)?\.?\s*"
+    r"(?:gen|generacion|generation)(?![a-z0-9])"
+)
+# A store's words before the model ("Monitor Gaming 27G2SP", "Notebook Gamer Victus 15").
+_CASE_SIZE = re.compile(r"(?<![a-z0-9.,])(\d{2})\s*mm(?![a-z0-9])")
+_LEADING_QUALIFIERS = frozenset({"gaming", "gamer"})
+# Categories whose maker part numbers follow the series name ("IdeaPad Slim 3 15AMN8",
+# "Nitro V 15 ANV15-51"): the series and the identity attributes identify the product.
+_SERIES_CATEGORIES = frozenset({"notebooks", "desktops"})
+_CODE_SUFFIX = re.compile(r"^(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])([a-z0-9]{4,})-[a-z]$")
+_TV_CODE = re.compile(r"^([a-z]{0,4})(\d{2})([a-z]{1,5}\d{2,4})([a-z]*)$")
+# Words left next to a colour at the end of a title are part of a marketing colour name
+# ("Azul Ultramar", "Titanio Desierto", "Gris Luna", "Awesome Navy", "Mist Blue").
+_COLOR_TAIL = re.compile(r"(?:\s+[a-z]{3,}){1,2}\s*$")
+_COLOR_ADJECTIVE = re.compile(r"(?<![a-z0-9])([a-z]{3,})\s+$")
+# Makers' English colour names put a fancy word before the hue ("Awesome Navy", "Mist Blue").
+_COLOR_ADJECTIVES = frozenset(
+    {
+        "awesome",
+        "ripple",
+        "indigo",
+        "mist",
+        "titan",
+        "cosmic",
+        "ocean",
+        "forest",
+        "sky",
+        "arctic",
+        "alpine",
+        "deep",
+        "light",
+        "dark",
+        "icy",
+        "ice",
+        "storm",
+        "obsidian",
+        "jet",
+        "matte",
+        "glacier",
+        "lunar",
+        "sunset",
+        "aurora",
+        "emerald",
+        "sapphire",
+        "coral",
+        "misty",
+        "pacific",
+        "sierra",
+        "stellar",
+        "shadow",
+        "cool",
+        "marble",
+        "pearl",
+        "sage",
+        "sand",
+        "hazel",
+        "cobalt",
+        "jade",
+        "mint",
+        "olive",
+        "royal",
+        "electric",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -435,15 +522,98 @@ def _build_model(
         if token in _FILLERS and kind == "tech":
             continue
         words.append(_case_word(original, token, kind))
-    # Drop dangling function words at the ends ("Leche de" -> "Leche").
+    if kind == "tech":
+        words = _clean_codes(words, category.id if category else None)
+    words = _dedupe(words)
+    # Drop dangling function words at the ends ("Leche de" -> "Leche", "para Good Girl").
     while words and words[-1] in _FILLERS:
         words.pop()
-    while words and words[0] in _FILLERS:
-        if kind == "goods":
+    while words and units.fold(words[0]) in _FILLERS:
+        if kind == "goods" and units.fold(words[0]) != "para":
             words[0] = words[0].capitalize()
             break
         words.pop(0)
     return " ".join(words)
+
+
+def _generation(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix} Gen"
+
+
+def _is_code(key: str) -> bool:
+    """A maker code: letters and at least two digits, four characters or more ("DU7000")."""
+    return len(key) >= 4 and sum(c.isdigit() for c in key) >= 2 and not key.isdigit()
+
+
+def _clean_codes(words: list[str], category_id: str | None) -> list[str]:
+    """Model-number hygiene for tech products.
+
+    * a store qualifier before the model goes ("Gaming 27G2SP" -> "27G2SP");
+    * a colour-variant letter after a code goes ("27GS60F-B" -> "27GS60F");
+    * a TV code reads as its series ("UN55DU7000GXZS" -> "DU7000", "65C655" -> "C655");
+    * a part number that repeats another model word goes ("DU7000 UN55DU7000GXZS",
+      "RTX 4060 Dual OC DUAL-RTX4060-O8G"), with a short prefix it spells out ("KD X77L KD-55X77L");
+    * in notebooks and desktops a part number after the series goes ("Nitro V 15 ANV15-51").
+    """
+    while len(words) > 1 and units.fold(words[0]) in _LEADING_QUALIFIERS:
+        words = words[1:]
+    out: list[str] = []
+    prefixes: set[str] = set()
+    for word in words:
+        folded = units.fold(word)
+        suffix = _CODE_SUFFIX.match(folded)
+        if suffix is not None and len(_ALNUM.sub("", suffix.group(1))) >= 5:
+            word = word[: len(suffix.group(1))]
+            folded = suffix.group(1)
+        if category_id == "smart_tv":
+            code = _TV_CODE.match(_ALNUM.sub("", folded))
+            if code is not None and int(code.group(2)) in units.TV_SIZES:
+                series = code.group(3) + (code.group(4) if len(code.group(4)) <= 2 else "")
+                word = series.upper()
+                if code.group(1):
+                    prefixes.add(code.group(1))
+        out.append(word)
+    keys = [_ALNUM.sub("", units.fold(w)) for w in out]
+    drop = {i for i, key in enumerate(keys) if key in prefixes}
+    for i, key in enumerate(keys):
+        if not _is_code(key):
+            continue
+        for j, other in enumerate(keys):
+            if (
+                i != j
+                and len(other) >= 3
+                and len(key) >= len(other) + 2
+                and other in key
+                and any(c.isdigit() for c in other)
+            ):
+                drop.add(i)
+                for k, short in enumerate(keys):
+                    if k != i and short.isalpha() and len(short) <= 2 and key.startswith(short):
+                        drop.add(k)
+                break
+    if category_id in _SERIES_CATEGORIES:
+        seen_number = False
+        for i, key in enumerate(keys):
+            if seen_number and _is_code(key) and len(key) >= 5:
+                drop.add(i)
+            seen_number = seen_number or any(c.isdigit() for c in key)
+    return [w for i, w in enumerate(out) if i not in drop] if len(drop) < len(out) else out
+
+
+def _dedupe(words: list[str]) -> list[str]:
+    """A word the title repeats counts once ("Aerosol ... Aerosol", "Robot Robot Vacuum")."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for word in words:
+        key = units.fold(word)
+        if key in seen and not key.isdigit() and key not in _FILLERS:
+            continue
+        seen.add(key)
+        out.append(word)
+    return out
 
 
 def _model_spans(
@@ -456,12 +626,25 @@ def _model_spans(
     spans = _Spans()
     if brand_span is not None:
         spans.add(*brand_span)
+    for match in _GENERATION.finditer(folded):
+        spans.replace.append((match.start(), match.end(), _generation(int(match.group(1)))))
     for match in _BRACKETS.finditer(folded):
         spans.add(*match.span())
+    for match in _INTERFACE.finditer(folded):
+        spans.add(*match.span())
+    tokens = units.word_tokens(folded)
+    if brand:
+        rewrites = load_brands().model_words(brand)
+        if len(rewrites):
+            for start, end, text in rewrites.scan(tokens):
+                spans.replace.append((start, end, text))
+    if category is not None and "case_mm" in category.keep_in_model:
+        # Watches: the case size is part of the model name ("Watch Series 10 46mm").
+        for match in _CASE_SIZE.finditer(folded):
+            spans.replace.append((match.start(), match.end(), match.group(1) + "mm"))
     packs = category is None or "pack_count" in category.attributes
     for start, end in units.unit_spans(folded, packs=packs):
         spans.add(start, end)
-    tokens = units.word_tokens(folded)
     for start, end, _kind in _strip_index(category).scan(tokens):
         spans.add(start, end)
     if category is None:
@@ -471,6 +654,12 @@ def _model_spans(
     if "color" in names:
         for start, end, _color in units.color_spans(folded):
             spans.add(start, end)
+            tail = _COLOR_TAIL.match(folded, end)
+            if tail is not None:
+                spans.add(end, tail.end())
+            before = _COLOR_ADJECTIVE.search(folded, 0, start)
+            if before is not None and before.group(1) in _COLOR_ADJECTIVES:
+                spans.add(before.start(1), before.end(1))
     for name in ("resolution", "panel", "network", "concentration", "gender", "refresh_hz", "abv"):
         if name in names and name not in keep:
             for start, end in units.attribute_spans(folded, name):
@@ -639,8 +828,12 @@ def parts(
     span = _brand_span(brands, title, tokens, brand) if brand else None
     spans = _model_spans(leaf, folded, span, attributes, brand)
     model = _build_model(title, folded, leaf, spans)
+    if not model and span is not None and leaf is not None and leaf.kind == "goods":
+        # Nothing but category words left ("Bebida Gaseosa Bilz 1.5 L"): the product is named
+        # after its brand.
+        model = _case_word(title[span[0] : span[1]], folded[span[0] : span[1]], "goods")
     if not model:
-        # Nothing but category words left ("Bebida Pepsi 3 L"): keep the product noun.
+        # Nothing but category words left ("Bebida 3 L"): keep the product noun.
         model = _build_model(title, folded, leaf, _model_spans(None, folded, span, {}, brand))
     return ModelParts(brand, brand_known, model, category_id, attributes)
 

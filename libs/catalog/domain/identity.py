@@ -104,22 +104,128 @@ def _canonical_brand(brand: str) -> str:
     )
 
 
+# Words that never tell two products apart: Spanish and English function words, flavour and
+# generation markers ("Sabor Original" = "Original", "No 5" = "5", "10th Gen" = "10").
+_KEY_STOPWORDS = frozenset(
+    {
+        "de",
+        "del",
+        "la",
+        "el",
+        "los",
+        "las",
+        "con",
+        "y",
+        "e",
+        "en",
+        "para",
+        "a",
+        "al",
+        "por",
+        "un",
+        "una",
+        "the",
+        "and",
+        "for",
+        "with",
+        "of",
+        "x",
+        "sabor",
+        "gen",
+        "generation",
+        "generacion",
+    }
+)
+_NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "uno": "1",
+    "dos": "2",
+    "tres": "3",
+    "cuatro": "4",
+    "cinco": "5",
+}
+# One name, several store spellings ("Mayonesa Clásica" = "Mayonesa Tradicional").
+_KEY_SYNONYMS = {
+    "clasic": "original",
+    "tradicional": "original",
+    "tradicionale": "original",
+}
+_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)")
+_CASE_SIZE = re.compile(r"\d{2}mm")
+_KEY_SPLIT = re.compile(r"[^a-z0-9+]+")
+_VOWELS = frozenset("aeiou")
+
+
+def _stem(word: str) -> str:
+    """Light Spanish plural and gender folding ("Espirales" = "Espiral", "Clásicas" = "Clásico")."""
+    if not word.isalpha():
+        return word
+    if len(word) > 4 and word.endswith("es") and word[-3] not in _VOWELS:
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) > 4 and word[-1] in "ao":
+        word = word[:-1]
+    return word
+
+
+def _key_tokens(cleaned: str, ignore: frozenset[str]) -> list[str]:
+    tokens: list[str] = []
+    raw = [t for t in _KEY_SPLIT.split(units.fold(cleaned).replace("+", " plus ")) if t]
+    for index, token in enumerate(raw):
+        ordinal = _ORDINAL.fullmatch(token)
+        if ordinal is not None:
+            token = ordinal.group(1)  # "10th" = "10"
+        token = _NUMBER_WORDS.get(token, token)
+        if token in _KEY_STOPWORDS or token in ignore or _CASE_SIZE.fullmatch(token):
+            continue
+        if token in ("no", "n") and index + 1 < len(raw) and raw[index + 1].isdigit():
+            continue
+        token = _stem(token)
+        token = _KEY_SYNONYMS.get(token, token)
+        if token.isdigit() and tokens and tokens[-1].isalpha():
+            tokens[-1] += token  # "Watch 7" = "Watch7", "Spaghetti No 5" = "Spaghetti 5"
+            continue
+        tokens.append(token)
+    return tokens
+
+
+def _is_code(token: str) -> bool:
+    return len(token) >= 4 and sum(c.isdigit() for c in token) >= 2 and not token.isdigit()
+
+
 def model_key(model: str, brand: str | None = None, category: Category | None = None) -> str:
     """Comparable form of a model: the extractor's model cleaning applied to the model string,
-    then lowercase alphanumerics only (`"Galaxy S24 Ultra"` == `"galaxy s24-ultra"`)."""
+    then a bag of normalized words, so that spacing, punctuation, word order, plurals, function
+    words and the brand's non-identifying line words never split one product
+    (`"Galaxy S24 Ultra"` == `"galaxy s24-ultra"`, `"Leche Sin Lactosa Semidescremada"` ==
+    `"Leche Semidescremada Sin Lactosa"`, `"Pasta Espiral N°85"` == `"Pasta Espirales 85"`). In
+    categories where the maker's code identifies the product, a model with a code is keyed by
+    its codes alone (`"Crystal UHD DU7000"` == `"DU7000"`)."""
     if not isinstance(model, str):
         return ""
     text = model[:300]
     folded = units.fold(text)
     span: tuple[int, int] | None = None
+    brands = load_brands()
     if brand:
-        for match in load_brands().matches(text):
+        for match in brands.matches(text):
             if match.brand == brand and match.kind == "alias":
                 span = (match.start, match.end)
                 break
     spans = _model_spans(category, folded, span, {}, brand)
     cleaned = _build_model(text, folded, category, spans)
-    return re.sub(r"[^a-z0-9]+", "", units.fold(cleaned))
+    if category is not None and category.code_identity:
+        words = (re.sub(r"[^a-z0-9]+", "", w) for w in units.fold(cleaned).split())
+        codes = sorted({w for w in words if _is_code(w)})
+        if codes:
+            return " ".join(codes)
+    tokens = _key_tokens(cleaned, brands.key_ignore(brand))
+    return " ".join(sorted(set(tokens)))
 
 
 def _value_key(value: AttributeValue | None) -> str:

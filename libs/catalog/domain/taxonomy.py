@@ -73,6 +73,7 @@ _VALUE_PARSERS: dict[str, Callable[[str], AttributeValue | None]] = {
 }
 
 _BARE_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
 _TRUE_WORDS = frozenset({"true", "yes", "si", "1", "y", "verdadero"})
 _FALSE_WORDS = frozenset({"false", "no", "0", "n", "falso"})
 
@@ -115,6 +116,9 @@ class Category:
     name_attributes: tuple[str, ...] = ()
     keep_in_model: tuple[str, ...] = ()
     strip_words: tuple[str, ...] = ()
+    # The maker's model code ("UN55DU7000GXZS", "RT38CG6420S9", "WH-1000XM5") identifies the
+    # product: when the model has one, the model key is the code alone, without series words.
+    code_identity: bool = False
     kind: Kind = "tech"
     complexity: float = 0.5
     confidence_threshold: float = 0.75
@@ -134,15 +138,34 @@ class Category:
 
     def canonical_key(self, key: str) -> str | None:
         """Map a retailer's or model's attribute key to this category's canonical name."""
+        candidates = self._key_candidates(key)
+        return candidates[0] if candidates else None
+
+    def _key_candidates(self, key: str) -> list[str]:
         if key in self.attributes:
-            return key
+            return [key]
         folded = alias_key(key)
         underscored = folded.replace(" ", "_")
         if underscored in self.attributes:
-            return underscored
-        for candidate in self.key_aliases.get(folded, ()) or self.key_aliases.get(underscored, ()):
-            if candidate in self.attributes:
+            return [underscored]
+        aliases = self.key_aliases.get(folded, ()) or self.key_aliases.get(underscored, ())
+        return [candidate for candidate in aliases if candidate in self.attributes]
+
+    def _unit_match(self, candidates: list[str], value: object) -> str | None:
+        """For an ambiguous key ("Contenido", "Capacidad"), the first candidate whose unit-aware
+        parser reads the value ("1 kg" is a weight, not 1 ml; "10 kg" a washer load, not 10 L)."""
+        if len(candidates) < 2 or not isinstance(value, str) or not _HAS_LETTER.search(value):
+            return candidates[0] if candidates else None
+        for candidate in candidates:
+            spec = self.attributes[candidate]
+            parser = _VALUE_PARSERS.get(candidate)
+            if spec.type not in ("int", "float") or parser is None:
                 return candidate
+            try:
+                if parser(value[:200]) is not None:
+                    return candidate
+            except (ValueError, TypeError):
+                continue
         return None
 
     def coerce(self, attr: str, value: object) -> AttributeValue | None:
@@ -165,7 +188,7 @@ class Category:
         for key, value in attributes.items():
             if not isinstance(key, str):
                 continue
-            name = self.canonical_key(key)
+            name = self._unit_match(self._key_candidates(key), value)
             if name is None or name in out:
                 continue
             coerced = self.coerce(name, value)
@@ -327,9 +350,15 @@ class Taxonomy:
 
         Labels may be paths ("Tecnología > Celulares"); the most specific segment wins. A label
         that only names a root ("Supermercado") is refined with the title when possible.
+
+        Retailers file products under broad departments ("Perfumería" for a shampoo, "Audio" for
+        headphones, "Computación" for a tablet), so a product noun in the title (a strong cue,
+        "shampoo", "audífonos", "tablet") overrides a label leaf none of whose cues the title
+        carries, and a root label with no cue of its own in the title falls back to the title.
         """
         try:
             root: str | None = None
+            text = title or ""
             if retailer_category and retailer_category.strip():
                 label = retailer_category.strip()
                 found: str | None = (
@@ -337,14 +366,42 @@ class Taxonomy:
                 )
                 if found is not None:
                     if not self._categories[found].is_root:
-                        return found
+                        return self._title_override(found, text)
                     root = found
-            title_hit = self.category_from_text(title or "", within=root)
+            title_hit = self.category_from_text(text, within=root)
             if title_hit is not None:
                 return title_hit
+            if root is not None:
+                strong = self._strong_title_cue(text)
+                if strong is not None:
+                    return strong
             return root
         except (TypeError, AttributeError):
             return None
+
+    def _strong_title_cue(self, text: str) -> str | None:
+        """The earliest product noun (strong cue) in the title, if any."""
+        best: tuple[int, str] | None = None
+        for start, _end, (category_id, strength) in self._cues.scan(
+            units.word_tokens(units.fold(text))
+        ):
+            if strength >= CUE_STRONG and (best is None or start < best[0]):
+                best = (start, category_id)
+        return best[1] if best else None
+
+    def _title_override(self, label_leaf: str, title: str) -> str:
+        """The label's leaf, unless the title names another product and nothing of the label's."""
+        if not title:
+            return label_leaf
+        strong: tuple[int, str] | None = None
+        for start, _end, (category_id, strength) in self._cues.scan(
+            units.word_tokens(units.fold(title))
+        ):
+            if category_id == label_leaf and strength >= CUE_LINE:
+                return label_leaf
+            if strength >= CUE_STRONG and (strong is None or start < strong[0]):
+                strong = (start, category_id)
+        return strong[1] if strong is not None else label_leaf
 
     def _resolve_label(self, label: str) -> str | None:
         root: str | None = None
@@ -468,7 +525,21 @@ class Taxonomy:
                     continue
                 for phrase in raw.get(key) or []:
                     for variant in _singular_variants(str(phrase)):
-                        self._cues.add(variant, (category.id, strength))
+                        self._cues.add(
+                            variant, (category.id, self._strength(category.id, variant, strength))
+                        )
+
+    def _strength(self, category_id: str, variant: str, strength: int) -> int:
+        """A label that starts with one of its category's product nouns ("Audífonos
+        inalámbricos") is as strong a cue as the noun itself."""
+        if strength != CUE_SYNONYM:
+            return strength
+        words = alias_key(variant).split()
+        for size in range(len(words) - 1, 0, -1):
+            hit = self._cues.get(" ".join(words[:size]))
+            if hit is not None and hit == (category_id, CUE_STRONG):
+                return CUE_STRONG
+        return strength
 
     def _validate(self) -> None:
         for category in self._categories.values():
@@ -550,6 +621,7 @@ def _category(
         name_attributes=tuple(raw.get("name_attributes") or ()),
         keep_in_model=tuple(raw.get("keep_in_model") or ()),
         strip_words=tuple(str(w) for w in raw.get("strip_words") or ()),
+        code_identity=bool(raw.get("code_identity", False)),
         kind=kind,  # type: ignore[arg-type]
         complexity=float(raw.get("complexity", defaults.get("complexity", 0.5))),
         confidence_threshold=float(

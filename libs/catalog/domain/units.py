@@ -108,8 +108,9 @@ def parse_number(raw: str) -> float | None:
 
 
 _NUM = r"(\d+(?:[.,]\d+)?)"
-# A number must not be glued to a preceding letter or digit ("qn55" is a model code, not 55).
-_LEFT = r"(?<![a-z0-9.,])"
+# A number must not be glued to a preceding letter or digit ("qn55" is a model code, not 55),
+# except the "x" of a multipack ("6x350ml": 6 units of 350 ml).
+_LEFT = r"(?:(?<![a-z0-9.,])|(?<=\dx))"
 
 
 def _search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -285,7 +286,8 @@ def parse_screen_in(text: str) -> float | None:
 _TV_CODE = re.compile(
     r"\b(?:qn|un|xr|kd|oled|qled|tc|ue|ua|nu|cu)[\-]?(\d{2})[a-z]|\b(\d{2})(?:[a-z]{1,3}\d{2,4}[a-z]{0,4})\b"
 )
-_TV_SIZES = frozenset({24, 32, 40, 42, 43, 48, 50, 55, 58, 60, 65, 70, 75, 77, 82, 83, 85, 86, 98})
+# Screen sizes that TV makers encode in model codes.
+TV_SIZES = frozenset({24, 32, 40, 42, 43, 48, 50, 55, 58, 60, 65, 70, 75, 77, 82, 83, 85, 86, 98})
 
 
 def tv_size_from_model_code(text: str) -> float | None:
@@ -293,7 +295,7 @@ def tv_size_from_model_code(text: str) -> float | None:
     try:
         for match in _TV_CODE.finditer(fold(text)):
             value = int(match.group(1) or match.group(2))
-            if value in _TV_SIZES:
+            if value in TV_SIZES:
                 return float(value)
         return None
     except (TypeError, AttributeError, ValueError):
@@ -443,6 +445,7 @@ def parse_weight_g(text: str) -> int | None:
 _PACK_PATTERNS = (
     re.compile(
         r"\b(?:pack|paquete|caja|display|bandeja|set)\s*(?:de\s*|x\s*)?(\d{1,3})(?![a-z0-9.,])"
+        r"(?!\s*(?:l|lts?|litros?|ml|cc|kgs?|kilos?|g|grs?|gramos?)(?![a-z0-9]))"
     ),
     re.compile(_LEFT + r"(\d{1,3})\s*x\s*\d"),
     re.compile(r"(?<![a-z0-9])x\s*(\d{1,3})(?![a-z0-9.,])"),
@@ -601,6 +604,7 @@ _COLOR_WORDS: dict[str, str] = {
     "blue": "blue",
     "celeste": "blue",
     "turquesa": "blue",
+    "turquoise": "blue",
     "navy": "blue",
     "rojo": "red",
     "roja": "red",
@@ -791,6 +795,11 @@ _PROCESSOR_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     (
         re.compile(r"\b(?:amd\s*)?ryzen\s*([3579])(?:\s*pro)?(?:[\s-]*(\d{4}[a-z]{0,3}\d?))?\b"),
         lambda m: "AMD Ryzen " + m.group(1) + (" " + m.group(2).upper() if m.group(2) else ""),
+    ),
+    (
+        # AMD short form: "R5-7535HS", "R7 7840HS".
+        re.compile(r"(?<![a-z0-9])r([3579])[\s-]*(\d{4}[a-z]{0,3})\b"),
+        lambda m: "AMD Ryzen " + m.group(1) + " " + m.group(2).upper(),
     ),
     (
         re.compile(r"\b(?:amd\s*)?athlon\s*(?:silver|gold)?\s*(\d{4}[a-z]{0,2})?\b"),

@@ -285,9 +285,14 @@ class Resilience:
                     breaker.on_success()
                     raise
                 breaker.on_failure()
-                if attempt >= self.llm.max_retries or breaker.state == "open":
+                if attempt >= self.llm.max_retries:
                     metrics.LLM_CALL_FAILURES.labels(model, operation, reason).inc()
                     raise
+                if breaker.state == "open":
+                    # Retries left, but the provider is down: give the work back, do not spend
+                    # the item's attempt on an outage.
+                    metrics.LLM_CALL_FAILURES.labels(model, operation, reason).inc()
+                    raise CircuitOpenError(model, breaker.retry_in_s()) from exc
                 delay = backoff_s(attempt, self.llm.retry_base_s, self.llm.retry_max_s, self._rng)
                 hinted = retry_after_s(exc)
                 if hinted is not None:

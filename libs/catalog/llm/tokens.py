@@ -134,18 +134,20 @@ def tokenizer_name() -> str:
 
 def estimate_tokens(text: str) -> int:
     """Calibrated estimate of o200k tokens: words by length, digit runs in threes, symbols."""
-    total = 0
-    for word in _WORD.findall(text):
-        # Common Spanish/English words are one token; long or rare ones split every ~4 chars.
-        total += 1 if len(word) <= 6 else 1 + (len(word) - 3) // 4
-    for digits in _DIGITS.findall(text):
-        total += (len(digits) + 2) // 3
+    if not text:
+        return 0
+    # Common Spanish/English words are one token; long or rare ones split every ~4 chars.
+    total = sum(1 if len(w) <= 6 else 1 + (len(w) - 3) // 4 for w in _WORD.findall(text))
+    total += sum((len(d) + 2) // 3 for d in _DIGITS.findall(text))
     total += len(_OTHER.findall(text))
     total += text.count("\n") // 2
-    return max(1, total) if text else 0
+    return max(1, total)
 
 
+@lru_cache(maxsize=4096)
 def count_tokens(text: str) -> int:
+    """o200k tokens of `text` (exact when the encoding loads, else the estimate); repeated
+    strings such as system prompts are counted once."""
     enc = encoder()
     if enc is not None:
         return len(enc.encode_ordinary(text))

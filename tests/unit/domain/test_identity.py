@@ -121,3 +121,200 @@ def test_product_fingerprint_normalizes_its_inputs() -> None:
             "coca cola", "Original", "beverages", {"volume_ml": "2L", "pack_count": 1}
         )
     )
+
+
+# ---------------------------------------------------------------------------- grouping rules
+
+
+@pytest.mark.parametrize(
+    ("spellings", "category"),
+    [
+        # Interface versions and category nouns are not part of the model ("NV2 4.0" = "NV2").
+        (
+            (
+                "SSD Kingston NV2 NVMe PCIe 4.0 1 TB",
+                "Disco Sólido SSD Kingston NV2 M.2 NVMe 1 TB",
+                "Unidad de Estado Sólido Kingston NV2 M.2 2280 1TB",
+            ),
+            None,
+        ),
+        # Store qualifiers and "Panel" before the panel type go.
+        (
+            (
+                'MONITOR AOC GAMING 27G2SP 27" FULL HD PANEL IPS 165HZ',
+                'Monitor AOC 27G2SP 27" FHD IPS 165Hz',
+                "Monitor AOC Gaming 27G2SP 27 pulgadas FHD 165 Hz",
+            ),
+            None,
+        ),
+        # A TV code reads as its series; series marketing words never split a coded model.
+        (
+            (
+                'Smart TV Samsung 55" Crystal UHD DU7000',
+                "SMART TV 55'' 4K SAMSUNG UN55DU7000GXZS",
+                'Smart TV 55" 4K Crystal UHD DU7000 UN55DU7000GXZS Samsung',
+            ),
+            None,
+        ),
+        (
+            (
+                'SMART TV SONY 55" BRAVIA KD X77L 4K UHD KD-55X77L',
+                "LED 55'' SONY BRAVIA X77L",
+                'Smart TV Sony 55" UHD 4K X77L LED',
+            ),
+            None,
+        ),
+        # Appliances: the maker's code identifies the product; feature words do not.
+        (
+            (
+                "Lavadora Carga Frontal 9 kg WW90T4040CE Samsung",
+                "Lavadora Samsung WW90T4040CE Carga Frontal 9 kg Blanco",
+                "Lavadora Samsung Inverter 9 Kg WW90T4040CE",
+            ),
+            None,
+        ),
+        # Marketing colour names are colours, not model words.
+        (
+            (
+                "Smartphone Apple iPhone 16 5G 128 GB Azul Ultramar",
+                "Smartphone Apple iPhone 16 5G 128GB Azul",
+                "Celular Apple iPhone 16 128 GB Negro",
+            ),
+            None,
+        ),
+        (
+            (
+                "Samsung Galaxy A55 5G 8GB RAM 256GB Awesome Navy",
+                "Celular Samsung A55 5G 256 GB 8 GB RAM Azul Marino",
+                "SMARTPHONE SAMSUNG GALAXY A55 5G 256GB AZUL",
+            ),
+            None,
+        ),
+        # Notebook part numbers after the series name go.
+        (
+            (
+                "Notebook Lenovo IdeaPad Slim 3 15AMN8 AMD Ryzen 5 7520U RAM 8GB 512GB",
+                "Notebook Lenovo IdeaPad Slim 3 Ryzen 5 7520U 8GB RAM 512GB SSD",
+                "NOTEBOOK LENOVO IDEAPAD SLIM 3 RYZEN 5 7520U 8GB RAM 512GB SSD 15.6'' FHD",
+            ),
+            None,
+        ),
+        # A short AMD processor form reads as the full name.
+        (
+            (
+                "Notebook HP Victus 15 R5-7535HS RAM 8 GB 512 GB",
+                "Notebook HP Victus 15 AMD Ryzen 5 7535HS RAM 8 GB 512 GB SSD",
+                "Notebook Gamer HP Victus 15 Ryzen 5 7535HS 8GB RAM 512GB",
+            ),
+            None,
+        ),
+        # Word order, plurals, function words, packaging and flavour markers.
+        (
+            (
+                "Loncoleche Leche Sin Lactosa Semidescremada 1L",
+                "Leche Loncoleche Semidescremada Sin Lactosa 1 Lt",
+                "Leche Semidescremada Sin Lactosa Loncoleche Caja 1 L",
+            ),
+            None,
+        ),
+        (
+            (
+                "Yogurt Soprole Batido Frutilla 155 gr",
+                "Yogurt Soprole Batido Sabor Frutilla 155 g",
+                "Soprole Yogurt Batido Sabor Frutilla 155grs",
+            ),
+            None,
+        ),
+        (
+            (
+                "Aceite de Maravilla Belmont 1 L",
+                "Aceite Belmont Maravilla 1 Lt",
+                "Belmont Aceite Maravilla Botella 1L",
+            ),
+            None,
+        ),
+        # Generations, however written.
+        (
+            (
+                'Tablet Apple iPad 10 Generación 10.9" 256 GB Azul',
+                'Tablet Apple iPad (10th Generation) 10.9" 256GB Azul',
+                'Tablet Apple iPad 10ª Gen 10.9" 256 GB',
+            ),
+            None,
+        ),
+        # Brand wording: abbreviations, former names and non-identifying line words.
+        (
+            (
+                "Consola Sony PS5 Slim con Lector 1TB",
+                "Consola Sony PlayStation 5 Slim Estandar 1 TB",
+                "CONSOLA SONY PLAYSTATION 5 SLIM ESTÁNDAR 1TB",
+            ),
+            None,
+        ),
+        (
+            (
+                "Audífonos Bose QC Ultra Headphones Negro",
+                "Audífonos Bose QuietComfort Ultra Negro",
+                "Audifonos Inalambricos Bose QC Ultra Headphones Black",
+            ),
+            None,
+        ),
+        (
+            (
+                "Audífonos In Ear Samsung Galaxy Buds FE Grafito",
+                "AUDIFONOS IN EAR SAMSUNG BUDS FE GRAFITO",
+                "Audífonos Samsung Galaxy Buds FE Negro",
+            ),
+            None,
+        ),
+        # A product noun in the title beats a store's broad department label.
+        (
+            (
+                "Shampoo Sedal Ceramidas 340 ml",
+                "Shampoo Sedal Ceramidas 340 cc",
+                "Shampoo Ceramidas Sedal 340 ml",
+            ),
+            "Perfumería",
+        ),
+    ],
+)
+def test_same_product_written_three_ways(
+    spellings: tuple[str, str, str], category: str | None
+) -> None:
+    fingerprints = {_fp_of(title, category) for title in spellings}
+    assert len(fingerprints) == 1, [extract(t, category) for t in spellings]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ('Smart TV Samsung 55" Crystal UHD DU7000', 'Smart TV Samsung 65" Crystal UHD DU7000'),
+        ("SMART TV 55'' 4K SAMSUNG UN55DU7000GXZS", "SMART TV 55'' 4K SAMSUNG UN55DU8000GXZS"),
+        (
+            'Tablet Samsung Galaxy Tab A9+ 11" 64 GB 4 GB RAM',
+            'Tablet Samsung Galaxy Tab A9 11" 64 GB 4 GB RAM',
+        ),
+        ("Consola Sony PS5 Slim Edición Digital 1 TB", "Consola Sony PS5 Slim con Lector 1TB"),
+        ("Leche Soprole Entera 1 L", "Leche Soprole Descremada 1 L"),
+        ("Mantequilla Colun Con Sal 250 g", "Mantequilla Colun Sin Sal 250 g"),
+        ("Agua Cachantun Con Gas 1,6 Lt", "Agua Cachantun Sin Gas 1,6 Lt"),
+        (
+            "Perfume Paco Rabanne One Million EDT 100 ml",
+            "Perfume Paco Rabanne Lady Million EDT 100 ml",
+        ),
+        (
+            "Smartphone Apple iPhone 16 Pro 256 GB Negro",
+            "Smartphone Apple iPhone 16 Pro Max 256 GB Negro",
+        ),
+        (
+            "Tarjeta de Video MSI RTX 4060 Ti Ventus 2X 8GB",
+            "Tarjeta de Video MSI RTX 4060 Ti Ventus 2X 16GB",
+        ),
+        ("Bose SoundLink Flex Black", "Bose SoundLink Micro Black"),
+        ("Audífonos Sony WH-1000XM5 Negro", "Audífonos Sony WF-1000XM5 Negro"),
+        ("Coca-Cola Sabor Original 1,5 L", "Coca-Cola Sabor Original 2 L"),
+        ("Pack 6 Coca-Cola Original 350 ml", "Coca-Cola Original 350 ml"),
+    ],
+)
+def test_near_duplicates_stay_apart(a: str, b: str) -> None:
+    assert _fp_of(a) != _fp_of(b)

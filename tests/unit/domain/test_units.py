@@ -322,3 +322,27 @@ def test_alias_key_and_phrase_index() -> None:
 def test_ram_between_two_sizes_labels_the_smaller(title: str, storage: int, ram: int) -> None:
     assert units.parse_storage_gb(title) == storage
     assert units.parse_ram_gb(title) == ram
+
+
+def test_multipack_sizes_read_after_the_x() -> None:
+    assert units.parse_volume_ml("cerveza 6x355ml") == 355
+    assert units.parse_pack_count("cerveza 6x355ml") == 6
+    assert units.parse_weight_g("chocolate 5x29grs") == 29
+    assert units.parse_storage_gb("rtx4060") is None
+
+
+def test_a_box_of_one_litre_is_not_a_pack() -> None:
+    assert units.parse_pack_count("leche entera caja 1 l") is None
+    assert units.parse_pack_count("caja 12 un") == 12
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("victus 15 r5-7535hs ram 8 gb", "AMD Ryzen 5 7535HS"),
+        ("notebook r7 7840hs", "AMD Ryzen 7 7840HS"),
+        ("parlante r5 bluetooth", None),
+    ],
+)
+def test_short_amd_processor_names(text: str, expected: str | None) -> None:
+    assert units.parse_processor(text) == expected
