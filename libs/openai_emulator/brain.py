@@ -15,12 +15,10 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import re
 import secrets
 import string
 import struct
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable
@@ -75,30 +73,13 @@ def is_full_model(model: str) -> bool:
 
 # --- token counting -------------------------------------------------------------------------
 
-_O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
-
-
 @lru_cache(maxsize=1)
 def _tiktoken_encoder() -> Callable[[str], list[int]] | None:
-    """The o200k_base encoder if tiktoken and its cached vocabulary are present (no download)."""
-    try:
-        import tiktoken
-    except ImportError:
-        return None
-    cache_dir = (
-        os.environ.get("TIKTOKEN_CACHE_DIR")
-        or os.environ.get("DATA_GYM_CACHE_DIR")
-        or os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    )
-    cached = os.path.join(cache_dir, hashlib.sha1(_O200K_URL.encode()).hexdigest())
-    if not os.path.exists(cached):
-        return None
-    try:
-        encoding = tiktoken.get_encoding("o200k_base")
-    except Exception:
-        return None
-    encode: Callable[[str], list[int]] = encoding.encode
-    return encode
+    """The o200k_base encoder when it loads offline (the platform's own loader), else None."""
+    from catalog.llm.tokens import encoder
+
+    found = encoder()
+    return found.encode_ordinary if found is not None else None
 
 
 def count_tokens(text: str) -> int:
