@@ -30,8 +30,9 @@ from openai import AsyncOpenAI, OpenAIError
 from openai.types import FileObject
 
 from catalog import metrics
-from catalog.kafka.topics import LLM_BATCHES, LLM_RESULTS
+from catalog.kafka.topics import LLM_BATCHES
 from catalog.llm.calls import batch_body, batch_line, call_sync, sync_body
+from catalog.llm.emit import emit_results
 from catalog.llm.resilience import CircuitOpenError, Resilience
 from catalog.llm.store import LLMStore, Stranded
 from catalog.llm.tokens import estimate_request
@@ -98,12 +99,7 @@ class BatchBuilder:
             await self._emit(results, recovered=True)
 
     async def _emit(self, results: Sequence[LLMResult], *, recovered: bool = False) -> None:
-        if not results:
-            return
-        await self.publish([Outgoing(LLM_RESULTS, r.custom_id, r) for r in results])
-        await self.store.mark_emitted([r.custom_id for r in results])
-        outcome = "recovered" if recovered else "published"
-        metrics.LLM_RESULTS_EMITTED.labels("batch_builder", outcome).inc(len(results))
+        await emit_results(self.publish, self.store, results, "batch_builder", recovered=recovered)
 
     # --- budget ----------------------------------------------------------------------------
 

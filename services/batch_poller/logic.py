@@ -34,11 +34,11 @@ from typing import Any
 from openai import AsyncOpenAI, OpenAIError
 
 from catalog import metrics
-from catalog.kafka.topics import LLM_RESULTS
 from catalog.llm.calls import result_from_batch_line
+from catalog.llm.emit import emit_results
 from catalog.llm.resilience import CircuitOpenError, Resilience
 from catalog.llm.store import LLMStore, OpenBatch
-from catalog.service import Incoming, Outgoing, Publisher, Result
+from catalog.service import Incoming, Publisher, Result
 from catalog.settings import Settings
 from schemas.models import BatchSubmitted, LLMRequest, LLMResult
 
@@ -95,12 +95,7 @@ class BatchPoller:
             await self._emit(results, recovered=True)
 
     async def _emit(self, results: Sequence[LLMResult], *, recovered: bool = False) -> None:
-        if not results:
-            return
-        await self.publish([Outgoing(LLM_RESULTS, r.custom_id, r) for r in results])
-        await self.store.mark_emitted([r.custom_id for r in results])
-        outcome = "recovered" if recovered else "published"
-        metrics.LLM_RESULTS_EMITTED.labels("batch_poller", outcome).inc(len(results))
+        await emit_results(self.publish, self.store, results, "batch_poller", recovered=recovered)
 
     async def poll(self) -> None:
         async with self._lock:

@@ -180,6 +180,14 @@ class Pipeline:
         return conn
 
 
+# A tiny sync threshold and batch age push every LLM request through the Batch API path fast.
+BATCH_PATH_ENV = {
+    "CATALOG_LLM__SYNC_THRESHOLD": "1",
+    "CATALOG_LLM__BATCH_MAX_AGE_S": "0.5",
+    "CATALOG_LLM__POLL_INTERVAL_S": "0.3",
+}
+
+
 async def start_pipeline(
     stack: Stack, extra_env: dict[str, str] | None = None, services: Iterable[str] = SERVICES
 ) -> Pipeline:

@@ -11,22 +11,14 @@ import pytest
 from catalog.devstack.stack import Stack
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, DLQ, RAW, VALIDATED
 from schemas.models import CatalogOffer, CatalogProduct, DeadLetter, RawListing
-from tests.integration.harness import Pipeline, start_pipeline, wait_until
+from tests.integration.harness import BATCH_PATH_ENV, Pipeline, start_pipeline, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest.fixture(scope="module")
 async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
-    # A tiny sync threshold and batch age push every LLM request through the Batch API path.
-    p = await start_pipeline(
-        stack,
-        {
-            "CATALOG_LLM__SYNC_THRESHOLD": "1",
-            "CATALOG_LLM__BATCH_MAX_AGE_S": "0.5",
-            "CATALOG_LLM__POLL_INTERVAL_S": "0.3",
-        },
-    )
+    p = await start_pipeline(stack, BATCH_PATH_ENV)
     try:
         yield p
     finally:
