@@ -73,6 +73,7 @@ def is_full_model(model: str) -> bool:
 
 # --- token counting -------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def _tiktoken_encoder() -> Callable[[str], list[int]] | None:
     """The o200k_base encoder when it loads offline (the platform's own loader), else None."""

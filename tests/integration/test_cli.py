@@ -127,3 +127,24 @@ async def test_normalize_with_cache_answers_from_what_the_pipeline_stored(
     finally:
         await conn.close()
     assert line["product_fingerprint"] == fingerprint
+
+
+async def test_migrate_and_topics_create_are_idempotent(pipeline: Pipeline) -> None:
+    migrated = await catalog(pipeline, "migrate")
+    assert migrated.exit_code == 0, migrated.output
+    assert "applied 0 migration(s): none pending" in migrated.output
+    created = await catalog(pipeline, "topics", "create")
+    assert created.exit_code == 0, created.output
+    assert "created 0 topic(s): all existed" in created.output
+
+
+async def test_unreachable_postgres_is_one_line_and_exit_code_3(pipeline: Pipeline) -> None:
+    env = {**pipeline.stack.env(pipeline.prefix), **pipeline.env(), "COLUMNS": "200",
+           "CATALOG_POSTGRES__DSN": "postgresql://postgres@127.0.0.1:1/none"}  # fmt: skip
+    get_settings.cache_clear()
+    try:
+        result = await asyncio.to_thread(CliRunner().invoke, cli.app, ["summary"], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 3
+    assert result.output.startswith("error: Postgres unreachable")
