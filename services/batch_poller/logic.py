@@ -40,7 +40,7 @@ from catalog.llm.resilience import CircuitOpenError, Resilience
 from catalog.llm.store import LLMStore, OpenBatch
 from catalog.service import Incoming, Publisher, Result
 from catalog.settings import Settings
-from schemas.models import BatchSubmitted, LLMRequest, LLMResult
+from schemas.models import BatchSubmitted, LLMResult
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,3 @@ class BatchPoller:
             len(moved) - ok,
             len(retry),
         )
-
-
-__all__ = ["BatchPoller", "LLMRequest"]

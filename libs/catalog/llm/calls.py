@@ -164,14 +164,3 @@ def result_from_batch_line(
         ok=False,
         error=json.dumps(error, ensure_ascii=False)[:500],
     )
-
-
-__all__ = [
-    "OpenAIError",
-    "batch_body",
-    "batch_line",
-    "call_sync",
-    "result_from_batch_line",
-    "sync_body",
-    "write_batch_line",
-]
