@@ -32,10 +32,10 @@ from openai.types import FileObject
 from catalog import metrics
 from catalog.kafka.topics import LLM_BATCHES
 from catalog.llm.calls import batch_body, batch_line, call_sync, sync_body
-from catalog.llm.emit import emit_results
 from catalog.llm.resilience import CircuitOpenError, Resilience
 from catalog.llm.store import LLMStore, Stranded
 from catalog.llm.tokens import estimate_request
+from catalog.llm.worker import LLMWorker
 from catalog.service import Incoming, Outgoing, Publisher, Result
 from catalog.settings import Settings
 from schemas.models import BatchSubmitted, LLMRequest, LLMResult
@@ -46,7 +46,9 @@ SYNC_SETTLE_S = 1.0
 SPOOL_BYTES = 64 * 1024 * 1024
 
 
-class BatchBuilder:
+class BatchBuilder(LLMWorker):
+    service = "batch_builder"
+
     def __init__(
         self,
         settings: Settings,
@@ -55,15 +57,9 @@ class BatchBuilder:
         publish: Publisher,
         resilience: Resilience | None = None,
     ) -> None:
-        self.settings = settings
-        self.llm = settings.llm
-        self.store = store
-        self.client = client
-        self.publish = publish
-        self.resilience = resilience or Resilience(self.llm)
+        super().__init__(settings, store, client, publish, resilience)
         self.budget_exhausted = False
         self._budget_logged = 0.0
-        self._lock = asyncio.Lock()
         metrics.LLM_BUDGET.set(self.llm.daily_budget_usd)
         metrics.LLM_BUDGET_EXHAUSTED.set(0)
 
@@ -97,9 +93,6 @@ class BatchBuilder:
         if results:
             log.warning("re-publishing %d stored sync results", len(results))
             await self._emit(results, recovered=True)
-
-    async def _emit(self, results: Sequence[LLMResult], *, recovered: bool = False) -> None:
-        await emit_results(self.publish, self.store, results, "batch_builder", recovered=recovered)
 
     # --- budget ----------------------------------------------------------------------------
 

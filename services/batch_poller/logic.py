@@ -23,7 +23,6 @@ published a second time with the same custom_id key (consumers are idempotent on
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -31,15 +30,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from openai import AsyncOpenAI, OpenAIError
+from openai import OpenAIError
 
 from catalog import metrics
 from catalog.llm.calls import result_from_batch_line
-from catalog.llm.emit import emit_results
-from catalog.llm.resilience import CircuitOpenError, Resilience
-from catalog.llm.store import LLMStore, OpenBatch
-from catalog.service import Incoming, Publisher, Result
-from catalog.settings import Settings
+from catalog.llm.resilience import CircuitOpenError
+from catalog.llm.store import OpenBatch
+from catalog.llm.worker import LLMWorker
+from catalog.service import Incoming, Result
 from schemas.models import BatchSubmitted, LLMResult
 
 log = logging.getLogger(__name__)
@@ -61,22 +59,8 @@ def parse_jsonl(text: str, file_id: str | None = None) -> list[dict[str, Any]]:
     return lines
 
 
-class BatchPoller:
-    def __init__(
-        self,
-        settings: Settings,
-        store: LLMStore,
-        client: AsyncOpenAI,
-        publish: Publisher,
-        resilience: Resilience | None = None,
-    ) -> None:
-        self.settings = settings
-        self.llm = settings.llm
-        self.store = store
-        self.client = client
-        self.publish = publish
-        self.resilience = resilience or Resilience(self.llm)
-        self._lock = asyncio.Lock()
+class BatchPoller(LLMWorker):
+    service = "batch_poller"
 
     async def handle(self, batch: Sequence[Incoming[BatchSubmitted]]) -> list[Result]:
         await self.poll()
@@ -93,9 +77,6 @@ class BatchPoller:
         if results:
             log.warning("re-publishing %d stored batch results", len(results))
             await self._emit(results, recovered=True)
-
-    async def _emit(self, results: Sequence[LLMResult], *, recovered: bool = False) -> None:
-        await emit_results(self.publish, self.store, results, "batch_poller", recovered=recovered)
 
     async def poll(self) -> None:
         async with self._lock:
