@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -132,15 +132,23 @@ def parse_attribute_options(options: Sequence[str]) -> dict[str, str | None]:
     return out
 
 
+@dataclass(frozen=True)
+class Correction:
+    """What a person changes on a reviewed listing; fields left None keep the best answer's.
+    An attribute given as None is removed."""
+
+    brand: str | None = None
+    model: str | None = None
+    category: str | None = None
+    name: str | None = None
+    attributes: Mapping[str, str | None] = field(default_factory=dict)
+    from_best: bool = False
+
+
 def build_correction(
     row: ReviewRow,
+    correction: Correction,
     *,
-    brand: str | None = None,
-    model: str | None = None,
-    category: str | None = None,
-    name: str | None = None,
-    attributes: Mapping[str, str | None] | None = None,
-    from_best: bool = False,
     taxonomy: Taxonomy | None = None,
     brands: BrandAliases | None = None,
     min_confidence: float = 0.75,
@@ -154,7 +162,11 @@ def build_correction(
     """
     taxonomy = taxonomy or load_taxonomy()
     brands = brands or load_brands()
-    given = attributes or {}
+    brand, model, category, name = (
+        correction.brand, correction.model, correction.category, correction.name,
+    )  # fmt: skip
+    from_best = correction.from_best
+    given = correction.attributes
     changed = any(v is not None for v in (brand, model, category, name)) or bool(given)
     if not changed and not from_best:
         raise ReviewError("give a correction (--brand, --model, --category, --attr) or --from-best")
@@ -229,13 +241,8 @@ class Accepted:
 async def accept(
     settings: Settings,
     listing_key: str,
+    correction: Correction,
     *,
-    brand: str | None = None,
-    model: str | None = None,
-    category: str | None = None,
-    name: str | None = None,
-    attributes: Mapping[str, str | None] | None = None,
-    from_best: bool = False,
     note: str | None = None,
     resolved_by: str | None = None,
 ) -> Accepted:
@@ -249,12 +256,7 @@ async def accept(
             raise ReviewError(f"{listing_key} was already accepted at {row.resolved_at}")
         verdict = build_correction(
             row,
-            brand=brand,
-            model=model,
-            category=category,
-            name=name,
-            attributes=attributes,
-            from_best=from_best,
+            correction,
             taxonomy=taxonomy,
             min_confidence=settings.validation.min_confidence,
             min_coverage=settings.validation.min_attr_coverage,

@@ -15,7 +15,13 @@ import pytest
 from catalog.domain.brands import load_brands
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.llm.answers import AnswerError, parse_answer
-from catalog.review import ReviewError, ReviewRow, build_correction, parse_attribute_options
+from catalog.review import (
+    Correction,
+    ReviewError,
+    ReviewRow,
+    build_correction,
+    parse_attribute_options,
+)
 from catalog.settings import Settings
 from catalog.validation import (
     Verdict,
@@ -526,23 +532,24 @@ BEST = Extraction(
 
 
 def test_accepting_the_best_answer_as_it_is() -> None:
-    verdict = build_correction(review_row(BEST), from_best=True)
+    verdict = build_correction(review_row(BEST), Correction(from_best=True))
     assert verdict.passed
     assert verdict.extraction == BEST.model_copy(update={"confidence": 1.0})
 
 
 def test_a_correction_is_merged_over_the_best_answer_and_the_name_rebuilt() -> None:
-    verdict = build_correction(review_row(BEST), attributes={"capacity": "512 GB"})
+    verdict = build_correction(review_row(BEST), Correction(attributes={"capacity": "512 GB"}))
     assert verdict.passed, verdict.reasons
     assert verdict.extraction.attributes == {"storage_gb": 512, "color": "black"}
     assert verdict.extraction.normalized_name == "APPLE iPhone 15 Pro Max 512GB Black"
-    removed = build_correction(review_row(BEST), attributes={"color": None})
+    removed = build_correction(review_row(BEST), Correction(attributes={"color": None}))
     assert [reason_label(r) for r in removed.reasons] == ["low_coverage"]
 
 
 def test_a_new_category_keeps_only_the_attributes_it_has() -> None:
     verdict = build_correction(
-        review_row(BEST), category="tablets", model="iPad Air", attributes={"size": '11"'}
+        review_row(BEST),
+        Correction(category="tablets", model="iPad Air", attributes={"size": '11"'}),
     )
     assert verdict.passed, verdict.reasons
     assert verdict.extraction.attributes == {"storage_gb": 256, "color": "black", "screen_in": 11.0}
@@ -550,10 +557,10 @@ def test_a_new_category_keeps_only_the_attributes_it_has() -> None:
 
 def test_a_correction_needs_something_to_accept() -> None:
     with pytest.raises(ReviewError, match="--from-best"):
-        build_correction(review_row(BEST))
+        build_correction(review_row(BEST), Correction())
     with pytest.raises(ReviewError, match="no best answer"):
-        build_correction(review_row(None), from_best=True)
-    verdict = build_correction(review_row(None), brand="Apple", model="iPhone 15")
+        build_correction(review_row(None), Correction(from_best=True))
+    verdict = build_correction(review_row(None), Correction(brand="Apple", model="iPhone 15"))
     assert "unknown_category" in [reason_label(r) for r in verdict.reasons]
 
 

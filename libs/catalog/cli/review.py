@@ -149,7 +149,7 @@ def accept(
     note: Annotated[str | None, typer.Option(help="why")] = None,
 ) -> None:
     """Accept a correction: validate it, cache it, and re-emit the listing so it flows again."""
-    from catalog.review import ReviewError, parse_attribute_options
+    from catalog.review import Correction, ReviewError, parse_attribute_options
     from catalog.review import accept as do_accept
 
     settings = load_settings()
@@ -162,12 +162,7 @@ def accept(
         lambda: do_accept(
             settings,
             listing_key,
-            brand=brand,
-            model=model,
-            category=category,
-            name=name,
-            attributes=attributes,
-            from_best=from_best,
+            Correction(brand, model, category, name, attributes, from_best),
             note=note,
             resolved_by=_user(),
         ),
