@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
 import pytest
 
+from catalog.cache.l2 import SemanticCache
 from catalog.db.migrate import MigrationError, load_migrations, migrate
+from catalog.db.pool import create_pool
 from catalog.devstack.stack import Stack
+from catalog.settings import PostgresSettings
 from tests.integration.harness import create_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -57,3 +61,18 @@ async def test_an_edited_applied_migration_is_refused(
     monkeypatch.setattr("catalog.db.migrate.load_migrations", lambda: edited)
     with pytest.raises(MigrationError, match="changed after it was applied"):
         await migrate(dsn)
+
+
+async def test_services_starting_together_create_the_vector_index_once(stack: Stack) -> None:
+    # cache-lookup and the persister both ensure the L2 index at start, at the same moment.
+    dsn = await create_database(stack, f"idx_{uuid.uuid4().hex[:8]}")
+    pools = [await create_pool(PostgresSettings(dsn=dsn)) for _ in range(4)]  # type: ignore[arg-type]
+    try:
+        await asyncio.gather(*(SemanticCache(p, "test-model", 8).ensure_index() for p in pools))
+        indexes = await pools[0].fetchval(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_embeddings_hnsw_test_model_8'"
+        )
+        assert indexes == 1
+    finally:
+        for pool in pools:
+            await pool.close()

@@ -32,7 +32,10 @@ class SemanticCache:
         self.index_name = f"idx_embeddings_hnsw_{slug}_{dim}"[:63]
 
     async def ensure_index(self) -> None:
-        async with self.pool.acquire() as conn:
+        # `IF NOT EXISTS` is not safe against a concurrent creator (cache-lookup and the
+        # persister start together): serialise the creators on an advisory lock.
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self.index_name)
             await conn.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.index_name} ON ai_embeddings "
                 f"USING hnsw ((embedding::vector({self.dim})) vector_cosine_ops) "
