@@ -196,5 +196,10 @@ async def start_pipeline(
     pipeline = Pipeline(stack, prefix, dsn, Ports.pick().web_base, dict(extra_env or {}))
     await create_topics(pipeline.kafka)
     pipeline.start(services)
-    await pipeline.wait_ready()
+    try:
+        await pipeline.wait_ready()
+    except BaseException:
+        # The fixture never yields, so nobody else would stop what was started.
+        pipeline.stop()
+        raise
     return pipeline
