@@ -1,0 +1,75 @@
+"""The vocabulary of identity resolution, shared by every catalog it runs against.
+
+A `Facts` is what one listing (or one master product, fused from its offers) says about which
+product it is. A `CandidateSource` is a catalog of masters: the in-memory index behind
+`catalog normalize` or the Postgres catalog behind the persister. The resolver scores candidates
+with the pairwise matcher and returns a `Decision`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+AttributeValue = str | int | float | bool
+
+Outcome = Literal["known", "attached", "new", "judged", "review"]
+"""known: a re-scrape of a resolved listing (same title and EAN), no matching done;
+attached: a candidate scored above the match threshold;
+new: no plausible candidate, a new master;
+judged: an LLM pairwise judgement decided the uncertain band;
+review: the uncertain band with no LLM configured, queued with its candidates."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a listing or a master says about its identity."""
+
+    title: str
+    """Normalized title (`catalog.domain.identity.normalize_title`)."""
+    brand: str | None = None
+    """Canonical brand, when one is known."""
+    category: str | None = None
+    """Taxonomy node id (a typed leaf or a coarse node)."""
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    gtin: str | None = None
+    """Checksum-valid GTIN in its canonical form (`catalog.identity.identifiers.canonical_gtin`)."""
+    codes: frozenset[str] = frozenset()
+    """Normalized manufacturer part numbers and model codes read from the title."""
+    price: float | None = None
+    retailer: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A master product the catalog offers as a possible match."""
+
+    master_id: str
+    facts: Facts
+    retailers: frozenset[str] = frozenset()
+    """Stores that already have an offer on this master."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    master_id: str | None
+    """The master the listing belongs to; None only for `review`."""
+    score: float = 0.0
+    """The matcher's probability for the chosen (or best) candidate."""
+    candidates: tuple[tuple[str, float], ...] = ()
+    """Every scored candidate, best first: what review shows a person."""
+
+
+class CandidateSource(Protocol):
+    """A catalog of master products that resolution reads."""
+
+    async def known(self, listing_key: str, title: str, gtin: str | None) -> str | None:
+        """The master of a listing already resolved with this same title and GTIN, if any."""
+        ...
+
+    async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
+        """Plausible masters for `facts`: same identifier, same brand and model-code tokens,
+        trigram and vector neighbours within the category group; at most `limit`."""
+        ...
