@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from catalog.domain import units
 from catalog.domain.brands import BrandAliases, load_brands
-from catalog.domain.taxonomy import AttributeValue, Category, Taxonomy, load_taxonomy
+from catalog.domain.taxonomy import OTHER, AttributeValue, Category, Taxonomy, load_taxonomy
 from catalog.domain.units import PhraseIndex
 from schemas.models import Extraction
 
@@ -25,9 +25,15 @@ __all__ = ["ModelParts", "extract", "format_attribute", "normalized_name"]
 # category, known brand, model and every required attribute scores 0.97.
 _W_CATEGORY = 0.25
 _W_BRAND = 0.30
-_W_UNKNOWN_BRAND = 0.15  # a retailer-supplied brand that is not in the alias table
+# A brand outside the alias table (the retailer's brand field, a title-leading name): read, but
+# not confirmed; a typed listing with one is left to a model rather than the rules tier.
+_W_UNKNOWN_BRAND = 0.22
+_W_OTHER = 0.15  # the `other` node: placed by default, not read
 _W_MODEL = 0.15
 _W_REQUIRED = 0.30
+# Share of the attribute weight earned whatever the coverage: an attribute the title does not
+# state is unknown, not a doubt about what was read (open world). The rest follows coverage.
+_ATTRIBUTE_FLOOR = 0.6
 _MAX_CONFIDENCE = 0.97
 
 _MAX_TITLE = 500
@@ -110,6 +116,14 @@ _NOISE_WORDS = (
     "doypack",
     "sachet",
     "desechable",
+    # Sold by weight: how the store prices it, not which product it is.
+    "x kg",
+    "por kg",
+    "el kg",
+    "x kilo",
+    "por kilo",
+    "a granel",
+    "granel",
 )
 _FILLERS = frozenset(
     {
@@ -769,6 +783,89 @@ def _brand_span(
     return (found[0][0], found[0][1]) if found else None
 
 
+_MIN_BRAND_LETTERS = 2
+_MAX_LEADING_WORDS = 3
+_JOINERS = frozenset({"&", "and", "y", "n"})
+
+
+def _blocked_spans(folded: str, taxonomy: Taxonomy) -> list[tuple[int, int]]:
+    """Spans that are never a brand: category nouns, sizes and units, colours."""
+    spans = [(s, e) for s, e, _cat, _strength in taxonomy.cue_matches(folded)]
+    spans.extend(units.unit_spans(folded))
+    spans.extend((s, e) for s, e, _color in units.color_spans(folded))
+    return spans
+
+
+def _brand_word(
+    token: tuple[int, int, str], title: str, brands: BrandAliases, blocked: list[tuple[int, int]]
+) -> bool:
+    start, end, word = token
+    if sum(c.isalpha() for c in word) < _MIN_BRAND_LETTERS or _DIGIT.search(word):
+        return False
+    if brands.is_generic_word(word) or word in _FILLERS or brands.is_line(word):
+        return False
+    return not any(start < b_end and b_start < end for b_start, b_end in blocked)
+
+
+def _joined(title: str, left: tuple[int, int, str], right: tuple[int, int, str]) -> bool:
+    """Two words written as one name: "Cuisine & Co", "Black+Decker", "Procter and Gamble"."""
+    gap = title[left[1] : right[0]].strip().lower()
+    return gap in ("&", "+", "-") or (gap == "" and right[0] == left[1])
+
+
+def _title_brand(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    taxonomy: Taxonomy,
+    brands: BrandAliases,
+    folded: str,
+) -> str | None:
+    """A brand outside the alias table, read from the title's shape.
+
+    * The leading word(s) of a title that starts with a name ("Linksys EtherFast 8-Port",
+      "linksys etherfast ..."): not a category noun, size, colour, number or generic word
+      ("Set", "Wireless", "Nuevo"); in a mixed-case title it must be capitalised.
+    * In a sentence-case title that starts with its product noun, the capitalised name inside
+      it ("Queso colonia Verónica horma x kg.").
+    """
+    if not tokens:
+        return None
+    blocked = _blocked_spans(folded, taxonomy)
+    letters = [c for c in title if c.isalpha()]
+    mixed = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+
+    def capitalised(token: tuple[int, int, str]) -> bool:
+        return title[token[0] : token[0] + 1].isupper()
+
+    first = tokens[0]
+    if _brand_word(first, title, brands, blocked) and (not mixed or capitalised(first)):
+        words = [first]
+        for token in tokens[1:_MAX_LEADING_WORDS]:
+            if not _joined(title, words[-1], token) or not _brand_word(
+                token, title, brands, blocked
+            ):
+                break
+            words.append(token)
+        return title[words[0][0] : words[-1][1]]
+    if not mixed or not capitalised(first):
+        return None
+    rest = [t for t in tokens[1:] if not _DIGIT.search(t[2]) and t[2] not in _FILLERS]
+    lower = sum(1 for t in rest if not capitalised(t))
+    if not rest or lower * 2 < len(rest):
+        return None  # Title Case: capitals say nothing about names
+    for index, token in enumerate(tokens[1:], start=1):
+        if capitalised(token) and _brand_word(token, title, brands, blocked):
+            end = token
+            for follower in tokens[index + 1 : index + _MAX_LEADING_WORDS]:
+                if not capitalised(follower) or _DIGIT.search(follower[2]):
+                    break
+                if any(follower[0] < b_end and b_start < follower[1] for b_start, b_end in blocked):
+                    break
+                end = follower
+            return title[token[0] : end[1]]
+    return None
+
+
 def _clean_hint(hint: str) -> str | None:
     text = re.sub(r"\s+", " ", hint).strip().upper()[:100]
     return text or None
@@ -805,6 +902,10 @@ def parts(
         hit = brands.match(title)
         if hit is not None:
             brand, brand_known = hit.brand, True
+    if brand is None:
+        named = _title_brand(title, tokens, taxonomy, brands, folded)
+        if named is not None:
+            brand = _clean_hint(named)
 
     category_id = taxonomy.resolve(retailer_category, title)
     if category_id is None and units.gpu_span(folded) is not None:
@@ -815,7 +916,14 @@ def parts(
         default = brands.default_category(brand)
         if default is not None and (current is None or default in taxonomy.descendants(current.id)):
             category_id = default
+    if category_id is None and OTHER in taxonomy:
+        category_id = OTHER  # every listing gets a node of the tree
     category = taxonomy.get(category_id)
+    if brand is None and (
+        (category is not None and category.unbranded) or brands.sold_unbranded(title)
+    ):
+        # Fruit, meat by weight, bulk goods: a product sold without a brand, declared as such.
+        brand, brand_known = brands.unbranded, True
     leaf = category if category is not None and not category.is_root else None
 
     attributes: dict[str, AttributeValue] = {}
@@ -825,7 +933,11 @@ def parts(
             for name, value in leaf.canonical_attributes(retailer_attributes).items():
                 attributes.setdefault(name, value)
 
-    span = _brand_span(brands, title, tokens, brand) if brand else None
+    span = (
+        _brand_span(brands, title, tokens, brand)
+        if brand and not brands.is_unbranded(brand)
+        else None
+    )
     spans = _model_spans(leaf, folded, span, attributes, brand)
     model = _build_model(title, folded, leaf, spans)
     if not model and span is not None and leaf is not None and leaf.kind == "goods":
@@ -855,14 +967,19 @@ def extract(
     missing = leaf.missing(result.attributes) if leaf is not None else []
     score = 0.0
     if leaf is not None:
-        score += _W_CATEGORY + _W_REQUIRED * leaf.coverage(result.attributes)
+        coverage = leaf.coverage(result.attributes)
+        score += _W_CATEGORY + _W_REQUIRED * (_ATTRIBUTE_FLOOR + (1 - _ATTRIBUTE_FLOOR) * coverage)
+    elif category is not None:
+        # A coarse node requires nothing; `other` is where nothing placed the listing.
+        score += (_W_OTHER if category.id == OTHER else _W_CATEGORY) + _W_REQUIRED
     if result.brand:
         score += _W_BRAND if result.brand_known else _W_UNKNOWN_BRAND
     if result.model:
         score += _W_MODEL
     confidence = round(min(1.0, score) * _MAX_CONFIDENCE, 4)
     model = result.model or None
-    name = normalized_name(result.brand, model, leaf, result.attributes) or None
+    shown_brand = None if load_brands().is_unbranded(result.brand) else result.brand
+    name = normalized_name(shown_brand, model, leaf, result.attributes) or None
     return Extraction(
         brand=result.brand,
         model=model,

@@ -320,6 +320,17 @@ def _singular_variants(phrase: str) -> set[str]:
     return {" ".join(words), " ".join(strip_s), " ".join(strip_es)}
 
 
+def _plural_variants(phrase: str) -> set[str]:
+    """`"olla"` -> `"ollas"`, `"sillon"` -> `"sillones"`: a coarse node's nouns in the plural
+    (its cues are written in the singular; titles use both)."""
+    words = alias_key(phrase).split()
+    if not words or len(words[-1]) < 3 or not words[-1].isalpha():
+        return set()
+    last = words[-1]
+    plural = last + "s" if last[-1] in "aeiou" else last + "es"
+    return {" ".join([*words[:-1], plural])}
+
+
 _LABEL_SPLIT = re.compile(r"\s*(?:>|/|\||;|»|,|\\)\s*")
 
 
@@ -586,7 +597,10 @@ class Taxonomy:
                     # Department names ("Hogar", "Home", "Auto") are labels, not title cues.
                     continue
                 for phrase in raw.get(key) or []:
-                    for variant in _singular_variants(str(phrase)):
+                    variants = _singular_variants(str(phrase))
+                    if category.coarse:
+                        variants |= _plural_variants(str(phrase))
+                    for variant in variants:
                         self._cues.add(
                             variant, (category.id, self._strength(category.id, variant, strength))
                         )
