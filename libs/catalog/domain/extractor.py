@@ -785,14 +785,24 @@ def _brand_span(
 
 _MIN_BRAND_LETTERS = 2
 _MAX_LEADING_WORDS = 3
-_JOINERS = frozenset({"&", "and", "y", "n"})
+# Words that open a brand name and join the next word ("La Serenísima", "Saint Felicien").
+_NAME_PREFIXES = frozenset(
+    {"la", "el", "los", "las", "don", "dona", "san", "santa", "santo", "saint", "st", "dr", "mr"}
+)
+# Participles and adjectives describe a product ("Descremado", "Molida"), they do not name one.
+_ADJECTIVE_ENDINGS = ("ado", "ada", "ados", "adas", "ido", "ida", "idos", "idas")
+
+
+_DESCRIPTIVE_ATTRIBUTES = ("fat_level", "lactose_free", "sugar_free", "concentration", "gender")
 
 
 def _blocked_spans(folded: str, taxonomy: Taxonomy) -> list[tuple[int, int]]:
-    """Spans that are never a brand: category nouns, sizes and units, colours."""
+    """Spans that are never a brand: category nouns, sizes and units, colours, descriptions."""
     spans = [(s, e) for s, e, _cat, _strength in taxonomy.cue_matches(folded)]
     spans.extend(units.unit_spans(folded))
     spans.extend((s, e) for s, e, _color in units.color_spans(folded))
+    for name in _DESCRIPTIVE_ATTRIBUTES:
+        spans.extend(units.attribute_spans(folded, name))
     return spans
 
 
@@ -804,6 +814,8 @@ def _brand_word(
         return False
     if brands.is_generic_word(word) or word in _FILLERS or brands.is_line(word):
         return False
+    if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
+        return False
     return not any(start < b_end and b_start < end for b_start, b_end in blocked)
 
 
@@ -811,6 +823,34 @@ def _joined(title: str, left: tuple[int, int, str], right: tuple[int, int, str])
     """Two words written as one name: "Cuisine & Co", "Black+Decker", "Procter and Gamble"."""
     gap = title[left[1] : right[0]].strip().lower()
     return gap in ("&", "+", "-") or (gap == "" and right[0] == left[1])
+
+
+def _name_at(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    index: int,
+    brands: BrandAliases,
+    blocked: list[tuple[int, int]],
+) -> tuple[int, int] | None:
+    """The brand name starting at token `index`, as a character span, if one starts there: one
+    word, a prefix and its word ("La Serenísima"), or words joined by "&" ("Cuisine & Co")."""
+    token = tokens[index]
+    if token[2] in _NAME_PREFIXES and index + 1 < len(tokens):
+        follower = tokens[index + 1]
+        if _brand_word(follower, title, brands, blocked):
+            return token[0], follower[1]
+    if not _brand_word(token, title, brands, blocked):
+        return None
+    end = token
+    for follower in tokens[index + 1 : index + _MAX_LEADING_WORDS]:
+        gap = title[end[1] : follower[0]].strip().lower()
+        if follower[2] == "and":
+            continue  # "Cuisine And Co": the joining word itself
+        joined = gap in ("&", "+", "and") or (gap == "" and follower[0] == end[1])
+        if not joined or not _brand_word(follower, title, brands, blocked):
+            break
+        end = follower
+    return token[0], end[1]
 
 
 def _title_brand(
@@ -822,11 +862,11 @@ def _title_brand(
 ) -> str | None:
     """A brand outside the alias table, read from the title's shape.
 
-    * The leading word(s) of a title that starts with a name ("Linksys EtherFast 8-Port",
-      "linksys etherfast ..."): not a category noun, size, colour, number or generic word
-      ("Set", "Wireless", "Nuevo"); in a mixed-case title it must be capitalised.
-    * In a sentence-case title that starts with its product noun, the capitalised name inside
-      it ("Queso colonia Verónica horma x kg.").
+    * The leading name of a title that starts with one ("Linksys EtherFast 8-Port",
+      "linksys etherfast ..."): not a category noun, size, colour, number, description or
+      generic word ("Set", "Wireless", "Nuevo"); in a mixed-case title it must be capitalised.
+    * In a sentence-case title, the first capitalised name after its first word ("Queso
+      colonia Verónica horma x kg.", "Yogur entero La Serenísima frutilla 190 g").
     """
     if not tokens:
         return None
@@ -838,31 +878,25 @@ def _title_brand(
         return title[token[0] : token[0] + 1].isupper()
 
     first = tokens[0]
-    if _brand_word(first, title, brands, blocked) and (not mixed or capitalised(first)):
-        words = [first]
-        for token in tokens[1:_MAX_LEADING_WORDS]:
-            if not _joined(title, words[-1], token) or not _brand_word(
-                token, title, brands, blocked
-            ):
-                break
-            words.append(token)
-        return title[words[0][0] : words[-1][1]]
+    if not mixed or capitalised(first):
+        span = _name_at(title, tokens, 0, brands, blocked)
+        if span is not None:
+            return title[span[0] : span[1]]
     if not mixed or not capitalised(first):
         return None
     rest = [t for t in tokens[1:] if not _DIGIT.search(t[2]) and t[2] not in _FILLERS]
-    lower = sum(1 for t in rest if not capitalised(t))
-    if not rest or lower * 2 < len(rest):
-        return None  # Title Case: capitals say nothing about names
-    for index, token in enumerate(tokens[1:], start=1):
-        if capitalised(token) and _brand_word(token, title, brands, blocked):
-            end = token
-            for follower in tokens[index + 1 : index + _MAX_LEADING_WORDS]:
-                if not capitalised(follower) or _DIGIT.search(follower[2]):
-                    break
-                if any(follower[0] < b_end and b_start < follower[1] for b_start, b_end in blocked):
-                    break
-                end = follower
-            return title[token[0] : end[1]]
+    if not rest or sum(1 for t in rest if not capitalised(t)) * 2 < len(rest):
+        # Title Case: capitals say nothing about names (a model reads those titles).
+        return None
+    for index in range(1, len(tokens)):
+        token = tokens[index]
+        if _DIGIT.search(token[2]):
+            break  # sizes and codes come after the name
+        if not capitalised(token):
+            continue
+        span = _name_at(title, tokens, index, brands, blocked)
+        if span is not None:
+            return title[span[0] : span[1]]
     return None
 
 

@@ -127,6 +127,10 @@ _RAM_AFTER = re.compile(
     r"\s*(?:de\s+)?(?:memoria\s+)?(?:ram|(?:lp)?ddr\d?x?|(?:so-?)?dimm|unificada|unified)(?![a-z])"
 )
 _VRAM_AFTER = re.compile(r"\s*(?:de\s+)?(?:g?ddr\d?x?|vram|gddr)")
+_GPU_BEFORE = re.compile(
+    r"(?<![a-z])(?:rtx|gtx|rx|mx|arc\s*[ab]?|quadro)\s*-?\d{3,4}\s*(?:ti|super|xt|m)?\s*"
+    r"(?:de\s*)?$"
+)
 _RAM_BEFORE = re.compile(r"(?:ram|memoria)\s*(?:de\s*)?(?::\s*)?$")
 # "8GB RAM 256GB": the "RAM" belongs to the token before it.
 _RAM_CLOSED = re.compile(r"(?:gb|tb)\s*(?:de\s*)?(?:memoria\s*)?ram\s*$")
@@ -163,7 +167,10 @@ def _gb_candidates(folded: str) -> list[tuple[int, int, int, str]]:
         tail = folded[match.end() : match.end() + 24]
         if _RAM_AFTER.match(tail) and not tail.lstrip().startswith(("gddr", "de gddr")):
             role = "ram"
-        elif _VRAM_AFTER.match(tail):
+        elif _VRAM_AFTER.match(tail) or _GPU_BEFORE.search(
+            folded[max(0, match.start() - 24) : match.start()]
+        ):
+            # "RTX 2050 4GB 8GB 512GB": the size right after a graphics chip is its memory.
             role = "vram"
         else:
             head = folded[max(0, match.start() - 20) : match.start()]
