@@ -810,8 +810,10 @@ def _brand_word(
     token: tuple[int, int, str], title: str, brands: BrandAliases, blocked: list[tuple[int, int]]
 ) -> bool:
     start, end, word = token
-    if sum(c.isalpha() for c in word) < _MIN_BRAND_LETTERS or _DIGIT.search(word):
-        return False
+    letters = sum(c.isalpha() for c in word)
+    digits = sum(c.isdigit() for c in word)
+    if letters < _MIN_BRAND_LETTERS or (digits and (letters < 5 or digits * 2 > letters)):
+        return False  # a size or a model code; "Twenty20" is a name
     if brands.is_generic_word(word) or word in _FILLERS or brands.is_line(word):
         return False
     if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
@@ -835,6 +837,18 @@ def _name_at(
     """The brand name starting at token `index`, as a character span, if one starts there: one
     word, a prefix and its word ("La Serenísima"), or words joined by "&" ("Cuisine & Co")."""
     token = tokens[index]
+    glued = index
+    while (
+        glued + 1 < len(tokens)
+        and tokens[glued + 1][0] == tokens[glued][1] + 1
+        and title[tokens[glued][1]] == "-"
+    ):
+        glued += 1  # "D-Link", "Z-Line": one name written with a hyphen
+    if glued > index:
+        word = "".join(t[2] for t in tokens[index : glued + 1])
+        if _brand_word((token[0], tokens[glued][1], word), title, brands, blocked):
+            return token[0], tokens[glued][1]
+        return None
     if token[2] in _NAME_PREFIXES and index + 1 < len(tokens):
         follower = tokens[index + 1]
         if _brand_word(follower, title, brands, blocked):

@@ -1024,6 +1024,9 @@ class PhraseIndex(Generic[T]):
     def __init__(self, phrases: Iterable[tuple[str, T]] = ()) -> None:
         self._table: dict[str, T] = {}
         self._max_words = 1
+        # First word of each phrase -> the most words a phrase starting with it has: a scan
+        # only builds the n-grams that can match.
+        self._starts: dict[str, int] = {}
         for phrase, payload in phrases:
             self.add(phrase, payload)
 
@@ -1032,7 +1035,10 @@ class PhraseIndex(Generic[T]):
         if not key or (key in self._table and not replace):
             return False
         self._table[key] = payload
-        self._max_words = max(self._max_words, key.count(" ") + 1)
+        words = key.count(" ") + 1
+        self._max_words = max(self._max_words, words)
+        first = key.split(" ", 1)[0]
+        self._starts[first] = max(self._starts.get(first, 0), words)
         return True
 
     def get(self, phrase: str) -> T | None:
@@ -1053,8 +1059,9 @@ class PhraseIndex(Generic[T]):
         table = self._table
         count = len(tokens)
         i = 0
+        starts = self._starts
         while i < count:
-            top = min(self._max_words, count - i)
+            top = min(starts.get(tokens[i][2], 0), count - i)
             for n in range(top, 0, -1):
                 key = tokens[i][2] if n == 1 else " ".join(t[2] for t in tokens[i : i + n])
                 payload = table.get(key)

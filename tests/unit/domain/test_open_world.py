@@ -223,7 +223,7 @@ def test_missing_attributes_and_unknown_brands_never_fail_the_gate() -> None:
         ("Notebook Lenovo IdeaPad 3 Ryzen 5 8GB RAM 512GB SSD 15.6", 8, 512),
         ("Notebook HP 15 Intel Core i5 16 GB / 1 TB", 16, 1024),
         ("Notebook Asus Vivobook RAM 8 GB SSD 256 GB", 8, 256),
-        ("Lenovo IdeaPad Slim 3 (i5-1335U / 8 GB RAM / 512 GB SSD / 15.6\")", 8, 512),
+        ('Lenovo IdeaPad Slim 3 (i5-1335U / 8 GB RAM / 512 GB SSD / 15.6")', 8, 512),
         ("Notebook MSI Thin GF63 i5 12450H RTX 2050 4GB 8GB 512GB", 8, 512),
         ("Notebook ASUS TUF F15 Core i7 16GB RAM 1TB SSD RTX 4060 8GB", 16, 1024),
         ("Notebook HP 240 G9 Celeron N4500 4GB RAM 128GB eMMC", 4, 128),
