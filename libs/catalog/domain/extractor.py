@@ -914,6 +914,26 @@ def _title_brand(
     return None
 
 
+def _names_no_maker(
+    tokens: list[tuple[int, int, str]], taxonomy: Taxonomy, brands: BrandAliases, folded: str
+) -> bool:
+    """The title names a product and nothing that could be its maker: every word is a product
+    noun, a size, a colour, a description or a generic word ("Huevo Blanco Grande 12 Ud.",
+    "Puré de Papas Original x 125 g"). Such a product is sold unbranded."""
+    cues = [(s, e) for s, e, _cat, _strength in taxonomy.cue_matches(folded)]
+    if not cues or not tokens:
+        return False
+    blocked = [*cues, *_blocked_spans(folded, taxonomy)]
+    for start, end, word in tokens:
+        if _DIGIT.search(word) or word in _FILLERS or brands.is_generic_word(word):
+            continue
+        if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
+            continue
+        if not any(start < b_end and b_start < end for b_start, b_end in blocked):
+            return False
+    return True
+
+
 def _clean_hint(hint: str) -> str | None:
     text = re.sub(r"\s+", " ", hint).strip().upper()[:100]
     return text or None
@@ -968,7 +988,9 @@ def parts(
         category_id = OTHER  # every listing gets a node of the tree
     category = taxonomy.get(category_id)
     if brand is None and (
-        (category is not None and category.unbranded) or brands.sold_unbranded(title)
+        (category is not None and category.unbranded)
+        or brands.sold_unbranded(title)
+        or _names_no_maker(tokens, taxonomy, brands, folded)
     ):
         # Fruit, meat by weight, bulk goods: a product sold without a brand, declared as such.
         brand, brand_known = brands.unbranded, True

@@ -143,11 +143,14 @@ def test_a_coarse_node_cannot_require_attributes_and_parents_cannot_cycle() -> N
         ("Queso colonia Verónica horma x kg.", "VERÓNICA"),
         ("Yerba mate La cumbrecita con hierbas naturales 500 g.", "LA CUMBRECITA"),
         ("Huevos de campo Maxsun & Co extra grandes 20 un.", "MAXSUN & CO"),
-        # Generic words, product nouns, sizes and colours are not brands.
-        ("Set de ollas antiadherentes 5 piezas", None),
-        ("Wireless mouse 2.4 GHz", None),
-        ("Leche Entera 1 L", None),
+        # Generic words, product nouns, sizes and colours are not brands; a title made only of
+        # them names no maker: an unbranded product.
+        ("Set de ollas antiadherentes 5 piezas", None),  # an unknown word may be a name
+        ("Wireless mouse 2.4 GHz", "GENERICO"),
+        ("Leche Entera 1 L", "GENERICO"),
         ("Negro mate 500 ml", None),
+        ("Boldo x 25 g.", "BOLDO"),  # an unknown leading word may be a maker
+        ("Sal Lobos de Mesa 1 kg", None),  # Title Case: a model tells "Lobos" apart
     ],
 )
 def test_brand_read_from_the_title_when_the_alias_table_lacks_it(

@@ -41,8 +41,6 @@ TITLE_LEADING = {
 
 # Titles that do not show a brand a model could name with confidence.
 NO_BRAND = [
-    ("Harina sin polvos 1 kg", "Harinas"),
-    ("Leche entera 1 L", "Lácteos"),
     ("Perfume Polo Blue Edt 125ml Masculino", "Perfumes Hombre"),  # a fragrance, not a maker
     ("Perfume Coco Mademoiselle Edp 100ml Mujer", "Perfumes Mujer"),
     ("Audífonos Gamer Cloud II Rojo", "Audífonos"),
@@ -110,6 +108,17 @@ def test_no_attribute_is_invented_with_the_brand() -> None:
     assert set(answer["attributes"]) <= {"color", *extract(title).attributes}
     harina = _answer("Harina Sin Polvos Selecta 1 Kg", "Harinas", "detailed")
     assert harina["attributes"] == {"capacity": "1kg", "weight_g": 1000}
+
+
+# Titles that name a product and nothing that could be its maker: a declared unbranded product.
+NAMES_NO_MAKER = [("Harina sin polvos 1 kg", "Harinas"), ("Leche entera 1 L", "Lácteos")]
+
+
+@pytest.mark.parametrize(("title", "category"), NAMES_NO_MAKER)
+def test_a_title_naming_no_maker_is_answered_as_unbranded(title: str, category: str) -> None:
+    assert load_brands().find_in_title(title) is None
+    for kind in KINDS:
+        assert _brand(_answer(title, category, kind), kind) == load_brands().unbranded
 
 
 @pytest.mark.parametrize(("title", "category"), NO_BRAND)
