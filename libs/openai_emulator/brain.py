@@ -664,6 +664,9 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
         candidates, goods = _goods_candidates(tokens), True
     found: list[_Candidate] = []
     for candidate in candidates:
+        if goods and candidate.end - candidate.start > _MAX_BRAND_WORDS:
+            # "Shampoo Capilatis Ortiga Cabellos Secos": a maker, then its variety's words.
+            candidate = _Candidate(candidate.start, candidate.start + 1, candidate.score)
         words = tokens[candidate.start : candidate.end]
         letters = sum(len(token.word) for token in words)
         if len(words) > _MAX_BRAND_WORDS or letters < 3:
