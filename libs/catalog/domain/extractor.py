@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from catalog.domain import units
-from catalog.domain.brands import BrandAliases, load_brands
+from catalog.domain.brands import BrandAliases, BrandMatch, load_brands
 from catalog.domain.taxonomy import OTHER, AttributeValue, Category, Taxonomy, load_taxonomy
 from catalog.domain.units import PhraseIndex
 from schemas.models import Extraction
@@ -867,6 +867,39 @@ def _name_at(
     return token[0], end[1]
 
 
+def _leading_name(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    brands: BrandAliases,
+    blocked: list[tuple[int, int]],
+    mixed: bool,
+) -> str | None:
+    """The name a title starts with, if it starts with one (capitalised in a mixed-case title)."""
+    if not tokens or (mixed and not title[tokens[0][0] : tokens[0][0] + 1].isupper()):
+        return None
+    span = _name_at(title, tokens, 0, brands, blocked)
+    return title[span[0] : span[1]] if span is not None else None
+
+
+def _is_mixed_case(title: str) -> bool:
+    letters = [c for c in title if c.isalpha()]
+    return any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+
+
+# An alias this short is easily a piece of a model code ("WD-65735" is not Western Digital).
+_SHORT_ALIAS = 3
+
+
+def _leads_over(hit: BrandMatch, title: str, tokens: list[tuple[int, int, str]]) -> bool:
+    """A known brand found later in the title that a leading name outranks: a product line
+    ("Speck case for iPod", "Weber grill ... cooking surface"), a brand that is also a common
+    word, or a short alias inside a code."""
+    if not tokens or hit.start <= tokens[0][0]:
+        return False
+    short = len(units.alias_key(title[hit.start : hit.end]).replace(" ", "")) <= _SHORT_ALIAS
+    return hit.kind == "line" or hit.weak or short
+
+
 def _title_brand(
     title: str,
     tokens: list[tuple[int, int, str]],
@@ -885,17 +918,15 @@ def _title_brand(
     if not tokens:
         return None
     blocked = _blocked_spans(folded, taxonomy)
-    letters = [c for c in title if c.isalpha()]
-    mixed = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+    mixed = _is_mixed_case(title)
 
     def capitalised(token: tuple[int, int, str]) -> bool:
         return title[token[0] : token[0] + 1].isupper()
 
     first = tokens[0]
-    if not mixed or capitalised(first):
-        span = _name_at(title, tokens, 0, brands, blocked)
-        if span is not None:
-            return title[span[0] : span[1]]
+    leading = _leading_name(title, tokens, brands, blocked, mixed)
+    if leading is not None:
+        return leading
     if not mixed or not capitalised(first):
         return None
     rest = [t for t in tokens[1:] if not _DIGIT.search(t[2]) and t[2] not in _FILLERS]
@@ -968,6 +999,12 @@ def parts(
                 brand = _clean_hint(brand_hint)
     if brand is None:
         hit = brands.match(title)
+        if hit is not None and _leads_over(hit, title, tokens):
+            leading = _leading_name(
+                title, tokens, brands, _blocked_spans(folded, taxonomy), _is_mixed_case(title)
+            )
+            if leading is not None:
+                brand, hit = _clean_hint(leading), None
         if hit is not None:
             brand, brand_known = hit.brand, True
     if brand is None:

@@ -163,6 +163,24 @@ def test_brand_read_from_the_title_when_the_alias_table_lacks_it(
 def test_a_known_brand_still_wins_over_a_leading_name() -> None:
     assert extract("Cargador Samsung 25W").brand == "SAMSUNG"
     assert extract("Funda Galaxy A54 transparente").brand == "SAMSUNG"
+    assert extract("Apple iPhone 15 128GB").brand == "APPLE"
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        # A product line later in the title is what the accessory fits, not who made it.
+        ("speck products toughskin for ipod classic ic-blk-ts", "SPECK"),
+        ("weber genesis e-310 gas grill with 637 sq. in. cooking surface", "WEBER"),
+        # A short alias inside a model code.
+        ("mitsubishi wd-65735 65' projection tv", "MITSUBISHI"),
+    ],
+)
+def test_a_leading_name_outranks_a_line_or_a_short_alias_found_later(
+    title: str, brand: str
+) -> None:
+    assert load_brands().find_in_title(title) not in (None, brand)
+    assert extract(title).brand == brand
 
 
 @pytest.mark.parametrize(
