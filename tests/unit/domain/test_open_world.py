@@ -170,7 +170,7 @@ def test_a_known_brand_still_wins_over_a_leading_name() -> None:
     ("title", "brand"),
     [
         # A product line later in the title is what the accessory fits, not who made it.
-        ("speck products toughskin for ipod classic ic-blk-ts", "SPECK"),
+        ("speck toughskin case for iphone 4 black", "SPECK"),
         ("weber genesis e-310 gas grill with 637 sq. in. cooking surface", "WEBER"),
         # A short alias inside a model code.
         ("mitsubishi wd-65735 65' projection tv", "MITSUBISHI"),
