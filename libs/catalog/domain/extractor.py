@@ -888,6 +888,8 @@ def _is_mixed_case(title: str) -> bool:
 
 # An alias this short is easily a piece of a model code ("WD-65735" is not Western Digital).
 _SHORT_ALIAS = 3
+# "case for Apple MacBook", "funda para iPhone": the brand the product fits, not its maker.
+_FITS = re.compile(r"(?:^|\s)(?:for|para|compatible (?:con|with)|fits|p/)\s*$")
 
 
 def _leads_over(hit: BrandMatch, title: str, tokens: list[tuple[int, int, str]]) -> bool:
@@ -897,7 +899,8 @@ def _leads_over(hit: BrandMatch, title: str, tokens: list[tuple[int, int, str]])
     if not tokens or hit.start <= tokens[0][0]:
         return False
     short = len(units.alias_key(title[hit.start : hit.end]).replace(" ", "")) <= _SHORT_ALIAS
-    return hit.kind == "line" or hit.weak or short
+    fits = _FITS.search(units.fold(title[: hit.start])) is not None
+    return hit.kind == "line" or hit.weak or short or fits
 
 
 def _title_brand(

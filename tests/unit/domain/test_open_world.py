@@ -172,6 +172,7 @@ def test_a_known_brand_still_wins_over_a_leading_name() -> None:
         # A product line later in the title is what the accessory fits, not who made it.
         ("speck toughskin case for iphone 4 black", "SPECK"),
         ("weber genesis e-310 gas grill with 637 sq. in. cooking surface", "WEBER"),
+        ("speck seethru case for apple macbook air mba-pnk-see", "SPECK"),
         # A short alias inside a model code.
         ("mitsubishi wd-65735 65' projection tv", "MITSUBISHI"),
     ],
