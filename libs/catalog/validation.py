@@ -23,9 +23,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from catalog.domain.brands import BrandAliases
+from catalog.domain.brands import UNBRANDED, BrandAliases
 from catalog.domain.extractor import normalized_name
-from catalog.domain.taxonomy import AttributeSpec, Category, Taxonomy
+from catalog.domain.taxonomy import OTHER, AttributeSpec, Category, Taxonomy
 from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
 from catalog.llm.answers import ModelAnswer
 from schemas.models import AttributeValue, Extraction, RoutedListing
@@ -35,6 +35,7 @@ __all__ = [
     "Verdict",
     "canonical_brand",
     "check_attributes",
+    "coverage_note",
     "gate",
     "reason_label",
     "resolve_category",
@@ -42,7 +43,9 @@ __all__ = [
     "review_correction",
 ]
 
-# Brands a model writes when it does not know one (or copies the prompt's template text).
+# Brands a model writes when it does not know one (or copies the prompt's template text). A
+# declared unbranded product ("Genérico", "sin marca", "generic") is not a placeholder: the brand
+# aliases map it to the unbranded brand.
 _PLACEHOLDER_BRANDS = frozenset(
     alias_key(b)
     for b in (
@@ -53,11 +56,6 @@ _PLACEHOLDER_BRANDS = frozenset(
         "unknown",
         "desconocido",
         "desconocida",
-        "generic",
-        "generico",
-        "genérica",
-        "sin marca",
-        "no brand",
         "marca detectada",
         "marca normalizada en mayúsculas",
         "brand",
@@ -271,14 +269,19 @@ def _clean_model(raw: str | None) -> str | None:
 def resolve_category(
     suggestion: str | None, current: str | None, taxonomy: Taxonomy
 ) -> tuple[str | None, list[str]]:
-    """Strict taxonomy: a suggestion is taken only if it names an existing leaf category."""
+    """Strict taxonomy: a suggestion is taken only if it names an existing node that is not
+    less specific than the current one (an ancestor of it, or `other` over anything)."""
     notes: list[str] = []
     if suggestion and suggestion.strip():
         wanted = suggestion.strip()
         for candidate in (wanted, alias_key(wanted).replace(" ", "_")):
             found = taxonomy.get(candidate)
-            if found is not None and not found.is_root:
-                return found.id, notes
+            if found is None:
+                continue
+            less_specific = found.id == OTHER or taxonomy.is_ancestor(found.id, current or "")
+            if current in taxonomy and less_specific:
+                break
+            return found.id, notes
         if wanted != current:
             notes.append(f"unknown_category_suggestion: {_shown(wanted)} (kept {current!r})")
     return current, notes
@@ -294,13 +297,18 @@ def gate(
     min_confidence: float,
     min_coverage: float,
 ) -> list[str]:
-    """The quality bar; an empty list means it passes."""
+    """The quality bar; an empty list means it passes.
+
+    Open world: any node of the taxonomy is a category (a coarse one has no schema), a brand
+    outside the alias table is a brand, and a required attribute the answer leaves out is
+    unknown, not a failure (it stays listed in `missing_required`; `min_coverage` only marks it
+    as incomplete in the verdict's notes). What fails is what a person must decide: no category,
+    no brand (nor a declared unbranded product), no model or name, low confidence.
+    """
     reasons: list[str] = []
     category = taxonomy.get(extraction.category)
     if category is None:
         reasons.append(f"unknown_category: {extraction.category!r}")
-    elif category.is_root:
-        reasons.append(f"unknown_category: {extraction.category!r} is a group, not a category")
     if not extraction.brand:
         reasons.append("missing_brand: no brand")
     if not extraction.model:
@@ -310,13 +318,21 @@ def gate(
     threshold = max(min_confidence, category.confidence_threshold if category else 0.0)
     if extraction.confidence < threshold:
         reasons.append(f"low_confidence: {extraction.confidence:.2f} < {threshold:.2f}")
-    if category is not None and not category.is_root:
-        coverage = category.coverage(extraction.attributes)
-        bar = max(min_coverage, category.coverage_threshold)
-        if coverage < bar:
-            missing = ", ".join(category.missing(extraction.attributes))
-            reasons.append(f"low_coverage: {coverage:.2f} < {bar:.2f} (missing {missing})")
     return reasons
+
+
+def coverage_note(extraction: Extraction, taxonomy: Taxonomy, *, min_coverage: float) -> str | None:
+    """`incomplete: ...` when the required attributes read fall below the coverage bar; a note,
+    never a failure (what the title does not state stays unknown)."""
+    category = taxonomy.get(extraction.category)
+    if category is None or category.is_root:
+        return None
+    coverage = category.coverage(extraction.attributes)
+    bar = max(min_coverage, category.coverage_threshold)
+    if coverage >= bar:
+        return None
+    missing = ", ".join(category.missing(extraction.attributes))
+    return f"incomplete: coverage {coverage:.2f} < {bar:.2f} (unknown {missing})"
 
 
 def _verdict(
@@ -335,7 +351,8 @@ def _verdict(
 ) -> Verdict:
     category = taxonomy.get(category_id)
     if not name and brand and model:
-        name = normalized_name(brand, model, category, attributes)
+        shown = None if brand == UNBRANDED else brand  # a generic product is named by its model
+        name = normalized_name(shown, model, category, attributes)
     extraction = Extraction(
         brand=brand,
         model=model,
@@ -346,6 +363,9 @@ def _verdict(
         missing_required=category.missing(attributes) if category else [],
     )
     reasons = gate(extraction, taxonomy, min_confidence=min_confidence, min_coverage=min_coverage)
+    incomplete = coverage_note(extraction, taxonomy, min_coverage=min_coverage)
+    if incomplete is not None:
+        notes = [*notes, incomplete]
     return Verdict(extraction, reasons, issues, notes)
 
 

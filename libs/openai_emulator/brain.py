@@ -458,6 +458,8 @@ _ATTRIBUTE_SPANS = (
 )  # fmt: skip
 # Categories whose model is a name ("Polo Blue", "Cloud II"): a lone name is the model.
 _NAMED_MODEL_GOODS = frozenset({"perfumes", "alcoholic_beverages"})
+# Of those, the ones whose maker may also follow the product noun, as in other groceries.
+_MAKER_FIRST_GOODS = frozenset({"alcoholic_beverages"})
 _MAX_BRAND_WORDS = 3
 _MAX_TITLE = 500
 
@@ -524,6 +526,9 @@ def _title_tokens(title: str, label: str) -> list[_Token]:
     for category in taxonomy.leaves():
         other.extend((s, e) for s, e, _hit in category.keyword_index.scan(words))
     other.extend((s, e) for s, e, _hit in _strip_words().scan(words))
+    from catalog.domain.brands import load_brands
+
+    generic = load_brands().is_generic_word
     label_words = set(units.alias_key(label).split())
     shouting = title.upper() == title
     tokens: list[_Token] = []
@@ -545,6 +550,7 @@ def _title_tokens(title: str, label: str) -> list[_Token]:
         elif (
             _covered(start, end, other)
             or word in _GENERIC_WORDS
+            or generic(word)
             or word in label_words
             or (len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS))
             or not (shouting or original[:1].isupper())
@@ -645,14 +651,22 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
         return None
     category = load_taxonomy().get(category_id)
     tokens = _title_tokens(title[:_MAX_TITLE], retailer_category or "")
+    goods = False
     if category is None or category.kind == "tech":
         candidates = _named_model_candidates(tokens, numbered_names=False)
     elif category.id in _NAMED_MODEL_GOODS:
         candidates = _named_model_candidates(tokens, numbered_names=True)
+        if not candidates and category.id in _MAKER_FIRST_GOODS:
+            # "Vino Tinto Wampa Malbec 750 ml": a winery or brewery named after the product
+            # noun, before the grape or the style.
+            candidates, goods = _goods_candidates(tokens), True
     else:
-        candidates = _goods_candidates(tokens)
+        candidates, goods = _goods_candidates(tokens), True
     found: list[_Candidate] = []
     for candidate in candidates:
+        if goods and candidate.end - candidate.start > _MAX_BRAND_WORDS:
+            # "Shampoo Capilatis Ortiga Cabellos Secos": a maker, then its variety's words.
+            candidate = _Candidate(candidate.start, candidate.start + 1, candidate.score)
         words = tokens[candidate.start : candidate.end]
         letters = sum(len(token.word) for token in words)
         if len(words) > _MAX_BRAND_WORDS or letters < 3:
@@ -660,9 +674,11 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
         found.append(candidate)
     if not found:
         return None
-    found.sort(key=lambda c: c.score, reverse=True)
-    if len(found) > 1 and found[1].score == found[0].score:
+    found.sort(key=lambda c: (-c.score, c.start))
+    if len(found) > 1 and found[1].score == found[0].score and not goods:
         return None
+    # In a grocery title the maker comes before the variety ("Jabón Líquido Ala Camellito
+    # Ropa Fina Matic"): of equally likely names, the first.
     best = found[0]
     return title[tokens[best.start].start : tokens[best.end - 1].end]
 

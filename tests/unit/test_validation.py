@@ -28,6 +28,7 @@ from catalog.validation import (
     canonical_brand,
     check_attributes,
     correct_enum,
+    coverage_note,
     gate,
     reason_label,
     resolve_category,
@@ -306,8 +307,12 @@ def test_category_suggestion_only_if_it_exists() -> None:
     assert resolve_category("Smart TV", None, TAXONOMY) == ("smart_tv", [])
     category, notes = resolve_category("gaming_notebooks", "notebooks", TAXONOMY)
     assert category == "notebooks" and notes[0].startswith("unknown_category_suggestion")
-    # A group (root) is not more specific than a leaf: not taken.
+    # A group (root) is not more specific than a leaf: not taken; nor is `other`.
     assert resolve_category("technology", "smartphones", TAXONOMY)[0] == "smartphones"
+    assert resolve_category("other", "furniture", TAXONOMY)[0] == "furniture"
+    # A coarse node is a category of its own (open world).
+    assert resolve_category("furniture", "other", TAXONOMY) == ("furniture", [])
+    assert resolve_category("Muebles", None, TAXONOMY)[0] in (None, "furniture")
     assert resolve_category(None, "smartphones", TAXONOMY) == ("smartphones", [])
 
 
@@ -331,12 +336,10 @@ def extraction(**changes: Any) -> Extraction:
     [
         ({"category": "gaming_notebooks"}, "unknown_category"),
         ({"category": None}, "unknown_category"),
-        ({"category": "technology"}, "unknown_category"),
         ({"brand": None}, "missing_brand"),
         ({"model": ""}, "missing_model"),
         ({"normalized_name": None}, "missing_normalized_name"),
         ({"confidence": 0.74}, "low_confidence"),
-        ({"attributes": {"storage_gb": 256}}, "low_coverage"),
     ],
 )
 def test_each_gate(changes: dict[str, Any], label: str) -> None:
@@ -348,8 +351,15 @@ def test_each_gate(changes: dict[str, Any], label: str) -> None:
 def test_gate_details() -> None:
     (low,) = gate(extraction(confidence=0.41), TAXONOMY, **LIMITS)
     assert low == "low_confidence: 0.41 < 0.75"
-    (coverage,) = gate(extraction(attributes={"storage_gb": 256}), TAXONOMY, **LIMITS)
-    assert coverage == "low_coverage: 0.50 < 0.70 (missing color)"
+    # Open world: a required attribute left out is unknown, not a failure; it is noted.
+    incomplete = extraction(attributes={"storage_gb": 256})
+    assert gate(incomplete, TAXONOMY, **LIMITS) == []
+    assert coverage_note(incomplete, TAXONOMY, min_coverage=0.7) == (
+        "incomplete: coverage 0.50 < 0.70 (unknown color)"
+    )
+    # A coarse node of the taxonomy is a category: no schema to fill, nothing missing.
+    assert gate(extraction(category="technology", attributes={}), TAXONOMY, **LIMITS) == []
+    assert gate(extraction(category="furniture", attributes={}), TAXONOMY, **LIMITS) == []
     # The configured floor applies when it is stricter than the category's.
     assert gate(extraction(confidence=0.85), TAXONOMY, min_confidence=0.9, min_coverage=0.7)
 
@@ -400,13 +410,16 @@ def test_unknown_category_fails_when_nothing_resolves_it() -> None:
     assert verdict.extraction.category is None
 
 
-def test_invalid_enum_on_a_required_attribute_fails_with_both_reasons() -> None:
+def test_invalid_enum_on_a_required_attribute_is_dropped_and_left_unknown() -> None:
     verdict = judge(
         {"b": "APPLE", "m": "iPhone 15 Pro Max", "a": {"c": "256GB", "cl": "plaid"}, "cf": 0.98},
         IPHONE,
     )
-    assert [reason_label(r) for r in verdict.all_reasons] == ["low_coverage", "invalid_attribute"]
+    # Open world: the colour is unknown, not a failure; the invalid value is still an issue.
+    assert verdict.passed
+    assert [reason_label(r) for r in verdict.all_reasons] == ["invalid_attribute"]
     assert verdict.extraction.attributes == {"storage_gb": 256}
+    assert verdict.extraction.missing_required == ["color"]
 
 
 def test_invalid_enum_on_an_optional_attribute_is_dropped_and_the_answer_passes() -> None:
@@ -424,7 +437,7 @@ def test_invalid_enum_on_an_optional_attribute_is_dropped_and_the_answer_passes(
     assert "panel" not in verdict.extraction.attributes
 
 
-def test_wrong_type_attribute_fails_through_coverage() -> None:
+def test_wrong_type_attribute_is_an_issue_and_the_attribute_stays_unknown() -> None:
     verdict = judge(
         {
             "brand": "Chanel",
@@ -435,7 +448,8 @@ def test_wrong_type_attribute_fails_through_coverage() -> None:
         CHANEL,
     )
     labels = [reason_label(r) for r in verdict.all_reasons]
-    assert labels == ["low_coverage", "wrong_type"]
+    assert labels == ["wrong_type"]
+    assert verdict.passed and "volume_ml" not in verdict.extraction.attributes
 
 
 @pytest.mark.parametrize(
@@ -487,7 +501,6 @@ def test_a_human_correction_has_full_confidence_and_is_coerced() -> None:
     [
         ({"category": "gaming_phones"}, "unknown_category"),
         ({"brand": ""}, "missing_brand"),
-        ({"attributes": {"storage_gb": "256"}}, "low_coverage"),
         (
             {"attributes": {"storage_gb": "256", "color": "black", "panel": "x"}},
             "unknown_attribute",
@@ -542,8 +555,10 @@ def test_a_correction_is_merged_over_the_best_answer_and_the_name_rebuilt() -> N
     assert verdict.passed, verdict.reasons
     assert verdict.extraction.attributes == {"storage_gb": 512, "color": "black"}
     assert verdict.extraction.normalized_name == "APPLE iPhone 15 Pro Max 512GB Black"
+    # A person may leave an attribute unknown (open world): no failure, a note.
     removed = build_correction(review_row(BEST), Correction(attributes={"color": None}))
-    assert [reason_label(r) for r in removed.reasons] == ["low_coverage"]
+    assert removed.passed
+    assert [reason_label(n) for n in removed.notes] == ["incomplete"]
 
 
 def test_a_new_category_keeps_only_the_attributes_it_has() -> None:

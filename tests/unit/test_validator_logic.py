@@ -128,8 +128,9 @@ def test_low_confidence_on_mini_goes_to_the_full_model_with_the_detailed_prompt(
     [
         ({**GOOD_IPHONE, "b": ""}, "missing_brand"),
         ({**GOOD_IPHONE, "cat": "gaming_phones"}, None),  # ignored suggestion: passes
-        ({**GOOD_IPHONE, "a": {"c": "256GB", "cl": "plaid"}}, "invalid_attribute"),
-        ({**GOOD_IPHONE, "a": {"c": "mucho", "cl": "negro"}}, "wrong_type"),
+        # Open world: an unreadable value of a required attribute is dropped and left unknown.
+        ({**GOOD_IPHONE, "a": {"c": "256GB", "cl": "plaid"}}, None),
+        ({**GOOD_IPHONE, "a": {"c": "mucho", "cl": "negro"}}, None),
     ],
 )
 def test_bad_answers_below_the_bar_go_to_the_full_model(
@@ -142,6 +143,14 @@ def test_bad_answers_below_the_bar_go_to_the_full_model(
     assert out.topic is LLM_REQUESTS
     assert isinstance(out.value, LLMRequest) and out.value.model == FULL
     assert any(label in r for r in out.value.previous_reasons)
+
+
+def test_an_invalid_required_value_is_counted_and_the_answer_passes_without_it() -> None:
+    before = failures("invalid_attribute")
+    (out,) = validator().decide(result({**GOOD_IPHONE, "a": {"c": "256GB", "cl": "plaid"}}))
+    assert out.topic is VALIDATED
+    assert out.value.attributes == {"storage_gb": 256}  # type: ignore[union-attr]
+    assert failures("invalid_attribute") == before + 1
 
 
 def test_unknown_category_goes_to_the_full_model() -> None:
@@ -219,11 +228,7 @@ def test_out_of_attempts_and_rules_failing_goes_to_review_with_every_reason() ->
     assert item.attempts == 2
     assert item.reasons[0] == previous[0]
     full = [r for r in item.reasons if r.startswith(f"{FULL}: ")]
-    assert [r.split(": ")[1] for r in full] == [
-        "low_confidence",
-        "low_coverage",
-        "invalid_attribute",
-    ]
+    assert [r.split(": ")[1] for r in full] == ["low_confidence", "invalid_attribute"]
     rules = [r for r in item.reasons if r.startswith("rules: ")]
     assert {r.split(": ")[1] for r in rules} >= {"missing_brand", "low_confidence"}
     # The best answer is the last model's, cleaned.

@@ -11,13 +11,14 @@ import sys
 
 import typer
 
-from catalog.cli import admin, batches, cache, dlq, ingest, normalize, review, status
+from catalog.cli import admin, batches, brands, cache, dlq, ingest, normalize, review, status
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 app.add_typer(topics_app, name="topics")
 app.add_typer(cache.app, name="cache")
 app.add_typer(batches.app, name="batches")
+app.add_typer(brands.app, name="brands")
 
 app.command()(admin.migrate)
 topics_app.command("create")(admin.topics_create)

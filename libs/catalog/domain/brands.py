@@ -18,7 +18,10 @@ import yaml
 
 from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
 
-__all__ = ["Brand", "BrandAliases", "BrandMatch", "BrandsError", "load_brands"]
+__all__ = ["UNBRANDED", "Brand", "BrandAliases", "BrandMatch", "BrandsError", "load_brands"]
+
+# The canonical brand of a declared unbranded (generic) product when the data names none.
+UNBRANDED = "GENERICO"
 
 MatchKind = Literal["alias", "line"]
 
@@ -60,8 +63,21 @@ class BrandMatch:
 class BrandAliases:
     """Canonical brand lookup and title scanning."""
 
-    def __init__(self, version: str, brands: list[Brand]) -> None:
+    def __init__(
+        self,
+        version: str,
+        brands: list[Brand],
+        *,
+        unbranded: str = UNBRANDED,
+        unbranded_markers: tuple[str, ...] = (),
+        generic_words: tuple[str, ...] = (),
+    ) -> None:
         self.version = version
+        self.unbranded = unbranded
+        self._unbranded_markers: PhraseIndex[bool] = PhraseIndex(
+            (marker, True) for marker in unbranded_markers
+        )
+        self._generic_words = frozenset(alias_key(word) for word in generic_words)
         self._brands: dict[str, Brand] = {}
         self._index: PhraseIndex[tuple[str, MatchKind]] = PhraseIndex()
         self._model_words: dict[str, PhraseIndex[str]] = {}
@@ -95,6 +111,27 @@ class BrandAliases:
 
     def get(self, canonical: str) -> Brand | None:
         return self._brands.get(canonical)
+
+    def is_unbranded(self, canonical: str | None) -> bool:
+        """The brand is the declared-unbranded marker (`GENERICO`)."""
+        return bool(canonical) and canonical == self.unbranded
+
+    def is_generic_word(self, word: str) -> bool:
+        """A word that starts titles without being a brand ("set", "wireless", "nuevo")."""
+        return alias_key(word) in self._generic_words
+
+    def sold_unbranded(self, title: str) -> bool:
+        """The title sells by weight or in bulk ("x kg", "a granel"): with no brand named, the
+        product is a declared unbranded one."""
+        try:
+            return bool(self._unbranded_markers.scan(word_tokens(fold(title))))
+        except (TypeError, AttributeError):
+            return False
+
+    def is_line(self, word: str) -> bool:
+        """The phrase is one of a known brand's product lines ("galaxy", "iphone")."""
+        hit = self._index.get(word)
+        return hit is not None and hit[1] == "line"
 
     def canonical(self, name: str | None) -> str | None:
         """`"apple inc"`, `"Apple"`, `"APPLE"` -> `"APPLE"`; None for an unknown brand."""
@@ -188,7 +225,25 @@ class BrandAliases:
             )
             for raw in data.get("brands") or []
         ]
-        return cls(version, brands)
+        unbranded = data.get("unbranded") or {}
+        unbranded_name = str(unbranded.get("name") or UNBRANDED).strip().upper()
+        if unbranded_name not in {brand.name for brand in brands}:
+            # Declared unbranded products are a brand of their own; the weakest, so any real
+            # brand named in the same title wins.
+            brands.append(
+                Brand(
+                    name=unbranded_name,
+                    aliases=tuple(str(a) for a in unbranded.get("aliases") or ()),
+                    weak=True,
+                )
+            )
+        return cls(
+            version,
+            brands,
+            unbranded=unbranded_name,
+            unbranded_markers=tuple(str(m) for m in data.get("unbranded_markers") or ()),
+            generic_words=tuple(str(w) for w in data.get("generic_words") or ()),
+        )
 
 
 @lru_cache(maxsize=1)

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from catalog.domain import units
-from catalog.domain.brands import BrandAliases, load_brands
-from catalog.domain.taxonomy import AttributeValue, Category, Taxonomy, load_taxonomy
+from catalog.domain.brands import BrandAliases, BrandMatch, load_brands
+from catalog.domain.taxonomy import OTHER, AttributeValue, Category, Taxonomy, load_taxonomy
 from catalog.domain.units import PhraseIndex
 from schemas.models import Extraction
 
@@ -25,9 +25,15 @@ __all__ = ["ModelParts", "extract", "format_attribute", "normalized_name"]
 # category, known brand, model and every required attribute scores 0.97.
 _W_CATEGORY = 0.25
 _W_BRAND = 0.30
-_W_UNKNOWN_BRAND = 0.15  # a retailer-supplied brand that is not in the alias table
+# A brand outside the alias table (the retailer's brand field, a title-leading name): read, but
+# not confirmed; a typed listing with one is left to a model rather than the rules tier.
+_W_UNKNOWN_BRAND = 0.22
+_W_OTHER = 0.15  # the `other` node: placed by default, not read
 _W_MODEL = 0.15
 _W_REQUIRED = 0.30
+# Share of the attribute weight earned whatever the coverage: an attribute the title does not
+# state is unknown, not a doubt about what was read (open world). The rest follows coverage.
+_ATTRIBUTE_FLOOR = 0.6
 _MAX_CONFIDENCE = 0.97
 
 _MAX_TITLE = 500
@@ -110,6 +116,14 @@ _NOISE_WORDS = (
     "doypack",
     "sachet",
     "desechable",
+    # Sold by weight: how the store prices it, not which product it is.
+    "x kg",
+    "por kg",
+    "el kg",
+    "x kilo",
+    "por kilo",
+    "a granel",
+    "granel",
 )
 _FILLERS = frozenset(
     {
@@ -769,6 +783,191 @@ def _brand_span(
     return (found[0][0], found[0][1]) if found else None
 
 
+_MIN_BRAND_LETTERS = 2
+_MAX_LEADING_WORDS = 3
+# Words that open a brand name and join the next word ("La Serenísima", "Saint Felicien").
+_NAME_PREFIXES = frozenset(
+    {"la", "el", "los", "las", "don", "dona", "san", "santa", "santo", "saint", "st", "dr", "mr"}
+)
+# Participles and adjectives describe a product ("Descremado", "Molida"), they do not name one.
+_ADJECTIVE_ENDINGS = ("ado", "ada", "ados", "adas", "ido", "ida", "idos", "idas")
+
+
+_DESCRIPTIVE_ATTRIBUTES = ("fat_level", "lactose_free", "sugar_free", "concentration", "gender")
+
+
+def _blocked_spans(folded: str, taxonomy: Taxonomy) -> list[tuple[int, int]]:
+    """Spans that are never a brand: category nouns, sizes and units, colours, descriptions."""
+    spans = [(s, e) for s, e, _cat, _strength in taxonomy.cue_matches(folded)]
+    spans.extend(units.unit_spans(folded))
+    spans.extend((s, e) for s, e, _color in units.color_spans(folded))
+    for name in _DESCRIPTIVE_ATTRIBUTES:
+        spans.extend(units.attribute_spans(folded, name))
+    return spans
+
+
+def _brand_word(
+    token: tuple[int, int, str], title: str, brands: BrandAliases, blocked: list[tuple[int, int]]
+) -> bool:
+    start, end, word = token
+    letters = sum(c.isalpha() for c in word)
+    digits = sum(c.isdigit() for c in word)
+    if letters < _MIN_BRAND_LETTERS or (digits and (letters < 5 or digits * 2 > letters)):
+        return False  # a size or a model code; "Twenty20" is a name
+    if brands.is_generic_word(word) or word in _FILLERS or brands.is_line(word):
+        return False
+    if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
+        return False
+    return not any(start < b_end and b_start < end for b_start, b_end in blocked)
+
+
+def _joined(title: str, left: tuple[int, int, str], right: tuple[int, int, str]) -> bool:
+    """Two words written as one name: "Cuisine & Co", "Black+Decker", "Procter and Gamble"."""
+    gap = title[left[1] : right[0]].strip().lower()
+    return gap in ("&", "+", "-") or (gap == "" and right[0] == left[1])
+
+
+def _name_at(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    index: int,
+    brands: BrandAliases,
+    blocked: list[tuple[int, int]],
+) -> tuple[int, int] | None:
+    """The brand name starting at token `index`, as a character span, if one starts there: one
+    word, a prefix and its word ("La Serenísima"), or words joined by "&" ("Cuisine & Co")."""
+    token = tokens[index]
+    glued = index
+    while (
+        glued + 1 < len(tokens)
+        and tokens[glued + 1][0] == tokens[glued][1] + 1
+        and title[tokens[glued][1]] == "-"
+    ):
+        glued += 1  # "D-Link", "Z-Line": one name written with a hyphen
+    if glued > index:
+        word = "".join(t[2] for t in tokens[index : glued + 1])
+        if _brand_word((token[0], tokens[glued][1], word), title, brands, blocked):
+            return token[0], tokens[glued][1]
+        return None
+    if token[2] in _NAME_PREFIXES and index + 1 < len(tokens):
+        follower = tokens[index + 1]
+        if _brand_word(follower, title, brands, blocked):
+            return token[0], follower[1]
+    if not _brand_word(token, title, brands, blocked):
+        return None
+    end = token
+    for follower in tokens[index + 1 : index + _MAX_LEADING_WORDS]:
+        gap = title[end[1] : follower[0]].strip().lower()
+        if follower[2] == "and":
+            continue  # "Cuisine And Co": the joining word itself
+        joined = gap in ("&", "+", "and") or (gap == "" and follower[0] == end[1])
+        if not joined or not _brand_word(follower, title, brands, blocked):
+            break
+        end = follower
+    return token[0], end[1]
+
+
+def _leading_name(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    brands: BrandAliases,
+    blocked: list[tuple[int, int]],
+    mixed: bool,
+) -> str | None:
+    """The name a title starts with, if it starts with one (capitalised in a mixed-case title)."""
+    if not tokens or (mixed and not title[tokens[0][0] : tokens[0][0] + 1].isupper()):
+        return None
+    span = _name_at(title, tokens, 0, brands, blocked)
+    return title[span[0] : span[1]] if span is not None else None
+
+
+def _is_mixed_case(title: str) -> bool:
+    letters = [c for c in title if c.isalpha()]
+    return any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+
+
+# An alias this short is easily a piece of a model code ("WD-65735" is not Western Digital).
+_SHORT_ALIAS = 3
+# "case for Apple MacBook", "funda para iPhone": the brand the product fits, not its maker.
+_FITS = re.compile(r"(?:^|\s)(?:for|para|compatible (?:con|with)|fits|p/)\s*$")
+
+
+def _leads_over(hit: BrandMatch, title: str, tokens: list[tuple[int, int, str]]) -> bool:
+    """A known brand found later in the title that a leading name outranks: a product line
+    ("Speck case for iPod", "Weber grill ... cooking surface"), a brand that is also a common
+    word, or a short alias inside a code."""
+    if not tokens or hit.start <= tokens[0][0]:
+        return False
+    short = len(units.alias_key(title[hit.start : hit.end]).replace(" ", "")) <= _SHORT_ALIAS
+    fits = _FITS.search(units.fold(title[: hit.start])) is not None
+    return hit.kind == "line" or hit.weak or short or fits
+
+
+def _title_brand(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    taxonomy: Taxonomy,
+    brands: BrandAliases,
+    folded: str,
+) -> str | None:
+    """A brand outside the alias table, read from the title's shape.
+
+    * The leading name of a title that starts with one ("Linksys EtherFast 8-Port",
+      "linksys etherfast ..."): not a category noun, size, colour, number, description or
+      generic word ("Set", "Wireless", "Nuevo"); in a mixed-case title it must be capitalised.
+    * In a sentence-case title, the first capitalised name after its first word ("Queso
+      colonia Verónica horma x kg.", "Yogur entero La Serenísima frutilla 190 g").
+    """
+    if not tokens:
+        return None
+    blocked = _blocked_spans(folded, taxonomy)
+    mixed = _is_mixed_case(title)
+
+    def capitalised(token: tuple[int, int, str]) -> bool:
+        return title[token[0] : token[0] + 1].isupper()
+
+    first = tokens[0]
+    leading = _leading_name(title, tokens, brands, blocked, mixed)
+    if leading is not None:
+        return leading
+    if not mixed or not capitalised(first):
+        return None
+    rest = [t for t in tokens[1:] if not _DIGIT.search(t[2]) and t[2] not in _FILLERS]
+    if not rest or sum(1 for t in rest if not capitalised(t)) * 2 < len(rest):
+        # Title Case: capitals say nothing about names (a model reads those titles).
+        return None
+    for index in range(1, len(tokens)):
+        token = tokens[index]
+        if _DIGIT.search(token[2]):
+            break  # sizes and codes come after the name
+        if not capitalised(token):
+            continue
+        span = _name_at(title, tokens, index, brands, blocked)
+        if span is not None:
+            return title[span[0] : span[1]]
+    return None
+
+
+def _names_no_maker(
+    tokens: list[tuple[int, int, str]], taxonomy: Taxonomy, brands: BrandAliases, folded: str
+) -> bool:
+    """The title names a product and nothing that could be its maker: every word is a product
+    noun, a size, a colour, a description or a generic word ("Huevo Blanco Grande 12 Ud.",
+    "Puré de Papas Original x 125 g"). Such a product is sold unbranded."""
+    cues = [(s, e) for s, e, _cat, _strength in taxonomy.cue_matches(folded)]
+    if not cues or not tokens:
+        return False
+    blocked = [*cues, *_blocked_spans(folded, taxonomy)]
+    for start, end, word in tokens:
+        if _DIGIT.search(word) or word in _FILLERS or brands.is_generic_word(word):
+            continue
+        if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
+            continue
+        if not any(start < b_end and b_start < end for b_start, b_end in blocked):
+            return False
+    return True
+
+
 def _clean_hint(hint: str) -> str | None:
     text = re.sub(r"\s+", " ", hint).strip().upper()[:100]
     return text or None
@@ -803,8 +1002,18 @@ def parts(
                 brand = _clean_hint(brand_hint)
     if brand is None:
         hit = brands.match(title)
+        if hit is not None and _leads_over(hit, title, tokens):
+            leading = _leading_name(
+                title, tokens, brands, _blocked_spans(folded, taxonomy), _is_mixed_case(title)
+            )
+            if leading is not None:
+                brand, hit = _clean_hint(leading), None
         if hit is not None:
             brand, brand_known = hit.brand, True
+    if brand is None:
+        named = _title_brand(title, tokens, taxonomy, brands, folded)
+        if named is not None:
+            brand = _clean_hint(named)
 
     category_id = taxonomy.resolve(retailer_category, title)
     if category_id is None and units.gpu_span(folded) is not None:
@@ -815,7 +1024,16 @@ def parts(
         default = brands.default_category(brand)
         if default is not None and (current is None or default in taxonomy.descendants(current.id)):
             category_id = default
+    if category_id is None and OTHER in taxonomy:
+        category_id = OTHER  # every listing gets a node of the tree
     category = taxonomy.get(category_id)
+    if brand is None and (
+        (category is not None and category.unbranded)
+        or brands.sold_unbranded(title)
+        or _names_no_maker(tokens, taxonomy, brands, folded)
+    ):
+        # Fruit, meat by weight, bulk goods: a product sold without a brand, declared as such.
+        brand, brand_known = brands.unbranded, True
     leaf = category if category is not None and not category.is_root else None
 
     attributes: dict[str, AttributeValue] = {}
@@ -825,7 +1043,11 @@ def parts(
             for name, value in leaf.canonical_attributes(retailer_attributes).items():
                 attributes.setdefault(name, value)
 
-    span = _brand_span(brands, title, tokens, brand) if brand else None
+    span = (
+        _brand_span(brands, title, tokens, brand)
+        if brand and not brands.is_unbranded(brand)
+        else None
+    )
     spans = _model_spans(leaf, folded, span, attributes, brand)
     model = _build_model(title, folded, leaf, spans)
     if not model and span is not None and leaf is not None and leaf.kind == "goods":
@@ -855,14 +1077,19 @@ def extract(
     missing = leaf.missing(result.attributes) if leaf is not None else []
     score = 0.0
     if leaf is not None:
-        score += _W_CATEGORY + _W_REQUIRED * leaf.coverage(result.attributes)
+        coverage = leaf.coverage(result.attributes)
+        score += _W_CATEGORY + _W_REQUIRED * (_ATTRIBUTE_FLOOR + (1 - _ATTRIBUTE_FLOOR) * coverage)
+    elif category is not None:
+        # A coarse node requires nothing; `other` is where nothing placed the listing.
+        score += (_W_OTHER if category.id == OTHER else _W_CATEGORY) + _W_REQUIRED
     if result.brand:
         score += _W_BRAND if result.brand_known else _W_UNKNOWN_BRAND
     if result.model:
         score += _W_MODEL
     confidence = round(min(1.0, score) * _MAX_CONFIDENCE, 4)
     model = result.model or None
-    name = normalized_name(result.brand, model, leaf, result.attributes) or None
+    shown_brand = None if load_brands().is_unbranded(result.brand) else result.brand
+    name = normalized_name(shown_brand, model, leaf, result.attributes) or None
     return Extraction(
         brand=result.brand,
         model=model,

@@ -21,7 +21,7 @@ import re
 from typing import Literal
 
 from catalog.domain import units
-from catalog.domain.taxonomy import load_taxonomy
+from catalog.domain.taxonomy import OTHER, load_taxonomy
 from schemas.models import Extraction
 
 __all__ = ["FACTOR_WEIGHTS", "choose_tier", "complexity_factors", "complexity_score"]
@@ -100,9 +100,20 @@ def choose_tier(
     rules_min_confidence: float = 0.90,
 ) -> Literal["rules", "mini", "full"]:
     """`rules` when the deterministic extraction is complete and confident (known brand,
-    category, nothing required missing, confidence >= `rules_min_confidence`); else `full` for
-    scores >= `complex_threshold`; else `mini`. `simple_threshold` marks the listings the plan
-    calls simple: they also go to `mini` (batched with the minimal prompt)."""
+    category, nothing required missing, confidence >= `rules_min_confidence`), or when the
+    listing sits on a coarse node of the taxonomy (no schema to fill) and the rules read a brand
+    (or a declared unbranded product) and a model; else `full` for scores >= `complex_threshold`;
+    else `mini`. `simple_threshold` marks the listings the plan calls simple: they also go to
+    `mini` (batched with the minimal prompt)."""
+    category = load_taxonomy().get(extraction.category)
+    if (
+        category is not None
+        and category.coarse
+        and category.id != OTHER  # nothing placed the listing: a model may
+        and extraction.brand
+        and extraction.model
+    ):
+        return "rules"
     if (
         extraction.brand
         and extraction.category

@@ -3,6 +3,11 @@
 The data lives in `data/taxonomy.yaml` (versioned); this module loads it once, validates it and
 answers three questions: which category is this listing in, which attributes does that category
 have (types, units, enums), and which of them identify a product.
+
+The taxonomy is open: a coarse tree covers all retail (top-level departments such as technology,
+furniture, fashion or the supermarket, and their second-level aisles), and the typed categories
+(with attribute schemas, thresholds and TTLs) are its deep leaves. Every listing gets a node:
+the retailer's category label, else cues in the title, else the top-level `other` node.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from catalog.domain import units
 from catalog.domain.units import PhraseIndex, alias_key
 
 __all__ = [
+    "OTHER",
     "AttributeSpec",
     "AttributeValue",
     "Category",
@@ -38,6 +44,9 @@ CUE_STRONG = 3
 CUE_SYNONYM = 1
 CUE_LINE = 2
 CUE_WEAK = 1
+
+# The node of a listing nothing else places; it has no schema and no cues.
+OTHER = "other"
 
 
 class TaxonomyError(ValueError):
@@ -126,6 +135,12 @@ class Category:
     l1_ttl_s: int = 3600
     l2_threshold: float = 0.85
     active: bool = True
+    # A node of the coarse tree (no required attributes): the rules tier answers it from a brand
+    # and a name alone. Typed categories are not coarse.
+    coarse: bool = False
+    # Products of the node are commonly sold without a brand (fruit, meat by weight, bread):
+    # a title without one is a declared unbranded product, not an unreadable listing.
+    unbranded: bool = False
     key_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False, repr=False)
     keyword_index: PhraseIndex[tuple[str, str]] = field(
         default_factory=PhraseIndex, hash=False, repr=False, compare=False
@@ -133,8 +148,14 @@ class Category:
 
     @property
     def is_root(self) -> bool:
-        """A grouping node without attributes (e.g. "technology")."""
+        """A node without an attribute schema (e.g. "technology", "furniture")."""
         return not self.attributes
+
+    @property
+    def typed(self) -> bool:
+        """One of the typed categories: an attribute schema with required attributes,
+        thresholds and TTLs of its own."""
+        return not self.coarse
 
     def canonical_key(self, key: str) -> str | None:
         """Map a retailer's or model's attribute key to this category's canonical name."""
@@ -299,6 +320,17 @@ def _singular_variants(phrase: str) -> set[str]:
     return {" ".join(words), " ".join(strip_s), " ".join(strip_es)}
 
 
+def _plural_variants(phrase: str) -> set[str]:
+    """`"olla"` -> `"ollas"`, `"sillon"` -> `"sillones"`: a coarse node's nouns in the plural
+    (its cues are written in the singular; titles use both)."""
+    words = alias_key(phrase).split()
+    if not words or len(words[-1]) < 3 or not words[-1].isalpha():
+        return set()
+    last = words[-1]
+    plural = last + "s" if last[-1] in "aeiou" else last + "es"
+    return {" ".join([*words[:-1], plural])}
+
+
 _LABEL_SPLIT = re.compile(r"\s*(?:>|/|\||;|»|,|\\)\s*")
 
 
@@ -311,12 +343,16 @@ class Taxonomy:
         self._labels: PhraseIndex[str] = PhraseIndex()
         self._cues: PhraseIndex[tuple[str, int]] = PhraseIndex()
         self._children: dict[str, set[str]] = {}
+        self._levels: dict[str, int] = {}
         for category in categories:
             parent = category.parent
-            while parent is not None:
+            level = 1
+            while parent is not None and level <= len(categories):
                 self._children.setdefault(parent, set()).add(category.id)
                 parent_cat = self._categories.get(parent)
                 parent = parent_cat.parent if parent_cat else None
+                level += 1
+            self._levels[category.id] = level
 
     # ------------------------------------------------------------------ lookup
 
@@ -329,7 +365,32 @@ class Taxonomy:
         return list(self._categories)
 
     def leaves(self) -> list[Category]:
+        """Categories with an attribute schema (the typed ones and the coarse aisles that
+        carry optional sizes)."""
         return [c for c in self._categories.values() if not c.is_root]
+
+    def typed(self) -> list[Category]:
+        """The typed categories: the deep leaves with required attributes and thresholds."""
+        return [c for c in self._categories.values() if c.typed]
+
+    def level(self, category_id: str) -> int:
+        """1 for a top-level node, 2 for its children, and so on; 0 for an unknown id."""
+        return self._levels.get(category_id, 0)
+
+    def top_level(self, category_id: str | None) -> str | None:
+        """The top-level node a category belongs to (itself for a top-level node)."""
+        current = self.get(category_id)
+        seen = 0
+        while current is not None and current.parent is not None and seen < len(self):
+            parent = self.get(current.parent)
+            if parent is None:
+                break
+            current = parent
+            seen += 1
+        return current.id if current is not None else None
+
+    def is_ancestor(self, ancestor: str, category_id: str) -> bool:
+        return category_id in self._children.get(ancestor, ())
 
     def __contains__(self, category_id: object) -> bool:
         return isinstance(category_id, str) and category_id in self._categories
@@ -421,14 +482,25 @@ class Taxonomy:
             return None
         allowed = self.descendants(within) if within else None
         best: tuple[int, int, str] | None = None
+        first_typed: int | None = None
+        coarse: tuple[int, str] | None = None
         for start, _end, (category_id, strength) in self._cues.scan(
             units.word_tokens(units.fold(text))
         ):
             if allowed is not None and category_id not in allowed:
                 continue
+            if self._categories[category_id].coarse:
+                if coarse is None:
+                    coarse = (start, category_id)
+                continue
+            first_typed = start if first_typed is None else min(first_typed, start)
             rank = (-strength, start, category_id)
             if best is None or rank < best:
                 best = rank
+        # A coarse node's noun decides only when it comes before every typed cue: "Mesa para
+        # TV" is furniture, "Apple Watch Series 9 GPS" stays a watch.
+        if coarse is not None and (first_typed is None or coarse[0] < first_typed):
+            return coarse[1]
         return best[2] if best else None
 
     def cue_matches(self, folded: str) -> list[tuple[int, int, str, int]]:
@@ -521,10 +593,14 @@ class Taxonomy:
         for key, strength in passes:
             for raw in raw_categories:
                 category = self._categories[str(raw["id"])]
-                if category.is_root:
+                if key == "synonyms" and category.coarse:
+                    # Department names ("Hogar", "Home", "Auto") are labels, not title cues.
                     continue
                 for phrase in raw.get(key) or []:
-                    for variant in _singular_variants(str(phrase)):
+                    variants = _singular_variants(str(phrase))
+                    if category.coarse:
+                        variants |= _plural_variants(str(phrase))
+                    for variant in variants:
                         self._cues.add(
                             variant, (category.id, self._strength(category.id, variant, strength))
                         )
@@ -545,6 +621,10 @@ class Taxonomy:
         for category in self._categories.values():
             if category.parent is not None and category.parent not in self._categories:
                 raise TaxonomyError(f"{category.id}: unknown parent {category.parent!r}")
+            if self.level(category.id) > len(self._categories):
+                raise TaxonomyError(f"{category.id}: its parents form a cycle")
+            if category.coarse and (category.required or category.required_one_of):
+                raise TaxonomyError(f"{category.id}: a coarse node has no required attributes")
             named = (
                 set(category.required)
                 | set(category.optional)
@@ -633,6 +713,8 @@ def _category(
         l1_ttl_s=int(raw.get("l1_ttl_s", defaults.get("l1_ttl_s", 3600))),
         l2_threshold=float(raw.get("l2_threshold", defaults.get("l2_threshold", 0.85))),
         active=bool(raw.get("active", True)),
+        coarse=bool(raw.get("coarse", not attributes)),
+        unbranded=bool(raw.get("unbranded", False)),
         key_aliases=key_aliases,
         keyword_index=keyword_index,
     )

@@ -127,6 +127,10 @@ _RAM_AFTER = re.compile(
     r"\s*(?:de\s+)?(?:memoria\s+)?(?:ram|(?:lp)?ddr\d?x?|(?:so-?)?dimm|unificada|unified)(?![a-z])"
 )
 _VRAM_AFTER = re.compile(r"\s*(?:de\s+)?(?:g?ddr\d?x?|vram|gddr)")
+_GPU_BEFORE = re.compile(
+    r"(?<![a-z])(?:rtx|gtx|rx|mx|arc\s*[ab]?|quadro)\s*-?\d{3,4}\s*(?:ti|super|xt|m)?\s*"
+    r"(?:de\s*)?$"
+)
 _RAM_BEFORE = re.compile(r"(?:ram|memoria)\s*(?:de\s*)?(?::\s*)?$")
 # "8GB RAM 256GB": the "RAM" belongs to the token before it.
 _RAM_CLOSED = re.compile(r"(?:gb|tb)\s*(?:de\s*)?(?:memoria\s*)?ram\s*$")
@@ -163,7 +167,10 @@ def _gb_candidates(folded: str) -> list[tuple[int, int, int, str]]:
         tail = folded[match.end() : match.end() + 24]
         if _RAM_AFTER.match(tail) and not tail.lstrip().startswith(("gddr", "de gddr")):
             role = "ram"
-        elif _VRAM_AFTER.match(tail):
+        elif _VRAM_AFTER.match(tail) or _GPU_BEFORE.search(
+            folded[max(0, match.start() - 24) : match.start()]
+        ):
+            # "RTX 2050 4GB 8GB 512GB": the size right after a graphics chip is its memory.
             role = "vram"
         else:
             head = folded[max(0, match.start() - 20) : match.start()]
@@ -1017,6 +1024,9 @@ class PhraseIndex(Generic[T]):
     def __init__(self, phrases: Iterable[tuple[str, T]] = ()) -> None:
         self._table: dict[str, T] = {}
         self._max_words = 1
+        # First word of each phrase -> the most words a phrase starting with it has: a scan
+        # only builds the n-grams that can match.
+        self._starts: dict[str, int] = {}
         for phrase, payload in phrases:
             self.add(phrase, payload)
 
@@ -1025,7 +1035,10 @@ class PhraseIndex(Generic[T]):
         if not key or (key in self._table and not replace):
             return False
         self._table[key] = payload
-        self._max_words = max(self._max_words, key.count(" ") + 1)
+        words = key.count(" ") + 1
+        self._max_words = max(self._max_words, words)
+        first = key.split(" ", 1)[0]
+        self._starts[first] = max(self._starts.get(first, 0), words)
         return True
 
     def get(self, phrase: str) -> T | None:
@@ -1046,8 +1059,9 @@ class PhraseIndex(Generic[T]):
         table = self._table
         count = len(tokens)
         i = 0
+        starts = self._starts
         while i < count:
-            top = min(self._max_words, count - i)
+            top = min(starts.get(tokens[i][2], 0), count - i)
             for n in range(top, 0, -1):
                 key = tokens[i][2] if n == 1 else " ".join(t[2] for t in tokens[i : i + n])
                 payload = table.get(key)

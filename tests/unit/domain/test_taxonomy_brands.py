@@ -193,7 +193,8 @@ def test_brands_load_and_canonicalize() -> None:
         ("Notebook Intel Core i5", "INTEL"),
         ("Huawei Nova 11", "HUAWEI"),
         ("Papel Higiénico Elite", "ELITE"),
-        ("Sin marca conocida", None),
+        ("Sin marca conocida", "GENERICO"),  # a declared unbranded product
+        ("Bolsa de papel reciclado", None),
         ("Algodón", None),
     ],
 )

@@ -1,0 +1,208 @@
+"""The brand registry: every brand the platform has seen, with counts, growing as listings arrive.
+
+The packaged alias table (`domain/data/brands.yaml`) knows a few hundred brands; real listings
+name many more. Each brand read from a listing (the retailer's `brand` field, the title, a
+model's answer) is recorded here under its canonical spelling, so an operator can see which
+brands are new (`catalog brands list --new`) and fold a misspelling or former name into a brand
+(`catalog brands alias ALIAS BRAND`). Aliases live in `brand_aliases` (keyed by the folded alias
+spelling, as the packaged ones are), so a later observation of an alias counts for its brand.
+
+All functions take an asyncpg connection; `record` runs inside the caller's transaction when one
+is open (the persister records in the transaction that writes the offer).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from catalog.domain.brands import BrandAliases, load_brands
+from catalog.domain.units import alias_key
+
+__all__ = [
+    "SOURCES",
+    "BrandRow",
+    "alias",
+    "canonical_spelling",
+    "list_brands",
+    "observations",
+    "record",
+]
+
+# Where a brand observation comes from.
+SOURCE_LISTING = "listing"  # the retailer's brand field
+SOURCE_TITLE = "title"  # read from the title by the rules
+SOURCE_LLM = "llm"  # named by a model's answer
+SOURCES = (SOURCE_LISTING, SOURCE_TITLE, SOURCE_LLM)
+
+_MAX_BRAND = 100
+_MAX_SOURCE = 30
+# Per-source counts of an existing row (`b`) plus those of the incoming one (`EXCLUDED`).
+_MERGE_SOURCES = """(
+    SELECT COALESCE(
+        jsonb_object_agg(
+            k,
+            COALESCE((b.sources ->> k)::bigint, 0) + COALESCE((EXCLUDED.sources ->> k)::bigint, 0)
+        ),
+        '{}'::jsonb)
+    FROM jsonb_object_keys(b.sources || EXCLUDED.sources) AS k)"""
+
+
+@dataclass(frozen=True)
+class BrandRow:
+    brand: str
+    listings: int
+    sources: dict[str, int]
+    first_seen: datetime
+    last_seen: datetime
+    known: bool  # in the packaged alias table
+
+
+def canonical_spelling(raw: str | None, brands: BrandAliases | None = None) -> str | None:
+    """The registry key of a brand: the packaged canonical name when the alias table knows it
+    (`"apple inc"` -> APPLE), else the upper-cased, space-collapsed text; None when empty."""
+    if raw is None:
+        return None
+    text = re.sub(r"\s+", " ", str(raw)).strip()
+    if not alias_key(text):
+        return None
+    known = (brands or load_brands()).canonical(text)
+    return (known or text.upper())[:_MAX_BRAND]
+
+
+def observations(
+    listing_brand: str | None, brand: str | None, source: str
+) -> list[tuple[str, str]]:
+    """The observations one normalized listing makes: its brand field as the retailer wrote it,
+    and the brand it was normalized to, credited to the title (rules) or to the model (llm)."""
+    found: list[tuple[str, str]] = []
+    from_field = canonical_spelling(listing_brand)
+    if from_field is not None:
+        found.append((from_field, SOURCE_LISTING))
+    if brand and canonical_spelling(brand) != from_field:
+        found.append((brand, SOURCE_LLM if source == "llm" else SOURCE_TITLE))
+    return found
+
+
+async def _aliases(conn: Any, keys: list[str]) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT alias, brand_canonical FROM brand_aliases WHERE alias = ANY($1::text[])", keys
+    )
+    return {row["alias"]: row["brand_canonical"] for row in rows}
+
+
+async def record(conn: Any, observations: Sequence[tuple[str, str]]) -> None:
+    """Count each (brand, source) observation: insert new brands, add to known ones.
+
+    Brands are canonicalized (packaged aliases, then the registry's own `brand_aliases`), so
+    "Samsung", "SAMSUNG" and an aliased "SAMSUMG" count for one brand. Rows are written in brand
+    order, so concurrent writers never deadlock on each other.
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    for raw_brand, raw_source in observations:
+        brand = canonical_spelling(raw_brand)
+        source = (str(raw_source or "").strip().lower() or "unknown")[:_MAX_SOURCE]
+        if brand is not None:
+            counts[(brand, source)] += 1
+    if not counts:
+        return
+    aliased = await _aliases(conn, sorted({alias_key(brand) for brand, _ in counts}))
+    per_brand: dict[str, Counter[str]] = {}
+    for (brand, source), n in counts.items():
+        target = aliased.get(alias_key(brand), brand)
+        per_brand.setdefault(target, Counter())[source] += n
+    names = sorted(per_brand)
+    await conn.execute(
+        f"""INSERT INTO brands AS b (brand, listings, sources)
+           SELECT t.brand, t.listings, t.sources
+           FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS t(brand, listings, sources)
+           ORDER BY t.brand
+           ON CONFLICT (brand) DO UPDATE SET
+               listings = b.listings + EXCLUDED.listings,
+               sources = {_MERGE_SOURCES},
+               last_seen = now()""",
+        names,
+        [sum(per_brand[name].values()) for name in names],
+        [json.dumps(dict(per_brand[name])) for name in names],
+    )
+
+
+async def list_brands(conn: Any, *, new_only: bool = False, limit: int = 100) -> list[BrandRow]:
+    """Registered brands, most listed first; `new_only`: those the packaged table does not know
+    (nor the unbranded marker), newest first."""
+    packaged = load_brands()
+    rows = await conn.fetch(
+        """SELECT brand, listings, sources, first_seen, last_seen FROM brands
+           ORDER BY CASE WHEN $1 THEN extract(epoch FROM first_seen) ELSE listings END DESC,
+                    brand""",
+        new_only,
+    )
+    out: list[BrandRow] = []
+    for row in rows:
+        known = row["brand"] in packaged
+        if new_only and known:
+            continue
+        sources = row["sources"]
+        if isinstance(sources, str):
+            sources = json.loads(sources)
+        out.append(
+            BrandRow(
+                brand=row["brand"],
+                listings=int(row["listings"]),
+                sources={str(k): int(v) for k, v in (sources or {}).items()},
+                first_seen=row["first_seen"],
+                last_seen=row["last_seen"],
+                known=known,
+            )
+        )
+        if len(out) >= limit:
+            break
+    return out
+
+
+async def alias(conn: Any, alias_name: str, brand: str) -> int:
+    """Make `alias_name` a spelling of `brand`: record the alias and fold the alias's registry
+    row (counts, sources, first sighting) into the brand's. Returns the listings moved."""
+    target = canonical_spelling(brand)
+    spelled = canonical_spelling(alias_name)
+    key = alias_key(alias_name)
+    if target is None or spelled is None or not key:
+        raise ValueError("alias and brand must both name something")
+    if spelled == target:
+        raise ValueError(f"{alias_name!r} already is {target}")
+    async with conn.transaction():
+        await conn.execute(
+            """INSERT INTO brand_aliases (brand_canonical, alias, confidence) VALUES ($1, $2, 1.0)
+               ON CONFLICT (alias) DO UPDATE SET brand_canonical = EXCLUDED.brand_canonical,
+                   confidence = EXCLUDED.confidence""",
+            target,
+            key[:_MAX_BRAND],
+        )
+        moved = await conn.fetchrow(
+            "DELETE FROM brands WHERE brand = $1 RETURNING listings, sources, first_seen",
+            spelled,
+        )
+        if moved is None:
+            await conn.execute(
+                "INSERT INTO brands (brand) VALUES ($1) ON CONFLICT (brand) DO NOTHING", target
+            )
+            return 0
+        await conn.execute(
+            f"""INSERT INTO brands AS b (brand, listings, sources, first_seen)
+               VALUES ($1, $2, $3::jsonb, $4)
+               ON CONFLICT (brand) DO UPDATE SET
+                   listings = b.listings + EXCLUDED.listings,
+                   sources = {_MERGE_SOURCES},
+                   first_seen = LEAST(b.first_seen, EXCLUDED.first_seen),
+                   last_seen = now()""",
+            target,
+            int(moved["listings"]),
+            moved["sources"] if isinstance(moved["sources"], str) else json.dumps(moved["sources"]),
+            moved["first_seen"],
+        )
+        return int(moved["listings"])

@@ -1,0 +1,274 @@
+"""The open world: a coarse taxonomy over all retail, brands outside the alias table, and
+listings that never go to review for what their title leaves out."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.domain import extract, load_brands, load_taxonomy
+from catalog.domain.routing import choose_tier
+from catalog.domain.taxonomy import OTHER, Taxonomy, TaxonomyError
+from catalog.validation import gate
+
+TAXONOMY = load_taxonomy()
+LIMITS = {"min_confidence": 0.75, "min_coverage": 0.70}
+
+TOP_LEVEL = (
+    "technology",
+    "home",
+    "furniture",
+    "tools",
+    "garden",
+    "sports",
+    "toys",
+    "baby_kids",
+    "fashion",
+    "beauty",
+    "health",
+    "supermarket",
+    "automotive",
+    "books_office",
+    OTHER,
+)
+
+
+def test_the_tree_covers_retail_with_the_typed_categories_as_deep_leaves() -> None:
+    for node in TOP_LEVEL:
+        assert TAXONOMY.level(node) == 1, node
+    for aisle in ("dairy", "beverages", "groceries", "snacks", "meat", "produce", "frozen"):
+        assert TAXONOMY.top_level(aisle) == "supermarket"
+    for aisle in ("bakery", "pet_supplies", "alcoholic_beverages", "clothing", "shoes"):
+        assert TAXONOMY.level(aisle) == 2
+    # Typed categories keep their schemas and sit under coarse nodes.
+    assert TAXONOMY.level("notebooks") == 3 and TAXONOMY.top_level("notebooks") == "technology"
+    assert TAXONOMY.top_level("smart_tv") == "technology"
+    assert TAXONOMY.get("smart_tv").parent == "tv_audio"  # type: ignore[union-attr]
+    typed = {c.id for c in TAXONOMY.typed()}
+    assert len(typed) == 29 and "furniture" not in typed and "meat" not in typed
+    assert all(not c.coarse for c in TAXONOMY.typed())
+    assert all(not (c.required or c.required_one_of) for c in TAXONOMY if c.coarse)
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("Tecnología > Computación > Notebooks", "notebooks"),
+        ("Lácteos", "dairy"),
+        ("Arroz", "groceries"),
+        ("Televisores", "smart_tv"),
+        ("Muebles > Living > Sofás", "furniture"),
+        ("Home > Furniture", "furniture"),
+        ("Ferretería", "tools"),
+        ("Hardware", "computing"),
+        ("Jardín y terraza", "garden"),
+        ("Deportes > Fitness", "sports"),
+        ("Juguetes", "toys"),
+        ("Moda > Zapatillas", "shoes"),
+        ("Moda > Ropa de mujer", "clothing"),
+        ("Farmacia", "health"),
+        ("Carnes y pescados", "meat"),
+        ("Frutas y verduras", "produce"),
+        ("Congelados", "frozen"),
+        ("Panadería", "bakery"),
+        ("Automotriz > Neumáticos", "automotive"),
+        ("Librería", "books_office"),
+        ("Varios", OTHER),
+    ],
+)
+def test_retailer_category_strings_map_to_nodes(label: str, expected: str) -> None:
+    assert TAXONOMY.resolve(label, "") == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Sofá 3 cuerpos gris", "furniture"),
+        ("Silla de escritorio ergonómica", "furniture"),
+        ("Polera manga corta hombre", "clothing"),
+        ("Zapatillas running mujer", "shoes"),
+        ("Taladro percutor 600W", "tools"),
+        ("Parrilla a gas 3 quemadores", "garden"),
+        ("Bicicleta aro 29", "sports"),
+        ("Muñeca con accesorios", "toys"),
+        ("Pechuga de pollo x kg", "meat"),
+        ("Manzana Fuji granel", "produce"),
+        ("Helado de vainilla 1 L", "frozen"),
+        ("Pan de molde integral 500 g", "bakery"),
+        ("Neumático 205/55 R16", "automotive"),
+        ("Cuaderno universitario 100 hojas", "books_office"),
+        ("Vitamina C 1000 mg 30 comprimidos", "health"),
+        ("Set de ollas 5 piezas", "housewares"),
+        # English
+        ("leather office chair", "furniture"),
+        ("cordless drill 18v", "tools"),
+        ("sony turntable pslx350h", "tv_audio"),
+        ("yoga mat", "sports"),
+        # A coarse noun decides only before every typed cue.
+        ("Mesa para TV 55 pulgadas", "furniture"),
+        ("Apple Watch Series 9 GPS 45mm", "wearables"),
+    ],
+)
+def test_title_keywords_map_to_nodes(title: str, expected: str) -> None:
+    assert TAXONOMY.resolve(None, title) == expected
+
+
+def test_every_listing_gets_a_node() -> None:
+    assert extract("zxq wvut").category == OTHER
+    assert extract("").category == OTHER
+    assert extract("Notebook HP 15 8GB 256GB").category == "notebooks"
+
+
+def test_a_coarse_node_cannot_require_attributes_and_parents_cannot_cycle() -> None:
+    base = {"version": "1", "categories": [{"id": "a", "parent": "b"}, {"id": "b", "parent": "a"}]}
+    with pytest.raises(TaxonomyError, match="cycle"):
+        Taxonomy.from_dict(base)
+    coarse = {
+        "version": "1",
+        "attribute_types": {"weight_g": {"type": "int"}},
+        "categories": [{"id": "a", "coarse": True, "required": ["weight_g"]}],
+    }
+    with pytest.raises(TaxonomyError, match="coarse"):
+        Taxonomy.from_dict(coarse)
+
+
+# ------------------------------------------------------------------ brands
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("linksys etherfast ezxs88w ethernet switch", "LINKSYS"),
+        ("Linksys EtherFast 8-Port Switch", "LINKSYS"),
+        ("YESTON GeForce RTX 3050 6GB", "YESTON"),
+        ("Queso colonia Verónica horma x kg.", "VERÓNICA"),
+        ("Yerba mate La cumbrecita con hierbas naturales 500 g.", "LA CUMBRECITA"),
+        ("Huevos de campo Maxsun & Co extra grandes 20 un.", "MAXSUN & CO"),
+        # Generic words, product nouns, sizes and colours are not brands; a title made only of
+        # them names no maker: an unbranded product.
+        ("Set de ollas antiadherentes 5 piezas", None),  # an unknown word may be a name
+        ("Wireless mouse 2.4 GHz", "GENERICO"),
+        ("Leche Entera 1 L", "GENERICO"),
+        ("Negro mate 500 ml", None),
+        ("Boldo x 25 g.", "BOLDO"),  # an unknown leading word may be a maker
+        ("Sal Lobos de Mesa 1 kg", None),  # Title Case: a model tells "Lobos" apart
+    ],
+)
+def test_brand_read_from_the_title_when_the_alias_table_lacks_it(
+    title: str, brand: str | None
+) -> None:
+    assert load_brands().find_in_title(title) is None
+    assert extract(title).brand == brand
+
+
+def test_a_known_brand_still_wins_over_a_leading_name() -> None:
+    assert extract("Cargador Samsung 25W").brand == "SAMSUNG"
+    assert extract("Funda Galaxy A54 transparente").brand == "SAMSUNG"
+    assert extract("Apple iPhone 15 128GB").brand == "APPLE"
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        # A product line later in the title is what the accessory fits, not who made it.
+        ("speck toughskin case for iphone 4 black", "SPECK"),
+        ("weber genesis e-310 gas grill with 637 sq. in. cooking surface", "WEBER"),
+        ("speck seethru case for apple macbook air mba-pnk-see", "SPECK"),
+        # A short alias inside a model code.
+        ("mitsubishi wd-65735 65' projection tv", "MITSUBISHI"),
+    ],
+)
+def test_a_leading_name_outranks_a_line_or_a_short_alias_found_later(
+    title: str, brand: str
+) -> None:
+    assert load_brands().find_in_title(title) not in (None, brand)
+    assert extract(title).brand == brand
+
+
+@pytest.mark.parametrize(
+    ("title", "label"),
+    [
+        ("Garbanzos x kg.", None),
+        ("Palta Hass", "Frutas y verduras"),
+        ("Pechuga de pollo deshuesada", None),
+        ("Tomate genérico 1 kg", None),
+    ],
+)
+def test_products_sold_without_a_brand_are_declared_unbranded(
+    title: str, label: str | None
+) -> None:
+    result = extract(title, label)
+    brands = load_brands()
+    assert result.brand == brands.unbranded
+    # The name is the product's, not the marker's.
+    assert result.normalized_name and not result.normalized_name.startswith(brands.unbranded)
+
+
+def test_the_brand_field_names_a_brand_outside_the_alias_table() -> None:
+    result = extract("Sofá 3 cuerpos gris", "Muebles", brand_hint="Rosen")
+    assert (result.brand, result.category) == ("ROSEN", "furniture")
+
+
+# ------------------------------------------------------------------ routing and the gate
+
+
+def test_a_coarse_node_with_a_brand_and_a_name_is_answered_by_the_rules_tier() -> None:
+    sofa = extract("Sofá Rosen 3 cuerpos gris")
+    assert sofa.category == "furniture" and sofa.brand == "ROSEN"
+    assert choose_tier(0.9, sofa) == "rules"
+    assert gate(sofa, TAXONOMY, **LIMITS) == []
+    bananas = extract("Plátano granel x kg")
+    assert choose_tier(0.1, bananas) == "rules" and gate(bananas, TAXONOMY, **LIMITS) == []
+    # `other`: nothing placed the listing, so a model may; an unknown brand in a typed
+    # category is also left to a model.
+    assert choose_tier(0.1, extract("zxq wvut")) != "rules"
+    assert choose_tier(0.1, extract("Harina Selecta sin polvos 1 kg", "Harinas")) != "rules"
+
+
+def test_missing_attributes_and_unknown_brands_never_fail_the_gate() -> None:
+    for title, label in (
+        ("HP Chromebook 11A-NA0035NR [18J38UA]", None),  # a part number, no RAM/storage
+        ("Linksys Notebook X 15", None),  # an unknown brand in a typed category
+        ("Televisor smart Hyundai", "Televisores"),
+        ("Pulsera Acme azul", None),
+    ):
+        result = extract(title, label)
+        assert result.brand, title
+        assert gate(result, TAXONOMY, **LIMITS) == [], (title, result)
+
+
+# ------------------------------------------------------------------ memory and storage
+
+
+@pytest.mark.parametrize(
+    ("title", "ram", "storage"),
+    [
+        ("Notebook Lenovo IdeaPad 3 Ryzen 5 8GB RAM 512GB SSD 15.6", 8, 512),
+        ("Notebook HP 15 Intel Core i5 16 GB / 1 TB", 16, 1024),
+        ("Notebook Asus Vivobook RAM 8 GB SSD 256 GB", 8, 256),
+        ('Lenovo IdeaPad Slim 3 (i5-1335U / 8 GB RAM / 512 GB SSD / 15.6")', 8, 512),
+        ("Notebook MSI Thin GF63 i5 12450H RTX 2050 4GB 8GB 512GB", 8, 512),
+        ("Notebook ASUS TUF F15 Core i7 16GB RAM 1TB SSD RTX 4060 8GB", 16, 1024),
+        ("Notebook HP 240 G9 Celeron N4500 4GB RAM 128GB eMMC", 4, 128),
+        ("Celular Samsung Galaxy A15 128GB 4GB RAM Negro", 4, 128),
+        ("Smartphone Xiaomi Redmi Note 13 8+256GB Azul", 8, 256),
+        ("Samsung Galaxy S24 Ultra 12GB/512GB Titanio", 12, 512),
+    ],
+)
+def test_ram_and_storage_as_titles_write_them(title: str, ram: int, storage: int) -> None:
+    attributes = extract(title).attributes
+    assert (attributes.get("ram_gb"), attributes.get("storage_gb")) == (ram, storage)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Leche Colun Entera 1 L", {"volume_ml": 1000}),
+        ("Yogurt Soprole Proteína Frutilla 155 g", {"weight_g": 155}),
+        ("Pack Leche Colun Semidescremada 200 ml 6 un.", {"volume_ml": 200, "pack_count": 6}),
+        ("Queso Gauda Colun Laminado 1,5 kg", {"weight_g": 1500}),
+        ("Leche Cultivada Loncoleche Frutilla 1.000 g", {"weight_g": 1000}),
+    ],
+)
+def test_grocery_sizes(title: str, expected: dict[str, int]) -> None:
+    attributes = extract(title).attributes
+    assert {k: attributes.get(k) for k in expected} == expected
