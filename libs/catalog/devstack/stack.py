@@ -455,13 +455,17 @@ class Stack:
         names = [*INFRA, *SERVICES, "supervisor"]
         return {n: ("running" if self._alive(n) else "stopped") for n in names}
 
-    def stop_process(self, name: str, timeout_s: float = 10.0) -> None:
+    def stop_process(
+        self, name: str, timeout_s: float = 10.0, sig: signal.Signals = signal.SIGTERM
+    ) -> None:
+        """Signal the process group of `name` (SIGTERM; Postgres' fast shutdown is SIGINT) and
+        SIGKILL it if it is still there after `timeout_s`."""
         pid_file = self.root / f"{name}.pid"
         if not pid_file.exists():
             return
         try:
             pid = int(pid_file.read_text())
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, sig)
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
                 os.kill(pid, 0)
