@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-interval", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait at the end")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--oversized-bytes", type=int, default=950_000, help="size of the oversized poison listing"
+    )
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the stack directory and logs")
     args = parser.parse_args(argv)
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_interval_s=args.kill_interval,
         timeout_s=args.timeout,
         seed=args.seed,
+        oversized_bytes=args.oversized_bytes,
         root=args.dir,
         keep=args.keep,
     )
