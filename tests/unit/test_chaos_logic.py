@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 from catalog.chaos.feed import POISON_KINDS, build_feed
-from catalog.chaos.report import Facts, longest_stall, tally
+from catalog.chaos.report import Facts, idle_tail, longest_stall, tally
 from catalog.settings import Settings
 from router.logic import Router
 from schemas.models import RawListing
@@ -45,8 +45,12 @@ def test_rules_and_llm_listings_take_the_tier_they_are_meant_for() -> None:
 def test_longest_stall() -> None:
     samples = [(0.0, 0), (1.0, 5), (2.0, 5), (7.0, 5), (8.0, 9), (9.0, 10)]
     assert longest_stall(samples, 10) == 7.0
-    assert longest_stall([(0.0, 1), (4.0, 1)], 10) == 4.0
     assert longest_stall([], 10) == 0.0
+    # An incomplete run's wait after its last rise is reported apart: it ends at the timeout.
+    incomplete = [(0.0, 0), (1.0, 8), (5.0, 9), (6.0, 9), (100.0, 9)]
+    assert longest_stall(incomplete, 10) == 4.0
+    assert idle_tail(incomplete, 10) == 95.0
+    assert idle_tail(samples, 10) == 0.0
 
 
 def test_the_verdict_counts_loss_and_every_kind_of_duplicate() -> None:

@@ -40,6 +40,7 @@ class Tally:
     duplicate_dead_letters: int
     restarts: int
     longest_stall_s: float
+    idle_tail_s: float = 0.0
     dlq_topic_replays: int = 0
     missing_keys: tuple[str, ...] = ()
     by_kind: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -67,6 +68,7 @@ class Tally:
             ("duplicate dead letters", str(self.duplicate_dead_letters)),
             ("restarts", str(self.restarts)),
             ("longest stall", f"{self.longest_stall_s:.1f} s"),
+            ("no progress after the last rise", f"{self.idle_tail_s:.1f} s"),
             ("DLQ topic replays (deduplicated by dead_letters)", str(self.dlq_topic_replays)),
         ]
 
@@ -95,10 +97,9 @@ def outcome(key: str, facts: Facts) -> str:
 
 
 def longest_stall(samples: Sequence[tuple[float, int]], total: int) -> float:
-    """The longest time the accounted count stood still while work was outstanding.
-
-    `samples` are (time, accounted) pairs in time order; the stall runs from the first sample of
-    a value to the first sample of a higher one (or the last sample, when it never rose).
+    """The longest time the accounted count stood still between two rises (or from the first
+    sample to the first rise). `samples` are (time, accounted) pairs in time order. The wait after
+    the last rise of an incomplete run is `idle_tail`, not a stall: it only ends at the timeout.
     """
     longest = 0.0
     since: float | None = None
@@ -109,11 +110,16 @@ def longest_stall(samples: Sequence[tuple[float, int]], total: int) -> float:
                 longest = max(longest, at - since)
             since, last = at, done
         if done >= total:
-            since = None
             break
-    if since is not None and samples:
-        longest = max(longest, samples[-1][0] - since)
     return longest
+
+
+def idle_tail(samples: Sequence[tuple[float, int]], total: int) -> float:
+    """How long an incomplete run waited after its last progress (0 when it completed)."""
+    if not samples or samples[-1][1] >= total:
+        return 0.0
+    last_rise = next(at for at, done in samples if done == samples[-1][1])
+    return samples[-1][0] - last_rise
 
 
 def tally(
@@ -150,6 +156,7 @@ def tally(
         ),
         restarts=restarts,
         longest_stall_s=longest_stall(progress, len(items)),
+        idle_tail_s=idle_tail(progress, len(items)),
         dlq_topic_replays=sum(n - 1 for n in facts.dlq_records.values() if n > 1),
         missing_keys=tuple(sorted(missing)),
         by_kind={k: dict(v) for k, v in by_kind.items()},

@@ -283,11 +283,12 @@ class ChaosRun:
         self.stack = Stack(root)
         self.stack.kafka_partitions = config.partitions
         self.stack.emulator_args = ["--batch-step-s", "0.3"]
+        self.supervisor_log = (self.stack.root / "logs" / "supervisor.log").open("a")
         self.supervisor = Supervisor(
             SERVICES,
             lambda name, env: self.stack.start_service(name, extra_env=env),
             policy=RestartPolicy(),
-            log=(root / "logs" / "supervisor.log").open("a"),
+            log=self.supervisor_log,
         )
         self.feed = build_feed(
             config.listings, seed=config.seed, oversized_bytes=config.oversized_bytes
@@ -494,6 +495,7 @@ class ChaosRun:
             stop.set()
             supervising.join(timeout=10)
             await asyncio.to_thread(self.stack.stop_all)
+            self.supervisor_log.close()
         restarts = self.supervisor.restarts()
         self.say(
             f"SIGKILLs {dict(self.kills)}; SIGTERMs {dict(self.terms)}; "
