@@ -86,6 +86,10 @@ class Pipeline:
             "CATALOG_POSTGRES__POOL_MAX": "4",
             "CATALOG_CACHE__NAMESPACE": f"ns-{self.prefix}",
             "CATALOG_OBSERVABILITY__LOG_LEVEL": "INFO",
+            # Where `catalog status` finds this pipeline's services (no shared base + offset).
+            "CATALOG_OBSERVABILITY__SERVICE_URLS": json.dumps(
+                {name: f"http://127.0.0.1:{self.web_port(name)}" for name in SERVICES}
+            ),
             **self.extra_env,
         }
 
