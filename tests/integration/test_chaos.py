@@ -35,6 +35,8 @@ async def test_small_chaos_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
         kills=len(SERVICES),
         outage_scale=0.1,
         kill_interval_s=1.0,
+        # A short fault period sees few messages: a higher rate makes sure faults fire in it.
+        fault_rate=0.25,
         timeout_s=120.0,
         oversized_bytes=1_000_000,
         root=tmp_path / "chaos",
@@ -47,4 +49,5 @@ async def test_small_chaos_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
     assert set(chaos.terms) == set(SERVICES) and min(chaos.terms.values()) >= 2, report
     assert result.restarts >= 3 * len(SERVICES), report
     assert result.persisted and result.review and result.dlq, report
+    assert chaos.injected > 0, report
     assert result.ok, report

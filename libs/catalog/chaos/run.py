@@ -300,6 +300,7 @@ class ChaosRun:
         self.kills: Counter[str] = Counter()
         self.terms: Counter[str] = Counter()
         self.windows: Counter[str] = Counter()
+        self.injected = 0
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -404,11 +405,27 @@ class ChaosRun:
             self.supervisor.set_env(service, {HANDLER_RATE_ENV: rate, SEND_RATE_ENV: rate})
         self.say(f"fault injection on: {HANDLER_RATE_ENV}={rate} {SEND_RATE_ENV}={rate}")
         await self._terminate_each("to restart with faults")
+        # The period counts from the moment every service runs with the faults.
+        await self._all_ready()
         await asyncio.sleep(period)
         for service in SERVICES:
             self.supervisor.set_env(service, {})
         self.say("fault injection off")
         await self._terminate_each("to restart without faults")
+
+    async def _all_ready(self, timeout_s: float = 180.0) -> None:
+        for service in SERVICES:
+            await _wait(partial(_ready, self.stack, service), timeout_s, f"{service} not ready")
+
+    def injected_faults(self) -> int:
+        """How many exceptions the services' consume loops say they injected (their logs)."""
+        total = 0
+        for service in SERVICES:
+            log = self.stack.root / "logs" / f"{service}.log"
+            if log.exists():
+                with log.open("rb") as f:
+                    total += sum(1 for line in f if b'"injected fault"' in line)
+        return total
 
     async def _terminate_each(self, why: str) -> None:
         for service in SERVICES:
@@ -477,8 +494,7 @@ class ChaosRun:
         supervising = threading.Thread(target=self.supervisor.run, args=(stop,), daemon=True)
         supervising.start()
         try:
-            for service in SERVICES:
-                await _wait(partial(_ready, self.stack, service), 180, f"{service} not ready")
+            await self._all_ready()
             self.say(f"six services ready; publishing {len(self.feed)} messages")
             watcher = asyncio.create_task(self.watch())
             publisher = asyncio.create_task(self.publish(self.estimated_chaos_s() * 0.8))
@@ -497,9 +513,11 @@ class ChaosRun:
             await asyncio.to_thread(self.stack.stop_all)
             self.supervisor_log.close()
         restarts = self.supervisor.restarts()
+        self.injected = self.injected_faults()
         self.say(
             f"SIGKILLs {dict(self.kills)}; SIGTERMs {dict(self.terms)}; "
-            f"kill windows {dict(self.windows)}; restarts {restarts}"
+            f"kill windows {dict(self.windows)}; restarts {restarts}; "
+            f"injected handler/send exceptions logged: {self.injected}"
         )
         return tally(self.feed, facts, sum(restarts.values()), self.progress)
 
