@@ -394,7 +394,7 @@ class ChaosRun:
             window = await self._aim(service, i // len(order))
             if self._signal(service, signal.SIGKILL):
                 self.kills[service] += 1
-                self.windows[window.split(" ")[0]] += 1
+                self.windows[window.split(" (")[0]] += 1
                 self.say(f"SIGKILL {service} (window: {window})")
             await asyncio.sleep(self.config.kill_interval_s)
 
