@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down destroy status demo test test-unit test-integration lint format \
-        typecheck schemas migrate topics summary clean eval bench
+        typecheck schemas migrate topics summary clean eval bench chaos
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ test-unit: install ## Unit tests only (no servers)
 
 test-integration: install ## Integration tests only (starts the embedded stack)
 	$(BIN)/python -m pytest tests/integration -q
+
+chaos: install ## Crash/fault/outage run on a private stack; fails on any loss or duplicate
+	$(BIN)/python -m catalog.chaos $(CHAOS_ARGS)
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

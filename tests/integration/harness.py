@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -21,14 +22,21 @@ from aiokafka.structs import TopicPartition
 from pydantic import BaseModel
 
 from catalog.db.migrate import migrate
-from catalog.devstack.stack import SERVICES, Ports, Stack
+from catalog.devstack.stack import PORTS, SERVICES, Stack
 from catalog.kafka.admin import create_topics
 from catalog.kafka.codec import decode, encode
 from catalog.kafka.topics import TopicSpec
-from catalog.service import SERVICE_PORT_OFFSETS
 from catalog.settings import KafkaSettings
 
 M = TypeVar("M", bound=BaseModel)
+
+PORT_ATTEMPTS = 3
+
+
+class PortTaken(AssertionError):
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service}: web port taken by another process")
+        self.service = service
 
 
 async def wait_until(
@@ -60,9 +68,12 @@ class Pipeline:
     stack: Stack
     prefix: str
     dsn: str
-    web_base: int
     extra_env: dict[str, str] = field(default_factory=dict)
     running: dict[str, Any] = field(default_factory=dict)
+    # Each service's own web port, held by the process-wide allocator (never a shared base +
+    # offset: two pipelines starting together must not be able to pick overlapping ports).
+    web_ports: dict[str, int] = field(default_factory=dict)
+    _log_offsets: dict[str, int] = field(default_factory=dict)
 
     @property
     def kafka(self) -> KafkaSettings:
@@ -74,17 +85,47 @@ class Pipeline:
             "CATALOG_POSTGRES__DSN": self.dsn,
             "CATALOG_POSTGRES__POOL_MAX": "4",
             "CATALOG_CACHE__NAMESPACE": f"ns-{self.prefix}",
-            "CATALOG_OBSERVABILITY__WEB_PORT_BASE": str(self.web_base),
             "CATALOG_OBSERVABILITY__LOG_LEVEL": "INFO",
+            # Where `catalog status` finds this pipeline's services (no shared base + offset).
+            "CATALOG_OBSERVABILITY__SERVICE_URLS": json.dumps(
+                {name: f"http://127.0.0.1:{self.web_port(name)}" for name in SERVICES}
+            ),
             **self.extra_env,
         }
 
     def topic(self, spec: TopicSpec) -> str:
         return spec.full_name(self.kafka)
 
+    def log_path(self, service: str) -> Path:
+        return self.stack.root / "logs" / f"{self.prefix}{service}.log"
+
+    def web_port(self, service: str) -> int:
+        if service not in self.web_ports:
+            self.web_ports[service] = PORTS.reserve()
+        return self.web_ports[service]
+
     def start(self, services: Iterable[str] = SERVICES) -> None:
         for name in services:
-            self.running[name] = self.stack.start_service(name, self.prefix, self.env())
+            log = self.log_path(name)
+            self._log_offsets[name] = log.stat().st_size if log.exists() else 0
+            env = {**self.env(), "CATALOG_OBSERVABILITY__WEB_PORT": str(self.web_port(name))}
+            self.running[name] = self.stack.start_service(name, self.prefix, env)
+
+    def lost_port(self, service: str) -> bool:
+        """Did the service's last start exit because its web port was taken meanwhile?"""
+        proc = self.running.get(service)
+        if proc is None or proc.poll() is None:
+            return False
+        log = self.log_path(service)
+        if not log.exists():
+            return False
+        with log.open("rb") as f:
+            f.seek(self._log_offsets.get(service, 0))
+            return b"address already in use" in f.read().lower()
+
+    def move_port(self, service: str) -> None:
+        """Give the service a new web port (the old one stays held: someone else uses it)."""
+        self.web_ports[service] = PORTS.reserve()
 
     def stop(self, services: Iterable[str] | None = None) -> None:
         for name in list(services or self.running):
@@ -92,7 +133,7 @@ class Pipeline:
             self.running.pop(name, None)
 
     def ready(self, service: str) -> bool:
-        port = self.web_base + SERVICE_PORT_OFFSETS[service]
+        port = self.web_port(service)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1) as r:
                 return bool(r.status == 200)
@@ -100,7 +141,7 @@ class Pipeline:
             return False
 
     def health(self, service: str) -> tuple[int, dict[str, Any]]:
-        port = self.web_base + SERVICE_PORT_OFFSETS[service]
+        port = self.web_port(service)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=3) as r:
                 return r.status, json.loads(r.read())
@@ -108,7 +149,7 @@ class Pipeline:
             return exc.code, json.loads(exc.read())
 
     def metrics(self, service: str) -> str:
-        port = self.web_base + SERVICE_PORT_OFFSETS[service]
+        port = self.web_port(service)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as r:
             return str(r.read().decode())
 
@@ -121,7 +162,9 @@ class Pipeline:
             for name in names:
                 proc = self.running.get(name)
                 if proc is not None and proc.poll() is not None:
-                    log = (self.stack.root / "logs" / f"{self.prefix}{name}.log").read_text()
+                    if self.lost_port(name):
+                        raise PortTaken(name)
+                    log = self.log_path(name).read_text()
                     raise AssertionError(f"{name} exited early:\n{log[-3000:]}")
             return all(self.ready(n) for n in names)
 
@@ -189,15 +232,29 @@ BATCH_PATH_ENV = {
 
 
 async def start_pipeline(
-    stack: Stack, extra_env: dict[str, str] | None = None, services: Iterable[str] = SERVICES
+    stack: Stack,
+    extra_env: dict[str, str] | None = None,
+    services: Iterable[str] = SERVICES,
+    web_ports: dict[str, int] | None = None,
 ) -> Pipeline:
+    """A new pipeline, ready. `web_ports` pins some services' ports (tests of the retry)."""
     prefix = f"t{uuid.uuid4().hex[:8]}."
     dsn = await create_database(stack, prefix.rstrip(".").replace(".", "_"))
-    pipeline = Pipeline(stack, prefix, dsn, Ports.pick().web_base, dict(extra_env or {}))
+    pipeline = Pipeline(stack, prefix, dsn, dict(extra_env or {}), web_ports=dict(web_ports or {}))
     await create_topics(pipeline.kafka)
     pipeline.start(services)
     try:
-        await pipeline.wait_ready()
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                await pipeline.wait_ready()
+                break
+            except PortTaken as taken:
+                # A process outside the allocator bound the port between our probe and the
+                # service's bind: move that service to another port and start it again.
+                if attempt == PORT_ATTEMPTS - 1:
+                    raise
+                pipeline.move_port(taken.service)
+                pipeline.start([taken.service])
     except BaseException:
         # The fixture never yields, so nobody else would stop what was started.
         pipeline.stop()

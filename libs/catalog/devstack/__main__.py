@@ -9,11 +9,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 from catalog.devstack.stack import SERVICES, Stack
+from catalog.devstack.supervisor import Supervisor
 
 DEFAULT_DIR = Path(os.environ.get("CATALOG_STACK_DIR", ".stack"))
 
@@ -76,33 +78,18 @@ def up(stack: Stack, with_services: bool, timeout_s: float) -> int:
 
 
 def supervise(stack: Stack) -> int:
-    """Keep the six services running; restart any that exits, with a growing delay."""
-    stopping = False
+    """Keep the six services running; restart any that exits (see `RestartPolicy`)."""
+    stop = threading.Event()
 
     def on_term(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
+        stop.set()
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    backoff = dict.fromkeys(SERVICES, 1.0)
-    restart_at = dict.fromkeys(SERVICES, 0.0)
-    for name in SERVICES:
-        stack.start_service(name)
-    while not stopping:
-        now = time.monotonic()
-        for name in SERVICES:
-            proc = stack.procs.get(name)
-            if proc is not None and proc.poll() is None:
-                continue
-            if proc is not None and restart_at[name] == 0.0:
-                print(f"{name} exited with {proc.returncode}; restarting", flush=True)
-                restart_at[name] = now + backoff[name]
-                backoff[name] = min(backoff[name] * 2, 30.0)
-            if now >= restart_at[name]:
-                stack.start_service(name)
-                restart_at[name] = 0.0
-        time.sleep(0.5)
+    supervisor = Supervisor(
+        SERVICES, lambda name, env: stack.start_service(name, extra_env=env), log=sys.stdout
+    )
+    supervisor.run(stop)
     for name in SERVICES:
         stack.stop_process(name)
     return 0

@@ -14,6 +14,7 @@ with something already listening and later commands find it again. `<dir>/stack.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import random
@@ -22,6 +23,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -37,6 +40,10 @@ DATABASE = "catalog"
 # Ports are taken below the kernel's ephemeral range (32768+ on Linux), so an outgoing
 # connection can never grab a port between the moment it is picked and the moment it is bound.
 PORT_RANGE = (20000, 32000)
+# Where every allocator on this host records the ports it holds (one lock file per port).
+PORT_LOCK_DIR = Path(
+    os.environ.get("CATALOG_PORT_LOCK_DIR", Path(tempfile.gettempdir()) / "catalog-ports")
+)
 
 
 def _is_free(port: int) -> bool:
@@ -49,14 +56,85 @@ def _is_free(port: int) -> bool:
     return True
 
 
+class PortAllocator:
+    """Hands out TCP ports that no other allocator holds, in this process or any other.
+
+    Probing a port and closing the probe is not a reservation: until the child process that is
+    meant to listen there has started (seconds, for a service), a second prober sees the port
+    free too, and both children race for it. So a port handed out here stays *held* until
+    `release` or the end of the process: in this process by a lock-protected set, across
+    processes (several test runs, `make up` next to `make chaos`) by an exclusive `flock` on
+    `<lock_dir>/<port>.lock`, which the kernel drops when the holder exits, even on SIGKILL.
+    Processes that do not use the allocator can still take a port first; callers retry then
+    (see `tests/integration/harness.py`).
+    """
+
+    def __init__(
+        self, lock_dir: Path = PORT_LOCK_DIR, port_range: tuple[int, int] = PORT_RANGE
+    ) -> None:
+        self._lock_dir = lock_dir
+        self._range = port_range
+        self._mutex = threading.Lock()
+        self._held: dict[int, int] = {}
+        self._rng = random.Random()
+
+    def _hold(self, port: int) -> bool:
+        if port in self._held:
+            return False
+        self._lock_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(PermissionError):
+            # Shared by every user of the host (a root shell next to a normal one).
+            self._lock_dir.chmod(0o1777)
+        fd = os.open(self._lock_dir / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        if not _is_free(port):
+            os.close(fd)
+            return False
+        self._held[port] = fd
+        return True
+
+    def _drop(self, port: int) -> None:
+        fd = self._held.pop(port, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases its flock
+
+    def reserve(self, block: int = 1) -> int:
+        """The first of `block` consecutive free ports, all now held by this allocator."""
+        with self._mutex:
+            for _ in range(1000):
+                base = self._rng.randrange(self._range[0], self._range[1] - block + 1)
+                taken: list[int] = []
+                for port in range(base, base + block):
+                    if not self._hold(port):
+                        break
+                    taken.append(port)
+                if len(taken) == block:
+                    return base
+                for port in taken:
+                    self._drop(port)
+        raise RuntimeError(f"no free block of {block} ports in {self._range}")
+
+    def release(self, *ports: int) -> None:
+        with self._mutex:
+            for port in ports:
+                self._drop(port)
+
+    def held(self) -> set[int]:
+        with self._mutex:
+            return set(self._held)
+
+
+# The process-wide allocator: every port this code base picks comes from it.
+PORTS = PortAllocator()
+
+
 def free_port(block: int = 1) -> int:
-    """A port such that it and the `block - 1` ports after it are free."""
-    rng = random.Random()
-    for _ in range(500):
-        base = rng.randrange(*PORT_RANGE)
-        if all(_is_free(base + i) for i in range(block)):
-            return base
-    raise RuntimeError(f"no free block of {block} ports in {PORT_RANGE}")
+    """A port such that it and the `block - 1` ports after it are free, held for this process."""
+    return PORTS.reserve(block)
 
 
 def wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -377,13 +455,17 @@ class Stack:
         names = [*INFRA, *SERVICES, "supervisor"]
         return {n: ("running" if self._alive(n) else "stopped") for n in names}
 
-    def stop_process(self, name: str, timeout_s: float = 10.0) -> None:
+    def stop_process(
+        self, name: str, timeout_s: float = 10.0, sig: signal.Signals = signal.SIGTERM
+    ) -> None:
+        """Signal the process group of `name` (SIGTERM; Postgres' fast shutdown is SIGINT) and
+        SIGKILL it if it is still there after `timeout_s`."""
         pid_file = self.root / f"{name}.pid"
         if not pid_file.exists():
             return
         try:
             pid = int(pid_file.read_text())
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, sig)
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
                 os.kill(pid, 0)
