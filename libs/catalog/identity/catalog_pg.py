@@ -1,0 +1,261 @@
+"""The Postgres catalog of master products, as identity resolution reads it.
+
+`PostgresCatalog` is the `CandidateSource` the persister (and `catalog resolve --rerun`) hands
+to the resolver, inside the caller's transaction:
+
+* `known()`: the listing already resolved with the same normalized title and GTIN (a re-scrape:
+  no matching at all), or the master a person chose for it in review;
+* `candidates()`: live masters (never merged ones) sharing the GTIN, sharing a model code
+  (array overlap), of the same brand and category group with one of the title's code tokens,
+  or trigram neighbours of the normalized title within the category group; identifier hits
+  first, then by title similarity; at most `limit`.
+
+Blocking keys (GTIN, each model code, else brand + category group) name what two listings of
+one new product necessarily share; `lock_blocking_keys` serialises master creation on them with
+transaction-scoped advisory locks, so two replicas cannot both create the same master.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+
+from catalog.domain.identity import normalize_title
+from catalog.domain.taxonomy import load_taxonomy
+from catalog.identity.model import AttributeValue, Candidate, Facts
+
+__all__ = [
+    "PostgresCatalog",
+    "blocking_keys",
+    "category_group",
+    "code_tokens",
+    "facts_from_json",
+    "facts_to_json",
+    "lock_blocking_keys",
+]
+
+# Tokens that carry both letters and digits but only state a quantity, not a model.
+_UNIT_TOKEN = re.compile(
+    r"\d+(?:\.\d+)?(?:gb|tb|mb|in|ml|l|kg|g|un|hz|mah|mp|w|mm|cm|m|oz|lb|k|p|v|a|x)"
+)
+_HAS_DIGIT = re.compile(r"\d")
+_HAS_ALPHA = re.compile(r"[a-z]")
+
+
+@lru_cache(maxsize=4096)
+def category_group(category: str | None) -> str:
+    """The top-level node above a category (`notebooks` -> `technology`): the scope of title
+    neighbours. A category the taxonomy does not know is its own group."""
+    if not category:
+        return ""
+    taxonomy = load_taxonomy()
+    node = taxonomy.get(category)
+    if node is None:
+        return category[:50]
+    seen = {node.id}
+    while node.parent is not None:
+        parent = taxonomy.get(node.parent)
+        if parent is None or parent.id in seen:
+            break
+        seen.add(parent.id)
+        node = parent
+    return node.id[:50]
+
+
+def code_tokens(facts: Facts) -> list[str]:
+    """Title tokens that look like model codes (letters and digits, not a quantity) plus the
+    facts' codes: what "same brand and model-code tokens" compares."""
+    tokens = {
+        t
+        for t in facts.title.split()
+        if len(t) >= 3
+        and _HAS_DIGIT.search(t)
+        and _HAS_ALPHA.search(t)
+        and not _UNIT_TOKEN.fullmatch(t)
+    }
+    return sorted(tokens | set(facts.codes))
+
+
+def blocking_keys(facts: Facts) -> list[str]:
+    """What two listings of one product share for sure enough to serialise creation on: the
+    GTIN, each model code, and brand + category group (the coarse fallback)."""
+    keys = [f"gtin:{facts.gtin}"] if facts.gtin else []
+    keys.extend(f"code:{c}" for c in sorted(facts.codes))
+    keys.append(f"brand:{facts.brand or ''}|{category_group(facts.category)}")
+    return keys
+
+
+def _lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+async def lock_blocking_keys(conn: asyncpg.Connection, keys: Iterable[str]) -> None:
+    """Take the transaction-scoped advisory lock of every key, in one global order (no
+    deadlock between two transactions locking overlapping sets)."""
+    ids = sorted({_lock_id(k) for k in keys})
+    if ids:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, n) "
+            "ORDER BY n",
+            ids,
+        )
+
+
+def facts_to_json(facts: Facts) -> dict[str, Any]:
+    return {
+        "title": facts.title,
+        "brand": facts.brand,
+        "category": facts.category,
+        "attributes": dict(facts.attributes),
+        "gtin": facts.gtin,
+        "codes": sorted(facts.codes),
+        "price": facts.price,
+        "retailer": facts.retailer,
+    }
+
+
+def _load_json(value: Any) -> Any:
+    # Connections without the JSON codec return text.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def facts_from_json(value: Any) -> Facts:
+    data: Mapping[str, Any] = _load_json(value) or {}
+    attributes: dict[str, AttributeValue] = dict(data.get("attributes") or {})
+    price = data.get("price")
+    return Facts(
+        title=str(data.get("title") or ""),
+        brand=data.get("brand"),
+        category=data.get("category"),
+        attributes=attributes,
+        gtin=data.get("gtin"),
+        codes=frozenset(data.get("codes") or ()),
+        price=float(price) if price is not None else None,
+        retailer=data.get("retailer"),
+    )
+
+
+def master_facts(row: Mapping[str, Any]) -> Facts:
+    """A master's facts from its row (`MASTER_FACTS_COLUMNS`)."""
+    price = row["min_price"]
+    return Facts(
+        title=row["match_title"],
+        brand=row["match_brand"],
+        category=row["category_id"],
+        attributes=dict(_load_json(row["attributes"]) or {}),
+        gtin=row["gtin"],
+        codes=frozenset(row["model_codes"] or ()),
+        price=float(price) if price is not None else None,
+    )
+
+
+MASTER_FACTS_COLUMNS = """p.id, p.fingerprint, p.normalized_name, p.match_title, p.match_brand,
+    p.category_id, p.attributes, p.gtin, p.model_codes,
+    (SELECT min(pa.price_current) FROM precios_actuales pa WHERE pa.product_id = p.id)
+        AS min_price,
+    ARRAY(SELECT DISTINCT pa.retailer FROM precios_actuales pa WHERE pa.product_id = p.id)
+        AS retailers"""
+
+# Identifier hits rank first (0 GTIN, 1 model code, 2 brand + code token), then trigram
+# neighbours (3); within a rank, by title similarity. `%` is pg_trgm's similarity operator
+# (threshold `pg_trgm.similarity_threshold`, 0.3 by default), served by the GIN index.
+_CANDIDATES_SQL = f"""
+WITH hits AS (
+    (SELECT p.id, 0 AS rank FROM productos_maestros p
+     WHERE $1::text IS NOT NULL AND p.gtin = $1 AND p.merged_into IS NULL LIMIT $6)
+    UNION ALL
+    (SELECT l.product_id, 0 FROM listings l
+     WHERE $1::text IS NOT NULL AND l.gtin = $1 LIMIT $6)
+    UNION ALL
+    (SELECT p.id, 1 FROM productos_maestros p
+     WHERE cardinality($2::text[]) > 0 AND p.model_codes && $2::text[]
+       AND p.merged_into IS NULL LIMIT $6)
+    UNION ALL
+    (SELECT p.id, 2 FROM productos_maestros p
+     WHERE $3::text IS NOT NULL AND p.match_brand = $3 AND p.category_group = $5
+       AND $8::text <> '' AND p.match_title ~ $8 AND p.merged_into IS NULL
+     ORDER BY similarity(p.match_title, $4) DESC LIMIT $6)
+    UNION ALL
+    (SELECT p.id, 3 FROM productos_maestros p
+     WHERE p.category_group = $5 AND p.match_title % $4 AND p.merged_into IS NULL
+     ORDER BY similarity(p.match_title, $4) DESC LIMIT $6)
+), ranked AS (
+    SELECT id, min(rank) AS rank FROM hits WHERE NOT (id = ANY($7::int[])) GROUP BY id
+)
+SELECT {MASTER_FACTS_COLUMNS}, r.rank, similarity(p.match_title, $4) AS sim
+FROM ranked r JOIN productos_maestros p ON p.id = r.id
+WHERE p.merged_into IS NULL
+ORDER BY r.rank, sim DESC, p.id
+LIMIT $6"""
+
+
+class PostgresCatalog:
+    """`CandidateSource` over the catalog tables, on one connection (the caller's transaction)."""
+
+    def __init__(self, conn: asyncpg.Connection, exclude: Sequence[int] = ()) -> None:
+        self.conn = conn
+        self.exclude = list(exclude)
+        """Master ids never offered as candidates (the master being re-resolved)."""
+
+    async def known(self, listing_key: str, title: str, gtin: str | None) -> str | None:
+        row = await self.conn.fetchrow(
+            """SELECT p.fingerprint FROM listings l JOIN productos_maestros p ON p.id = l.product_id
+               WHERE l.listing_key = $1 AND l.match_title = $2 AND l.gtin IS NOT DISTINCT FROM $3""",
+            listing_key,
+            title,
+            gtin,
+        )
+        if row is not None:
+            return await self.live_master(row["fingerprint"])
+        decided = await self.conn.fetchrow(
+            """SELECT decided_master, listing->>'name' AS name FROM review_items
+               WHERE listing_key = $1 AND status = 'accepted' AND decided_master IS NOT NULL""",
+            listing_key,
+        )
+        if decided is not None and normalize_title(decided["name"] or "") == title:
+            return await self.live_master(decided["decided_master"])
+        return None
+
+    async def live_master(self, fingerprint: str) -> str:
+        """The master a (possibly merged) master id stands for now; an id not created yet (a
+        new product declared in review) stands for itself."""
+        seen = {fingerprint}
+        while True:
+            merged = await self.conn.fetchval(
+                "SELECT merged_into FROM productos_maestros WHERE fingerprint = $1", fingerprint
+            )
+            if merged is None or merged in seen:
+                return fingerprint
+            seen.add(merged)
+            fingerprint = merged
+
+    async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
+        tokens = code_tokens(facts)
+        token_pattern = (
+            r"\m(" + "|".join(re.escape(t) for t in tokens) + r")\M" if tokens else ""
+        )
+        rows = await self.conn.fetch(
+            _CANDIDATES_SQL,
+            facts.gtin,
+            sorted(facts.codes),
+            facts.brand,
+            facts.title,
+            category_group(facts.category),
+            limit,
+            self.exclude,
+            token_pattern,
+        )
+        return [
+            Candidate(
+                master_id=r["fingerprint"],
+                facts=master_facts(r),
+                retailers=frozenset(r["retailers"] or ()),
+            )
+            for r in rows
+        ]
