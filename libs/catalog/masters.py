@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from catalog import metrics
-from catalog.identity.catalog_pg import category_group, facts_from_json
+from catalog.identity.catalog_pg import category_group, code_keys, facts_from_json
 from catalog.identity.facts import fuse
 from catalog.identity.model import Facts
 from schemas.models import CatalogOffer, CatalogProduct
@@ -149,6 +149,7 @@ async def fuse_masters(conn: asyncpg.Connection, product_ids: Iterable[int]) -> 
                 facts.category[:50] if facts.category else None,
                 facts.gtin,
                 sorted(facts.codes),
+                code_keys(facts.codes),
                 facts.brand[:100] if facts.brand else None,
                 category_group(facts.category),
                 facts.title,
@@ -159,13 +160,13 @@ async def fuse_masters(conn: asyncpg.Connection, product_ids: Iterable[int]) -> 
     await conn.executemany(
         """UPDATE productos_maestros SET attributes = $2::jsonb, normalized_name = $3,
                category_id = coalesce($4, category_id), gtin = $5, model_codes = $6,
-               match_brand = $7, category_group = $8, match_title = $9,
-               attribute_sources = $10::jsonb, name_source = $11
+               code_keys = $7, match_brand = $8, category_group = $9, match_title = $10,
+               attribute_sources = $11::jsonb, name_source = $12
            WHERE id = $1 AND (attributes, normalized_name, category_id, gtin, model_codes,
-                              match_brand, category_group, match_title, attribute_sources,
-                              name_source)
+                              code_keys, match_brand, category_group, match_title,
+                              attribute_sources, name_source)
                IS DISTINCT FROM ($2::jsonb, $3, coalesce($4, category_id), $5, $6, $7, $8, $9,
-                                 $10::jsonb, $11)""",
+                                 $10, $11::jsonb, $12)""",
         updates,
     )
 

@@ -28,12 +28,14 @@ import asyncpg
 
 from catalog.domain.identity import normalize_title
 from catalog.domain.taxonomy import load_taxonomy
+from catalog.identity.identifiers import code_stem
 from catalog.identity.model import AttributeValue, Candidate, Facts
 
 __all__ = [
     "PostgresCatalog",
     "blocking_keys",
     "category_group",
+    "code_keys",
     "code_tokens",
     "facts_from_json",
     "facts_to_json",
@@ -68,6 +70,14 @@ def category_group(category: str | None) -> str:
     return node.id[:50]
 
 
+def code_keys(codes: Iterable[str]) -> list[str]:
+    """Model codes and their stems without regional or colour suffixes (`wh1000xm3b` ->
+    `wh1000xm3`): two spellings of one model share a key."""
+    keys = set(codes)
+    keys.update(code_stem(code) for code in list(keys))
+    return sorted(key for key in keys if len(key) >= 4)
+
+
 def code_tokens(facts: Facts) -> list[str]:
     """Title tokens that look like model codes (letters and digits, not a quantity) plus the
     facts' codes: what "same brand and model-code tokens" compares."""
@@ -86,7 +96,7 @@ def blocking_keys(facts: Facts) -> list[str]:
     """What two listings of one product share for sure enough to serialise creation on: the
     GTIN, each model code, and brand + category group (the coarse fallback)."""
     keys = [f"gtin:{facts.gtin}"] if facts.gtin else []
-    keys.extend(f"code:{c}" for c in sorted(facts.codes))
+    keys.extend(f"code:{c}" for c in code_keys(facts.codes))
     keys.append(f"brand:{facts.brand or ''}|{category_group(facts.category)}")
     return keys
 
@@ -174,7 +184,7 @@ WITH hits AS (
      WHERE $1::text IS NOT NULL AND l.gtin = $1 LIMIT $6)
     UNION ALL
     (SELECT p.id, 1 FROM productos_maestros p
-     WHERE cardinality($2::text[]) > 0 AND p.model_codes && $2::text[]
+     WHERE cardinality($2::text[]) > 0 AND p.code_keys && $2::text[]
        AND p.merged_into IS NULL LIMIT $6)
     UNION ALL
     (SELECT p.id, 2 FROM productos_maestros p
@@ -205,8 +215,10 @@ class PostgresCatalog:
 
     async def known(self, listing_key: str, title: str, gtin: str | None) -> str | None:
         row = await self.conn.fetchrow(
-            """SELECT p.fingerprint FROM listings l JOIN productos_maestros p ON p.id = l.product_id
-               WHERE l.listing_key = $1 AND l.match_title = $2 AND l.gtin IS NOT DISTINCT FROM $3""",
+            """SELECT p.fingerprint FROM listings l
+               JOIN productos_maestros p ON p.id = l.product_id
+               WHERE l.listing_key = $1 AND l.match_title = $2
+                 AND l.gtin IS NOT DISTINCT FROM $3""",
             listing_key,
             title,
             gtin,
@@ -237,13 +249,11 @@ class PostgresCatalog:
 
     async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
         tokens = code_tokens(facts)
-        token_pattern = (
-            r"\m(" + "|".join(re.escape(t) for t in tokens) + r")\M" if tokens else ""
-        )
+        token_pattern = r"\m(" + "|".join(re.escape(t) for t in tokens) + r")\M" if tokens else ""
         rows = await self.conn.fetch(
             _CANDIDATES_SQL,
             facts.gtin,
-            sorted(facts.codes),
+            code_keys(facts.codes),
             facts.brand,
             facts.title,
             category_group(facts.category),

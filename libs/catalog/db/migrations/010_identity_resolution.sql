@@ -13,6 +13,8 @@ ALTER TABLE productos_maestros
     -- What candidate lookup blocks on, fused from the master's listings.
     ADD COLUMN gtin VARCHAR(14),
     ADD COLUMN model_codes TEXT[] NOT NULL DEFAULT '{}',
+    -- The codes and their stems without regional or colour suffixes: what lookup overlaps.
+    ADD COLUMN code_keys TEXT[] NOT NULL DEFAULT '{}',
     ADD COLUMN match_brand VARCHAR(100),
     ADD COLUMN category_group VARCHAR(50) NOT NULL DEFAULT '',
     ADD COLUMN match_title TEXT NOT NULL DEFAULT '',
@@ -24,7 +26,7 @@ UPDATE productos_maestros SET match_title = lower(normalized_name), version = 1;
 
 CREATE INDEX idx_productos_gtin ON productos_maestros (gtin)
     WHERE gtin IS NOT NULL AND merged_into IS NULL;
-CREATE INDEX idx_productos_codes ON productos_maestros USING GIN (model_codes);
+CREATE INDEX idx_productos_code_keys ON productos_maestros USING GIN (code_keys);
 CREATE INDEX idx_productos_brand_group ON productos_maestros (match_brand, category_group)
     WHERE merged_into IS NULL;
 CREATE INDEX idx_productos_match_title_trgm ON productos_maestros
