@@ -12,7 +12,8 @@ The persister (one transaction per consumed batch) and the operator's `catalog m
 * `product_states` / `offer_events`: what goes on catalog.products.v1 and catalog.offers.v1, with a
   per-product and per-listing version that grows only when the published state changes, and an
   event id derived from the key and the version, so a replay carries the same id.
-* `merge`: a duplicate master folded into another one.
+* `merge`: a duplicate master folded into another one; `find_duplicates`: the re-resolution
+  pass that finds masters the matcher now scores as one product, and merges them.
 """
 
 from __future__ import annotations
@@ -27,9 +28,20 @@ from typing import Any
 import asyncpg
 
 from catalog import metrics
-from catalog.identity.catalog_pg import category_group, code_keys, facts_from_json
+from catalog.identity.catalog_pg import (
+    MASTER_FACTS_COLUMNS,
+    PostgresCatalog,
+    category_group,
+    code_keys,
+    facts_from_json,
+    master_facts,
+)
 from catalog.identity.facts import fuse
 from catalog.identity.model import Facts
+from catalog.identity.resolver import Resolver
+from catalog.kafka.codec import encode
+from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS
+from catalog.settings import Settings
 from schemas.models import CatalogOffer, CatalogProduct
 
 # Fixed namespace of catalog event ids (uuid5): the same change always gets the same id.
@@ -348,3 +360,117 @@ async def merge(conn: asyncpg.Connection, duplicate: str, into: str) -> Merged:
             )
         ]
     return Merged(duplicate, into, len(moved), already, products, await offer_events(conn, keys))
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A pair the matcher now scores at or above the attach threshold: `duplicate` (the younger
+    master) belongs in `into`."""
+
+    duplicate: str
+    into: str
+    score: float
+    merged: Merged | None = None
+
+
+async def find_duplicates(
+    conn: asyncpg.Connection, resolver: Resolver, *, apply: bool = True
+) -> list[Duplicate]:
+    """The re-resolution pass: every live master is resolved against the others with the
+    current matcher; a best candidate at or above the attach threshold is a duplicate, and the
+    younger of the two is merged into the older (one transaction per merge) when `apply`.
+    Idempotent: merged masters are never candidates, so a second pass finds nothing new."""
+    found: list[Duplicate] = []
+    ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM productos_maestros WHERE merged_into IS NULL AND active ORDER BY id"
+        )
+    ]
+    for product_id in ids:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                f"""SELECT {MASTER_FACTS_COLUMNS} FROM productos_maestros p
+                    WHERE p.id = $1 AND p.merged_into IS NULL""",
+                product_id,
+            )
+            if row is None:
+                continue
+            facts = master_facts(row)
+            source = PostgresCatalog(conn, exclude=[product_id])
+            candidates = list(await source.candidates(facts, resolver.candidate_limit))
+            ranked = resolver.rank(facts, candidates)
+            if not ranked or ranked[0][1] < resolver.attach_at:
+                continue
+            best, score = ranked[0]
+            other_id = await conn.fetchval(
+                "SELECT id FROM productos_maestros WHERE fingerprint = $1", best.master_id
+            )
+            pair = sorted([(product_id, row["fingerprint"]), (other_id, best.master_id)])
+            into, duplicate = pair[0][1], pair[1][1]
+            if any({d.duplicate, d.into} == {duplicate, into} for d in found):
+                continue
+            merged = await merge(conn, duplicate, into) if apply else None
+            found.append(Duplicate(duplicate, into, score, merged))
+    return found
+
+
+async def publish_events(
+    settings: Settings, products: Sequence[CatalogProduct], offers: Sequence[CatalogOffer]
+) -> None:
+    """Send catalog events (after the transaction that made them committed), each awaited."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
+    await producer.start()
+    try:
+        for product in products:
+            await producer.send_and_wait(
+                CATALOG_PRODUCTS.full_name(settings.kafka),
+                key=product.product_fingerprint.encode(),
+                value=encode(product),
+            )
+        for offer in offers:
+            await producer.send_and_wait(
+                CATALOG_OFFERS.full_name(settings.kafka),
+                key=offer.product_fingerprint.encode(),
+                value=encode(offer),
+            )
+    finally:
+        await producer.stop()
+
+
+async def connect(settings: Settings) -> asyncpg.Connection:
+    """A connection with the JSON codec this module needs."""
+    from catalog.db.pool import _init_connection
+
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
+    await _init_connection(conn)
+    return conn
+
+
+async def merge_and_publish(settings: Settings, duplicate: str, into: str) -> Merged:
+    """The operator's merge: one transaction, then its events on the catalog topics."""
+    conn = await connect(settings)
+    try:
+        async with conn.transaction():
+            merged = await merge(conn, duplicate, into)
+    finally:
+        await conn.close()
+    await publish_events(settings, merged.products, merged.offers)
+    return merged
+
+
+async def rerun_and_publish(
+    settings: Settings, resolver: Resolver, *, apply: bool = True
+) -> list[Duplicate]:
+    """The re-resolution pass over the whole catalog, then the merges' events."""
+    conn = await connect(settings)
+    try:
+        found = await find_duplicates(conn, resolver, apply=apply)
+    finally:
+        await conn.close()
+    for duplicate in found:
+        if duplicate.merged is not None:
+            await publish_events(settings, duplicate.merged.products, duplicate.merged.offers)
+    return found
