@@ -32,9 +32,9 @@ def merge(
 ) -> None:
     """Merge a duplicate master product into another.
 
-    Listings, offers and price history move, the duplicate is marked merged_into and deactivated, and both states go out on
-    catalog.products.v1 (the moved offers on catalog.offers.v1). Running it again is a no-op
-    that re-sends the same events."""
+    Listings, offers and price history move, the duplicate is marked merged_into and
+    deactivated, and both states go out on catalog.products.v1 (the moved offers on
+    catalog.offers.v1). Running it again is a no-op that re-sends the same events."""
     from catalog.masters import merge_and_publish
 
     settings = load_settings()
@@ -66,8 +66,9 @@ def resolve(
 ) -> None:
     """Identity re-resolution: find and merge duplicate masters.
 
-    With --rerun, every live master is scored against its candidates with the current matcher; a pair at or above the attach threshold is a duplicate and the
-    younger master is merged into the older one (events on the catalog topics). Idempotent."""
+    With --rerun, every live master is scored against its candidates with the current
+    matcher; a pair at or above the attach threshold is a duplicate and the younger master is
+    merged into the older one (events on the catalog topics). Idempotent."""
     from catalog.identity.resolver import load_resolver
     from catalog.masters import rerun_and_publish
 
