@@ -34,7 +34,7 @@ from catalog.cache.l1 import L1Cache, connect
 from catalog.domain.brands import BrandAliases, load_brands
 from catalog.domain.identity import product_fingerprint
 from catalog.domain.taxonomy import Taxonomy, load_taxonomy
-from catalog.identity.resolver import new_master_id
+from catalog.identity.catalog_pg import fresh_master_id
 from catalog.kafka.codec import encode
 from catalog.kafka.topics import RAW, VALIDATED
 from catalog.settings import Settings
@@ -367,7 +367,10 @@ async def decide_identity(
             )
         if row.status == "rejected":
             raise ReviewError(f"{listing_key} was rejected at {row.resolved_at}")
-        chosen = master_id or new_master_id(listing_key)
+        if row.status == "accepted" and row.decided_master is not None:
+            chosen = master_id or row.decided_master
+        else:
+            chosen = master_id or await fresh_master_id(conn, listing_key)
         if row.status == "accepted" and row.decided_master != chosen:
             raise ReviewError(
                 f"{listing_key} was already resolved to {row.decided_master} at {row.resolved_at}"

@@ -46,11 +46,12 @@ from catalog.identity.catalog_pg import (
     category_group,
     code_keys,
     facts_to_json,
+    fresh_master_id,
     lock_blocking_keys,
 )
 from catalog.identity.facts import facts_from_product
 from catalog.identity.model import Decision, Facts, Outcome
-from catalog.identity.resolver import Resolver, load_resolver
+from catalog.identity.resolver import Resolver, load_resolver, new_master_id
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, REVIEW
 from catalog.masters import fuse_masters, offer_events, product_states, refresh_best_prices
 from catalog.products import to_entry
@@ -228,7 +229,15 @@ class CatalogWriter:
             if decision.outcome == "review" or decision.master_id is None:
                 reviews.append(await self._queue_review(conn, p, decision))
                 continue
-            product_id = await self._master_for(conn, decision.master_id, p, facts)
+            master_id = decision.master_id
+            scored = {m for m, _ in decision.candidates}
+            if master_id == new_master_id(key) and (
+                decision.outcome == "new" or master_id not in scored
+            ):
+                # A new master, but the listing created one before (it was another product
+                # then): the next free id, not its old master.
+                master_id = await fresh_master_id(conn, key)
+            product_id = await self._master_for(conn, master_id, p, facts)
             placed = Changes()
             score = decision.score if decision.candidates else None
             await self._place(

@@ -30,6 +30,7 @@ from catalog.domain.identity import normalize_title
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.identity.identifiers import code_stem
 from catalog.identity.model import AttributeValue, Candidate, Facts
+from catalog.identity.resolver import new_master_id
 
 __all__ = [
     "PostgresCatalog",
@@ -39,6 +40,7 @@ __all__ = [
     "code_tokens",
     "facts_from_json",
     "facts_to_json",
+    "fresh_master_id",
     "lock_blocking_keys",
 ]
 
@@ -115,6 +117,26 @@ async def lock_blocking_keys(conn: asyncpg.Connection, keys: Iterable[str]) -> N
             "ORDER BY n",
             ids,
         )
+
+
+async def fresh_master_id(conn: asyncpg.Connection, listing_key: str) -> str:
+    """The id of a new master first seen as `listing_key`: `new_master_id(listing_key)`, or,
+    when the listing already created a master before (it was retitled since, or a person
+    declared it a new product), the first free of `new_master_id("key#2")`, `"key#3"`...
+    Deterministic for a given catalog, so a replay derives the same id."""
+    candidates = [new_master_id(listing_key)] + [
+        new_master_id(f"{listing_key}#{n}") for n in range(2, 12)
+    ]
+    taken = {
+        r["fingerprint"]
+        for r in await conn.fetch(
+            "SELECT fingerprint FROM productos_maestros WHERE fingerprint = ANY($1)", candidates
+        )
+    }
+    for candidate in candidates:
+        if candidate not in taken:
+            return candidate
+    raise RuntimeError(f"{listing_key}: no free master id after {len(candidates)} tries")
 
 
 def facts_to_json(facts: Facts) -> dict[str, Any]:
