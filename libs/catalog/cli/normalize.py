@@ -6,6 +6,10 @@ line per input line, in input order:
 
 * a normalized listing: `retailer`, `sku`, `brand`, `model`, `normalized_name`, `category`,
   `attributes`, `confidence`, `tier`, `source`, `input_fingerprint`, `product_fingerprint`;
+  with resolution on (the default), `product_fingerprint` is the master product id the listing
+  was resolved to against the listings before it in the file (null when it went to review),
+  `resolution` the outcome (`attached`, `new`, `judged`, `review`, `known`) and `match_score`
+  the matcher's probability for the chosen (or best) candidate;
 * a listing that could not be normalized: `{"retailer", "sku", "error"}`;
 * a line that is not a valid raw listing: `{"line": n, "error"}`.
 """
@@ -49,6 +53,8 @@ class NormalizeRun:
     def counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
         for result in self.results:
+            if result.decision is not None:
+                counts[f"resolution {result.decision.outcome}"] += 1
             if result.product is not None:
                 counts[f"answered by {result.product.source}"] += 1
             elif result.review is not None:
@@ -86,9 +92,19 @@ async def normalize_listings(
     cache: bool = False,
     concurrency: int = 8,
     progress: Progress | None = None,
+    resolve: bool = True,
+    resolve_unnormalized: bool = False,
 ) -> list[InlineResult]:
-    """Normalize `listings` in order; what the command and the evaluation both call."""
-    async with open_normalizer(settings, llm, cache=cache, concurrency=concurrency) as normalizer:
+    """Normalize `listings` in order, then resolve them in order against an in-memory catalog;
+    what the command and the evaluation both call."""
+    async with open_normalizer(
+        settings,
+        llm,
+        cache=cache,
+        concurrency=concurrency,
+        resolve=resolve,
+        resolve_unnormalized=resolve_unnormalized,
+    ) as normalizer:
         if progress is None:
             return await normalizer.normalize(listings)
         task = progress.add_task("normalize", total=len(listings))
@@ -103,6 +119,7 @@ def run_file(
     cache: bool = False,
     concurrency: int = 8,
     show_progress: bool = True,
+    resolve: bool = True,
 ) -> NormalizeRun:
     """Read, validate and normalize a JSONL or CSV file; one output line per input record."""
     read = read_listings(file)
@@ -125,6 +142,7 @@ def run_file(
                 cache=cache,
                 concurrency=concurrency,
                 progress=progress,
+                resolve=resolve,
             )
         )
     run = NormalizeRun(results=results, invalid=len(errors))
@@ -151,6 +169,13 @@ def normalize(
         bool, typer.Option(help="look listings up in the multilevel cache (needs Postgres, Redis)")
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="LLM calls in flight at once")] = 8,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            help="resolve each listing to a master product against the listings before it "
+            "(off: product_fingerprint is normalization's exact hash)"
+        ),
+    ] = True,
 ) -> None:
     """Normalize raw listings in-process (no Kafka) and write one JSON line per input line."""
     settings = load_settings()
@@ -158,7 +183,9 @@ def normalize(
     if mode not in LLM_MODES:
         raise fail(f"--llm must be one of {', '.join(LLM_MODES)}, not {mode!r}", EXIT_USAGE)
     try:
-        run = run_file(settings, file, llm=mode, cache=cache, concurrency=concurrency)
+        run = run_file(
+            settings, file, llm=mode, cache=cache, concurrency=concurrency, resolve=resolve
+        )
     except Unreachable as exc:
         raise fail(str(exc), EXIT_UNREACHABLE) from exc
     out.parent.mkdir(parents=True, exist_ok=True)

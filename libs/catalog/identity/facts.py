@@ -42,7 +42,7 @@ def facts_from_listing(
         attributes=dict(attributes or {}),
         gtin=canonical_gtin(listing.ean),
         codes=codes,
-        price=float(listing.price) if listing.price and listing.price > 0 else None,
+        price=float(listing.price) if listing.price and listing.price > 1 else None,
         retailer=listing.retailer,
     )
 

@@ -1,0 +1,340 @@
+"""Train the pairwise identity matcher and write its JSON model file.
+
+    .venv/bin/pip install -e ".[train]"      # scikit-learn, only for this script
+    .venv/bin/python scripts/train_matcher.py [--data-dir ../shared/data] \
+        [--out libs/catalog/identity/data/matcher-v1.json]
+
+Labeled pairs, from training data only (the valid splits and the other half of latam-grocery are
+what the evaluation reports, so nothing here reads them):
+
+* Abt-Buy `train.csv` pairs, plus hard negatives from blocking: for each Buy offer with a known
+  match, the Abt offers the in-memory catalog's blocking ranks highest, when each of those has a
+  known match of its own elsewhere (Abt-Buy matches are one to one, so these are surely different);
+* WDC Products `train.csv` pairs, plus blocking neighbours among the offers those pairs reference,
+  labeled by `cluster_id` (same cluster = same product);
+* the `train` half of latam-grocery (split by a hash of the EAN): every cross-store pair with the
+  same EAN as positives, blocking neighbours (same or other store) with another EAN as negatives.
+
+Each listing's facts are built as resolution builds them (`facts_from_listing`) from the rules
+extraction (brand, model, category, attributes). A logistic regression on standardized features
+(class weights balanced within each data set, each data set weighing the same) is fitted; its
+weights are folded back to raw feature units so inference is a dot product. The decision
+thresholds come from 5-fold cross-validated probabilities on these training pairs:
+
+* `judge_at`: the probability that maximizes the mean pairwise F1 over the three data sets;
+* `attach_at`: the lowest probability at or above `judge_at` whose pairs are at least
+  `ATTACH_PRECISION` precise in every data set;
+* `new_below`: the highest probability at or below `judge_at` that leaves at most
+  `NEW_RECALL_LOSS` of each data set's true pairs below it.
+
+Deterministic: fixed seeds, sorted inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
+
+from catalog.domain.extractor import extract  # noqa: E402
+from catalog.evaluation import matching_data  # noqa: E402
+from catalog.identity.facts import facts_from_listing  # noqa: E402
+from catalog.identity.features import FEATURE_NAMES, pair_features  # noqa: E402
+from catalog.identity.memory import InMemoryCatalog  # noqa: E402
+from catalog.identity.model import Facts  # noqa: E402
+from schemas.models import RawListing  # noqa: E402
+
+VERSION = "matcher-v1"
+SEED = 20261130
+FOLDS = 5
+NEIGHBOURS = 8
+ATTACH_PRECISION = 0.97
+NEW_RECALL_LOSS = 0.03
+C = 1.0
+
+Pair = tuple[int, int, int]
+
+
+def listing_facts(listings: list[RawListing]) -> list[Facts]:
+    facts = []
+    for listing in listings:
+        rules = extract(listing.name, listing.category, listing.brand, listing.attributes)
+        facts.append(
+            facts_from_listing(
+                listing,
+                brand=rules.brand,
+                model=rules.model,
+                category=rules.category,
+                attributes=rules.attributes,
+            )
+        )
+    return facts
+
+
+def neighbours(facts: list[Facts], queries: Iterable[int], pool: Iterable[int]) -> list[Pair]:
+    """(query, neighbour, 0) for the `NEIGHBOURS` best blocking candidates of each query among
+    `pool`; the caller labels them."""
+    catalog = InMemoryCatalog()
+    for index in pool:
+        catalog.record(str(index), facts[index], str(index))
+    found: list[Pair] = []
+    for query in queries:
+        for master in catalog.candidate_ids(facts[query], NEIGHBOURS + 1):
+            other = int(master)
+            if other != query:
+                found.append((query, other, 0))
+    return found
+
+
+def abt_buy_pairs(folder: Path) -> tuple[list[Facts], list[Pair]]:
+    data = matching_data.abt_buy(folder, "train")
+    facts = listing_facts(data.listings)
+    pairs = list(data.pairs)
+    partner: dict[int, set[int]] = defaultdict(set)
+    for a, b, label in pairs:
+        if label:
+            partner[a].add(b)
+            partner[b].add(a)
+    labeled = {(a, b) for a, b, _ in pairs}
+    left = [i for i, listing in enumerate(data.listings) if listing.retailer == "abt"]
+    queries = sorted(b for b in partner if data.listings[b].retailer == "buy")
+    for b, a, _ in neighbours(facts, queries, left):
+        if (a, b) in labeled or a not in partner or a in partner[b]:
+            continue
+        pairs.append((a, b, 0))
+        labeled.add((a, b))
+    return facts, pairs
+
+
+def wdc_pairs(folder: Path) -> tuple[list[Facts], list[Pair]]:
+    data = matching_data.wdc_products(folder, "train")
+    facts = listing_facts(data.listings)
+    clusters = _wdc_clusters(folder)
+    cluster = [clusters.get((x.retailer[4], x.sku)) for x in data.listings]
+    pairs = list(data.pairs)
+    seen = {(min(a, b), max(a, b)) for a, b, _ in pairs}
+    everyone = range(len(data.listings))
+    for a, b, _ in neighbours(facts, everyone, everyone):
+        key = (min(a, b), max(a, b))
+        if key in seen or cluster[a] is None or cluster[b] is None:
+            continue
+        seen.add(key)
+        pairs.append((a, b, int(cluster[a] == cluster[b])))
+    return facts, pairs
+
+
+def _wdc_clusters(folder: Path) -> dict[tuple[str, str], str]:
+    import csv
+
+    clusters: dict[tuple[str, str], str] = {}
+    for side, name in (("a", "tableA.csv"), ("b", "tableB.csv")):
+        with (folder / name).open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                clusters[(side, row["id"].strip())] = row["cluster_id"].strip()
+    return clusters
+
+
+def latam_pairs(path: Path) -> tuple[list[Facts], list[Pair]]:
+    data = matching_data.latam_grocery(path, "train")
+    facts = listing_facts(data.listings)
+    by_ean: dict[str, list[int]] = defaultdict(list)
+    for index, ean in enumerate(data.eans):
+        by_ean[ean].append(index)
+    pairs: list[Pair] = []
+    seen: set[tuple[int, int]] = set()
+    for members in by_ean.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if data.listings[a].retailer != data.listings[b].retailer:
+                    pairs.append((a, b, 1))
+                    seen.add((min(a, b), max(a, b)))
+    everyone = range(len(data.listings))
+    for a, b, _ in neighbours(facts, everyone, everyone):
+        key = (min(a, b), max(a, b))
+        if key in seen or data.eans[a] == data.eans[b]:
+            continue
+        seen.add(key)
+        pairs.append((a, b, 0))
+    return facts, pairs
+
+
+def matrix(facts: list[Facts], pairs: list[Pair]) -> tuple[np.ndarray, np.ndarray]:
+    rows = []
+    for a, b, _ in pairs:
+        features = pair_features(facts[a], facts[b])
+        rows.append([features[name] for name in FEATURE_NAMES])
+    return np.array(rows, dtype=float), np.array([label for _, _, label in pairs], dtype=int)
+
+
+def sample_weights(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each data set weighs the same in total; within one, both classes weigh the same."""
+    weights = np.zeros(len(labels), dtype=float)
+    names = sorted(set(groups.tolist()))
+    for name in names:
+        for label in (0, 1):
+            mask = (groups == name) & (labels == label)
+            if mask.any():
+                weights[mask] = 1.0 / (2 * len(names) * mask.sum())
+    return weights * len(labels)
+
+
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Logistic regression on standardized features, returned in raw feature units."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=C, max_iter=2000, random_state=SEED)
+    model.fit((x - mean) / scale, y, sample_weight=w)
+    coef = model.coef_[0] / scale
+    bias = float(model.intercept_[0] - (coef * mean).sum())
+    return coef, bias
+
+
+def predict(coef: np.ndarray, bias: float, x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-(x @ coef + bias))))
+
+
+def f1_at(p: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float, float]:
+    predicted = p >= t
+    tp = float((predicted & (y == 1)).sum())
+    precision = tp / predicted.sum() if predicted.sum() else 1.0
+    recall = tp / (y == 1).sum() if (y == 1).sum() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return float(precision), float(recall), float(f1)
+
+
+def thresholds(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    names = sorted(set(groups.tolist()))
+    grid = [round(t, 3) for t in np.arange(0.05, 0.99, 0.01)]
+
+    def per_set(t: float) -> list[tuple[float, float, float]]:
+        return [f1_at(p[groups == n], y[groups == n], t) for n in names]
+
+    judge_at = max(grid, key=lambda t: (sum(f for _, _, f in per_set(t)), -t))
+    attach_at = next(
+        (t for t in grid if t >= judge_at and all(pr >= ATTACH_PRECISION for pr, _, _ in per_set(t))),
+        grid[-1],
+    )
+    new_below = judge_at
+    for t in sorted((t for t in grid if t <= judge_at), reverse=True):
+        losses = [
+            float(((p[groups == n] < t) & (y[groups == n] == 1)).sum())
+            / max(int((y[groups == n] == 1).sum()), 1)
+            for n in names
+        ]
+        if all(loss <= NEW_RECALL_LOSS for loss in losses):
+            new_below = t
+            break
+    else:
+        new_below = grid[0]
+    return {
+        "attach_at": float(attach_at),
+        "new_below": float(new_below),
+        "judge_at": float(judge_at),
+    }
+
+
+def cross_validated(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = np.array([f"{g}:{label}" for g, label in zip(groups, y, strict=True)])
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    out = np.zeros(len(y), dtype=float)
+    for train, test in folds.split(x, strata):
+        coef, bias = fit(x[train], y[train], w[train])
+        out[test] = predict(coef, bias, x[test])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=matching_data.default_data_dir())
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "libs/catalog/identity/data/matcher-v1.json"
+    )
+    args = parser.parse_args(argv)
+    data_dir: Path = args.data_dir
+    started = time.perf_counter()
+    sets = {
+        "abt-buy train": lambda: abt_buy_pairs(data_dir / "abt-buy"),
+        "wdc-products train": lambda: wdc_pairs(data_dir / "wdc-products"),
+        "latam-grocery train half": lambda: latam_pairs(
+            data_dir / "latam-grocery" / "listings.csv"
+        ),
+    }
+    xs, ys, gs = [], [], []
+    counts: dict[str, Any] = {}
+    for name, build in sets.items():
+        facts, pairs = build()
+        x, y = matrix(facts, pairs)
+        xs.append(x)
+        ys.append(y)
+        gs.append(np.array([name] * len(y)))
+        counts[name] = {
+            "listings": len(facts),
+            "pairs": len(pairs),
+            "positive": int(y.sum()),
+            "negative": int(len(y) - y.sum()),
+        }
+        print(f"{name}: {counts[name]}", flush=True)
+    x, y, groups = np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
+    w = sample_weights(y, groups)
+    oof = cross_validated(x, y, groups, w)
+    chosen = thresholds(oof, y, groups)
+    cv: dict[str, Any] = {}
+    for name in sets:
+        mask = groups == name
+        precision, recall, f1 = f1_at(oof[mask], y[mask], chosen["judge_at"])
+        attach_p, attach_r, _ = f1_at(oof[mask], y[mask], chosen["attach_at"])
+        cv[name] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "attach_precision": round(attach_p, 4),
+            "attach_recall": round(attach_r, 4),
+            "band_share": round(
+                float(((oof[mask] >= chosen["new_below"]) & (oof[mask] < chosen["attach_at"])).mean()),
+                4,
+            ),
+        }
+        print(f"cv {name}: {cv[name]}", flush=True)
+    coef, bias = fit(x, y, w)
+    model = {
+        "version": VERSION,
+        "features": list(FEATURE_NAMES),
+        "weights": [round(float(c), 6) for c in coef],
+        "bias": round(bias, 6),
+        "thresholds": chosen,
+        "training": {
+            "script": "scripts/train_matcher.py",
+            "model": f"logistic regression, C={C}, standardized, balanced per data set",
+            "data": counts,
+            "cv_folds": FOLDS,
+            "cv_at_judge_at": cv,
+            "seed": SEED,
+            "attach_precision": ATTACH_PRECISION,
+            "new_recall_loss": NEW_RECALL_LOSS,
+        },
+    }
+    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"thresholds: {chosen}")
+    print(f"wrote {args.out} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
