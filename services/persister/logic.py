@@ -7,11 +7,12 @@ For each validated listing, in the batch's transaction:
    re-scrape fast path, checked for the whole batch at once); otherwise candidates from the
    Postgres catalog are scored by the matcher: a clear match attaches, no plausible candidate
    creates a master (its id, `new_master_id(listing_key)`, is stable and deterministic), and the
-   uncertain band goes to products.review.v1 with its scored candidates instead of creating a
-   master. Creation is serialised per blocking key (GTIN, model codes, brand + category group)
-   with transaction-scoped advisory locks taken before candidates are read, so two listings of
-   one new product, in one batch or on two replicas, leave one master; within a batch listings
-   are resolved one after the other, so the second sees the first's master.
+   uncertain band is decided by the judge (`CATALOG_IDENTITY__JUDGE`) or, without one, goes to
+   products.review.v1 with its scored candidates instead of creating a master. Creation is
+   serialised per blocking key (GTIN, model codes, brand + category group) with
+   transaction-scoped advisory locks taken before candidates are read, so two listings of one
+   new product, in one batch or on two replicas, leave one master; within a batch listings are
+   resolved one after the other, so the second sees the first's master.
 2. **Write** the listing with its own price (`listings`, a `price_history` row only when the
    price changed) and recompute its store's best price for the product (`precios_actuales`).
 3. **Learn**: a master whose listings changed is re-fused from all of them (attributes, name,
@@ -42,16 +43,17 @@ from catalog.cache.l2 import SemanticCache
 from catalog.domain.taxonomy import Taxonomy
 from catalog.identity.catalog_pg import (
     PostgresCatalog,
+    SeededSource,
     blocking_keys,
     category_group,
     code_keys,
     facts_to_json,
-    fresh_master_id,
     lock_blocking_keys,
+    master_seed,
 )
 from catalog.identity.facts import facts_from_product
 from catalog.identity.model import Decision, Facts, Outcome
-from catalog.identity.resolver import Resolver, load_resolver, new_master_id
+from catalog.identity.resolver import Judge, Resolver, load_resolver
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, REVIEW
 from catalog.masters import fuse_masters, offer_events, product_states, refresh_best_prices
 from catalog.products import to_entry
@@ -111,6 +113,7 @@ class CatalogWriter:
         namespace: str,
         default_ttl_s: int,
         resolver: Resolver | None = None,
+        judge: Judge | None = None,
     ) -> None:
         self.pool = pool
         self.taxonomy = taxonomy
@@ -120,6 +123,8 @@ class CatalogWriter:
         self.namespace = namespace
         self.default_ttl_s = default_ttl_s
         self.resolver = resolver or load_resolver()
+        # Decides the uncertain band; without one, those listings go to review.
+        self.judge = judge
 
     async def handle_validated(self, batch: Sequence[Incoming[ValidatedProduct]]) -> list[Result]:
         # Within one batch the last message of a listing is its current state.
@@ -222,22 +227,19 @@ class CatalogWriter:
         source = PostgresCatalog(conn)
         for p, facts in unresolved:
             key = p.listing.listing_key
-            decision = await self.resolver.resolve(source, key, facts)
+            # A new master's id comes from the seed: the listing key, unless the listing created
+            # a master before (it was another product then).
+            seed = await master_seed(conn, key)
+            decision = await self.resolver.resolve(
+                SeededSource(source, key), seed, facts, self.judge
+            )
             metrics.RESOLUTIONS.labels(decision.outcome).inc()
             if decision.candidates:
                 metrics.MATCH_SCORE.observe(decision.candidates[0][1])
             if decision.outcome == "review" or decision.master_id is None:
                 reviews.append(await self._queue_review(conn, p, decision))
                 continue
-            master_id = decision.master_id
-            scored = {m for m, _ in decision.candidates}
-            if master_id == new_master_id(key) and (
-                decision.outcome == "new" or master_id not in scored
-            ):
-                # A new master, but the listing created one before (it was another product
-                # then): the next free id, not its old master.
-                master_id = await fresh_master_id(conn, key)
-            product_id = await self._master_for(conn, master_id, p, facts)
+            product_id = await self._master_for(conn, decision.master_id, p, facts)
             placed = Changes()
             score = decision.score if decision.candidates else None
             await self._place(

@@ -42,6 +42,7 @@ __all__ = [
     "facts_to_json",
     "fresh_master_id",
     "lock_blocking_keys",
+    "master_seed",
 ]
 
 # Tokens that carry both letters and digits but only state a quantity, not a model.
@@ -119,24 +120,45 @@ async def lock_blocking_keys(conn: asyncpg.Connection, keys: Iterable[str]) -> N
         )
 
 
-async def fresh_master_id(conn: asyncpg.Connection, listing_key: str) -> str:
-    """The id of a new master first seen as `listing_key`: `new_master_id(listing_key)`, or,
-    when the listing already created a master before (it was retitled since, or a person
-    declared it a new product), the first free of `new_master_id("key#2")`, `"key#3"`...
-    Deterministic for a given catalog, so a replay derives the same id."""
-    candidates = [new_master_id(listing_key)] + [
-        new_master_id(f"{listing_key}#{n}") for n in range(2, 12)
-    ]
+async def master_seed(conn: asyncpg.Connection, listing_key: str) -> str:
+    """The key a new master first seen as `listing_key` takes its id from
+    (`new_master_id(seed)`): the listing key itself, or, when the listing already created a
+    master before (it was retitled since, or a person declared it a new product), the first of
+    `"key#2"`, `"key#3"`... whose id is free. Deterministic for a given catalog, so a replay
+    derives the same id."""
+    seeds = [listing_key] + [f"{listing_key}#{n}" for n in range(2, 12)]
+    ids = {new_master_id(seed): seed for seed in seeds}
     taken = {
         r["fingerprint"]
         for r in await conn.fetch(
-            "SELECT fingerprint FROM productos_maestros WHERE fingerprint = ANY($1)", candidates
+            "SELECT fingerprint FROM productos_maestros WHERE fingerprint = ANY($1)", list(ids)
         )
     }
-    for candidate in candidates:
-        if candidate not in taken:
-            return candidate
-    raise RuntimeError(f"{listing_key}: no free master id after {len(candidates)} tries")
+    for master_id, seed in ids.items():
+        if master_id not in taken:
+            return seed
+    raise RuntimeError(f"{listing_key}: no free master id after {len(seeds)} tries")
+
+
+async def fresh_master_id(conn: asyncpg.Connection, listing_key: str) -> str:
+    """The id of a new master first seen as `listing_key` (see `master_seed`)."""
+    return new_master_id(await master_seed(conn, listing_key))
+
+
+class SeededSource:
+    """A `CandidateSource` that answers `known` for the real listing key whatever key the
+    resolver passes: the persister resolves with a master seed as the listing key, so that a
+    new master's id never collides with one the listing created before."""
+
+    def __init__(self, source: PostgresCatalog, listing_key: str) -> None:
+        self.source = source
+        self.listing_key = listing_key
+
+    async def known(self, listing_key: str, title: str, gtin: str | None) -> str | None:
+        return await self.source.known(self.listing_key, title, gtin)
+
+    async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
+        return await self.source.candidates(facts, limit)
 
 
 def facts_to_json(facts: Facts) -> dict[str, Any]:
