@@ -214,7 +214,7 @@ async def product_states(
            WHERE p.id = ANY($1) GROUP BY p.id ORDER BY p.id""",
         ids,
     )
-    out = []
+    states: list[tuple[asyncpg.Record, dict[str, Any], str]] = []
     for r in rows:
         state: dict[str, Any] = {
             "product_fingerprint": r["fingerprint"],
@@ -229,15 +229,24 @@ async def product_states(
             "min_price": int(r["min_price"]) if r["min_price"] is not None else None,
             "max_price": int(r["max_price"]) if r["max_price"] is not None else None,
         }
-        digest = _state_hash(state)
-        version, updated_at = r["version"], r["updated_at"]
-        if digest != r["state_hash"] or version < 1:
-            version, updated_at = await conn.fetchrow(
-                """UPDATE productos_maestros SET version = version + 1, state_hash = $2,
-                       updated_at = now() WHERE id = $1 RETURNING version, updated_at""",
-                r["id"],
-                digest,
+        states.append((r, state, _state_hash(state)))
+    changed = [(r["id"], digest) for r, _, digest in states if digest != r["state_hash"]]
+    bumped: dict[int, tuple[int, Any]] = {}
+    if changed:
+        bumped = {
+            b["id"]: (b["version"], b["updated_at"])
+            for b in await conn.fetch(
+                """UPDATE productos_maestros p SET version = p.version + 1,
+                       state_hash = t.digest, updated_at = now()
+                   FROM unnest($1::int[], $2::text[]) AS t(id, digest) WHERE p.id = t.id
+                   RETURNING p.id, p.version, p.updated_at""",
+                [i for i, _ in changed],
+                [d for _, d in changed],
             )
+        }
+    out = []
+    for r, state, _ in states:
+        version, updated_at = bumped.get(r["id"], (r["version"], r["updated_at"]))
         out.append(
             CatalogProduct(
                 event_id=event_id("product", r["fingerprint"], version),
