@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -47,11 +47,13 @@ from catalog.identity.catalog_pg import (
     blocking_keys,
     category_group,
     code_keys,
+    facts_from_json,
     facts_to_json,
     lock_blocking_keys,
     master_seed,
 )
 from catalog.identity.facts import facts_from_product
+from catalog.identity.identifiers import canonical_gtin
 from catalog.identity.model import Decision, Facts, Outcome
 from catalog.identity.resolver import Judge, Resolver, load_resolver
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, REVIEW
@@ -74,6 +76,16 @@ IDENTITY_REASON = "identity_uncertain"
 
 def _seen_at(product: ValidatedProduct) -> datetime:
     return product.listing.scraped_at or product.validated_at
+
+
+def _unchanged(product: ValidatedProduct, before: asyncpg.Record | None) -> bool:
+    """The listing as it was last resolved: same title, GTIN and normalization."""
+    return (
+        before is not None
+        and before["title"] == product.listing.name
+        and before["normalization"] == product.product_fingerprint
+        and before["gtin"] == canonical_gtin(product.listing.ean)
+    )
 
 
 def _identity_part(facts: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +186,7 @@ class CatalogWriter:
         """The current row of each listing, locked until the transaction ends."""
         rows = await conn.fetch(
             "SELECT listing_key, product_id, retailer, price, price_original, last_seen, "
-            "match_title, gtin, facts FROM listings "
+            "title, normalization, match_title, gtin, facts FROM listings "
             "WHERE listing_key = ANY($1) ORDER BY listing_key FOR UPDATE",
             keys,
         )
@@ -207,8 +219,15 @@ class CatalogWriter:
         known: list[Placement] = []
         unresolved: list[tuple[ValidatedProduct, Facts]] = []
         for p in products:
-            facts = facts_from_product(p)
             before = previous.get(p.listing.listing_key)
+            if _unchanged(p, before):
+                # A re-scrape: same title, GTIN and normalization; only the price may move.
+                assert before is not None
+                price = float(p.listing.price) if p.listing.price > 0 else None
+                facts = replace(facts_from_json(before["facts"]), price=price)
+                known.append(Placement(p, facts, before["product_id"], "known"))
+                continue
+            facts = facts_from_product(p)
             if (
                 before is not None
                 and before["match_title"] == facts.title
@@ -410,18 +429,19 @@ class CatalogWriter:
             """INSERT INTO listings AS l (listing_key, retailer, sku, product_id,
                    input_fingerprint, title, price, price_original, source, first_seen,
                    last_seen, gtin, match_title, facts, normalized_name, currency, stock_status,
-                   url, resolution, match_score)
+                   url, resolution, match_score, normalization)
                SELECT t.key, t.retailer, t.sku, t.product_id, t.input_fingerprint, t.title,
                       t.price, t.price_original, t.source, t.seen, t.seen, t.gtin,
                       t.match_title, t.facts, t.normalized_name, t.currency, t.stock_status,
-                      t.url, t.resolution, t.match_score
+                      t.url, t.resolution, t.match_score, t.normalization
                FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
                            $6::text[], $7::int[], $8::int[], $9::text[], $10::timestamptz[],
                            $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
-                           $16::text[], $17::text[], $18::text[], $19::real[])
+                           $16::text[], $17::text[], $18::text[], $19::real[], $20::text[])
                     AS t(key, retailer, sku, product_id, input_fingerprint, title, price,
                          price_original, source, seen, gtin, match_title, facts,
-                         normalized_name, currency, stock_status, url, resolution, match_score)
+                         normalized_name, currency, stock_status, url, resolution, match_score,
+                         normalization)
                ON CONFLICT (listing_key) DO UPDATE SET
                    version = l.version + CASE WHEN
                        (l.product_id, l.sku, l.price, l.price_original, l.currency,
@@ -439,6 +459,7 @@ class CatalogWriter:
                    source = EXCLUDED.source, gtin = EXCLUDED.gtin,
                    match_title = EXCLUDED.match_title, facts = EXCLUDED.facts,
                    normalized_name = EXCLUDED.normalized_name, currency = EXCLUDED.currency,
+                   normalization = EXCLUDED.normalization,
                    stock_status = EXCLUDED.stock_status, url = EXCLUDED.url,
                    resolution = CASE WHEN EXCLUDED.resolution = 'known' THEN l.resolution
                                      ELSE EXCLUDED.resolution END,
@@ -467,6 +488,7 @@ class CatalogWriter:
                 lambda pl: pl.product.listing.url,
                 lambda pl: pl.outcome,
                 lambda pl: pl.score,
+                lambda pl: pl.product.product_fingerprint,
             ),
         )
         if history:

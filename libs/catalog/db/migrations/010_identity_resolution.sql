@@ -40,6 +40,9 @@ ALTER TABLE listings
     ADD COLUMN match_title TEXT NOT NULL DEFAULT '',
     -- The listing's identity facts (brand, category, attributes, codes...), fused into its master.
     ADD COLUMN facts JSONB NOT NULL DEFAULT '{}',
+    -- Normalization's exact-hash fingerprint: with the same title and GTIN, a re-scrape whose
+    -- normalization did not change reuses its stored facts.
+    ADD COLUMN normalization VARCHAR(64),
     ADD COLUMN normalized_name VARCHAR(500),
     ADD COLUMN currency VARCHAR(3) NOT NULL DEFAULT 'CLP',
     ADD COLUMN stock_status VARCHAR(20) NOT NULL DEFAULT 'unknown',
