@@ -66,7 +66,7 @@ class Resolver:
 
     def score(self, facts: Facts, candidate: Candidate) -> float:
         """Probability that the listing is the candidate's product."""
-        return self.matcher.score(facts, candidate.facts)
+        return self.matcher.score(facts, candidate.facts, candidate.retailers or None)
 
     def rank(self, facts: Facts, candidates: list[Candidate]) -> list[tuple[Candidate, float]]:
         """Each master once, with its best-scoring candidate, best first (ties: master id)."""
@@ -113,7 +113,7 @@ def matcher_judge(matcher: Matcher, threshold: float | None = None) -> Judge:
     at = matcher.thresholds.judge_at if threshold is None else threshold
 
     async def judge(facts: Facts, candidate: Candidate) -> bool:
-        return matcher.score(facts, candidate.facts) >= at
+        return matcher.score(facts, candidate.facts, candidate.retailers or None) >= at
 
     return judge
 
