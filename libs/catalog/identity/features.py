@@ -223,6 +223,11 @@ def _attribute_key(value: AttributeValue) -> str | float:
         return str(value)
     if isinstance(value, int | float):
         return float(value)
+    return _text_key(value)
+
+
+@lru_cache(maxsize=65536)
+def _text_key(value: str) -> str:
     return alias_key(value)
 
 
@@ -278,8 +283,8 @@ def pair_features(
         1.0 if pa.numbers and pb.numbers and not _nested(pa.numbers, pb.numbers) else 0.0
     )
 
-    brand_a = alias_key(a.brand) if a.brand else ""
-    brand_b = alias_key(b.brand) if b.brand else ""
+    brand_a = _text_key(a.brand) if a.brand else ""
+    brand_b = _text_key(b.brand) if b.brand else ""
     features["brand_equal"] = 1.0 if brand_a and brand_a == brand_b else 0.0
     features["brand_conflict"] = 1.0 if brand_a and brand_b and brand_a != brand_b else 0.0
     features["brand_unknown"] = 0.0 if brand_a and brand_b else 1.0

@@ -8,11 +8,11 @@ Blocking (which masters are worth scoring) uses the same keys the Postgres catal
 * an inverted index of title tokens weighted by inverse document frequency: the masters sharing
   the most rare tokens with the listing come first (a cheap stand-in for trigram neighbours).
 
-`record` stores a decision: a new master, or an offer attached to one, whose facts then learn
-from the offer (`fuse`). A candidate master is offered to the matcher as its latest offers (one
-candidate each; the resolver keeps the best score per master): on the training sets this finds
-more true matches than comparing with the fused facts alone, at the same precision. A listing key remembers its title, GTIN and master so that a re-scrape
-of the same listing is `known`.
+`record` stores a decision: a new master, or an offer attached to one, whose facts then learn from
+the offer (`fuse`). A candidate master is offered to the matcher as its latest offers (one
+candidate each; the resolver keeps the best score per master): on the training sets this finds more
+true matches than comparing with the fused facts alone, at the same precision. A listing key
+remembers its title, GTIN and master so that a re-scrape of the same listing is `known`.
 """
 
 from __future__ import annotations
@@ -69,12 +69,16 @@ class InMemoryCatalog:
         return master_id if master_id in self.masters else None
 
     async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
-        """Up to `limit` masters, each as one candidate per recent offer."""
+        """The best masters of `candidate_ids`, each as one candidate per recent offer, until
+        `limit` candidates."""
         found: list[Candidate] = []
         for master_id in self.candidate_ids(facts, limit):
             record = self.masters[master_id]
             retailers = frozenset(record.retailers)
-            found.extend(Candidate(master_id, offer, retailers) for offer in record.recent)
+            for offer in reversed(record.recent):
+                if len(found) >= limit:
+                    return found
+                found.append(Candidate(master_id, offer, retailers))
         return found
 
     def candidate_ids(self, facts: Facts, limit: int) -> list[str]:
