@@ -61,6 +61,12 @@ NEIGHBOURS = 8
 ATTACH_PRECISION = 0.97
 NEW_RECALL_LOSS = 0.03
 C = 1.0
+TREES = 150
+DEPTH = 4
+LEARNING_RATE = 0.1
+SUBSAMPLE = 0.8
+
+KIND = "gradient_boosting"
 
 Pair = tuple[int, int, int]
 
@@ -113,6 +119,12 @@ def abt_buy_pairs(folder: Path) -> tuple[list[Facts], list[Pair]]:
             continue
         pairs.append((a, b, 0))
         labeled.add((a, b))
+    # Each table lists a product once: two offers of one store are different products.
+    for side in ("abt", "buy"):
+        members = [i for i in partner if data.listings[i].retailer == side]
+        for a, b, _ in neighbours(facts, members, members):
+            if a < b:
+                pairs.append((a, b, 0))
     return facts, pairs
 
 
@@ -206,6 +218,44 @@ def predict(coef: np.ndarray, bias: float, x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-(x @ coef + bias))))
 
 
+def fit_trees(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Any:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    model = GradientBoostingClassifier(
+        n_estimators=TREES,
+        max_depth=DEPTH,
+        learning_rate=LEARNING_RATE,
+        subsample=SUBSAMPLE,
+        random_state=SEED,
+    )
+    model.fit(x, y, sample_weight=w)
+    return model
+
+
+def export_trees(model: Any, x: np.ndarray) -> dict[str, Any]:
+    """The fitted ensemble as `Matcher` reads it: bias (the initial log-odds), learning rate and
+    each tree's arrays."""
+    trees = []
+    for estimator in model.estimators_[:, 0]:
+        tree = estimator.tree_
+        leaf = tree.children_left == -1
+        trees.append(
+            {
+                "feature": [0 if is_leaf else int(f) for f, is_leaf in zip(tree.feature, leaf)],
+                "threshold": [
+                    0.0 if is_leaf else float(t) for t, is_leaf in zip(tree.threshold, leaf)
+                ],
+                "left": [int(v) for v in tree.children_left],
+                "right": [int(v) for v in tree.children_right],
+                "value": [float(v) for v in tree.value[:, 0, 0]],
+            }
+        )
+    sample = x[:1]
+    summed = sum(float(e.predict(sample)[0]) for e in model.estimators_[:, 0])
+    bias = float(model.decision_function(sample)[0]) - LEARNING_RATE * summed
+    return {"bias": bias, "learning_rate": LEARNING_RATE, "trees": trees}
+
+
 def f1_at(p: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float, float]:
     predicted = p >= t
     tp = float((predicted & (y == 1)).sum())
@@ -224,7 +274,11 @@ def thresholds(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, fl
 
     judge_at = max(grid, key=lambda t: (sum(f for _, _, f in per_set(t)), -t))
     attach_at = next(
-        (t for t in grid if t >= judge_at and all(pr >= ATTACH_PRECISION for pr, _, _ in per_set(t))),
+        (
+            t
+            for t in grid
+            if t >= judge_at and all(pr >= ATTACH_PRECISION for pr, _, _ in per_set(t))
+        ),
         grid[-1],
     )
     new_below = judge_at
@@ -246,18 +300,31 @@ def thresholds(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, fl
     }
 
 
-def cross_validated(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, w: np.ndarray
-) -> np.ndarray:
+def cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, w: np.ndarray) -> np.ndarray:
     from sklearn.model_selection import StratifiedKFold
 
     strata = np.array([f"{g}:{label}" for g, label in zip(groups, y, strict=True)])
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
     out = np.zeros(len(y), dtype=float)
     for train, test in folds.split(x, strata):
-        coef, bias = fit(x[train], y[train], w[train])
-        out[test] = predict(coef, bias, x[test])
+        if KIND == "logistic":
+            coef, bias = fit(x[train], y[train], w[train])
+            out[test] = predict(coef, bias, x[test])
+        else:
+            model = fit_trees(x[train], y[train], w[train])
+            out[test] = model.predict_proba(x[test])[:, 1]
     return out
+
+
+def check_export(model: dict[str, Any], x: np.ndarray, reference: np.ndarray) -> None:
+    """The exported file, read by the run-time `Matcher`, gives the fitted model's numbers."""
+    from catalog.identity.matcher import Matcher
+
+    matcher = Matcher.from_dict({**model, "training": {}})
+    rows = np.random.default_rng(SEED).choice(len(x), size=min(2000, len(x)), replace=False)
+    worst = max(abs(matcher.probability(list(x[i])) - reference[i]) for i in rows)
+    if worst > 1e-6:
+        raise SystemExit(f"exported model disagrees with the fitted one by {worst}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,28 +374,42 @@ def main(argv: list[str] | None = None) -> int:
             "attach_precision": round(attach_p, 4),
             "attach_recall": round(attach_r, 4),
             "band_share": round(
-                float(((oof[mask] >= chosen["new_below"]) & (oof[mask] < chosen["attach_at"])).mean()),
+                float(
+                    ((oof[mask] >= chosen["new_below"]) & (oof[mask] < chosen["attach_at"])).mean()
+                ),
                 4,
             ),
         }
         print(f"cv {name}: {cv[name]}", flush=True)
-    coef, bias = fit(x, y, w)
-    model = {
+    model: dict[str, Any] = {
         "version": VERSION,
+        "kind": KIND,
         "features": list(FEATURE_NAMES),
-        "weights": [round(float(c), 6) for c in coef],
-        "bias": round(bias, 6),
         "thresholds": chosen,
-        "training": {
-            "script": "scripts/train_matcher.py",
-            "model": f"logistic regression, C={C}, standardized, balanced per data set",
-            "data": counts,
-            "cv_folds": FOLDS,
-            "cv_at_judge_at": cv,
-            "seed": SEED,
-            "attach_precision": ATTACH_PRECISION,
-            "new_recall_loss": NEW_RECALL_LOSS,
-        },
+    }
+    if KIND == "logistic":
+        coef, bias = fit(x, y, w)
+        model.update(weights=[round(float(c), 6) for c in coef], bias=round(bias, 6))
+        description = f"logistic regression, C={C}, standardized"
+        reference = predict(coef, bias, x)
+    else:
+        fitted = fit_trees(x, y, w)
+        model.update(export_trees(fitted, x))
+        description = (
+            f"gradient boosting, {TREES} trees of depth {DEPTH}, learning rate {LEARNING_RATE}, "
+            f"subsample {SUBSAMPLE}"
+        )
+        reference = fitted.predict_proba(x)[:, 1]
+    check_export(model, x, reference)
+    model["training"] = {
+        "script": "scripts/train_matcher.py",
+        "model": f"{description}; classes balanced within each data set, data sets equal",
+        "data": counts,
+        "cv_folds": FOLDS,
+        "cv_at_judge_at": cv,
+        "seed": SEED,
+        "attach_precision": ATTACH_PRECISION,
+        "new_recall_loss": NEW_RECALL_LOSS,
     }
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"thresholds: {chosen}")

@@ -14,9 +14,10 @@ It returns one `InlineResult` per input, in input order. Then, unless switched o
 normalized listing is resolved in input order against an in-memory catalog of masters
 (`catalog.identity`): the resolver's decision (`known`, `attached`, `new`, `judged` or `review`)
 and its master id replace the normalization's exact-hash fingerprint. The uncertain band between
-the matcher's thresholds is judged by the matcher itself in the `emulator` mode (the emulator
-answers pairwise judgements with the matcher) and goes to review (no master) in the other modes,
-where no pairwise LLM judgement is wired in yet. `resolve_unnormalized` also resolves listings
+the matcher's thresholds is judged by the matcher itself at its `judge_at` threshold (`uncertain
+= "matcher"`, the default: an in-process run has no review queue and no pairwise LLM judgement
+is wired in yet, and the emulator would answer one with the matcher anyway) or left without a
+master as `review` (`uncertain = "review"`). `resolve_unnormalized` also resolves listings
 the router accepted but normalization did not finish (review, needs an LLM), from the rules
 extraction: what the evaluation uses to measure the resolver apart from normalization.
 
@@ -76,15 +77,19 @@ if TYPE_CHECKING:
     from openai_emulator import EmulatorConfig
 
 LLMMode = Literal["configured", "emulator", "none"]
+UncertainMode = Literal["matcher", "review"]
+UNCERTAIN_MODES: tuple[UncertainMode, ...] = ("matcher", "review")
 MAX_CIRCUIT_WAITS = 3
 LLM_MODES: tuple[LLMMode, ...] = ("configured", "emulator", "none")
 
 __all__ = [
     "LLM_MODES",
+    "UNCERTAIN_MODES",
     "InlineNormalizer",
     "InlineResolution",
     "InlineResult",
     "LLMMode",
+    "UncertainMode",
     "Unreachable",
     "open_normalizer",
 ]
@@ -381,12 +386,14 @@ async def open_normalizer(
     emulator: EmulatorConfig | None = None,
     resolve: bool = True,
     resolve_unnormalized: bool = False,
+    uncertain: UncertainMode = "matcher",
 ) -> AsyncIterator[InlineNormalizer]:
     """An `InlineNormalizer` with its LLM client (and emulator, cache) opened and later closed.
 
     `emulator` configures the in-process emulator of the `emulator` mode (faults, models).
     `resolve` resolves the normalized listings against an in-memory catalog (the shipped
-    matcher); `resolve_unnormalized` also those normalization did not finish (rules extraction).
+    matcher); `resolve_unnormalized` also those normalization did not finish (rules extraction);
+    `uncertain` says who decides the band between the matcher's thresholds.
 
     Raises `Unreachable` when the configured LLM endpoint or the cache's Postgres cannot be
     reached.
@@ -417,7 +424,7 @@ async def open_normalizer(
             resolver = load_resolver()
             normalizer.resolution = InlineResolution(
                 resolver,
-                judge=matcher_judge(resolver.matcher) if llm == "emulator" else None,
+                judge=matcher_judge(resolver.matcher) if uncertain == "matcher" else None,
                 resolve_unnormalized=resolve_unnormalized,
                 router=normalizer.router,
             )

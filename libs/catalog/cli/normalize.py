@@ -37,7 +37,15 @@ from catalog.cli.common import (
     load_settings,
 )
 from catalog.cli.ingest import read_listings
-from catalog.inline import LLM_MODES, InlineResult, LLMMode, Unreachable, open_normalizer
+from catalog.inline import (
+    LLM_MODES,
+    UNCERTAIN_MODES,
+    InlineResult,
+    LLMMode,
+    UncertainMode,
+    Unreachable,
+    open_normalizer,
+)
 from catalog.settings import Settings
 from schemas.models import RawListing
 
@@ -94,6 +102,7 @@ async def normalize_listings(
     progress: Progress | None = None,
     resolve: bool = True,
     resolve_unnormalized: bool = False,
+    uncertain: UncertainMode = "matcher",
 ) -> list[InlineResult]:
     """Normalize `listings` in order, then resolve them in order against an in-memory catalog;
     what the command and the evaluation both call."""
@@ -104,6 +113,7 @@ async def normalize_listings(
         concurrency=concurrency,
         resolve=resolve,
         resolve_unnormalized=resolve_unnormalized,
+        uncertain=uncertain,
     ) as normalizer:
         if progress is None:
             return await normalizer.normalize(listings)
@@ -120,6 +130,7 @@ def run_file(
     concurrency: int = 8,
     show_progress: bool = True,
     resolve: bool = True,
+    uncertain: UncertainMode = "matcher",
 ) -> NormalizeRun:
     """Read, validate and normalize a JSONL or CSV file; one output line per input record."""
     read = read_listings(file)
@@ -143,6 +154,7 @@ def run_file(
                 concurrency=concurrency,
                 progress=progress,
                 resolve=resolve,
+                uncertain=uncertain,
             )
         )
     run = NormalizeRun(results=results, invalid=len(errors))
@@ -176,15 +188,34 @@ def normalize(
             "(off: product_fingerprint is normalization's exact hash)"
         ),
     ] = True,
+    uncertain: Annotated[
+        str,
+        typer.Option(
+            help="who decides a listing whose best candidate falls between the matcher's "
+            "thresholds: matcher (its own judge_at threshold) or review (no master)"
+        ),
+    ] = "matcher",
 ) -> None:
     """Normalize raw listings in-process (no Kafka) and write one JSON line per input line."""
     settings = load_settings()
     mode = llm or default_llm_mode(settings)
     if mode not in LLM_MODES:
         raise fail(f"--llm must be one of {', '.join(LLM_MODES)}, not {mode!r}", EXIT_USAGE)
+    if uncertain not in UNCERTAIN_MODES:
+        raise fail(
+            f"--uncertain must be one of {', '.join(UNCERTAIN_MODES)}, not {uncertain!r}",
+            EXIT_USAGE,
+        )
+    band: UncertainMode = "matcher" if uncertain == "matcher" else "review"
     try:
         run = run_file(
-            settings, file, llm=mode, cache=cache, concurrency=concurrency, resolve=resolve
+            settings,
+            file,
+            llm=mode,
+            cache=cache,
+            concurrency=concurrency,
+            resolve=resolve,
+            uncertain=band,
         )
     except Unreachable as exc:
         raise fail(str(exc), EXIT_UNREACHABLE) from exc

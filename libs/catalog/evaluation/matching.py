@@ -31,8 +31,8 @@ from typing import Any
 
 from catalog.evaluation import PRF, foreign_settings, run_listings
 from catalog.evaluation.matching_data import LabeledPairs, LatamSet
-from catalog.inline import InlineResolution, InlineResult, LLMMode
 from catalog.identity.resolver import load_resolver, matcher_judge
+from catalog.inline import InlineResolution, InlineResult, LLMMode
 from catalog.settings import Settings
 from router.logic import Router
 
@@ -149,7 +149,7 @@ def _run(
     resolver = load_resolver()
     everyone = InlineResolution(
         resolver,
-        judge=matcher_judge(resolver.matcher) if llm == "emulator" else None,
+        judge=matcher_judge(resolver.matcher),
         resolve_unnormalized=True,
         router=Router(settings),
     )

@@ -15,7 +15,8 @@ Families:
 * brand equal / conflicting / unknown;
 * text: rapidfuzz token-set, token-sort, partial and plain ratios, token Jaccard and containment,
   rare-token agreement (tokens with digits or long words);
-* price ratio, when both sides have a price.
+* price ratio, when both sides have a price;
+* the same store already sells the other side (a store rarely lists one product twice).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "length_ratio",
     "price_log_ratio",
     "price_missing",
+    "same_retailer",
 )
 
 # Unit suffixes of `normalize_title` and the dimension and factor they measure in.
@@ -221,6 +223,11 @@ def _attribute_key(value: AttributeValue) -> str | float:
         return str(value)
     if isinstance(value, int | float):
         return float(value)
+    return _text_key(value)
+
+
+@lru_cache(maxsize=65536)
+def _text_key(value: str) -> str:
     return alias_key(value)
 
 
@@ -241,8 +248,12 @@ def _attributes(
     return agree, conflict
 
 
-def pair_features(a: Facts, b: Facts) -> dict[str, float]:
-    """Every feature of `FEATURE_NAMES` for the pair (symmetric in `a` and `b`)."""
+def pair_features(
+    a: Facts, b: Facts, b_retailers: frozenset[str] | None = None
+) -> dict[str, float]:
+    """Every feature of `FEATURE_NAMES` for the pair (symmetric in `a` and `b` when
+    `b_retailers` is not given). `b_retailers`: every store with an offer on `b` when `b` is a
+    master (default: `b.retailer`)."""
     pa, pb = profile(a.title), profile(b.title)
     features: dict[str, float] = {}
     both_gtin = a.gtin is not None and b.gtin is not None
@@ -272,8 +283,8 @@ def pair_features(a: Facts, b: Facts) -> dict[str, float]:
         1.0 if pa.numbers and pb.numbers and not _nested(pa.numbers, pb.numbers) else 0.0
     )
 
-    brand_a = alias_key(a.brand) if a.brand else ""
-    brand_b = alias_key(b.brand) if b.brand else ""
+    brand_a = _text_key(a.brand) if a.brand else ""
+    brand_b = _text_key(b.brand) if b.brand else ""
     features["brand_equal"] = 1.0 if brand_a and brand_a == brand_b else 0.0
     features["brand_conflict"] = 1.0 if brand_a and brand_b and brand_a != brand_b else 0.0
     features["brand_unknown"] = 0.0 if brand_a and brand_b else 1.0
@@ -295,4 +306,8 @@ def pair_features(a: Facts, b: Facts) -> dict[str, float]:
     else:
         features["price_log_ratio"] = 0.0
         features["price_missing"] = 1.0
+    if b_retailers is None:
+        b_retailers = frozenset([b.retailer]) if b.retailer else frozenset()
+    stores = b_retailers
+    features["same_retailer"] = 1.0 if a.retailer is not None and a.retailer in stores else 0.0
     return features

@@ -1,27 +1,38 @@
 """The pairwise matcher: the probability that two `Facts` describe one product.
 
-A logistic model over `catalog.identity.features`, trained by `scripts/train_matcher.py` on
-public labeled pairs and shipped as a small JSON file in this package (`data/matcher-v1.json`):
-feature names, weights, bias, version, decision thresholds and how it was trained. Inference is
-plain Python: the services need no training library.
+A model over `catalog.identity.features`, trained by `scripts/train_matcher.py` on public labeled
+pairs and shipped as a small JSON file in this package (`data/matcher-v1.json`): feature names,
+the model, its version, decision thresholds and how it was trained. Two kinds of model read the
+same feature vector:
+
+* `logistic`: weights and a bias (raw feature units);
+* `gradient_boosting`: regression trees on the log-odds, `init + learning_rate * sum(trees)`,
+  each tree stored as parallel arrays (feature index, threshold, left and right child, leaf
+  value; a child of -1 marks a leaf; `x <= threshold` goes left).
+
+Inference is plain Python: the services need no training library.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from catalog.identity.features import FEATURE_NAMES, pair_features
 from catalog.identity.model import Facts
 
-__all__ = ["MODEL_FILE", "Matcher", "Thresholds", "load_matcher"]
+__all__ = ["MODEL_FILE", "Matcher", "Thresholds", "Tree", "load_matcher"]
 
 MODEL_FILE = "matcher-v1.json"
+ModelKind = Literal["logistic", "gradient_boosting"]
 
 
 @dataclass(frozen=True)
@@ -42,36 +53,97 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Tree:
+    """One regression tree as parallel arrays; node 0 is the root."""
+
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    value: tuple[float, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], features: int) -> Tree:
+        tree = cls(
+            feature=tuple(int(v) for v in data["feature"]),
+            threshold=tuple(float(v) for v in data["threshold"]),
+            left=tuple(int(v) for v in data["left"]),
+            right=tuple(int(v) for v in data["right"]),
+            value=tuple(float(v) for v in data["value"]),
+        )
+        nodes = len(tree.value)
+        if not all(len(a) == nodes for a in (tree.feature, tree.threshold, tree.left, tree.right)):
+            raise ValueError("tree arrays differ in length")
+        for node in range(nodes):
+            if tree.left[node] == -1:
+                continue
+            if not (0 <= tree.feature[node] < features):
+                raise ValueError(f"tree splits on feature {tree.feature[node]} of {features}")
+            if not (node < tree.left[node] < nodes and node < tree.right[node] < nodes):
+                raise ValueError("tree children must follow their parent")
+        return tree
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": list(self.feature),
+            "threshold": list(self.threshold),
+            "left": list(self.left),
+            "right": list(self.right),
+            "value": list(self.value),
+        }
+
+    def __call__(self, x: Sequence[float]) -> float:
+        node = 0
+        left, right, feature, threshold = self.left, self.right, self.feature, self.threshold
+        while left[node] != -1:
+            node = left[node] if x[feature[node]] <= threshold[node] else right[node]
+        return self.value[node]
+
+
+@dataclass(frozen=True)
 class Matcher:
     version: str
     feature_names: tuple[str, ...]
-    weights: tuple[float, ...]
-    bias: float
     thresholds: Thresholds
+    kind: ModelKind = "logistic"
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    trees: tuple[Tree, ...] = ()
+    learning_rate: float = 1.0
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if len(self.feature_names) != len(self.weights):
-            raise ValueError(
-                f"{len(self.feature_names)} feature names but {len(self.weights)} weights"
-            )
+        object.__setattr__(self, "_compiled", _compile(self.trees) if self.trees else None)
         unknown = [name for name in self.feature_names if name not in FEATURE_NAMES]
         if unknown:
             raise ValueError(f"model uses unknown features: {', '.join(unknown)}")
+        if self.kind == "logistic" and len(self.feature_names) != len(self.weights):
+            raise ValueError(
+                f"{len(self.feature_names)} feature names but {len(self.weights)} weights"
+            )
+        if self.kind == "gradient_boosting" and not self.trees:
+            raise ValueError("a gradient boosting model needs trees")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Matcher:
         thresholds = data["thresholds"]
+        names = tuple(data["features"])
+        kind = data.get("kind", "logistic")
+        if kind not in ("logistic", "gradient_boosting"):
+            raise ValueError(f"unknown model kind {kind!r}")
         return cls(
             version=str(data["version"]),
-            feature_names=tuple(data["features"]),
-            weights=tuple(float(w) for w in data["weights"]),
-            bias=float(data["bias"]),
+            feature_names=names,
             thresholds=Thresholds(
                 attach_at=float(thresholds["attach_at"]),
                 new_below=float(thresholds["new_below"]),
                 judge_at=float(thresholds["judge_at"]),
             ),
+            kind=kind,
+            weights=tuple(float(w) for w in data.get("weights", ())),
+            bias=float(data.get("bias", 0.0)),
+            trees=tuple(Tree.from_dict(t, len(names)) for t in data.get("trees", ())),
+            learning_rate=float(data.get("learning_rate", 1.0)),
             training=dict(data.get("training") or {}),
         )
 
@@ -85,33 +157,111 @@ class Matcher:
         return cls.from_dict(json.loads(text))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": self.version,
+            "kind": self.kind,
             "features": list(self.feature_names),
-            "weights": list(self.weights),
-            "bias": self.bias,
             "thresholds": {
                 "attach_at": self.thresholds.attach_at,
                 "new_below": self.thresholds.new_below,
                 "judge_at": self.thresholds.judge_at,
             },
-            "training": self.training,
+            "bias": self.bias,
         }
+        if self.kind == "logistic":
+            data["weights"] = list(self.weights)
+        else:
+            data["learning_rate"] = self.learning_rate
+            data["trees"] = [tree.to_dict() for tree in self.trees]
+        data["training"] = self.training
+        return data
 
-    def vector(self, a: Facts, b: Facts) -> list[float]:
-        features = pair_features(a, b)
+    def vector(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> list[float]:
+        features = pair_features(a, b, b_retailers)
         return [features[name] for name in self.feature_names]
 
-    def probability(self, vector: list[float]) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, vector, strict=True))
+    def log_odds(self, vector: Sequence[float]) -> float:
+        if self.kind == "logistic":
+            return self.bias + sum(w * x for w, x in zip(self.weights, vector, strict=True))
+        return self.bias + self.learning_rate * sum(tree(vector) for tree in self.trees)
+
+    def probability(self, vector: Sequence[float]) -> float:
+        z = self.log_odds(vector)
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
         return e / (1.0 + e)
 
-    def score(self, a: Facts, b: Facts) -> float:
-        """Probability that `a` and `b` are the same product."""
-        return self.probability(self.vector(a, b))
+    def probabilities(self, vectors: Sequence[Sequence[float]]) -> list[float]:
+        """`probability` of many vectors at once (numpy: what scoring a listing's candidates
+        costs)."""
+        if not vectors:
+            return []
+        x = np.asarray(vectors, dtype=float)
+        if self.kind == "logistic":
+            z = self.bias + x @ np.asarray(self.weights, dtype=float)
+        else:
+            compiled: _Compiled = self._compiled  # type: ignore[attr-defined]
+            z = self.bias + self.learning_rate * compiled.sum(x)
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))]
+
+    def score(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> float:
+        """Probability that `a` and `b` are the same product (`b_retailers`: the stores with an
+        offer on `b`, when `b` is a master)."""
+        return self.probability(self.vector(a, b, b_retailers))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """Every tree padded to one node count, leaves pointing at themselves, so that all trees
+    walk all rows together in `depth` vectorized steps."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    depth: int
+
+    def sum(self, x: np.ndarray) -> np.ndarray:
+        """Sum over trees of each row's leaf value."""
+        trees = self.feature.shape[0]
+        rows = np.arange(x.shape[0])[None, :]
+        tree_index = np.arange(trees)[:, None]
+        node = np.zeros((trees, x.shape[0]), dtype=np.int64)
+        for _ in range(self.depth):
+            feature = self.feature[tree_index, node]
+            go_left = x[rows, feature] <= self.threshold[tree_index, node]
+            node = np.where(go_left, self.left[tree_index, node], self.right[tree_index, node])
+        total: np.ndarray = self.value[tree_index, node].sum(axis=0)
+        return total
+
+
+def _depth(tree: Tree, node: int = 0) -> int:
+    if tree.left[node] == -1:
+        return 0
+    return 1 + max(_depth(tree, tree.left[node]), _depth(tree, tree.right[node]))
+
+
+def _compile(trees: Sequence[Tree]) -> _Compiled:
+    size = max(len(t.value) for t in trees)
+    shape = (len(trees), size)
+    feature = np.zeros(shape, dtype=np.int64)
+    threshold = np.zeros(shape, dtype=float)
+    left = np.tile(np.arange(size), (len(trees), 1))
+    right = left.copy()
+    value = np.zeros(shape, dtype=float)
+    for i, tree in enumerate(trees):
+        n = len(tree.value)
+        feature[i, :n] = tree.feature
+        threshold[i, :n] = tree.threshold
+        value[i, :n] = tree.value
+        for node in range(n):
+            if tree.left[node] != -1:
+                left[i, node] = tree.left[node]
+                right[i, node] = tree.right[node]
+    depth = max(_depth(tree) for tree in trees)
+    return _Compiled(feature, threshold, left, right, value, depth)
 
 
 @lru_cache(maxsize=1)

@@ -8,9 +8,11 @@ Blocking (which masters are worth scoring) uses the same keys the Postgres catal
 * an inverted index of title tokens weighted by inverse document frequency: the masters sharing
   the most rare tokens with the listing come first (a cheap stand-in for trigram neighbours).
 
-`record` stores a decision: a new master, or an offer attached to one, whose facts then learn
-from the offer (`fuse`). A listing key remembers its title, GTIN and master so that a re-scrape
-of the same listing is `known`.
+`record` stores a decision: a new master, or an offer attached to one, whose facts then learn from
+the offer (`fuse`). A candidate master is offered to the matcher as its latest offers (one
+candidate each; the resolver keeps the best score per master): on the training sets this finds more
+true matches than comparing with the fused facts alone, at the same precision. A listing key
+remembers its title, GTIN and master so that a re-scrape of the same listing is `known`.
 """
 
 from __future__ import annotations
@@ -32,12 +34,21 @@ _COMMON_SHARE = 0.05
 _COMMON_MIN = 50
 
 
+# A master is offered to the matcher through its most recent offers, each as its own candidate
+# (the resolver keeps a master's best score): two stores' titles of one product rarely both
+# resemble a third store's, and a fused title resembles none of them exactly.
+OFFERS_PER_MASTER = 5
+
+
 @dataclass
 class MasterRecord:
     master_id: str
     facts: Facts
+    """Fused from every offer (`fuse`)."""
     retailers: set[str] = field(default_factory=set)
     offers: int = 0
+    recent: list[Facts] = field(default_factory=list)
+    """The facts of the latest `OFFERS_PER_MASTER` offers."""
 
 
 class InMemoryCatalog:
@@ -58,7 +69,17 @@ class InMemoryCatalog:
         return master_id if master_id in self.masters else None
 
     async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
-        return [self._candidate(m) for m in self.candidate_ids(facts, limit)]
+        """The best masters of `candidate_ids`, each as one candidate per recent offer, until
+        `limit` candidates."""
+        found: list[Candidate] = []
+        for master_id in self.candidate_ids(facts, limit):
+            record = self.masters[master_id]
+            retailers = frozenset(record.retailers)
+            for offer in reversed(record.recent):
+                if len(found) >= limit:
+                    return found
+                found.append(Candidate(master_id, offer, retailers))
+        return found
 
     def candidate_ids(self, facts: Facts, limit: int) -> list[str]:
         """Masters sharing an identifier first, then the best token overlaps (IDF-weighted)."""
@@ -86,10 +107,6 @@ class InMemoryCatalog:
             chosen.setdefault(master_id, None)
         return list(chosen)[:limit]
 
-    def _candidate(self, master_id: str) -> Candidate:
-        record = self.masters[master_id]
-        return Candidate(master_id, record.facts, frozenset(record.retailers))
-
     @staticmethod
     def _code_keys(codes: frozenset[str]) -> set[str]:
         keys = set(codes)
@@ -106,6 +123,7 @@ class InMemoryCatalog:
         else:
             record.facts = fuse(record.facts, facts)
         record.offers += 1
+        record.recent = [*record.recent[-(OFFERS_PER_MASTER - 1) :], facts]
         if facts.retailer:
             record.retailers.add(facts.retailer)
         self.listings[listing_key] = (facts.title, facts.gtin, master_id)

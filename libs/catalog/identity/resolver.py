@@ -25,6 +25,7 @@ from catalog.identity.model import Candidate, CandidateSource, Decision, Facts
 __all__ = [
     "JUDGED_CANDIDATES",
     "Judge",
+    "MatcherJudge",
     "Resolver",
     "load_resolver",
     "matcher_judge",
@@ -66,13 +67,13 @@ class Resolver:
 
     def score(self, facts: Facts, candidate: Candidate) -> float:
         """Probability that the listing is the candidate's product."""
-        return self.matcher.score(facts, candidate.facts)
+        return self.matcher.score(facts, candidate.facts, candidate.retailers or None)
 
     def rank(self, facts: Facts, candidates: list[Candidate]) -> list[tuple[Candidate, float]]:
         """Each master once, with its best-scoring candidate, best first (ties: master id)."""
         best: dict[str, tuple[Candidate, float]] = {}
-        for candidate in candidates:
-            score = self.score(facts, candidate)
+        vectors = [self.matcher.vector(facts, c.facts, c.retailers or None) for c in candidates]
+        for candidate, score in zip(candidates, self.matcher.probabilities(vectors), strict=True):
             held = best.get(candidate.master_id)
             if held is None or score > held[1]:
                 best[candidate.master_id] = (candidate, score)
@@ -101,21 +102,31 @@ class Resolver:
         if judge is None:
             return Decision("review", None, band[0][1], scored)
         for candidate, score in band[:JUDGED_CANDIDATES]:
-            if await judge(facts, candidate):
+            if isinstance(judge, MatcherJudge) and judge.matcher is self.matcher:
+                verdict = score >= judge.threshold  # the score is already known
+            else:
+                verdict = await judge(facts, candidate)
+            if verdict:
                 return Decision("judged", candidate.master_id, score, scored)
         return Decision("judged", new_master_id(listing_key), band[0][1], scored)
 
 
-def matcher_judge(matcher: Matcher, threshold: float | None = None) -> Judge:
+class MatcherJudge:
     """A judge that answers with the matcher itself: same product iff the score reaches
     `threshold` (default: the model's `judge_at`, its best F1 point in cross-validation). What
-    the uncertain band gets offline, where no LLM is configured."""
-    at = matcher.thresholds.judge_at if threshold is None else threshold
+    the uncertain band gets in-process, where no pairwise LLM judgement is wired in."""
 
-    async def judge(facts: Facts, candidate: Candidate) -> bool:
-        return matcher.score(facts, candidate.facts) >= at
+    def __init__(self, matcher: Matcher, threshold: float | None = None) -> None:
+        self.matcher = matcher
+        self.threshold = matcher.thresholds.judge_at if threshold is None else threshold
 
-    return judge
+    async def __call__(self, facts: Facts, candidate: Candidate) -> bool:
+        score = self.matcher.score(facts, candidate.facts, candidate.retailers or None)
+        return score >= self.threshold
+
+
+def matcher_judge(matcher: Matcher, threshold: float | None = None) -> MatcherJudge:
+    return MatcherJudge(matcher, threshold)
 
 
 def load_resolver() -> Resolver:
