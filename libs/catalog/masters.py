@@ -35,6 +35,7 @@ from catalog.identity.catalog_pg import (
     code_keys,
     facts_from_json,
     master_facts,
+    recent_offers,
 )
 from catalog.identity.facts import fuse
 from catalog.identity.model import Facts
@@ -405,13 +406,20 @@ async def find_duplicates(
             )
             if row is None:
                 continue
-            facts = master_facts(row)
+            # The master speaks through its latest offers, as a listing would.
+            probes = (await recent_offers(conn, [product_id])).get(product_id) or [
+                master_facts(row)
+            ]
             source = PostgresCatalog(conn, exclude=[product_id])
-            candidates = list(await source.candidates(facts, resolver.candidate_limit))
-            ranked = resolver.rank(facts, candidates)
-            if not ranked or ranked[0][1] < resolver.attach_at:
+            best_pair = None
+            for facts in probes:
+                candidates = list(await source.candidates(facts, resolver.candidate_limit))
+                ranked = resolver.rank(facts, candidates)
+                if ranked and (best_pair is None or ranked[0][1] > best_pair[1]):
+                    best_pair = ranked[0]
+            if best_pair is None or best_pair[1] < resolver.attach_at:
                 continue
-            best, score = ranked[0]
+            best, score = best_pair
             other_id = await conn.fetchval(
                 "SELECT id FROM productos_maestros WHERE fingerprint = $1", best.master_id
             )

@@ -8,7 +8,8 @@ to the resolver, inside the caller's transaction:
 * `candidates()`: live masters (never merged ones) sharing the GTIN, sharing a model code
   (array overlap), of the same brand and category group with one of the title's code tokens,
   or trigram neighbours of the normalized title within the category group; identifier hits
-  first, then by title similarity; at most `limit`.
+  first, then by title similarity. Each master is offered through its latest offers (one
+  candidate each, the resolver keeps the best score); at most `limit` candidates.
 
 Blocking keys (GTIN, each model code, else brand + category group) name what two listings of
 one new product necessarily share; `lock_blocking_keys` serialises master creation on them with
@@ -249,6 +250,33 @@ ORDER BY r.rank, sim DESC, p.id
 LIMIT $6"""
 
 
+# A master is offered to the matcher through its most recent offers, each as its own candidate
+# (the resolver keeps a master's best score), as the in-memory catalog does: the matcher is
+# trained on listing pairs, and a fused title resembles no store's title exactly.
+OFFERS_PER_MASTER = 5
+
+
+async def recent_offers(
+    conn: asyncpg.Connection, product_ids: Sequence[int]
+) -> dict[int, list[Facts]]:
+    """The facts of each master's latest `OFFERS_PER_MASTER` listings, latest first."""
+    if not product_ids:
+        return {}
+    rows = await conn.fetch(
+        """SELECT product_id, facts FROM (
+               SELECT product_id, facts, row_number() OVER (
+                   PARTITION BY product_id ORDER BY first_seen DESC, listing_key) AS n
+               FROM listings WHERE product_id = ANY($1)) AS t
+           WHERE n <= $2 ORDER BY product_id, n""",
+        list(product_ids),
+        OFFERS_PER_MASTER,
+    )
+    out: dict[int, list[Facts]] = {}
+    for r in rows:
+        out.setdefault(r["product_id"], []).append(facts_from_json(r["facts"]))
+    return out
+
+
 class PostgresCatalog:
     """`CandidateSource` over the catalog tables, on one connection (the caller's transaction)."""
 
@@ -305,11 +333,12 @@ class PostgresCatalog:
             self.exclude,
             token_pattern,
         )
-        return [
-            Candidate(
-                master_id=r["fingerprint"],
-                facts=master_facts(r),
-                retailers=frozenset(r["retailers"] or ()),
-            )
-            for r in rows
-        ]
+        recent = await recent_offers(self.conn, [r["id"] for r in rows])
+        found: list[Candidate] = []
+        for r in rows:
+            retailers = frozenset(r["retailers"] or ())
+            for offer in recent.get(r["id"]) or [master_facts(r)]:
+                if len(found) >= limit:
+                    return found
+                found.append(Candidate(r["fingerprint"], offer, retailers))
+        return found
