@@ -154,7 +154,12 @@ class CatalogWriter:
             products = [p for p in latest.values() if not self._stale(p, previous)]
             changes = Changes()
             reviews = await self._resolve_and_place(conn, products, previous, changes)
-            await self._record_brand_observations(conn, products)
+            # Brands count once per listing state: a redelivered or re-scraped listing (title,
+            # GTIN and normalization unchanged) is not a new observation.
+            await self._record_brand_observations(
+                conn,
+                [p for p in products if not _unchanged(p, previous.get(p.listing.listing_key))],
+            )
             await refresh_best_prices(conn, changes.pairs)
             await fuse_masters(conn, changes.refuse)
             await self._write_cache(conn, cacheable)
@@ -324,8 +329,10 @@ class CatalogWriter:
     async def _record_brand_observations(
         self, conn: asyncpg.Connection, products: Sequence[ValidatedProduct]
     ) -> None:
-        """The brand registry (`catalog.brand_registry.record(conn, observations)`) records the
-        batch's brand observations here, in the same transaction."""
+        """Where the brand registry records the batch's brand observations, in the same
+        transaction: `catalog.brand_registry.record(conn, [o for p in products for o in
+        observations(p.listing.brand, p.brand, p.source)])` once that module is part of the
+        platform."""
 
     async def _queue_review(
         self, conn: asyncpg.Connection, p: ValidatedProduct, decision: Decision
