@@ -233,6 +233,11 @@ class CatalogWriter:
                 known.append(Placement(p, facts, before["product_id"], "known"))
                 continue
             facts = facts_from_product(p)
+            if before is not None and not before["facts"] and before["title"] == p.listing.name:
+                # Persisted before identity resolution existed: it keeps its master, which
+                # learns from it now.
+                known.append(Placement(p, facts, before["product_id"], "known"))
+                continue
             if (
                 before is not None
                 and before["match_title"] == facts.title

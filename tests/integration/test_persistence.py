@@ -361,3 +361,60 @@ async def test_a_retitled_listing_is_resolved_again_and_moves_its_offer(
         [moving.listing.listing_key, staying.listing.listing_key],
     )
     assert len(history) == 2
+
+
+async def test_a_listing_persisted_before_resolution_keeps_its_master(pipeline: Pipeline) -> None:
+    """Rows written before identity resolution existed (no facts, no identifiers): the next
+    message of the listing with its title unchanged keeps it on its master, which learns its
+    identifiers from it."""
+    run = uuid.uuid4().hex[:8]
+    name = "Notebook Lenovo ThinkPad E14 Gen 5 21JK0083CL i7 16GB 512GB"
+    legacy_id = f"legacy{run}"
+    conn = await pipeline.db()
+    try:
+        product_id = await conn.fetchval(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id, attributes, ai_confidence, version)
+               VALUES ($1, 'LENOVO', 'ThinkPad E14 Gen 5', 'Lenovo ThinkPad E14 Gen 5',
+                       'notebooks', '{"ram_gb": 16}', 0.9, 1) RETURNING id""",
+            legacy_id,
+        )
+        await conn.execute(
+            """INSERT INTO listings (listing_key, retailer, sku, product_id, input_fingerprint,
+                   title, price, source, first_seen, last_seen)
+               VALUES ($1, 'pc_factory', $2, $3, 'x', $4, 899990, 'llm', $5, $5)""",
+            f"pc_factory:{run}",
+            run,
+            product_id,
+            name,
+            T0,
+        )
+    finally:
+        await conn.close()
+    message = product(
+        "pc_factory",
+        run,
+        name,
+        849_990,
+        brand="LENOVO",
+        model="ThinkPad E14 Gen 5",
+        category="notebooks",
+        attributes={"ram_gb": 16, "storage_gb": 512},
+        seen=T0 + timedelta(hours=1),
+    )
+    await pipeline.produce(VALIDATED, [(message.listing.listing_key, message)])
+    (offer,) = await wait_until(lambda: offers_for(pipeline, message.listing.listing_key), 90)
+    assert (offer.product_fingerprint, offer.price, offer.price_changed) == (
+        legacy_id,
+        849_990,
+        True,
+    )
+    (master,) = await fetch(
+        pipeline,
+        "SELECT model_codes, category_group, attributes FROM productos_maestros "
+        "WHERE fingerprint = $1",
+        legacy_id,
+    )
+    assert "21jk0083cl" in master["model_codes"]
+    assert master["category_group"] == "technology"
+    assert master["attributes"]["storage_gb"] == 512

@@ -22,7 +22,19 @@ ALTER TABLE productos_maestros
     ADD COLUMN attribute_sources JSONB NOT NULL DEFAULT '{}',
     ADD COLUMN name_source VARCHAR(320);
 
-UPDATE productos_maestros SET match_title = lower(normalized_name), version = 1;
+-- Masters made before resolution: what SQL can derive now (brand, category group, a title); their
+-- codes and normalized title are learned from their listings the next time one is persisted.
+WITH RECURSIVE up AS (
+    SELECT category_id AS leaf, category_id AS node, parent_id FROM categories
+    UNION ALL
+    SELECT up.leaf, c.category_id, c.parent_id
+    FROM up JOIN categories c ON c.category_id = up.parent_id
+)
+UPDATE productos_maestros p SET match_title = lower(p.normalized_name), version = 1,
+    match_brand = p.brand,
+    category_group = coalesce(
+        (SELECT up.node FROM up WHERE up.leaf = p.category_id AND up.parent_id IS NULL LIMIT 1),
+        p.category_id);
 
 CREATE INDEX idx_productos_gtin ON productos_maestros (gtin)
     WHERE gtin IS NOT NULL AND merged_into IS NULL;
@@ -56,6 +68,8 @@ ALTER TABLE listings
     -- when the event is re-emitted.
     ADD COLUMN price_version BIGINT NOT NULL DEFAULT 1;
 
+-- Listings persisted before resolution keep their master: their empty `facts` tell the persister
+-- to take their next unchanged-title message as a re-scrape (and let the master learn from it).
 UPDATE listings SET match_title = lower(title);
 
 CREATE INDEX idx_listings_product_retailer ON listings (product_id, retailer);
