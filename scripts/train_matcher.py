@@ -15,6 +15,9 @@ what the evaluation reports, so nothing here reads them):
 * the `train` half of latam-grocery (split by a hash of the EAN): every cross-store pair with the
   same EAN as positives, blocking neighbours (same or other store) with another EAN as negatives.
 
+Token weights (inverse document frequencies over the training titles, tokens seen at least
+`MIN_DF` times) ship in the model file for the weighted-text features.
+
 Each listing's facts are built as resolution builds them (`facts_from_listing`) from the rules
 extraction (brand, model, category, attributes). A logistic regression on standardized features
 (class weights balanced within each data set, each data set weighing the same) is fitted; its
@@ -34,9 +37,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -49,7 +53,12 @@ sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 from catalog.domain.extractor import extract  # noqa: E402
 from catalog.evaluation import matching_data  # noqa: E402
 from catalog.identity.facts import facts_from_listing  # noqa: E402
-from catalog.identity.features import FEATURE_NAMES, pair_features  # noqa: E402
+from catalog.identity.features import (  # noqa: E402
+    FEATURE_NAMES,
+    TokenWeights,
+    pair_features,
+    profile,
+)
 from catalog.identity.memory import InMemoryCatalog  # noqa: E402
 from catalog.identity.model import Facts  # noqa: E402
 from schemas.models import RawListing  # noqa: E402
@@ -65,6 +74,7 @@ TREES = 150
 DEPTH = 4
 LEARNING_RATE = 0.1
 SUBSAMPLE = 0.8
+MIN_DF = 3
 
 KIND = "gradient_boosting"
 
@@ -180,10 +190,27 @@ def latam_pairs(path: Path) -> tuple[list[Facts], list[Pair]]:
     return facts, pairs
 
 
-def matrix(facts: list[Facts], pairs: list[Pair]) -> tuple[np.ndarray, np.ndarray]:
+def token_weights(titles: list[str]) -> TokenWeights:
+    """Smoothed inverse document frequency of the tokens of `titles`, kept for tokens in at
+    least `MIN_DF` of them; rarer tokens weigh the default (the weight of a token seen once)."""
+    df: Counter[str] = Counter()
+    for title in titles:
+        df.update(profile(title).tokens)
+    n = len(titles)
+
+    def idf(count: int) -> float:
+        return round(math.log((n + 1) / (count + 1)) + 1.0, 4)
+
+    kept = {token: idf(count) for token, count in sorted(df.items()) if count >= MIN_DF}
+    return TokenWeights(kept, idf(1))
+
+
+def matrix(
+    facts: list[Facts], pairs: list[Pair], weights: TokenWeights
+) -> tuple[np.ndarray, np.ndarray]:
     rows = []
     for a, b, _ in pairs:
-        features = pair_features(facts[a], facts[b])
+        features = pair_features(facts[a], facts[b], weights=weights)
         rows.append([features[name] for name in FEATURE_NAMES])
     return np.array(rows, dtype=float), np.array([label for _, _, label in pairs], dtype=int)
 
@@ -241,9 +268,12 @@ def export_trees(model: Any, x: np.ndarray) -> dict[str, Any]:
         leaf = tree.children_left == -1
         trees.append(
             {
-                "feature": [0 if is_leaf else int(f) for f, is_leaf in zip(tree.feature, leaf)],
+                "feature": [
+                    0 if is_leaf else int(f) for f, is_leaf in zip(tree.feature, leaf, strict=True)
+                ],
                 "threshold": [
-                    0.0 if is_leaf else float(t) for t, is_leaf in zip(tree.threshold, leaf)
+                    0.0 if is_leaf else float(t)
+                    for t, is_leaf in zip(tree.threshold, leaf, strict=True)
                 ],
                 "left": [int(v) for v in tree.children_left],
                 "right": [int(v) for v in tree.children_right],
@@ -345,9 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     xs, ys, gs = [], [], []
     counts: dict[str, Any] = {}
-    for name, build in sets.items():
-        facts, pairs = build()
-        x, y = matrix(facts, pairs)
+    built = {name: build() for name, build in sets.items()}
+    weights = token_weights([f.title for facts, _ in built.values() for f in facts])
+    for name, (facts, pairs) in built.items():
+        x, y = matrix(facts, pairs, weights)
         xs.append(x)
         ys.append(y)
         gs.append(np.array([name] * len(y)))
@@ -386,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         "kind": KIND,
         "features": list(FEATURE_NAMES),
         "thresholds": chosen,
+        "idf": {"default": weights.default, "tokens": dict(weights.idf)},
     }
     if KIND == "logistic":
         coef, bias = fit(x, y, w)

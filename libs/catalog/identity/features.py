@@ -14,7 +14,10 @@ Families:
   GPU models; bare numbers;
 * brand equal / conflicting / unknown;
 * text: rapidfuzz token-set, token-sort, partial and plain ratios, token Jaccard and containment,
-  rare-token agreement (tokens with digits or long words);
+  rare-token agreement (tokens with digits or long words); with the matcher's token weights
+  (inverse document frequencies from its training titles, `TokenWeights`), the weighted cosine
+  and the weighted share of each side's words the other lacks (two unknown brand names: both
+  sides keep a rare word to themselves);
 * price ratio, when both sides have a price;
 * the same store already sells the other side (a store rarely lists one product twice).
 """
@@ -33,7 +36,7 @@ from catalog.domain.units import alias_key
 from catalog.identity.identifiers import code_relation, processor_models
 from catalog.identity.model import AttributeValue, Facts
 
-__all__ = ["FEATURE_NAMES", "Profile", "pair_features", "profile"]
+__all__ = ["FEATURE_NAMES", "Profile", "TokenWeights", "pair_features", "profile"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "gtin_equal",
@@ -63,6 +66,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "token_jaccard",
     "token_containment",
     "rare_token_jaccard",
+    "idf_cosine",
+    "idf_unmatched_min",
+    "idf_unmatched_max",
     "length_ratio",
     "price_log_ratio",
     "price_missing",
@@ -174,6 +180,39 @@ def profile(title: str) -> Profile:
     )
 
 
+@dataclass(frozen=True)
+class TokenWeights:
+    """Inverse document frequency of title tokens; a token not listed weighs `default` (it was
+    rare or unseen in the titles the weights were computed from)."""
+
+    idf: Mapping[str, float]
+    default: float
+
+    def __call__(self, token: str) -> float:
+        return self.idf.get(token, self.default)
+
+
+_UNIFORM = TokenWeights({}, 1.0)
+
+
+def _weighted(
+    a: frozenset[str], b: frozenset[str], weights: TokenWeights
+) -> tuple[float, float, float]:
+    """Weighted cosine of the token sets, and the weighted share of `a`'s and `b`'s tokens the
+    other side lacks."""
+    wa = {t: weights(t) for t in a}
+    wb = {t: weights(t) for t in b}
+    shared = a & b
+    # fsum: exact, so the result does not depend on set iteration order (string hashing).
+    fsum = math.fsum
+    norm = math.sqrt(fsum(w * w for w in wa.values()) * fsum(w * w for w in wb.values()))
+    cosine = fsum(wa[t] * wa[t] for t in shared) / norm if norm else 0.0
+    total_a, total_b = fsum(wa.values()), fsum(wb.values())
+    only_a = fsum(w for t, w in wa.items() if t not in shared) / total_a if total_a else 0.0
+    only_b = fsum(w for t, w in wb.items() if t not in shared) / total_b if total_b else 0.0
+    return cosine, only_a, only_b
+
+
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 0.0
@@ -249,11 +288,14 @@ def _attributes(
 
 
 def pair_features(
-    a: Facts, b: Facts, b_retailers: frozenset[str] | None = None
+    a: Facts,
+    b: Facts,
+    b_retailers: frozenset[str] | None = None,
+    weights: TokenWeights | None = None,
 ) -> dict[str, float]:
     """Every feature of `FEATURE_NAMES` for the pair (symmetric in `a` and `b` when
     `b_retailers` is not given). `b_retailers`: every store with an offer on `b` when `b` is a
-    master (default: `b.retailer`)."""
+    master (default: `b.retailer`); `weights`: token weights (default: all equal)."""
     pa, pb = profile(a.title), profile(b.title)
     features: dict[str, float] = {}
     both_gtin = a.gtin is not None and b.gtin is not None
@@ -297,6 +339,10 @@ def pair_features(
     shorter = min(len(pa.tokens), len(pb.tokens))
     features["token_containment"] = len(pa.tokens & pb.tokens) / shorter if shorter else 0.0
     features["rare_token_jaccard"] = _jaccard(pa.rare, pb.rare)
+    cosine, only_a, only_b = _weighted(pa.tokens, pb.tokens, weights or _UNIFORM)
+    features["idf_cosine"] = cosine
+    features["idf_unmatched_min"] = min(only_a, only_b)
+    features["idf_unmatched_max"] = max(only_a, only_b)
     longer = max(len(a.title), len(b.title))
     features["length_ratio"] = min(len(a.title), len(b.title)) / longer if longer else 0.0
 

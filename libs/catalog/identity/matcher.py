@@ -10,6 +10,9 @@ same feature vector:
   each tree stored as parallel arrays (feature index, threshold, left and right child, leaf
   value; a child of -1 marks a leaf; `x <= threshold` goes left).
 
+The file may also carry token weights (`idf`: inverse document frequencies of title tokens in the
+training titles) that the weighted-text features use.
+
 Inference is plain Python: the services need no training library.
 """
 
@@ -26,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from catalog.identity.features import FEATURE_NAMES, pair_features
+from catalog.identity.features import FEATURE_NAMES, TokenWeights, pair_features
 from catalog.identity.model import Facts
 
 __all__ = ["MODEL_FILE", "Matcher", "Thresholds", "Tree", "load_matcher"]
@@ -110,6 +113,8 @@ class Matcher:
     bias: float = 0.0
     trees: tuple[Tree, ...] = ()
     learning_rate: float = 1.0
+    token_weights: TokenWeights | None = None
+    """Inverse document frequencies of title tokens in the training titles."""
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -144,6 +149,7 @@ class Matcher:
             bias=float(data.get("bias", 0.0)),
             trees=tuple(Tree.from_dict(t, len(names)) for t in data.get("trees", ())),
             learning_rate=float(data.get("learning_rate", 1.0)),
+            token_weights=_token_weights(data.get("idf")),
             training=dict(data.get("training") or {}),
         )
 
@@ -173,11 +179,16 @@ class Matcher:
         else:
             data["learning_rate"] = self.learning_rate
             data["trees"] = [tree.to_dict() for tree in self.trees]
+        if self.token_weights is not None:
+            data["idf"] = {
+                "default": self.token_weights.default,
+                "tokens": dict(self.token_weights.idf),
+            }
         data["training"] = self.training
         return data
 
     def vector(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> list[float]:
-        features = pair_features(a, b, b_retailers)
+        features = pair_features(a, b, b_retailers, self.token_weights)
         return [features[name] for name in self.feature_names]
 
     def log_odds(self, vector: Sequence[float]) -> float:
@@ -209,6 +220,13 @@ class Matcher:
         """Probability that `a` and `b` are the same product (`b_retailers`: the stores with an
         offer on `b`, when `b` is a master)."""
         return self.probability(self.vector(a, b, b_retailers))
+
+
+def _token_weights(data: dict[str, Any] | None) -> TokenWeights | None:
+    if not data:
+        return None
+    tokens = {str(t): float(w) for t, w in dict(data["tokens"]).items()}
+    return TokenWeights(tokens, float(data["default"]))
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,8 @@ class InMemoryCatalog:
         total = max(len(self.masters), 1)
         common = max(_COMMON_MIN, int(_COMMON_SHARE * total))
         overlap: dict[str, float] = {}
-        for token in profile(facts.title).tokens:
+        # Sorted: the same sums in the same order in every process (string hashing varies).
+        for token in sorted(profile(facts.title).tokens):
             posting = self._by_token.get(token)
             if not posting or len(posting) > common:
                 continue
