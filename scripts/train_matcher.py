@@ -19,16 +19,19 @@ Token weights (inverse document frequencies over the training titles, tokens see
 `MIN_DF` times) ship in the model file for the weighted-text features.
 
 Each listing's facts are built as resolution builds them (`facts_from_listing`) from the rules
-extraction (brand, model, category, attributes). A logistic regression on standardized features
-(class weights balanced within each data set, each data set weighing the same) is fitted; its
-weights are folded back to raw feature units so inference is a dot product. The decision
-thresholds come from 5-fold cross-validated probabilities on these training pairs:
+extraction (brand, model, category, attributes). Gradient-boosted trees (`KIND`; a logistic
+regression is the alternative) are fitted with classes balanced within each data set and each
+data set weighing the same, and exported as arrays the run-time `Matcher` walks (checked against
+the fitted model). Pairs the matcher's identity-conflict rule vetoes count as scoring 0.
+Thresholds, from training data only:
 
-* `judge_at`: the probability that maximizes the mean pairwise F1 over the three data sets;
-* `attach_at`: the lowest probability at or above `judge_at` whose pairs are at least
-  `ATTACH_PRECISION` precise in every data set;
-* `new_below`: the highest probability at or below `judge_at` that leaves at most
-  `NEW_RECALL_LOSS` of each data set's true pairs below it.
+* `attach_at` / `new_below`, from 5-fold cross-validated probabilities: the lowest probability
+  at or above the best-F1 point whose pairs are at least `ATTACH_PRECISION` precise in every data
+  set; the highest probability at or below it that leaves at most `NEW_RECALL_LOSS` of each data
+  set's true pairs below it;
+* `judge_at`: resolving each training set in order (in-sample) with the fitted model at several
+  values in that band, the one with the best mean grouping F1 among those at least
+  `JUDGE_PRECISION` precise on every set.
 
 Deterministic: fixed seeds, sorted inputs.
 """
@@ -41,7 +44,8 @@ import math
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,16 +55,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
 from catalog.domain.extractor import extract  # noqa: E402
-from catalog.evaluation import matching_data  # noqa: E402
+from catalog.evaluation import PRF, matching_data  # noqa: E402
+from catalog.evaluation.matching import cross_store_prf, labeled_prf  # noqa: E402
 from catalog.identity.facts import facts_from_listing  # noqa: E402
 from catalog.identity.features import (  # noqa: E402
     FEATURE_NAMES,
     TokenWeights,
+    identity_conflict,
     pair_features,
     profile,
 )
+from catalog.identity.matcher import Matcher  # noqa: E402
 from catalog.identity.memory import InMemoryCatalog  # noqa: E402
 from catalog.identity.model import Facts  # noqa: E402
+from catalog.identity.resolver import MatcherJudge, Resolver  # noqa: E402
 from schemas.models import RawListing  # noqa: E402
 
 VERSION = "matcher-v1"
@@ -75,6 +83,8 @@ DEPTH = 4
 LEARNING_RATE = 0.1
 SUBSAMPLE = 0.8
 MIN_DF = 3
+JUDGE_PRECISION = 0.90
+JUDGE_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 KIND = "gradient_boosting"
 
@@ -112,7 +122,12 @@ def neighbours(facts: list[Facts], queries: Iterable[int], pool: Iterable[int]) 
     return found
 
 
-def abt_buy_pairs(folder: Path) -> tuple[list[Facts], list[Pair]]:
+Scorer = Callable[[list[str | None]], PRF]
+"""Grouping quality of one master id per listing, on the set's own training truth."""
+Built = tuple[list[Facts], list[Pair], Scorer]
+
+
+def abt_buy_pairs(folder: Path) -> Built:
     data = matching_data.abt_buy(folder, "train")
     facts = listing_facts(data.listings)
     pairs = list(data.pairs)
@@ -135,10 +150,10 @@ def abt_buy_pairs(folder: Path) -> tuple[list[Facts], list[Pair]]:
         for a, b, _ in neighbours(facts, members, members):
             if a < b:
                 pairs.append((a, b, 0))
-    return facts, pairs
+    return facts, pairs, partial(labeled_prf, data.pairs)
 
 
-def wdc_pairs(folder: Path) -> tuple[list[Facts], list[Pair]]:
+def wdc_pairs(folder: Path) -> Built:
     data = matching_data.wdc_products(folder, "train")
     facts = listing_facts(data.listings)
     clusters = _wdc_clusters(folder)
@@ -152,7 +167,7 @@ def wdc_pairs(folder: Path) -> tuple[list[Facts], list[Pair]]:
             continue
         seen.add(key)
         pairs.append((a, b, int(cluster[a] == cluster[b])))
-    return facts, pairs
+    return facts, pairs, partial(labeled_prf, data.pairs)
 
 
 def _wdc_clusters(folder: Path) -> dict[tuple[str, str], str]:
@@ -166,7 +181,7 @@ def _wdc_clusters(folder: Path) -> dict[tuple[str, str], str]:
     return clusters
 
 
-def latam_pairs(path: Path) -> tuple[list[Facts], list[Pair]]:
+def latam_pairs(path: Path) -> Built:
     data = matching_data.latam_grocery(path, "train")
     facts = listing_facts(data.listings)
     by_ean: dict[str, list[int]] = defaultdict(list)
@@ -187,7 +202,8 @@ def latam_pairs(path: Path) -> tuple[list[Facts], list[Pair]]:
             continue
         seen.add(key)
         pairs.append((a, b, 0))
-    return facts, pairs
+    stores = data.stores
+    return facts, pairs, lambda masters: cross_store_prf(masters, data.eans, stores)
 
 
 def token_weights(titles: list[str]) -> TokenWeights:
@@ -207,12 +223,15 @@ def token_weights(titles: list[str]) -> TokenWeights:
 
 def matrix(
     facts: list[Facts], pairs: list[Pair], weights: TokenWeights
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature rows, labels, and which pairs the matcher's identity-conflict rule vetoes."""
     rows = []
     for a, b, _ in pairs:
         features = pair_features(facts[a], facts[b], weights=weights)
         rows.append([features[name] for name in FEATURE_NAMES])
-    return np.array(rows, dtype=float), np.array([label for _, _, label in pairs], dtype=int)
+    veto = np.array([identity_conflict(facts[a], facts[b]) for a, b, _ in pairs], dtype=bool)
+    labels = np.array([label for _, _, label in pairs], dtype=int)
+    return np.array(rows, dtype=float), labels, veto
 
 
 def sample_weights(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -346,6 +365,49 @@ def cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, w: np.ndar
     return out
 
 
+async def _resolve(resolver: Resolver, facts: list[Facts], judge_at: float) -> list[str | None]:
+    catalog = InMemoryCatalog()
+    judge = MatcherJudge(resolver.matcher, judge_at)
+    masters: list[str | None] = []
+    for index, one in enumerate(facts):
+        decision = await resolver.resolve(catalog, str(index), one, judge)
+        if decision.master_id is not None:
+            catalog.record(str(index), one, decision.master_id)
+        masters.append(decision.master_id)
+    return masters
+
+
+def choose_judge_at(
+    model: dict[str, Any], built: dict[str, Built], low: float, high: float
+) -> tuple[float, dict[str, Any]]:
+    """Resolve each training set in order with the fitted model at several `judge_at` values;
+    keep the one with the best mean grouping F1 among those at least `JUDGE_PRECISION` precise
+    on every set (else the best mean F1). In-sample: the model has seen these pairs."""
+    import asyncio
+
+    matcher = Matcher.from_dict({**model, "training": {}})
+    resolver = Resolver(matcher)
+    grid = [t for t in JUDGE_GRID if low <= t <= high] or [low]
+    results: dict[float, dict[str, PRF]] = {}
+    for t in grid:
+        results[t] = {
+            name: scorer(asyncio.run(_resolve(resolver, facts, t)))
+            for name, (facts, _, scorer) in built.items()
+        }
+        summary = {n: round(prf.f1, 4) for n, prf in results[t].items()}
+        print(f"judge_at {t}: F1 {summary}", flush=True)
+
+    def mean_f1(t: float) -> float:
+        return sum(prf.f1 for prf in results[t].values()) / len(results[t])
+
+    precise = [
+        t for t in grid if all(prf.precision >= JUDGE_PRECISION for prf in results[t].values())
+    ]
+    best = max(precise or grid, key=lambda t: (mean_f1(t), t))
+    report = {str(t): {n: prf.as_dict() for n, prf in results[t].items()} for t in grid}
+    return best, report
+
+
 def check_export(model: dict[str, Any], x: np.ndarray, reference: np.ndarray) -> None:
     """The exported file, read by the run-time `Matcher`, gives the fitted model's numbers."""
     from catalog.identity.matcher import Matcher
@@ -373,12 +435,13 @@ def main(argv: list[str] | None = None) -> int:
             data_dir / "latam-grocery" / "listings.csv"
         ),
     }
-    xs, ys, gs = [], [], []
+    xs, ys, gs, vetoes = [], [], [], []
     counts: dict[str, Any] = {}
     built = {name: build() for name, build in sets.items()}
-    weights = token_weights([f.title for facts, _ in built.values() for f in facts])
-    for name, (facts, pairs) in built.items():
-        x, y = matrix(facts, pairs, weights)
+    weights = token_weights([f.title for facts, _, _ in built.values() for f in facts])
+    for name, (facts, pairs, _) in built.items():
+        x, y, veto = matrix(facts, pairs, weights)
+        vetoes.append(veto)
         xs.append(x)
         ys.append(y)
         gs.append(np.array([name] * len(y)))
@@ -387,11 +450,14 @@ def main(argv: list[str] | None = None) -> int:
             "pairs": len(pairs),
             "positive": int(y.sum()),
             "negative": int(len(y) - y.sum()),
+            "vetoed": int(veto.sum()),
+            "vetoed_positive": int((veto & (y == 1)).sum()),
         }
         print(f"{name}: {counts[name]}", flush=True)
     x, y, groups = np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
     w = sample_weights(y, groups)
-    oof = cross_validated(x, y, groups, w)
+    # Vetoed pairs score 0 at run time: the thresholds are chosen on what the matcher returns.
+    oof = np.where(np.concatenate(vetoes), 0.0, cross_validated(x, y, groups, w))
     chosen = thresholds(oof, y, groups)
     cv: dict[str, Any] = {}
     for name in sets:
@@ -433,18 +499,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         reference = fitted.predict_proba(x)[:, 1]
     check_export(model, x, reference)
+    judge_at, simulated = choose_judge_at(model, built, chosen["new_below"], chosen["attach_at"])
+    model["thresholds"] = {**chosen, "judge_at": judge_at}
     model["training"] = {
         "script": "scripts/train_matcher.py",
         "model": f"{description}; classes balanced within each data set, data sets equal",
         "data": counts,
         "cv_folds": FOLDS,
-        "cv_at_judge_at": cv,
+        "cv_pairwise_at_best_f1_threshold": cv,
         "seed": SEED,
         "attach_precision": ATTACH_PRECISION,
         "new_recall_loss": NEW_RECALL_LOSS,
+        "best_f1_threshold_pairwise_cv": chosen["judge_at"],
+        "judge_at_resolution_on_train": simulated,
+        "judge_precision": JUDGE_PRECISION,
     }
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    print(f"thresholds: {chosen}")
+    print(f"thresholds: {model['thresholds']}")
     print(f"wrote {args.out} ({time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalog.identity.facts import facts_from_listing, facts_from_product, fuse
-from catalog.identity.features import FEATURE_NAMES, pair_features
+from catalog.identity.features import FEATURE_NAMES, identity_conflict, pair_features
 from catalog.identity.identifiers import (
     canonical_gtin,
     code_relation,
@@ -105,6 +105,15 @@ def test_code_relations() -> None:
 def _facts(name: str, retailer: str = "a", price: int = 1000, **kw: object) -> Facts:
     listing = RawListing(retailer=retailer, sku=name[:20], name=name, price=price)
     return facts_from_listing(listing, **kw)  # type: ignore[arg-type]
+
+
+def test_identity_conflicts_veto() -> None:
+    phone = _facts("Samsung Galaxy S24 5G 256GB SM-S921B")
+    assert identity_conflict(phone, _facts("Samsung Galaxy S24 512 GB SM-S921B"))
+    assert not identity_conflict(phone, _facts("Galaxy S24 8GB 256GB Negro"))
+    assert identity_conflict(_facts("HP 15 Core i5-1235U"), _facts("HP 15 Core i7-1255U"))
+    assert identity_conflict(_facts("Aceite de oliva 500 ml"), _facts("Aceite Oliva X250cc"))
+    assert not identity_conflict(_facts("Leche 1 L"), _facts("Leche entera 1000 ml"))
 
 
 def test_capacity_conflict() -> None:
@@ -221,8 +230,13 @@ def test_logistic_model_scores_by_its_weights() -> None:
         bias=-2.0,
     )
     a, b = _facts("Sony KDL-40V5100 40in"), _facts("sony kdl40v5100 46in", retailer="b")
-    assert matcher.vector(a, b) == [1.0, 0.5]  # one conflicting dimension of two counted
-    assert matcher.score(a, b) == pytest.approx(1 / (1 + 2.718281828459045**2))
+    vector = matcher.vector(a, b)
+    assert vector == [1.0, 0.5]  # one conflicting dimension of two counted
+    assert matcher.probability(vector) == pytest.approx(1 / (1 + 2.718281828459045**2))
+    assert matcher.probabilities([vector, [0.0, 0.0]]) == pytest.approx(
+        [matcher.probability(vector), 1 / (1 + 2.718281828459045**2)]
+    )
+    assert matcher.score(a, b) == 0.0  # 40 vs 46 inches: vetoed whatever the weights say
 
 
 def test_shipped_matcher_orders_pairs() -> None:

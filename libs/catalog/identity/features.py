@@ -36,7 +36,15 @@ from catalog.domain.units import alias_key
 from catalog.identity.identifiers import code_relation, processor_models
 from catalog.identity.model import AttributeValue, Facts
 
-__all__ = ["FEATURE_NAMES", "Profile", "TokenWeights", "pair_features", "profile"]
+__all__ = [
+    "FEATURE_NAMES",
+    "VETO_DIMENSIONS",
+    "Profile",
+    "TokenWeights",
+    "identity_conflict",
+    "pair_features",
+    "profile",
+]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "gtin_equal",
@@ -76,7 +84,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 # Unit suffixes of `normalize_title` and the dimension and factor they measure in.
-_MEASURE = re.compile(r"^(\d+(?:\.\d+)?)(tb|gb|mb|in|ml|l|kg|g|un|mah|w|hz|mp|mm|oz|lb|v|cm|m)$")
+_MEASURE = re.compile(r"^x?(\d+(?:\.\d+)?)(tb|gb|mb|in|ml|l|kg|g|un|mah|w|hz|mp|mm|oz|lb|v|cm|m)$")
 _DIMENSIONS: dict[str, tuple[str, float]] = {
     "tb": ("bytes", 1000.0),
     "gb": ("bytes", 1.0),
@@ -98,6 +106,11 @@ _DIMENSIONS: dict[str, tuple[str, float]] = {
     "m": ("length", 1000.0),
     "v": ("voltage", 1.0),
 }
+# Measures that name a different product when they differ (a 256 GB phone is not the 512 GB one,
+# a 750 ml bottle not the 1.5 l one); a pair whose titles state different values never matches.
+VETO_DIMENSIONS = frozenset({"bytes", "inch", "volume", "mass"})
+# "5G" on a phone is its network, not five grams.
+_NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
 _PACK = re.compile(r"^(?:x(\d{1,3})|(\d{1,3})x|pack(\d{1,3})|(\d{1,3})pack|(\d{1,3})pk)$")
 _STOPWORDS = frozenset(
     [
@@ -151,7 +164,7 @@ def profile(title: str) -> Profile:
     numbers: set[str] = set()
     for index, word in enumerate(words):
         match = _MEASURE.match(word)
-        if match is not None:
+        if match is not None and word not in _NETWORKS:
             dimension, factor = _DIMENSIONS[match.group(2)]
             measures.setdefault(dimension, set()).add(round(float(match.group(1)) * factor, 3))
             continue
@@ -221,6 +234,16 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 def _nested(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozenset[str]) -> bool:
     return a <= b or b <= a
+
+
+def identity_conflict(a: Facts, b: Facts) -> bool:
+    """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
+    inside the other) or different CPU/GPU models: two products, whatever else they share."""
+    pa, pb = profile(a.title), profile(b.title)
+    for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
+        if not _nested(pa.measures[dimension], pb.measures[dimension]):
+            return True
+    return bool(pa.processors and pb.processors and not pa.processors & pb.processors)
 
 
 def _codes(a: Facts, b: Facts, pa: Profile, pb: Profile) -> dict[str, float]:

@@ -29,7 +29,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from catalog.identity.features import FEATURE_NAMES, TokenWeights, pair_features
+from catalog.identity.features import (
+    FEATURE_NAMES,
+    TokenWeights,
+    identity_conflict,
+    pair_features,
+)
 from catalog.identity.model import Facts
 
 __all__ = ["MODEL_FILE", "Matcher", "Thresholds", "Tree", "load_matcher"]
@@ -216,9 +221,22 @@ class Matcher:
             z = self.bias + self.learning_rate * compiled.sum(x)
         return [float(p) for p in 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))]
 
+    def scores(
+        self, a: Facts, others: Sequence[tuple[Facts, frozenset[str] | None]]
+    ) -> list[float]:
+        """`score` of `a` against each `(facts, retailers)` of `others`, in one pass."""
+        vectors = [self.vector(a, b, retailers) for b, retailers in others]
+        return [
+            0.0 if identity_conflict(a, b) else p
+            for (b, _), p in zip(others, self.probabilities(vectors), strict=True)
+        ]
+
     def score(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> float:
         """Probability that `a` and `b` are the same product (`b_retailers`: the stores with an
-        offer on `b`, when `b` is a master)."""
+        offer on `b`, when `b` is a master). A pair with an identity conflict (different stated
+        capacity, size, volume or weight, different CPU/GPU) scores 0, whatever the model says."""
+        if identity_conflict(a, b):
+            return 0.0
         return self.probability(self.vector(a, b, b_retailers))
 
 

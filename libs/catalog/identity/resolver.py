@@ -72,8 +72,8 @@ class Resolver:
     def rank(self, facts: Facts, candidates: list[Candidate]) -> list[tuple[Candidate, float]]:
         """Each master once, with its best-scoring candidate, best first (ties: master id)."""
         best: dict[str, tuple[Candidate, float]] = {}
-        vectors = [self.matcher.vector(facts, c.facts, c.retailers or None) for c in candidates]
-        for candidate, score in zip(candidates, self.matcher.probabilities(vectors), strict=True):
+        scores = self.matcher.scores(facts, [(c.facts, c.retailers or None) for c in candidates])
+        for candidate, score in zip(candidates, scores, strict=True):
             held = best.get(candidate.master_id)
             if held is None or score > held[1]:
                 best[candidate.master_id] = (candidate, score)
