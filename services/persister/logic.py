@@ -44,6 +44,7 @@ from catalog.domain.taxonomy import Taxonomy
 from catalog.identity.catalog_pg import (
     PostgresCatalog,
     SeededSource,
+    VectorIndex,
     blocking_keys,
     category_group,
     code_keys,
@@ -152,6 +153,17 @@ class CatalogWriter:
         async with self.pool.acquire() as conn, conn.transaction():
             previous = await self._previous(conn, list(latest))
             products = [p for p in latest.values() if not self._stale(p, previous)]
+            # The cache and its embeddings first: a title's embedding is one way to its
+            # candidates (and an embedding row needs its cache row).
+            await self._write_cache(conn, cacheable)
+            if self.semantic is not None and vectors:
+                await self.semantic.store(
+                    conn,
+                    [
+                        (p.input_fingerprint, p.category, v)
+                        for p, v in zip(cacheable, vectors, strict=True)
+                    ],
+                )
             changes = Changes()
             reviews = await self._resolve_and_place(conn, products, previous, changes)
             # Brands count once per listing state: a redelivered or re-scraped listing (title,
@@ -162,15 +174,6 @@ class CatalogWriter:
             )
             await refresh_best_prices(conn, changes.pairs)
             await fuse_masters(conn, changes.refuse)
-            await self._write_cache(conn, cacheable)
-            if self.semantic is not None and vectors:
-                await self.semantic.store(
-                    conn,
-                    [
-                        (p.input_fingerprint, p.category, v)
-                        for p, v in zip(cacheable, vectors, strict=True)
-                    ],
-                )
             states = await product_states(conn, changes.products)
             offers = await offer_events(conn, changes.listings)
         if self.l1 is not None:
@@ -253,14 +256,15 @@ class CatalogWriter:
         if not unresolved:
             return reviews
         await lock_blocking_keys(conn, (k for _, f in unresolved for k in blocking_keys(f)))
-        source = PostgresCatalog(conn)
+        vectors = VectorIndex(self.semantic.model, self.semantic.dim) if self.semantic else None
+        source = PostgresCatalog(conn, vectors=vectors)
         for p, facts in unresolved:
             key = p.listing.listing_key
             # A new master's id comes from the seed: the listing key, unless the listing created
             # a master before (it was another product then).
             seed = await master_seed(conn, key)
             decision = await self.resolver.resolve(
-                SeededSource(source, key), seed, facts, self.judge
+                SeededSource(source, key, p.input_fingerprint), seed, facts, self.judge
             )
             metrics.RESOLUTIONS.labels(decision.outcome).inc()
             if decision.candidates:

@@ -22,14 +22,17 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner, Result
 
+from catalog.cache.l2 import SemanticCache
+from catalog.cache.stores import make_embedder
 from catalog.cli import app
 from catalog.db.pool import _init_connection
 from catalog.devstack.stack import Stack
 from catalog.domain.identity import input_fingerprint, product_fingerprint
 from catalog.domain.taxonomy import load_taxonomy
+from catalog.identity.catalog_pg import PostgresCatalog, VectorIndex
 from catalog.identity.facts import facts_from_product
 from catalog.identity.matcher import load_matcher
-from catalog.identity.model import Candidate
+from catalog.identity.model import Candidate, Facts
 from catalog.identity.resolver import Judge, Resolver, load_resolver, matcher_judge, new_master_id
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, REVIEW, VALIDATED
 from catalog.service import Incoming
@@ -449,6 +452,48 @@ async def test_one_store_selling_a_product_under_two_skus_keeps_each_price(
     assert [h["price"] for h in history] == [429_990, 479_990]
     state = (await states_of(pipeline, master))[-1]
     assert (state.offer_count, state.min_price) == (1, 459_990)
+
+
+async def test_a_title_embedding_finds_its_neighbours_masters(pipeline: Pipeline) -> None:
+    """The pgvector path alone: facts with nothing to block on (no title, brand, code or GTIN)
+    still reach the master of the listing whose title embedding is nearest."""
+    embedder = make_embedder(get_settings())
+    near = validated(
+        "falabella",
+        "Audífonos Bose QuietComfort 45 Bluetooth Negro",
+        299_990,
+        brand="BOSE",
+        model="QuietComfort 45",
+        category="headphones",
+    )
+    probe = validated(
+        "paris",
+        "Audifonos Bluetooth Bose QuietComfort 45 Negros",
+        289_990,
+        brand="BOSE",
+        model="QuietComfort 45",
+        category="headphones",
+    )
+    pool = await asyncpg.create_pool(pipeline.dsn, min_size=1, max_size=2, init=_init_connection)
+    assert pool is not None
+    semantic = SemanticCache(pool, embedder.model, embedder.dim)
+    strict = CatalogWriter(
+        pool, load_taxonomy(), None, semantic, embedder, "test", 3600, strict_resolver()
+    )
+    try:
+        for product in (near, probe):
+            await strict.handle_validated([incoming(product)])
+        nothing = Facts(title="", category="headphones")
+        async with pool.acquire() as conn, conn.transaction():
+            index = VectorIndex(embedder.model, embedder.dim)
+            found = await PostgresCatalog(conn, vectors=index).candidates(
+                nothing, 20, probe.input_fingerprint
+            )
+            without = await PostgresCatalog(conn).candidates(nothing, 20, probe.input_fingerprint)
+    finally:
+        await pool.close()
+    assert new_master_id(near.listing.listing_key) in {c.master_id for c in found}
+    assert without == []
 
 
 # ---------------------------------------------------------------------------------- review

@@ -7,9 +7,11 @@ to the resolver, inside the caller's transaction:
   no matching at all), or the master a person chose for it in review;
 * `candidates()`: live masters (never merged ones) sharing the GTIN, sharing a model code
   (array overlap), of the same brand and category group with one of the title's code tokens,
-  or trigram neighbours of the normalized title within the category group; identifier hits
-  first, then by title similarity. Each master is offered through its latest offers (one
-  candidate each, the resolver keeps the best score); at most `limit` candidates.
+  trigram neighbours of the normalized title within the category group, or, when the listing's
+  title has an embedding (the L2 semantic cache's `ai_embeddings`), the masters of its nearest
+  embedded listings in its category (pgvector). Identifier hits first, then by title
+  similarity. Each master is offered through its latest offers (one candidate each, the resolver
+  keeps the best score); at most `limit` candidates.
 
 Blocking keys (GTIN, each model code, else brand + category group) name what two listings of
 one new product necessarily share; `lock_blocking_keys` serialises master creation on them with
@@ -22,6 +24,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +38,7 @@ from catalog.identity.resolver import new_master_id
 
 __all__ = [
     "PostgresCatalog",
+    "VectorIndex",
     "blocking_keys",
     "category_group",
     "code_keys",
@@ -151,15 +155,18 @@ class SeededSource:
     resolver passes: the persister resolves with a master seed as the listing key, so that a
     new master's id never collides with one the listing created before."""
 
-    def __init__(self, source: PostgresCatalog, listing_key: str) -> None:
+    def __init__(
+        self, source: PostgresCatalog, listing_key: str, input_fingerprint: str | None = None
+    ) -> None:
         self.source = source
         self.listing_key = listing_key
+        self.input_fingerprint = input_fingerprint
 
     async def known(self, listing_key: str, title: str, gtin: str | None) -> str | None:
         return await self.source.known(self.listing_key, title, gtin)
 
     async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
-        return await self.source.candidates(facts, limit)
+        return await self.source.candidates(facts, limit, self.input_fingerprint)
 
 
 def facts_to_json(facts: Facts) -> dict[str, Any]:
@@ -240,6 +247,8 @@ WITH hits AS (
     (SELECT p.id, 3 FROM productos_maestros p
      WHERE p.category_group = $5 AND p.match_title % $4 AND p.merged_into IS NULL
      ORDER BY similarity(p.match_title, $4) DESC LIMIT $6)
+    UNION ALL
+    (SELECT unnest($9::int[]), 4)
 ), ranked AS (
     SELECT id, min(rank) AS rank FROM hits WHERE NOT (id = ANY($7::int[])) GROUP BY id
 )
@@ -277,13 +286,28 @@ async def recent_offers(
     return out
 
 
+@dataclass(frozen=True)
+class VectorIndex:
+    """The title embeddings of one embedding model in `ai_embeddings` (the L2 semantic cache's,
+    keyed by input fingerprint, HNSW-indexed per model)."""
+
+    model: str
+    dim: int
+
+
 class PostgresCatalog:
     """`CandidateSource` over the catalog tables, on one connection (the caller's transaction)."""
 
-    def __init__(self, conn: asyncpg.Connection, exclude: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        exclude: Sequence[int] = (),
+        vectors: VectorIndex | None = None,
+    ) -> None:
         self.conn = conn
         self.exclude = list(exclude)
         """Master ids never offered as candidates (the master being re-resolved)."""
+        self.vectors = vectors
 
     async def known(self, listing_key: str, title: str, gtin: str | None) -> str | None:
         row = await self.conn.fetchrow(
@@ -319,7 +343,47 @@ class PostgresCatalog:
             seen.add(merged)
             fingerprint = merged
 
-    async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
+    async def vector_neighbours(
+        self, input_fingerprint: str | None, category: str | None, limit: int
+    ) -> list[int]:
+        """Masters of the listings whose title embeddings are nearest to this listing's (same
+        category), nearest first; nothing when the listing's title has no embedding."""
+        if self.vectors is None or not input_fingerprint or not category:
+            return []
+        dim, model = self.vectors.dim, self.vectors.model
+        query = await self.conn.fetchval(
+            f"""SELECT embedding::vector({dim}) FROM ai_embeddings
+                WHERE fingerprint = $1 AND embedding_model = $2""",
+            input_fingerprint,
+            model,
+        )
+        if query is None:
+            return []
+        # Filtered HNSW scans can come back short; iterative scans keep looking.
+        await self.conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        rows = await self.conn.fetch(
+            f"""SELECT l.product_id, min(n.distance) AS distance
+                FROM (SELECT e.fingerprint,
+                             e.embedding::vector({dim}) <=> $1::vector({dim}) AS distance
+                      FROM ai_embeddings e
+                      WHERE e.embedding_model = $2 AND e.category = $3 AND e.fingerprint <> $4
+                      ORDER BY e.embedding::vector({dim}) <=> $1::vector({dim})
+                      LIMIT $5) AS n
+                JOIN listings l ON l.input_fingerprint = n.fingerprint
+                GROUP BY l.product_id ORDER BY 2, 1""",
+            query,
+            model,
+            category,
+            input_fingerprint,
+            limit,
+        )
+        return [r["product_id"] for r in rows]
+
+    async def candidates(
+        self, facts: Facts, limit: int, input_fingerprint: str | None = None
+    ) -> Sequence[Candidate]:
+        """See the module docstring; `input_fingerprint` names the listing's title embedding."""
+        neighbours = await self.vector_neighbours(input_fingerprint, facts.category, limit)
         tokens = code_tokens(facts)
         token_pattern = r"\m(" + "|".join(re.escape(t) for t in tokens) + r")\M" if tokens else ""
         rows = await self.conn.fetch(
@@ -332,6 +396,7 @@ class PostgresCatalog:
             limit,
             self.exclude,
             token_pattern,
+            neighbours,
         )
         recent = await recent_offers(self.conn, [r["id"] for r in rows])
         found: list[Candidate] = []

@@ -74,6 +74,8 @@ UPDATE listings SET match_title = lower(title);
 
 CREATE INDEX idx_listings_product_retailer ON listings (product_id, retailer);
 CREATE INDEX idx_listings_gtin ON listings (gtin) WHERE gtin IS NOT NULL;
+-- Vector neighbours: from a title embedding (keyed by input fingerprint) to its listings.
+CREATE INDEX idx_listings_input_fingerprint ON listings (input_fingerprint);
 CREATE INDEX idx_price_history_product ON price_history (product_id);
 
 -- Identity review: the scored candidates, the validated listing waiting for a decision, and the
