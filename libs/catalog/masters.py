@@ -198,6 +198,11 @@ async def product_states(
     ids = sorted(set(product_ids))
     if not ids:
         return []
+    # Row locks in id order: two writers touching overlapping masters queue instead of
+    # deadlocking (FK checks of concurrent listing writes are not blocked by this lock mode).
+    await conn.execute(
+        "SELECT 1 FROM productos_maestros WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE", ids
+    )
     await conn.execute(
         """UPDATE productos_maestros p SET active = want.active
            FROM (SELECT p2.id, p2.merged_into IS NULL AND EXISTS (
@@ -314,8 +319,11 @@ async def merge(conn: asyncpg.Connection, duplicate: str, into: str) -> Merged:
     if duplicate == into:
         raise MergeError("a master cannot be merged into itself")
     rows = await conn.fetch(
+        # NO KEY UPDATE: listing writes' foreign-key checks on these rows do not wait for the
+        # merge (no lock cycle with a persister holding listing rows); new attachments do, as
+        # they share-lock the master.
         """SELECT id, fingerprint, merged_into FROM productos_maestros
-           WHERE fingerprint = ANY($1) ORDER BY id FOR UPDATE""",
+           WHERE fingerprint = ANY($1) ORDER BY id FOR NO KEY UPDATE""",
         [duplicate, into],
     )
     found = {r["fingerprint"]: r for r in rows}
