@@ -251,12 +251,20 @@ WITH hits AS (
     (SELECT unnest($9::int[]), 4)
 ), ranked AS (
     SELECT id, min(rank) AS rank FROM hits WHERE NOT (id = ANY($7::int[])) GROUP BY id
+), top AS (
+    SELECT {MASTER_FACTS_COLUMNS}, r.rank, similarity(p.match_title, $4) AS sim
+    FROM ranked r JOIN productos_maestros p ON p.id = r.id
+    WHERE p.merged_into IS NULL
+    ORDER BY r.rank, sim DESC, p.id
+    LIMIT $6
 )
-SELECT {MASTER_FACTS_COLUMNS}, r.rank, similarity(p.match_title, $4) AS sim
-FROM ranked r JOIN productos_maestros p ON p.id = r.id
-WHERE p.merged_into IS NULL
-ORDER BY r.rank, sim DESC, p.id
-LIMIT $6"""
+SELECT t.*, o.facts AS offer_facts, o.n
+FROM top t LEFT JOIN LATERAL (
+    SELECT l.facts, row_number() OVER (ORDER BY l.first_seen DESC, l.listing_key) AS n
+    FROM listings l WHERE l.product_id = t.id
+    ORDER BY l.first_seen DESC, l.listing_key LIMIT $10
+) AS o ON TRUE
+ORDER BY t.rank, t.sim DESC, t.id, o.n"""
 
 
 # A master is offered to the matcher through its most recent offers, each as its own candidate
@@ -397,13 +405,14 @@ class PostgresCatalog:
             self.exclude,
             token_pattern,
             neighbours,
+            OFFERS_PER_MASTER,
         )
-        recent = await recent_offers(self.conn, [r["id"] for r in rows])
+        # One row per (master, recent offer), best masters first; a master without listings
+        # (none left) is offered through its own fused facts.
         found: list[Candidate] = []
         for r in rows:
-            retailers = frozenset(r["retailers"] or ())
-            for offer in recent.get(r["id"]) or [master_facts(r)]:
-                if len(found) >= limit:
-                    return found
-                found.append(Candidate(r["fingerprint"], offer, retailers))
+            if len(found) >= limit:
+                break
+            facts = facts_from_json(r["offer_facts"]) if r["offer_facts"] else master_facts(r)
+            found.append(Candidate(r["fingerprint"], facts, frozenset(r["retailers"] or ())))
         return found
