@@ -188,8 +188,17 @@ class ValidatedProduct(_Contract):
     validated_at: datetime = Field(default_factory=utcnow)
 
 
+class ReviewCandidate(_Contract):
+    """A master product an uncertain listing may be, as the matcher scored it."""
+
+    master_id: str = Field(description="The master's product fingerprint.")
+    score: float = Field(ge=0.0, le=1.0, description="The matcher's probability of a match.")
+    name: str
+
+
 class ReviewItem(_Contract):
-    """A listing no tier could normalize to the quality bar, with every reason."""
+    """A listing no tier could normalize to the quality bar, with every reason; or a normalized
+    listing whose identity is uncertain, with the candidate masters (best first)."""
 
     schema_version: Literal[1] = 1
     listing: RawListing
@@ -198,6 +207,7 @@ class ReviewItem(_Contract):
     best_answer: Extraction | None = None
     attempts: int = 0
     queued_at: datetime = Field(default_factory=utcnow)
+    candidates: list[ReviewCandidate] = Field(default_factory=list)
 
 
 class DeadLetter(_Contract):
@@ -216,10 +226,19 @@ class DeadLetter(_Contract):
 
 
 class CatalogProduct(_Contract):
-    """Latest state of a master product (`catalog.products.v1`, compacted, keyed by fingerprint)."""
+    """Latest state of a master product (`catalog.products.v1`, compacted, keyed by fingerprint).
+
+    `version` grows with every change of the product; `event_id` is derived from the product and
+    its version, so a redelivered state carries the same id. A consumer keeps the highest version
+    per product and drops an event id it has already applied."""
 
     schema_version: Literal[1] = 1
-    product_fingerprint: str
+    event_id: str = Field(description="uuid5 of the product fingerprint and version.")
+    version: int = Field(ge=1, description="Per-product version, bumped on every change.")
+    product_fingerprint: str = Field(description="The master id, stable once assigned.")
+    merged_into: str | None = Field(
+        default=None, description="Set when this master was merged into another one."
+    )
     brand: str
     model: str
     normalized_name: str
@@ -233,9 +252,14 @@ class CatalogProduct(_Contract):
 
 
 class CatalogOffer(_Contract):
-    """A retailer's current price for a master product (`catalog.offers.v1`)."""
+    """A listing's current price and the master product it belongs to (`catalog.offers.v1`).
+
+    `version` is per listing, bumped on every change of the offer (price, stock, master);
+    `event_id` is derived from the listing and its version."""
 
     schema_version: Literal[1] = 1
+    event_id: str = Field(description="uuid5 of the listing key and version.")
+    version: int = Field(ge=1, description="Per-listing version, bumped on every change.")
     product_fingerprint: str
     listing_key: str
     retailer: str

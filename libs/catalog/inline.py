@@ -10,11 +10,21 @@ services decide, in the same order:
    again and again while the validator asks for a retry with a stronger model, until the
    listing is validated or sent to review.
 
-It returns one `InlineResult` per input, in input order. LLM calls run concurrently, bounded by
-an `asyncio.Semaphore`, through one shared `catalog.llm.resilience.Resilience` (retries, circuit
-breaker, rate limits), as in the batch-builder. A call refused by an open breaker waits for the
-next probe, up to `MAX_CIRCUIT_WAITS` times, then the listing is reported as an error. Three LLM
-modes:
+It returns one `InlineResult` per input, in input order. Then, unless switched off, every
+normalized listing is resolved in input order against an in-memory catalog of masters
+(`catalog.identity`): the resolver's decision (`known`, `attached`, `new`, `judged` or `review`)
+and its master id replace the normalization's exact-hash fingerprint. The uncertain band between
+the matcher's thresholds is judged by the matcher itself at its `judge_at` threshold (`uncertain
+= "matcher"`, the default: an in-process run has no review queue and no pairwise LLM judgement
+is wired in yet, and the emulator would answer one with the matcher anyway) or left without a
+master as `review` (`uncertain = "review"`). `resolve_unnormalized` also resolves listings
+the router accepted but normalization did not finish (review, needs an LLM), from the rules
+extraction: what the evaluation uses to measure the resolver apart from normalization.
+
+LLM calls run concurrently, bounded by an `asyncio.Semaphore`, through one shared
+`catalog.llm.resilience.Resilience` (retries, circuit breaker, rate limits), as in the
+batch-builder. A call refused by an open breaker waits for the next probe, up to `MAX_CIRCUIT_WAITS`
+times, then the listing is reported as an error. Three LLM modes:
 
 * `configured`: the endpoint in `settings.llm` (OpenAI or any compatible server);
 * `emulator`: the in-process OpenAI-compatible emulator (`openai_emulator`), started and stopped
@@ -32,13 +42,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from cache_lookup.logic import decide, lookup_key
 from catalog import products
 from catalog.domain.brands import load_brands
 from catalog.domain.taxonomy import load_taxonomy
+from catalog.identity.facts import facts_from_listing, facts_from_product
+from catalog.identity.memory import InMemoryCatalog
+from catalog.identity.model import Decision, Facts
+from catalog.identity.resolver import Judge, Resolver, load_resolver, matcher_judge
 from catalog.kafka.topics import LLM_REQUESTS, REVIEW, VALIDATED
 from catalog.llm.calls import call_sync
 from catalog.llm.resilience import CircuitOpenError, Resilience
@@ -63,14 +77,19 @@ if TYPE_CHECKING:
     from openai_emulator import EmulatorConfig
 
 LLMMode = Literal["configured", "emulator", "none"]
+UncertainMode = Literal["matcher", "review"]
+UNCERTAIN_MODES: tuple[UncertainMode, ...] = ("matcher", "review")
 MAX_CIRCUIT_WAITS = 3
 LLM_MODES: tuple[LLMMode, ...] = ("configured", "emulator", "none")
 
 __all__ = [
     "LLM_MODES",
+    "UNCERTAIN_MODES",
     "InlineNormalizer",
+    "InlineResolution",
     "InlineResult",
     "LLMMode",
+    "UncertainMode",
     "Unreachable",
     "open_normalizer",
 ]
@@ -90,10 +109,17 @@ class InlineResult:
     review: ReviewItem | None = None
     llm_calls: int = 0
     cost_usd: float = 0.0
+    decision: Decision | None = None
+    """Identity resolution's decision, when resolution ran on this listing."""
 
     @property
     def ok(self) -> bool:
         return self.product is not None
+
+    @property
+    def master_id(self) -> str | None:
+        """The master product this listing was resolved to (None: not resolved, or review)."""
+        return self.decision.master_id if self.decision is not None else None
 
     def to_json(self) -> dict[str, Any]:
         """The output line of `catalog normalize` for this listing."""
@@ -101,6 +127,14 @@ class InlineResult:
         if self.product is None:
             return {"retailer": listing.retailer, "sku": listing.sku, "error": self.error}
         p = self.product
+        fingerprint: str | None = p.product_fingerprint
+        resolution: dict[str, Any] = {}
+        if self.decision is not None:
+            fingerprint = self.decision.master_id
+            resolution = {
+                "resolution": self.decision.outcome,
+                "match_score": round(self.decision.score, 4),
+            }
         return {
             "retailer": listing.retailer,
             "sku": listing.sku,
@@ -113,8 +147,62 @@ class InlineResult:
             "tier": p.tier,
             "source": p.source,
             "input_fingerprint": p.input_fingerprint,
-            "product_fingerprint": p.product_fingerprint,
+            "product_fingerprint": fingerprint,
+            **resolution,
         }
+
+
+class InlineResolution:
+    """Resolves normalized listings, in input order, against one in-memory catalog of masters.
+
+    `judge` decides the uncertain band (None: review). `router` rebuilds the rules extraction of
+    listings normalization did not finish, when `resolve_unnormalized` asks for them too."""
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        *,
+        judge: Judge | None = None,
+        resolve_unnormalized: bool = False,
+        router: Router | None = None,
+    ) -> None:
+        if resolve_unnormalized and router is None:
+            raise ValueError("resolve_unnormalized needs the router's rules extraction")
+        self.resolver = resolver
+        self.judge = judge
+        self.resolve_unnormalized = resolve_unnormalized
+        self.router = router
+        self.catalog = InMemoryCatalog()
+
+    def facts(self, result: InlineResult) -> Facts | None:
+        if result.product is not None:
+            return facts_from_product(result.product)
+        if not self.resolve_unnormalized or self.router is None:
+            return None
+        try:
+            rules = self.router.route(result.listing).rules
+        except Rejected:
+            return None
+        return facts_from_listing(
+            result.listing,
+            brand=rules.brand,
+            model=rules.model,
+            category=rules.category,
+            attributes=rules.attributes,
+        )
+
+    async def resolve(self, result: InlineResult) -> InlineResult:
+        facts = self.facts(result)
+        if facts is None:
+            return result
+        key = result.listing.listing_key
+        decision = await self.resolver.resolve(self.catalog, key, facts, self.judge)
+        if decision.master_id is not None:
+            self.catalog.record(key, facts, decision.master_id)
+        return replace(result, decision=decision)
+
+    async def resolve_all(self, results: Sequence[InlineResult]) -> list[InlineResult]:
+        return [await self.resolve(result) for result in results]
 
 
 class InlineNormalizer:
@@ -131,6 +219,7 @@ class InlineNormalizer:
         client: AsyncOpenAI | None = None,
         cache: MultiLevelCache | None = None,
         concurrency: int = 8,
+        resolution: InlineResolution | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -142,13 +231,15 @@ class InlineNormalizer:
         self.taxonomy = load_taxonomy()
         self.router = Router(settings)
         self.validator = Validator(settings, self.taxonomy, load_brands())
+        self.resolution = resolution
 
     async def normalize(
         self,
         listings: Sequence[RawListing],
         on_done: Callable[[InlineResult], None] | None = None,
     ) -> list[InlineResult]:
-        """One result per listing, in input order; `on_done` is called as each one finishes."""
+        """One result per listing, in input order; `on_done` is called as each one finishes
+        normalizing. With a `resolution`, the listings are then resolved in input order."""
         semaphore = asyncio.Semaphore(self.concurrency)
 
         async def one(listing: RawListing) -> InlineResult:
@@ -158,7 +249,10 @@ class InlineNormalizer:
                 on_done(result)
             return result
 
-        return list(await asyncio.gather(*(one(listing) for listing in listings)))
+        results = list(await asyncio.gather(*(one(listing) for listing in listings)))
+        if self.resolution is not None:
+            results = await self.resolution.resolve_all(results)
+        return results
 
     async def normalize_one(self, listing: RawListing) -> InlineResult:
         try:
@@ -290,10 +384,16 @@ async def open_normalizer(
     cache: bool = False,
     concurrency: int = 8,
     emulator: EmulatorConfig | None = None,
+    resolve: bool = True,
+    resolve_unnormalized: bool = False,
+    uncertain: UncertainMode = "matcher",
 ) -> AsyncIterator[InlineNormalizer]:
     """An `InlineNormalizer` with its LLM client (and emulator, cache) opened and later closed.
 
     `emulator` configures the in-process emulator of the `emulator` mode (faults, models).
+    `resolve` resolves the normalized listings against an in-memory catalog (the shipped
+    matcher); `resolve_unnormalized` also those normalization did not finish (rules extraction);
+    `uncertain` says who decides the band between the matcher's thresholds.
 
     Raises `Unreachable` when the configured LLM endpoint or the cache's Postgres cannot be
     reached.
@@ -317,4 +417,15 @@ async def open_normalizer(
             if llm == "configured":
                 await _check_llm(client, settings.llm.base_url)
         multilevel = await stack.enter_async_context(_open_cache(settings)) if cache else None
-        yield InlineNormalizer(settings, client=client, cache=multilevel, concurrency=concurrency)
+        normalizer = InlineNormalizer(
+            settings, client=client, cache=multilevel, concurrency=concurrency
+        )
+        if resolve:
+            resolver = load_resolver()
+            normalizer.resolution = InlineResolution(
+                resolver,
+                judge=matcher_judge(resolver.matcher) if uncertain == "matcher" else None,
+                resolve_unnormalized=resolve_unnormalized,
+                router=normalizer.router,
+            )
+        yield normalizer

@@ -90,7 +90,8 @@ DLQ = Counter(
 )
 # Counter{reason}: listings sent to the review queue (one count per first reason).
 REVIEW = Counter("catalog_review_total", "Listings sent to review.", ["reason"], registry=REGISTRY)
-# Counter{kind=product_created|product_updated|offer|price_change|offer_moved}: persisted effects.
+# Counter{kind=product_created|offer|price_change|offer_moved|stale_skipped|identity_review}:
+# persisted effects.
 PERSISTED = Counter(
     "catalog_persisted_total", "Persisted effects by kind.", ["kind"], registry=REGISTRY
 )
@@ -171,3 +172,20 @@ LLM_RESULTS_EMITTED = Counter(
     ["service", "outcome"],
     registry=REGISTRY,
 )
+# Counter{outcome=known|attached|new|judged|review}: identity resolutions in the persister
+# (known is the re-scrape fast path: no matching done).
+RESOLUTIONS = Counter(
+    "catalog_resolutions_total",
+    "Identity resolutions, by outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+# Histogram: the matcher's probability for the best candidate of each resolution that scored one.
+MATCH_SCORE = Histogram(
+    "catalog_match_score",
+    "Matcher score of the best candidate per resolution.",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
+    registry=REGISTRY,
+)
+# Counter: master products merged into another (operator command or re-resolution pass).
+MERGES = Counter("catalog_merges_total", "Master products merged.", registry=REGISTRY)

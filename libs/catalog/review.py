@@ -7,6 +7,13 @@ confidence 1.0), written as a cache entry (`ai_metadata_cache` with source 'revi
 the listing is re-emitted on products.raw.v1: it flows through the pipeline again, now answered
 by the cache. Or the item is rejected with a note.
 
+Identity review: a normalized listing whose master is uncertain (the matcher scored its best
+candidate between the new-master and attach thresholds) waits with its scored candidates and the
+validated product. A person picks a candidate or declares a new product; the decision is stored
+on the item and the validated product is re-published on products.validated.v1, where the
+persister resolves the listing to the chosen master (a new one takes the id resolution would
+have given it).
+
 Dead letters: `dead_letters` keeps the original bytes of every message a service gave up on.
 Replaying republishes them (or fixed bytes) to the original topic and stamps `replayed_at`.
 """
@@ -27,11 +34,12 @@ from catalog.cache.l1 import L1Cache, connect
 from catalog.domain.brands import BrandAliases, load_brands
 from catalog.domain.identity import product_fingerprint
 from catalog.domain.taxonomy import Taxonomy, load_taxonomy
+from catalog.identity.catalog_pg import fresh_master_id
 from catalog.kafka.codec import encode
-from catalog.kafka.topics import RAW
+from catalog.kafka.topics import RAW, VALIDATED
 from catalog.settings import Settings
 from catalog.validation import Verdict, review_correction
-from schemas.models import Extraction, RawListing
+from schemas.models import Extraction, RawListing, ReviewCandidate, ValidatedProduct
 
 REVIEW_SOURCE = "review"
 REVIEW_MODEL = "human"
@@ -67,6 +75,11 @@ class ReviewRow:
     note: str | None
     resolved_by: str | None
     correction: Extraction | None
+    candidates: list[ReviewCandidate] = field(default_factory=list)
+    """Scored candidate masters of an identity review, best first."""
+    identity: bool = False
+    """An identity review: decided with a candidate or a new product, not a correction."""
+    decided_master: str | None = None
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> ReviewRow:
@@ -87,6 +100,9 @@ class ReviewRow:
             correction=Extraction.model_validate(_json(r["correction"]))
             if r["correction"] is not None
             else None,
+            candidates=[ReviewCandidate.model_validate(c) for c in _json(r["candidates"]) or []],
+            identity=r["identity"],
+            decided_master=r["decided_master"],
         )
 
 
@@ -96,7 +112,8 @@ def _json(value: Any) -> Any:
 
 
 _REVIEW_COLUMNS = """listing_key, listing, input_fingerprint, reasons, best_answer, attempts,
-    status, queued_at, resolved_at, note, resolved_by, correction"""
+    status, queued_at, resolved_at, note, resolved_by, correction, candidates,
+    validated IS NOT NULL AS identity, decided_master"""
 
 
 async def list_reviews(
@@ -254,6 +271,11 @@ async def accept(
         row = await get_review(conn, listing_key)
         if row.status == "accepted":
             raise ReviewError(f"{listing_key} was already accepted at {row.resolved_at}")
+        if row.identity:
+            raise ReviewError(
+                f"{listing_key} waits for an identity decision: accept a candidate "
+                "(--candidate MASTER_ID) or declare a new product (--new-product)"
+            )
         verdict = build_correction(
             row,
             correction,
@@ -310,6 +332,79 @@ async def accept(
             verdict.extraction.model_dump_json(),
         )
         return Accepted(await get_review(conn, listing_key), verdict, entry)
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class IdentityDecided:
+    row: ReviewRow
+    master_id: str
+    new_product: bool
+
+
+async def decide_identity(
+    settings: Settings,
+    listing_key: str,
+    master_id: str | None,
+    *,
+    note: str | None = None,
+    resolved_by: str | None = None,
+) -> IdentityDecided:
+    """Resolve an identity review: `master_id` (a candidate, or any live master) or, when None,
+    a new product. The decision is stored on the item, then the validated product is
+    re-published on products.validated.v1 for the persister to apply. Safe to retry with the
+    same decision (the persister applies it once)."""
+    from catalog.db.pool import _init_connection
+
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
+    try:
+        await _init_connection(conn)
+        row = await get_review(conn, listing_key)
+        if not row.identity:
+            raise ReviewError(
+                f"{listing_key} is not an identity review: accept it with a correction"
+            )
+        if row.status == "rejected":
+            raise ReviewError(f"{listing_key} was rejected at {row.resolved_at}")
+        if row.status == "accepted" and row.decided_master is not None:
+            chosen = master_id or row.decided_master
+        else:
+            chosen = master_id or await fresh_master_id(conn, listing_key)
+        if row.status == "accepted" and row.decided_master != chosen:
+            raise ReviewError(
+                f"{listing_key} was already resolved to {row.decided_master} at {row.resolved_at}"
+            )
+        if master_id is not None:
+            merged = await conn.fetchrow(
+                "SELECT merged_into FROM productos_maestros WHERE fingerprint = $1", master_id
+            )
+            if merged is None:
+                raise ReviewError(f"no master product {master_id!r}")
+            if merged["merged_into"] is not None:
+                raise ReviewError(f"{master_id} was merged into {merged['merged_into']}")
+        await conn.execute(
+            """UPDATE review_items SET status = 'accepted', decided_master = $2,
+                   resolved_at = coalesce(resolved_at, now()), note = coalesce($3, note),
+                   resolved_by = coalesce($4, resolved_by) WHERE listing_key = $1""",
+            listing_key,
+            chosen,
+            note,
+            resolved_by,
+        )
+        validated = ValidatedProduct.model_validate(
+            _json(
+                await conn.fetchval(
+                    "SELECT validated FROM review_items WHERE listing_key = $1", listing_key
+                )
+            )
+        )
+        await _publish(
+            settings,
+            VALIDATED.full_name(settings.kafka),
+            [(listing_key.encode(), encode(validated))],
+        )
+        return IdentityDecided(await get_review(conn, listing_key), chosen, master_id is None)
     finally:
         await conn.close()
 

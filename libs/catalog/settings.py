@@ -156,6 +156,16 @@ class CacheSettings(_Section):
     embedding_dim: int = 384
 
 
+class IdentitySettings(_Section):
+    """Identity resolution in the persister. Between the matcher's thresholds (below: a new
+    master; above: attach) lies the uncertain band. `judge=matcher` decides it with the matcher's
+    own yes/no at its best-F1 point (`judge_at`), which is also what the LLM emulator answers a
+    pairwise judgement with; `judge=none` queues those listings for review with their scored
+    candidates, for a person to decide."""
+
+    judge: Literal["matcher", "none"] = "matcher"
+
+
 class RoutingSettings(_Section):
     simple_threshold: float = 0.35
     complex_threshold: float = 0.70
@@ -201,6 +211,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     llm: LLMSettings = LLMSettings()
     cache: CacheSettings = CacheSettings()
+    identity: IdentitySettings = IdentitySettings()
     routing: RoutingSettings = RoutingSettings()
     validation: ValidationSettings = ValidationSettings()
     observability: ObservabilitySettings = ObservabilitySettings()

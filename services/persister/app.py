@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from catalog.cache.stores import CacheStores
 from catalog.domain.taxonomy import load_taxonomy
+from catalog.identity.resolver import load_resolver, matcher_judge
 from catalog.kafka.topics import DLQ, REVIEW, VALIDATED, TopicSpec
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, ServiceApp
@@ -26,9 +27,11 @@ class PersisterProcessor:
     async def start(self, publish: Publisher) -> None:
         s = self.settings
         self.stores = await CacheStores.open(s)
+        resolver = load_resolver()
+        judge = matcher_judge(resolver.matcher) if s.identity.judge == "matcher" else None
         self.writer = CatalogWriter(
             self.stores.pool, load_taxonomy(), self.stores.l1, self.stores.semantic,
-            self.stores.embedder, s.cache.namespace, s.cache.l1_default_ttl_s,
+            self.stores.embedder, s.cache.namespace, s.cache.l1_default_ttl_s, resolver, judge,
         )  # fmt: skip
 
     async def stop(self) -> None:

@@ -1,49 +1,119 @@
-"""Writing validated listings to the plan's tables, idempotently.
+"""Writing validated listings to the catalog, with identity resolution, idempotently.
 
-Redelivery of the same message changes nothing: products are upserted by fingerprint and only
-updated when the answer differs and is at least as confident; timestamps come from the message
-(`scraped_at`, else `validated_at`), not from the clock; a price-history row is written only when
-the price differs from the last one seen for the listing. When a listing's normalization changes,
-its offer moves to the new master product and the old product is re-summarised (and deactivated
-when it has no offers left), so no offer is orphaned.
+For each validated listing, in the batch's transaction:
+
+1. **Resolve** which master product it is (`catalog.identity.resolver`): a listing already
+   resolved with the same normalized title and GTIN keeps its master with no matching at all (the
+   re-scrape fast path, checked for the whole batch at once); otherwise candidates from the
+   Postgres catalog are scored by the matcher: a clear match attaches, no plausible candidate
+   creates a master (its id, `new_master_id(listing_key)`, is stable and deterministic), and the
+   uncertain band is decided by the judge (`CATALOG_IDENTITY__JUDGE`) or, without one, goes to
+   products.review.v1 with its scored candidates instead of creating a master. Creation is
+   serialised per blocking key (GTIN, model codes, brand + category group) with
+   transaction-scoped advisory locks taken before candidates are read, so two listings of one
+   new product, in one batch or on two replicas, leave one master; within a batch listings are
+   resolved one after the other, so the second sees the first's master.
+2. **Write** the listing with its own price (`listings`, a `price_history` row only when the
+   price changed) and recompute its store's best price for the product (`precios_actuales`).
+3. **Learn**: a master whose listings changed is re-fused from all of them (attributes, name,
+   identifiers); one left without offers is deactivated.
+4. **Publish** catalog.products.v1 / catalog.offers.v1 states whose version grows only when the
+   state changed, with event ids derived from key and version.
+
+Redelivery changes nothing: the same message takes the fast path to the same master, writes no
+history row, keeps every version, and re-publishes the same event ids. Timestamps come from the
+message (`scraped_at`, else `validated_at`); a message older than what the listing already
+reflects is skipped.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from catalog import metrics
+from catalog import brand_registry, metrics
+from catalog.brand_registry import observations
 from catalog.cache.embeddings import EmbeddingProvider
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
 from catalog.domain.taxonomy import Taxonomy
-from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS
+from catalog.identity.catalog_pg import (
+    PostgresCatalog,
+    SeededSource,
+    VectorIndex,
+    blocking_keys,
+    category_group,
+    code_keys,
+    facts_from_json,
+    facts_to_json,
+    lock_blocking_keys,
+    master_seed,
+)
+from catalog.identity.facts import facts_from_product
+from catalog.identity.identifiers import canonical_gtin
+from catalog.identity.model import Decision, Facts, Outcome
+from catalog.identity.resolver import Judge, Resolver, load_resolver
+from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, REVIEW
+from catalog.masters import fuse_masters, offer_events, product_states, refresh_best_prices
 from catalog.products import to_entry
 from catalog.service import Incoming, Outgoing, Result
 from schemas.models import (
-    CatalogOffer,
-    CatalogProduct,
     DeadLetter,
+    Extraction,
+    ReviewCandidate,
     ReviewItem,
     ValidatedProduct,
 )
 
 CACHEABLE_SOURCES = ("rules", "llm")
-
-
-@dataclass(frozen=True)
-class Written:
-    product_id: int
-    offer: CatalogOffer
+# Candidates a review item shows a person, best first.
+REVIEW_CANDIDATES = 5
+IDENTITY_REASON = "identity_uncertain"
 
 
 def _seen_at(product: ValidatedProduct) -> datetime:
     return product.listing.scraped_at or product.validated_at
+
+
+def _unchanged(product: ValidatedProduct, before: asyncpg.Record | None) -> bool:
+    """The listing as it was last resolved: same title, GTIN and normalization."""
+    return (
+        before is not None
+        and before["title"] == product.listing.name
+        and before["normalization"] == product.product_fingerprint
+        and before["gtin"] == canonical_gtin(product.listing.ean)
+    )
+
+
+def _identity_part(facts: dict[str, Any]) -> dict[str, Any]:
+    """A listing's facts without its price: what its master learns from."""
+    return {k: v for k, v in facts.items() if k != "price"}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A listing and the master it was resolved to."""
+
+    product: ValidatedProduct
+    facts: Facts
+    product_id: int
+    outcome: Outcome
+    score: float | None = None
+
+
+@dataclass
+class Changes:
+    """What a batch touched: what to recompute and publish before the transaction ends."""
+
+    products: set[int] = field(default_factory=set)
+    pairs: set[tuple[int, str]] = field(default_factory=set)
+    refuse: set[int] = field(default_factory=set)
+    listings: list[str] = field(default_factory=list)
 
 
 class CatalogWriter:
@@ -56,6 +126,8 @@ class CatalogWriter:
         embedder: EmbeddingProvider | None,
         namespace: str,
         default_ttl_s: int,
+        resolver: Resolver | None = None,
+        judge: Judge | None = None,
     ) -> None:
         self.pool = pool
         self.taxonomy = taxonomy
@@ -64,6 +136,9 @@ class CatalogWriter:
         self.embedder = embedder
         self.namespace = namespace
         self.default_ttl_s = default_ttl_s
+        self.resolver = resolver or load_resolver()
+        # Decides the uncertain band; without one, those listings go to review.
+        self.judge = judge
 
     async def handle_validated(self, batch: Sequence[Incoming[ValidatedProduct]]) -> list[Result]:
         # Within one batch the last message of a listing is its current state.
@@ -79,10 +154,8 @@ class CatalogWriter:
         async with self.pool.acquire() as conn, conn.transaction():
             previous = await self._previous(conn, list(latest))
             products = [p for p in latest.values() if not self._stale(p, previous)]
-            ids = await self._upsert_products(conn, products) if products else {}
-            written, touched, moved_from = await self._write_offers(conn, products, ids, previous)
-            if moved_from:
-                await self._restore_offers(conn, moved_from)
+            # The cache and its embeddings first: a title's embedding is one way to its
+            # candidates (and an embedding row needs its cache row).
             await self._write_cache(conn, cacheable)
             if self.semantic is not None and vectors:
                 await self.semantic.store(
@@ -92,13 +165,25 @@ class CatalogWriter:
                         for p, v in zip(cacheable, vectors, strict=True)
                     ],
                 )
-            states = await self._product_states(conn, touched) if touched else []
+            changes = Changes()
+            reviews = await self._resolve_and_place(conn, products, previous, changes)
+            # Brands count once per listing state: a redelivered or re-scraped listing (title,
+            # GTIN and normalization unchanged) is not a new observation.
+            await self._record_brand_observations(
+                conn,
+                [p for p in products if not _unchanged(p, previous.get(p.listing.listing_key))],
+            )
+            await refresh_best_prices(conn, changes.pairs)
+            await fuse_masters(conn, changes.refuse)
+            states = await product_states(conn, changes.products)
+            offers = await offer_events(conn, changes.listings)
         if self.l1 is not None:
             await self.l1.set_many(
                 [(p.input_fingerprint, to_entry(p), self._ttl(p.category)) for p in cacheable]
             )
         out: list[Outgoing] = [Outgoing(CATALOG_PRODUCTS, s.product_fingerprint, s) for s in states]
-        out.extend(Outgoing(CATALOG_OFFERS, w.offer.product_fingerprint, w.offer) for w in written)
+        out.extend(Outgoing(CATALOG_OFFERS, o.product_fingerprint, o) for o in offers)
+        out.extend(Outgoing(REVIEW, r.listing.listing_key, r) for r in reviews)
         # Every output goes with the first message of the batch; the rest carry none. Offsets of
         # the whole batch are committed together after the producer flush, so this is safe.
         results: list[Result] = [[] for _ in batch]
@@ -109,7 +194,8 @@ class CatalogWriter:
     async def _previous(conn: asyncpg.Connection, keys: list[str]) -> dict[str, asyncpg.Record]:
         """The current row of each listing, locked until the transaction ends."""
         rows = await conn.fetch(
-            "SELECT listing_key, product_id, price, price_original, last_seen FROM listings "
+            "SELECT listing_key, product_id, retailer, price, price_original, last_seen, "
+            "title, normalization, match_title, gtin, facts FROM listings "
             "WHERE listing_key = ANY($1) ORDER BY listing_key FOR UPDATE",
             keys,
         )
@@ -129,168 +215,318 @@ class CatalogWriter:
         cat = self.taxonomy.get(category)
         return cat.l1_ttl_s if cat else self.default_ttl_s
 
-    async def _upsert_products(
-        self, conn: asyncpg.Connection, products: Sequence[ValidatedProduct]
-    ) -> dict[str, int]:
-        best: dict[str, ValidatedProduct] = {}
-        for p in products:
-            seen = best.get(p.product_fingerprint)
-            if seen is None or p.confidence >= seen.confidence:
-                best[p.product_fingerprint] = p
-        rows = await conn.fetch(
-            """INSERT INTO productos_maestros AS pm (fingerprint, brand, model, normalized_name,
-                   category_id, attributes, ai_confidence, ai_enhanced, processing_version)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                    $6::jsonb[], $7::numeric[], $8::bool[], $9::text[])
-               ON CONFLICT (fingerprint) DO UPDATE SET
-                   brand = EXCLUDED.brand, model = EXCLUDED.model,
-                   normalized_name = EXCLUDED.normalized_name, category_id = EXCLUDED.category_id,
-                   attributes = EXCLUDED.attributes, ai_confidence = EXCLUDED.ai_confidence,
-                   ai_enhanced = EXCLUDED.ai_enhanced, active = TRUE, updated_at = now()
-               WHERE EXCLUDED.ai_confidence >= pm.ai_confidence
-                 AND (pm.brand, pm.model, pm.normalized_name, pm.attributes, pm.ai_confidence,
-                      pm.active)
-                     IS DISTINCT FROM (EXCLUDED.brand, EXCLUDED.model, EXCLUDED.normalized_name,
-                      EXCLUDED.attributes, EXCLUDED.ai_confidence, TRUE)
-               RETURNING (xmax = 0) AS inserted""",
-            list(best),
-            [p.brand for p in best.values()],
-            [p.model[:200] for p in best.values()],
-            [p.normalized_name[:500] for p in best.values()],
-            [p.category for p in best.values()],
-            [p.attributes for p in best.values()],
-            [round(p.confidence, 2) for p in best.values()],
-            [p.source != "rules" for p in best.values()],
-            [p.prompt_version[:20] for p in best.values()],
-        )
-        for row in rows:
-            metrics.PERSISTED.labels(
-                "product_created" if row["inserted"] else "product_updated"
-            ).inc()
-        id_rows = await conn.fetch(
-            "SELECT id, fingerprint FROM productos_maestros WHERE fingerprint = ANY($1)", list(best)
-        )
-        return {r["fingerprint"]: r["id"] for r in id_rows}
+    # ------------------------------------------------------------------------ resolution
 
-    async def _write_offers(
+    async def _resolve_and_place(
         self,
         conn: asyncpg.Connection,
         products: Sequence[ValidatedProduct],
-        ids: dict[str, int],
         previous: dict[str, asyncpg.Record],
-    ) -> tuple[list[Written], set[int], set[int]]:
-        written: list[Written] = []
-        touched: set[int] = set()
-        moved_from: set[int] = set()
+        changes: Changes,
+    ) -> list[ReviewItem]:
+        """Resolve every listing and write it; returns the listings queued for review."""
+        known: list[Placement] = []
+        unresolved: list[tuple[ValidatedProduct, Facts]] = []
         for p in products:
-            listing = p.listing
+            before = previous.get(p.listing.listing_key)
+            if _unchanged(p, before):
+                # A re-scrape: same title, GTIN and normalization; only the price may move.
+                assert before is not None
+                price = float(p.listing.price) if p.listing.price > 0 else None
+                facts = replace(facts_from_json(before["facts"]), price=price)
+                known.append(Placement(p, facts, before["product_id"], "known"))
+                continue
+            facts = facts_from_product(p)
+            if before is not None and not before["facts"] and before["title"] == p.listing.name:
+                # Persisted before identity resolution existed: it keeps its master, which
+                # learns from it now.
+                known.append(Placement(p, facts, before["product_id"], "known"))
+                continue
+            if (
+                before is not None
+                and before["match_title"] == facts.title
+                and before["gtin"] == facts.gtin
+            ):
+                known.append(Placement(p, facts, before["product_id"], "known"))
+            else:
+                unresolved.append((p, facts))
+        if known:
+            metrics.RESOLUTIONS.labels("known").inc(len(known))
+            await self._place(conn, known, previous, changes)
+        reviews: list[ReviewItem] = []
+        if not unresolved:
+            return reviews
+        await lock_blocking_keys(conn, (k for _, f in unresolved for k in blocking_keys(f)))
+        vectors = VectorIndex(self.semantic.model, self.semantic.dim) if self.semantic else None
+        source = PostgresCatalog(conn, vectors=vectors)
+        for p, facts in unresolved:
+            key = p.listing.listing_key
+            # A new master's id comes from the seed: the listing key, unless the listing created
+            # a master before (it was another product then).
+            seed = await master_seed(conn, key)
+            decision = await self.resolver.resolve(
+                SeededSource(source, key, p.input_fingerprint), seed, facts, self.judge
+            )
+            metrics.RESOLUTIONS.labels(decision.outcome).inc()
+            if decision.candidates:
+                metrics.MATCH_SCORE.observe(decision.candidates[0][1])
+            if decision.outcome == "review" or decision.master_id is None:
+                reviews.append(await self._queue_review(conn, p, decision))
+                continue
+            product_id = await self._master_for(conn, decision.master_id, p, facts)
+            placed = Changes()
+            score = decision.score if decision.candidates else None
+            await self._place(
+                conn, [Placement(p, facts, product_id, decision.outcome, score)], previous, placed
+            )
+            # The next listing of the batch must see this one's master as it now is.
+            await refresh_best_prices(conn, placed.pairs)
+            await fuse_masters(conn, placed.refuse)
+            changes.products |= placed.products
+            changes.pairs |= placed.pairs
+            changes.refuse |= placed.refuse
+            changes.listings.extend(placed.listings)
+        return reviews
+
+    async def _master_for(
+        self, conn: asyncpg.Connection, fingerprint: str, p: ValidatedProduct, facts: Facts
+    ) -> int:
+        """The row id of master `fingerprint` (following merges), created from this listing
+        when it does not exist yet. The row is share-locked so a concurrent merge waits."""
+        seen: set[str] = set()
+        while fingerprint not in seen:
+            seen.add(fingerprint)
+            row = await conn.fetchrow(
+                "SELECT id, merged_into FROM productos_maestros WHERE fingerprint = $1 FOR SHARE",
+                fingerprint,
+            )
+            if row is None:
+                break
+            if row["merged_into"] is None:
+                return int(row["id"])
+            fingerprint = row["merged_into"]
+        created = await conn.fetchval(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id, attributes, ai_confidence, ai_enhanced, processing_version, gtin,
+                   model_codes, code_keys, match_brand, category_group, match_title, name_source)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+               ON CONFLICT (fingerprint) DO NOTHING RETURNING id""",
+            fingerprint,
+            p.brand[:100],
+            p.model[:200],
+            p.normalized_name[:500],
+            p.category[:50],
+            dict(facts.attributes),
+            round(p.confidence, 2),
+            p.source != "rules",
+            p.prompt_version[:20],
+            facts.gtin,
+            sorted(facts.codes),
+            code_keys(facts.codes),
+            facts.brand[:100] if facts.brand else None,
+            category_group(facts.category),
+            facts.title,
+            p.listing.listing_key,
+        )
+        if created is None:
+            created = await conn.fetchval(
+                "SELECT id FROM productos_maestros WHERE fingerprint = $1", fingerprint
+            )
+        else:
+            metrics.PERSISTED.labels("product_created").inc()
+        return int(created)
+
+    async def _record_brand_observations(
+        self, conn: asyncpg.Connection, products: Sequence[ValidatedProduct]
+    ) -> None:
+        """The brand registry counts the batch's brand observations in the same transaction:
+        only new listing states reach here, so a replay never counts twice."""
+        await brand_registry.record(
+            conn,
+            [o for p in products for o in observations(p.listing.brand, p.brand, p.source)],
+        )
+
+    async def _queue_review(
+        self, conn: asyncpg.Connection, p: ValidatedProduct, decision: Decision
+    ) -> ReviewItem:
+        """An uncertain identity: the listing waits in `review_items` with its scored
+        candidates and the validated product (what a decision re-publishes); no master is
+        created. Written here, in the batch's transaction, and also sent on products.review.v1."""
+        shown = decision.candidates[:REVIEW_CANDIDATES]
+        names = {
+            r["fingerprint"]: r["normalized_name"]
+            for r in await conn.fetch(
+                "SELECT fingerprint, normalized_name FROM productos_maestros "
+                "WHERE fingerprint = ANY($1)",
+                [m for m, _ in shown],
+            )
+        }
+        item = ReviewItem(
+            listing=p.listing,
+            input_fingerprint=p.input_fingerprint,
+            reasons=[
+                f"{IDENTITY_REASON}: best candidate scored {decision.score:.2f}, between "
+                f"{self.resolver.new_below:.2f} and {self.resolver.attach_at:.2f}"
+            ],
+            best_answer=Extraction(
+                brand=p.brand,
+                model=p.model,
+                normalized_name=p.normalized_name,
+                category=p.category,
+                attributes=p.attributes,
+                confidence=p.confidence,
+            ),
+            attempts=0,
+            queued_at=_seen_at(p),
+            candidates=[
+                ReviewCandidate(master_id=m, score=min(max(s, 0.0), 1.0), name=names.get(m, ""))
+                for m, s in shown
+            ],
+        )
+        await conn.execute(
+            """INSERT INTO review_items AS r (listing_key, input_fingerprint, listing, reasons,
+                   best_answer, attempts, status, queued_at, candidates, validated)
+               VALUES ($1, $2, $3, $4, $5, 0, 'pending', $6, $7, $8)
+               ON CONFLICT (listing_key) DO UPDATE SET
+                   input_fingerprint = EXCLUDED.input_fingerprint, listing = EXCLUDED.listing,
+                   reasons = EXCLUDED.reasons, best_answer = EXCLUDED.best_answer,
+                   attempts = 0, status = 'pending', queued_at = EXCLUDED.queued_at,
+                   resolved_at = NULL, note = NULL, resolved_by = NULL, correction = NULL,
+                   candidates = EXCLUDED.candidates, validated = EXCLUDED.validated,
+                   decided_master = NULL
+               WHERE r.queued_at <> EXCLUDED.queued_at OR r.validated IS NULL""",
+            p.listing.listing_key,
+            p.input_fingerprint,
+            json.loads(p.listing.model_dump_json()),
+            item.reasons,
+            json.loads(item.best_answer.model_dump_json()) if item.best_answer else None,
+            item.queued_at,
+            [json.loads(c.model_dump_json()) for c in item.candidates],
+            json.loads(p.model_dump_json()),
+        )
+        metrics.REVIEW.labels(IDENTITY_REASON).inc()
+        metrics.PERSISTED.labels("identity_review").inc()
+        return item
+
+    # ------------------------------------------------------------------------ listings
+
+    async def _place(
+        self,
+        conn: asyncpg.Connection,
+        placements: Sequence[Placement],
+        previous: dict[str, asyncpg.Record],
+        changes: Changes,
+    ) -> None:
+        """Write each listing with its own price, and a history row when the price changed."""
+        history = []
+        for pl in placements:
+            listing = pl.product.listing
             key = listing.listing_key
-            product_id = ids[p.product_fingerprint]
-            seen_at = _seen_at(p)
             before = previous.get(key)
-            touched.add(product_id)
-            if before is not None and before["product_id"] != product_id:
-                await conn.execute(
-                    "DELETE FROM precios_actuales WHERE product_id = $1 AND listing_key = $2",
-                    before["product_id"],
-                    key,
-                )
-                touched.add(before["product_id"])
-                moved_from.add(before["product_id"])
-                metrics.PERSISTED.labels("offer_moved").inc()
-            price_changed = (
+            changes.products.add(pl.product_id)
+            changes.pairs.add((pl.product_id, listing.retailer))
+            changes.listings.append(key)
+            facts_json = facts_to_json(pl.facts)
+            if before is None:
+                changes.refuse.add(pl.product_id)
+            else:
+                if before["product_id"] != pl.product_id:
+                    changes.products.add(before["product_id"])
+                    changes.pairs.add((before["product_id"], before["retailer"]))
+                    changes.refuse |= {before["product_id"], pl.product_id}
+                    metrics.PERSISTED.labels("offer_moved").inc()
+                elif _identity_part(before["facts"] or {}) != _identity_part(facts_json):
+                    changes.refuse.add(pl.product_id)
+            if (
                 before is None
                 or before["price"] != listing.price
                 or before["price_original"] != listing.price_original
-            )
-            await conn.execute(
-                """INSERT INTO listings (listing_key, retailer, sku, product_id, input_fingerprint,
-                       title, price, price_original, source, first_seen, last_seen)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-                   ON CONFLICT (listing_key) DO UPDATE SET product_id = EXCLUDED.product_id,
-                       input_fingerprint = EXCLUDED.input_fingerprint, title = EXCLUDED.title,
-                       price = EXCLUDED.price, price_original = EXCLUDED.price_original,
-                       source = EXCLUDED.source, persisted_at = now(),
-                       last_seen = greatest(listings.last_seen, EXCLUDED.last_seen)""",
-                key,
-                listing.retailer,
-                listing.sku,
-                product_id,
-                p.input_fingerprint,
-                listing.name,
-                listing.price,
-                listing.price_original,
-                p.source,
-                seen_at,
-            )
-            if price_changed:
-                await conn.execute(
-                    """INSERT INTO price_history (listing_key, product_id, retailer, price,
-                           price_original, observed_at) VALUES ($1, $2, $3, $4, $5, $6)""",
-                    key,
-                    product_id,
-                    listing.retailer,
-                    listing.price,
-                    listing.price_original,
-                    seen_at,
-                )
-                metrics.PERSISTED.labels("price_change").inc()
-            await conn.execute(
-                """INSERT INTO precios_actuales (product_id, retailer, sku, listing_key,
-                       price_current, price_original, currency, stock_status, url, last_seen)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                   ON CONFLICT (product_id, retailer) DO UPDATE SET sku = EXCLUDED.sku,
-                       listing_key = EXCLUDED.listing_key,
-                       price_current = EXCLUDED.price_current,
-                       price_original = EXCLUDED.price_original, currency = EXCLUDED.currency,
-                       stock_status = EXCLUDED.stock_status, url = EXCLUDED.url,
-                       last_seen = greatest(precios_actuales.last_seen, EXCLUDED.last_seen)""",
-                product_id,
-                listing.retailer,
-                listing.sku,
-                key,
-                listing.price,
-                listing.price_original,
-                listing.currency,
-                listing.stock_status,
-                listing.url,
-                seen_at,
-            )
+            ):
+                history.append(pl)
             metrics.PERSISTED.labels("offer").inc()
-            written.append(
-                Written(
-                    product_id,
-                    CatalogOffer(
-                        product_fingerprint=p.product_fingerprint,
-                        listing_key=key,
-                        retailer=listing.retailer,
-                        sku=listing.sku,
-                        price=listing.price,
-                        price_original=listing.price_original,
-                        currency=listing.currency,
-                        stock_status=listing.stock_status,
-                        url=listing.url,
-                        price_changed=price_changed,
-                        last_seen=seen_at,
-                    ),
-                )
-            )
-        return written, touched, moved_from
-
-    @staticmethod
-    async def _restore_offers(conn: asyncpg.Connection, product_ids: set[int]) -> None:
-        """After offers moved away, a product keeps one offer per retailer that still has a
-        listing on it (two SKUs of one store can share a product and its offer row)."""
         await conn.execute(
-            """INSERT INTO precios_actuales (product_id, retailer, sku, listing_key,
-                   price_current, price_original, last_seen)
-               SELECT DISTINCT ON (l.retailer) l.product_id, l.retailer, l.sku, l.listing_key,
-                      l.price, l.price_original, l.last_seen
-               FROM listings l WHERE l.product_id = ANY($1)
-               ORDER BY l.retailer, l.last_seen DESC, l.listing_key
-               ON CONFLICT (product_id, retailer) DO NOTHING""",
-            list(product_ids),
+            """INSERT INTO listings AS l (listing_key, retailer, sku, product_id,
+                   input_fingerprint, title, price, price_original, source, first_seen,
+                   last_seen, gtin, match_title, facts, normalized_name, currency, stock_status,
+                   url, resolution, match_score, normalization)
+               SELECT t.key, t.retailer, t.sku, t.product_id, t.input_fingerprint, t.title,
+                      t.price, t.price_original, t.source, t.seen, t.seen, t.gtin,
+                      t.match_title, t.facts, t.normalized_name, t.currency, t.stock_status,
+                      t.url, t.resolution, t.match_score, t.normalization
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
+                           $6::text[], $7::int[], $8::int[], $9::text[], $10::timestamptz[],
+                           $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
+                           $16::text[], $17::text[], $18::text[], $19::real[], $20::text[])
+                    AS t(key, retailer, sku, product_id, input_fingerprint, title, price,
+                         price_original, source, seen, gtin, match_title, facts,
+                         normalized_name, currency, stock_status, url, resolution, match_score,
+                         normalization)
+               ON CONFLICT (listing_key) DO UPDATE SET
+                   version = l.version + CASE WHEN
+                       (l.product_id, l.sku, l.price, l.price_original, l.currency,
+                        l.stock_status, l.url, l.last_seen)
+                       IS DISTINCT FROM (EXCLUDED.product_id, EXCLUDED.sku, EXCLUDED.price,
+                        EXCLUDED.price_original, EXCLUDED.currency, EXCLUDED.stock_status,
+                        EXCLUDED.url, greatest(l.last_seen, EXCLUDED.last_seen))
+                       THEN 1 ELSE 0 END,
+                   price_version = CASE WHEN (l.price, l.price_original)
+                       IS DISTINCT FROM (EXCLUDED.price, EXCLUDED.price_original)
+                       THEN l.version + 1 ELSE l.price_version END,
+                   product_id = EXCLUDED.product_id, sku = EXCLUDED.sku,
+                   input_fingerprint = EXCLUDED.input_fingerprint, title = EXCLUDED.title,
+                   price = EXCLUDED.price, price_original = EXCLUDED.price_original,
+                   source = EXCLUDED.source, gtin = EXCLUDED.gtin,
+                   match_title = EXCLUDED.match_title, facts = EXCLUDED.facts,
+                   normalized_name = EXCLUDED.normalized_name, currency = EXCLUDED.currency,
+                   normalization = EXCLUDED.normalization,
+                   stock_status = EXCLUDED.stock_status, url = EXCLUDED.url,
+                   resolution = CASE WHEN EXCLUDED.resolution = 'known' THEN l.resolution
+                                     ELSE EXCLUDED.resolution END,
+                   match_score = CASE WHEN EXCLUDED.resolution = 'known' THEN l.match_score
+                                      ELSE EXCLUDED.match_score END,
+                   persisted_at = now(),
+                   last_seen = greatest(l.last_seen, EXCLUDED.last_seen)""",
+            *_columns(
+                placements,
+                lambda pl: pl.product.listing.listing_key,
+                lambda pl: pl.product.listing.retailer,
+                lambda pl: pl.product.listing.sku,
+                lambda pl: pl.product_id,
+                lambda pl: pl.product.input_fingerprint,
+                lambda pl: pl.product.listing.name,
+                lambda pl: pl.product.listing.price,
+                lambda pl: pl.product.listing.price_original,
+                lambda pl: pl.product.source,
+                lambda pl: _seen_at(pl.product),
+                lambda pl: pl.facts.gtin,
+                lambda pl: pl.facts.title,
+                lambda pl: facts_to_json(pl.facts),
+                lambda pl: pl.product.normalized_name[:500],
+                lambda pl: pl.product.listing.currency,
+                lambda pl: pl.product.listing.stock_status,
+                lambda pl: pl.product.listing.url,
+                lambda pl: pl.outcome,
+                lambda pl: pl.score,
+                lambda pl: pl.product.product_fingerprint,
+            ),
         )
+        if history:
+            await conn.execute(
+                """INSERT INTO price_history (listing_key, product_id, retailer, price,
+                       price_original, observed_at)
+                   SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[],
+                                        $5::int[], $6::timestamptz[])""",
+                *_columns(
+                    history,
+                    lambda pl: pl.product.listing.listing_key,
+                    lambda pl: pl.product_id,
+                    lambda pl: pl.product.listing.retailer,
+                    lambda pl: pl.product.listing.price,
+                    lambda pl: pl.product.listing.price_original,
+                    lambda pl: _seen_at(pl.product),
+                ),
+            )
+            metrics.PERSISTED.labels("price_change").inc(len(history))
 
     async def _write_cache(
         self, conn: asyncpg.Connection, products: Sequence[ValidatedProduct]
@@ -335,73 +571,35 @@ class CatalogWriter:
             ],
         )
 
-    async def _product_states(
-        self, conn: asyncpg.Connection, product_ids: set[int]
-    ) -> list[CatalogProduct]:
-        ids = sorted(product_ids)
-        # A product is active while it has offers: one left without any is deactivated (not
-        # deleted: its price history and cache entries still point to it), one that gains an
-        # offer again is reactivated.
-        await conn.execute(
-            """UPDATE productos_maestros p SET active = want.active, updated_at = now()
-               FROM (SELECT p2.id, EXISTS (SELECT 1 FROM precios_actuales pa
-                                           WHERE pa.product_id = p2.id) AS active
-                     FROM productos_maestros p2 WHERE p2.id = ANY($1)) AS want
-               WHERE p.id = want.id AND p.active IS DISTINCT FROM want.active""",
-            ids,
-        )
-        rows = await conn.fetch(
-            """SELECT p.id, p.fingerprint, p.brand, p.model, p.normalized_name, p.category_id,
-                      p.attributes, p.ai_confidence, p.updated_at,
-                      count(pa.id) AS offers, min(pa.price_current) AS min_price,
-                      max(pa.price_current) AS max_price
-               FROM productos_maestros p LEFT JOIN precios_actuales pa ON pa.product_id = p.id
-               WHERE p.id = ANY($1) GROUP BY p.id ORDER BY p.id""",
-            ids,
-        )
-        return [
-            CatalogProduct(
-                product_fingerprint=r["fingerprint"],
-                brand=r["brand"],
-                model=r["model"],
-                normalized_name=r["normalized_name"],
-                category=r["category_id"],
-                attributes=r["attributes"],
-                confidence=float(r["ai_confidence"] or 0),
-                offer_count=r["offers"],
-                min_price=int(r["min_price"]) if r["min_price"] is not None else None,
-                max_price=int(r["max_price"]) if r["max_price"] is not None else None,
-                updated_at=r["updated_at"],
-            )
-            for r in rows
-        ]
-
     async def handle_review(self, batch: Sequence[Incoming[ReviewItem]]) -> list[Result]:
-        await self.pool.executemany(
-            """INSERT INTO review_items (listing_key, input_fingerprint, listing, reasons,
-                   best_answer, attempts, status, queued_at)
-               VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
-               ON CONFLICT (listing_key) DO UPDATE SET
-                   input_fingerprint = EXCLUDED.input_fingerprint,
-                   listing = EXCLUDED.listing, reasons = EXCLUDED.reasons,
-                   best_answer = EXCLUDED.best_answer, attempts = EXCLUDED.attempts,
-                   status = 'pending', queued_at = EXCLUDED.queued_at, resolved_at = NULL
-               WHERE review_items.queued_at <> EXCLUDED.queued_at""",
-            [
-                (
-                    r.value.listing.listing_key,
-                    r.value.input_fingerprint,
-                    json.loads(r.value.listing.model_dump_json()),
-                    r.value.reasons,
-                    json.loads(r.value.best_answer.model_dump_json())
-                    if r.value.best_answer
-                    else None,
-                    r.value.attempts,
-                    r.value.queued_at,
-                )
-                for r in batch
-            ],
-        )
+        # Identity reviews (with candidates) were written by the transaction that decided them;
+        # applying them again could reopen an item a person has resolved since.
+        items = [r.value for r in batch if not r.value.candidates]
+        if items:
+            await self.pool.executemany(
+                """INSERT INTO review_items (listing_key, input_fingerprint, listing, reasons,
+                       best_answer, attempts, status, queued_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
+                   ON CONFLICT (listing_key) DO UPDATE SET
+                       input_fingerprint = EXCLUDED.input_fingerprint,
+                       listing = EXCLUDED.listing, reasons = EXCLUDED.reasons,
+                       best_answer = EXCLUDED.best_answer, attempts = EXCLUDED.attempts,
+                       status = 'pending', queued_at = EXCLUDED.queued_at, resolved_at = NULL,
+                       candidates = NULL, validated = NULL, decided_master = NULL
+                   WHERE review_items.queued_at <> EXCLUDED.queued_at""",
+                [
+                    (
+                        r.listing.listing_key,
+                        r.input_fingerprint,
+                        json.loads(r.listing.model_dump_json()),
+                        r.reasons,
+                        json.loads(r.best_answer.model_dump_json()) if r.best_answer else None,
+                        r.attempts,
+                        r.queued_at,
+                    )
+                    for r in items
+                ],
+            )
         return [[] for _ in batch]
 
     async def handle_dead_letters(self, batch: Sequence[Incoming[DeadLetter]]) -> list[Result]:
@@ -426,3 +624,8 @@ class CatalogWriter:
             ],
         )
         return [[] for _ in batch]
+
+
+def _columns(rows: Sequence[Placement], *getters: Any) -> list[list[Any]]:
+    """Column arrays for an `unnest` insert."""
+    return [[get(row) for row in rows] for get in getters]

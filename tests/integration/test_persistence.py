@@ -1,11 +1,14 @@
 """The persister alone: `ValidatedProduct`s produced straight to products.validated.v1.
 
-Redelivery leaves the database as it was, a price change adds one history row, and a listing
-whose normalization changes moves its offer to the new master product without orphaning it.
+Redelivery leaves the database as it was and re-publishes the same event ids and versions; a
+re-scrape with a new price takes the fast path (no matching) and adds one history row; a
+listing whose title changes is resolved again and moves its offer to another master product
+without orphaning it.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -112,6 +115,14 @@ async def states_for(p: Pipeline, fingerprint: str) -> list[CatalogProduct]:
     ]
 
 
+def resolutions(p: Pipeline, outcome: str) -> float:
+    """The persister's `catalog_resolutions_total{outcome=...}`."""
+    found = re.search(
+        rf'^catalog_resolutions_total\{{outcome="{outcome}"\}} (\S+)$', p.metrics("persister"), re.M
+    )
+    return float(found.group(1)) if found else 0.0
+
+
 async def fetch(p: Pipeline, sql: str, *args: object) -> list[dict[str, Any]]:
     conn = await p.db()
     try:
@@ -145,7 +156,12 @@ async def test_the_same_message_twice_leaves_identical_state(pipeline: Pipeline)
         return offers if len(offers) >= 2 else None
 
     offers = await wait_until(processed_twice, 90)
-    assert [o.price_changed for o in offers] == [True, False]
+    # The replay re-publishes the very same offer event: same id, same version.
+    assert offers[0] == offers[1]
+    assert (offers[0].version, offers[0].price_changed) == (1, True)
+    states = await states_for(pipeline, offers[0].product_fingerprint)
+    assert len(states) == 2 and states[0] == states[1]
+    assert states[0].version == 1
     after = await dump(pipeline)
     assert after == before
 
@@ -161,6 +177,13 @@ async def test_a_price_change_adds_one_history_row(pipeline: Pipeline) -> None:
     key = first.listing.listing_key
     await pipeline.produce(VALIDATED, [(key, first)])
     await wait_until(lambda: offers_for(pipeline, key), 90)
+    master_before = await fetch(
+        pipeline,
+        "SELECT p.* FROM productos_maestros p JOIN listings l ON l.product_id = p.id "
+        "WHERE l.listing_key = $1",
+        key,
+    )
+    known_before = resolutions(pipeline, "known")
     cheaper = product("paris", sku, name, 349_990, seen=T0 + timedelta(hours=6), **common)
     await pipeline.produce(VALIDATED, [(key, cheaper)])
 
@@ -169,7 +192,27 @@ async def test_a_price_change_adds_one_history_row(pipeline: Pipeline) -> None:
         return offers if len(offers) >= 2 else None
 
     offers = await wait_until(two_offers, 90)
-    assert [(o.price, o.price_changed) for o in offers] == [(399_990, True), (349_990, True)]
+    assert [(o.price, o.price_changed, o.version) for o in offers] == [
+        (399_990, True, 1),
+        (349_990, True, 2),
+    ]
+    assert offers[0].event_id != offers[1].event_id
+    assert offers[0].product_fingerprint == offers[1].product_fingerprint
+    # The re-scrape took the fast path: same title, no matching, the same master.
+    assert resolutions(pipeline, "known") == known_before + 1
+    (listing_row,) = await fetch(
+        pipeline, "SELECT resolution FROM listings WHERE listing_key = $1", key
+    )
+    assert listing_row["resolution"] == "new"
+    # Only the price moved: the master's row is as it was but for its published version.
+    master_after = await fetch(
+        pipeline, "SELECT * FROM productos_maestros WHERE id = $1", master_before[0]["id"]
+    )
+    moving = {"version", "state_hash", "updated_at"}
+    assert {k: v for k, v in master_after[0].items() if k not in moving} == {
+        k: v for k, v in master_before[0].items() if k not in moving
+    }
+    assert master_after[0]["version"] == master_before[0]["version"] + 1
     history = await fetch(
         pipeline,
         "SELECT price, observed_at FROM price_history WHERE listing_key = $1 ORDER BY id",
@@ -186,7 +229,7 @@ async def test_a_price_change_adds_one_history_row(pipeline: Pipeline) -> None:
     )
     assert int(offer["price_current"]) == 349_990
     assert offer["last_seen"] == T0 + timedelta(hours=6)
-    state = (await states_for(pipeline, first.product_fingerprint))[-1]
+    state = (await states_for(pipeline, offers[0].product_fingerprint))[-1]
     assert (state.offer_count, state.min_price, state.max_price) == (1, 349_990, 349_990)
 
     # A late redelivery of the older message does not roll the price back.
@@ -202,20 +245,27 @@ async def test_a_price_change_adds_one_history_row(pipeline: Pipeline) -> None:
     assert listing["price"] == 349_990
 
 
-async def test_a_changed_normalization_moves_the_offer(pipeline: Pipeline) -> None:
+async def test_a_retitled_listing_is_resolved_again_and_moves_its_offer(
+    pipeline: Pipeline,
+) -> None:
     run = uuid.uuid4().hex[:8]
-    # Two stores sell what was first read as the 128GB model.
+    # Two stores sell the 128GB model: one master, two offers.
     first_read: dict[str, Any] = {
         "model": "Galaxy S23 FE",
         "attributes": {"storage_gb": 128, "color": "black"},
     }
-    moving = product("ripley", f"R-{run}", "Galaxy S23 FE 256GB Negro", 499_990, **first_read)
-    staying = product("lider", f"L-{run}", "Samsung Galaxy S23 FE 128GB", 479_990, **first_read)
-    old_fp = moving.product_fingerprint
-    await pipeline.produce(
-        VALIDATED,
-        [(moving.listing.listing_key, moving), (staying.listing.listing_key, staying)],
+    moving = product(
+        "ripley", f"R-{run}", "Samsung Galaxy S23 FE 128GB Negro", 499_990, **first_read
     )
+    staying = product("lider", f"L-{run}", "Samsung Galaxy S23 FE 128GB", 479_990, **first_read)
+    await pipeline.produce(VALIDATED, [(moving.listing.listing_key, moving)])
+    (first_offer,) = await wait_until(lambda: offers_for(pipeline, moving.listing.listing_key), 90)
+    await pipeline.produce(VALIDATED, [(staying.listing.listing_key, staying)])
+    (second_offer,) = await wait_until(
+        lambda: offers_for(pipeline, staying.listing.listing_key), 90
+    )
+    old_fp = first_offer.product_fingerprint
+    assert second_offer.product_fingerprint == old_fp
 
     async def offer_count(fingerprint: str, wanted: int) -> CatalogProduct | None:
         states = await states_for(pipeline, fingerprint)
@@ -223,19 +273,26 @@ async def test_a_changed_normalization_moves_the_offer(pipeline: Pipeline) -> No
 
     await wait_until(lambda: offer_count(old_fp, 2), 90)
 
-    # The ripley listing is re-normalized as the 256GB model: a different master product.
+    # The ripley listing is retitled as the 256GB model: resolved again, a different master.
     fixed = product(
         "ripley",
         f"R-{run}",
-        "Galaxy S23 FE 256GB Negro",
+        "Samsung Galaxy S23 FE 256GB Negro",
         499_990,
         model="Galaxy S23 FE",
         attributes={"storage_gb": 256, "color": "black"},
         seen=T0 + timedelta(minutes=5),
     )
-    new_fp = fixed.product_fingerprint
-    assert new_fp != old_fp
     await pipeline.produce(VALIDATED, [(fixed.listing.listing_key, fixed)])
+
+    async def moved_offer() -> CatalogOffer | None:
+        offers = await offers_for(pipeline, fixed.listing.listing_key)
+        return offers[-1] if len(offers) == 2 else None
+
+    moved_to = await wait_until(moved_offer, 90)
+    new_fp = moved_to.product_fingerprint
+    assert new_fp != old_fp
+    assert (moved_to.version, moved_to.price_changed) == (2, False)
     await wait_until(lambda: offer_count(new_fp, 1), 90)
     old_state = await wait_until(lambda: offer_count(old_fp, 1), 90)
     assert old_state.min_price == 479_990
@@ -251,6 +308,7 @@ async def test_a_changed_normalization_moves_the_offer(pipeline: Pipeline) -> No
     }
     assert products[old_fp]["active"] and products[new_fp]["active"]
     assert products[new_fp]["attributes"]["storage_gb"] == 256
+    assert products[old_fp]["attributes"]["storage_gb"] == 128
     offers = await fetch(
         pipeline,
         "SELECT product_id, listing_key FROM precios_actuales WHERE listing_key = ANY($1)",
@@ -261,11 +319,11 @@ async def test_a_changed_normalization_moves_the_offer(pipeline: Pipeline) -> No
         (products[old_fp]["id"], staying.listing.listing_key),
     }
 
-    # The last store re-normalized too: the old product is left without offers.
+    # The other store retitles too: it joins the 256GB master, the old one has no offers left.
     staying_fixed = product(
         "lider",
         f"L-{run}",
-        "Samsung Galaxy S23 FE 128GB",
+        "Samsung Galaxy S23 FE 256GB",
         479_990,
         model="Galaxy S23 FE",
         attributes={"storage_gb": 256, "color": "black"},
@@ -281,7 +339,7 @@ async def test_a_changed_normalization_moves_the_offer(pipeline: Pipeline) -> No
     )
     assert old["active"] is False
     # No orphan offers: every offer belongs to the product its listing points to, and every
-    # listing has its offer.
+    # listing has its store's offer on its product.
     orphans = await fetch(
         pipeline,
         """SELECT pa.listing_key FROM precios_actuales pa
@@ -303,3 +361,60 @@ async def test_a_changed_normalization_moves_the_offer(pipeline: Pipeline) -> No
         [moving.listing.listing_key, staying.listing.listing_key],
     )
     assert len(history) == 2
+
+
+async def test_a_listing_persisted_before_resolution_keeps_its_master(pipeline: Pipeline) -> None:
+    """Rows written before identity resolution existed (no facts, no identifiers): the next
+    message of the listing with its title unchanged keeps it on its master, which learns its
+    identifiers from it."""
+    run = uuid.uuid4().hex[:8]
+    name = "Notebook Lenovo ThinkPad E14 Gen 5 21JK0083CL i7 16GB 512GB"
+    legacy_id = f"legacy{run}"
+    conn = await pipeline.db()
+    try:
+        product_id = await conn.fetchval(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id, attributes, ai_confidence, version)
+               VALUES ($1, 'LENOVO', 'ThinkPad E14 Gen 5', 'Lenovo ThinkPad E14 Gen 5',
+                       'notebooks', '{"ram_gb": 16}', 0.9, 1) RETURNING id""",
+            legacy_id,
+        )
+        await conn.execute(
+            """INSERT INTO listings (listing_key, retailer, sku, product_id, input_fingerprint,
+                   title, price, source, first_seen, last_seen)
+               VALUES ($1, 'pc_factory', $2, $3, 'x', $4, 899990, 'llm', $5, $5)""",
+            f"pc_factory:{run}",
+            run,
+            product_id,
+            name,
+            T0,
+        )
+    finally:
+        await conn.close()
+    message = product(
+        "pc_factory",
+        run,
+        name,
+        849_990,
+        brand="LENOVO",
+        model="ThinkPad E14 Gen 5",
+        category="notebooks",
+        attributes={"ram_gb": 16, "storage_gb": 512},
+        seen=T0 + timedelta(hours=1),
+    )
+    await pipeline.produce(VALIDATED, [(message.listing.listing_key, message)])
+    (offer,) = await wait_until(lambda: offers_for(pipeline, message.listing.listing_key), 90)
+    assert (offer.product_fingerprint, offer.price, offer.price_changed) == (
+        legacy_id,
+        849_990,
+        True,
+    )
+    (master,) = await fetch(
+        pipeline,
+        "SELECT model_codes, category_group, attributes FROM productos_maestros "
+        "WHERE fingerprint = $1",
+        legacy_id,
+    )
+    assert "21jk0083cl" in master["model_codes"]
+    assert master["category_group"] == "technology"
+    assert master["attributes"]["storage_gb"] == 512

@@ -108,9 +108,11 @@ async def test_listing_through_llm_batch_then_cache_hit_from_another_retailer(
             )
             == 0
         )
+        # One cache entry: both titles normalize to the same input fingerprint.
         cache_rows = await conn.fetchval(
-            "SELECT count(*) FROM ai_metadata_cache WHERE product_fingerprint = $1",
-            product["fingerprint"],
+            "SELECT count(*) FROM ai_metadata_cache WHERE fingerprint IN "
+            "(SELECT input_fingerprint FROM listings WHERE listing_key = ANY($1))",
+            [first.listing_key, second.listing_key],
         )
         assert cache_rows == 1
         history = await conn.fetchval(

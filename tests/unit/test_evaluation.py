@@ -12,10 +12,11 @@ from rich.console import Console
 
 from catalog.evaluation import (
     PRF,
-    abt_buy,
     devset,
     fold_model,
     foreign_settings,
+    matching,
+    matching_data,
     pairwise_prf,
     report,
     values_equal,
@@ -124,7 +125,7 @@ def _abt_buy(folder: Path) -> Path:
         folder / "tableA.csv",
         header,
         [
-            ["0", "samsung galaxy a55 5g 128gb black smartphone", "", "399.0"],
+            ["0", "samsung galaxy a55 5g 128gb black smartphone sm-a556e", "", "399.0"],
             ["1", "lg oled evo c4 55 smart tv 4k", "", ""],
         ],
     )
@@ -132,7 +133,7 @@ def _abt_buy(folder: Path) -> Path:
         folder / "tableB.csv",
         header,
         [
-            ["0", "Samsung Galaxy A55 128GB 5G Negro celular", "", "$ 379.99"],
+            ["0", "Samsung Galaxy A55 5G 128GB Black (SM-A556E)", "", "$ 379.99"],
             ["1", "samsung galaxy a55 256gb black smartphone", "", "449"],
         ],
     )
@@ -146,16 +147,52 @@ def _abt_buy(folder: Path) -> Path:
 
 def test_abt_buy_listings_and_scoring(tmp_path: Path) -> None:
     folder = _abt_buy(tmp_path / "abt-buy")
-    left, right, pairs = abt_buy.load(folder)
-    assert left["0"].retailer == "abt" and right["0"].retailer == "buy"
-    assert left["0"].price == 399 and left["1"].price == 1 and right["0"].price == 380
-    assert pairs == [("0", "0", 1), ("0", "1", 0), ("1", "1", 0)]
-    prf = abt_buy.score(pairs, {"0": "f1", "1": None}, {"0": "f1", "1": "f1"})
-    # (0,0) right, (0,1) a false match, (1,1) not normalized on one side: no match.
+    data = matching_data.abt_buy(folder, "valid")
+    assert [x.retailer for x in data.listings] == ["abt", "abt", "buy", "buy"]
+    assert [x.price for x in data.listings] == [399, 1, 380, 449]
+    assert data.pairs == [(0, 2, 1), (0, 3, 0), (1, 3, 0)]
+    prf = matching.labeled_prf(data.pairs, ["m1", None, "m1", "m1"])
+    # (0,2) right, (0,3) a false match, (1,3) one side without a master: no match.
     assert (prf.tp, prf.predicted, prf.gold) == (1, 2, 1)
-    scores = abt_buy.evaluate(_settings(), "none", folder)
+    scores = matching.evaluate_labeled(_settings(), "none", data)
     assert scores.pairs == 3 and scores.listings == 4
-    assert scores.matching.tp == 1 and scores.matching.predicted == 1
+    # The resolver on every accepted listing: the two A55 128GB offers are one product, the
+    # 256GB offer another, the TV a third.
+    assert scores.resolver.matching.tp == 1 and scores.resolver.matching.predicted == 1
+    assert scores.resolver.without_master == 0
+    assert scores.normalize.listings == 4
+
+
+def test_cross_store_pairs() -> None:
+    stores = ["a", "a", "b", "c"]
+    gold = ["x", "x", "x", "y"]
+    # Same-store pairs are not scored: (0,1) is neither right nor wrong.
+    prf = matching.cross_store_prf(["m", "m", "m", None], gold, stores)
+    assert (prf.tp, prf.predicted, prf.gold) == (2, 2, 2)
+    prf = matching.cross_store_prf(["m", "n", "n", "n"], gold, stores)
+    assert (prf.tp, prf.predicted, prf.gold) == (1, 3, 2)
+    with pytest.raises(ValueError):
+        matching.cross_store_prf(["m"], gold, stores)
+
+
+def test_latam_halves_and_prices(tmp_path: Path) -> None:
+    path = tmp_path / "listings.csv"
+    rows = [
+        ["jumbo", "7791234567898", "Leche Entera 1 L", "$1.332,5", "leche"],
+        ["dia", "7791234567898", "Leche entera 1 lt.", "$ 3210,00", "leche"],
+        ["carrefour", "12345670", "Yerba 500 g", "$ 3443,33c/u", "yerba"],
+    ]
+    _csv(path, ["store", "ean", "title", "price", "query_category"], rows)
+    halves = {half: matching_data.latam_grocery(path, half) for half in ("train", "eval")}
+    assert sum(len(h.listings) for h in halves.values()) == 3
+    together = next(h for h in halves.values() if len(h.listings) >= 2)
+    assert together.eans[0] == together.eans[1] == "7791234567898"
+    assert [x.price for x in together.listings] == [1332, 3210]
+    assert all(x.ean is None for h in halves.values() for x in h.listings)
+    assert matching_data.parse_amount("$ 3443,33c/u") == pytest.approx(3443.33)
+    assert matching_data.parse_amount("1.893E3") == pytest.approx(1893.0)
+    assert matching_data.parse_amount("$9.650") == 9650.0
+    assert matching_data.parse_amount("") is None
 
 
 # ----------------------------------------------------------------------------- WDC PAVE
@@ -226,8 +263,8 @@ def test_report_runs_everything_and_skips_absent_data(tmp_path: Path) -> None:
     out = tmp_path / "eval.json"
     result = report.run(_settings(), "none", tmp_path / "missing", out, console=console)
     console.file.close()
-    assert set(result.skipped) == {"Abt-Buy", "WDC PAVE"}
+    assert set(result.skipped) == {"Abt-Buy", "WDC Products", "latam-grocery", "WDC PAVE"}
     data = json.loads(out.read_text())
-    assert data["devset"]["listings"] == 680 and data["abt_buy"] is None
+    assert data["devset"]["listings"] == 680 and data["matching"] == {}
     text = (tmp_path / "console.txt").read_text()
     assert "brand accuracy" in text and "skipped" in text

@@ -203,7 +203,11 @@ def test_cli_writes_one_line_per_input_line_in_order(tmp_path: Path) -> None:
         "source",
         "input_fingerprint",
         "product_fingerprint",
+        "resolution",
+        "match_score",
     }
+    assert phone["resolution"] == "new" and again["resolution"] in ("attached", "judged")
+    assert bigger["resolution"] in ("new", "judged") and 0.0 <= bigger["match_score"] <= 1.0
     assert bad_json["line"] == 2 and "not JSON" in bad_json["error"]
     assert cheap == {"retailer": "lider", "sku": "C1", "error": cheap["error"]}
     assert "business_rule" in cheap["error"]

@@ -11,7 +11,18 @@ import sys
 
 import typer
 
-from catalog.cli import admin, batches, brands, cache, dlq, ingest, normalize, review, status
+from catalog.cli import (
+    admin,
+    batches,
+    brands,
+    cache,
+    dlq,
+    identity,
+    ingest,
+    normalize,
+    review,
+    status,
+)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
@@ -28,6 +39,8 @@ app.add_typer(review.app, name="review")
 app.add_typer(dlq.app, name="dlq")
 app.command()(status.status)
 app.command()(normalize.normalize)
+app.command()(identity.merge)
+app.command()(identity.resolve)
 
 
 def main() -> None:

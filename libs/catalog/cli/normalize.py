@@ -6,6 +6,10 @@ line per input line, in input order:
 
 * a normalized listing: `retailer`, `sku`, `brand`, `model`, `normalized_name`, `category`,
   `attributes`, `confidence`, `tier`, `source`, `input_fingerprint`, `product_fingerprint`;
+  with resolution on (the default), `product_fingerprint` is the master product id the listing
+  was resolved to against the listings before it in the file (null when it went to review),
+  `resolution` the outcome (`attached`, `new`, `judged`, `review`, `known`) and `match_score`
+  the matcher's probability for the chosen (or best) candidate;
 * a listing that could not be normalized: `{"retailer", "sku", "error"}`;
 * a line that is not a valid raw listing: `{"line": n, "error"}`.
 """
@@ -33,7 +37,15 @@ from catalog.cli.common import (
     load_settings,
 )
 from catalog.cli.ingest import read_listings
-from catalog.inline import LLM_MODES, InlineResult, LLMMode, Unreachable, open_normalizer
+from catalog.inline import (
+    LLM_MODES,
+    UNCERTAIN_MODES,
+    InlineResult,
+    LLMMode,
+    UncertainMode,
+    Unreachable,
+    open_normalizer,
+)
 from catalog.settings import Settings
 from schemas.models import RawListing
 
@@ -49,6 +61,8 @@ class NormalizeRun:
     def counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
         for result in self.results:
+            if result.decision is not None:
+                counts[f"resolution {result.decision.outcome}"] += 1
             if result.product is not None:
                 counts[f"answered by {result.product.source}"] += 1
             elif result.review is not None:
@@ -86,9 +100,21 @@ async def normalize_listings(
     cache: bool = False,
     concurrency: int = 8,
     progress: Progress | None = None,
+    resolve: bool = True,
+    resolve_unnormalized: bool = False,
+    uncertain: UncertainMode = "matcher",
 ) -> list[InlineResult]:
-    """Normalize `listings` in order; what the command and the evaluation both call."""
-    async with open_normalizer(settings, llm, cache=cache, concurrency=concurrency) as normalizer:
+    """Normalize `listings` in order, then resolve them in order against an in-memory catalog;
+    what the command and the evaluation both call."""
+    async with open_normalizer(
+        settings,
+        llm,
+        cache=cache,
+        concurrency=concurrency,
+        resolve=resolve,
+        resolve_unnormalized=resolve_unnormalized,
+        uncertain=uncertain,
+    ) as normalizer:
         if progress is None:
             return await normalizer.normalize(listings)
         task = progress.add_task("normalize", total=len(listings))
@@ -103,6 +129,8 @@ def run_file(
     cache: bool = False,
     concurrency: int = 8,
     show_progress: bool = True,
+    resolve: bool = True,
+    uncertain: UncertainMode = "matcher",
 ) -> NormalizeRun:
     """Read, validate and normalize a JSONL or CSV file; one output line per input record."""
     read = read_listings(file)
@@ -125,6 +153,8 @@ def run_file(
                 cache=cache,
                 concurrency=concurrency,
                 progress=progress,
+                resolve=resolve,
+                uncertain=uncertain,
             )
         )
     run = NormalizeRun(results=results, invalid=len(errors))
@@ -151,14 +181,42 @@ def normalize(
         bool, typer.Option(help="look listings up in the multilevel cache (needs Postgres, Redis)")
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="LLM calls in flight at once")] = 8,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            help="resolve each listing to a master product against the listings before it "
+            "(off: product_fingerprint is normalization's exact hash)"
+        ),
+    ] = True,
+    uncertain: Annotated[
+        str,
+        typer.Option(
+            help="who decides a listing whose best candidate falls between the matcher's "
+            "thresholds: matcher (its own judge_at threshold) or review (no master)"
+        ),
+    ] = "matcher",
 ) -> None:
     """Normalize raw listings in-process (no Kafka) and write one JSON line per input line."""
     settings = load_settings()
     mode = llm or default_llm_mode(settings)
     if mode not in LLM_MODES:
         raise fail(f"--llm must be one of {', '.join(LLM_MODES)}, not {mode!r}", EXIT_USAGE)
+    if uncertain not in UNCERTAIN_MODES:
+        raise fail(
+            f"--uncertain must be one of {', '.join(UNCERTAIN_MODES)}, not {uncertain!r}",
+            EXIT_USAGE,
+        )
+    band: UncertainMode = "matcher" if uncertain == "matcher" else "review"
     try:
-        run = run_file(settings, file, llm=mode, cache=cache, concurrency=concurrency)
+        run = run_file(
+            settings,
+            file,
+            llm=mode,
+            cache=cache,
+            concurrency=concurrency,
+            resolve=resolve,
+            uncertain=band,
+        )
     except Unreachable as exc:
         raise fail(str(exc), EXIT_UNREACHABLE) from exc
     out.parent.mkdir(parents=True, exist_ok=True)

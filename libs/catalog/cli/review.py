@@ -1,4 +1,5 @@
-"""The review queue: list, show, accept (with a correction or the best answer), reject."""
+"""The review queue: list, show, accept (with a correction or the best answer; for an identity
+review, a candidate master or a new product), reject."""
 
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ def list_(
                         "reasons": r.reasons,
                         "status": r.status,
                         "queued_at": r.queued_at.isoformat(),
+                        "candidates": [c.model_dump() for c in r.candidates],
                     }
                     for r in rows
                 ]
@@ -124,6 +126,16 @@ def show(listing_key: Annotated[str, typer.Argument(help="retailer:sku")]) -> No
         console.print("  (none)")
     else:
         console.print_json(row.best_answer.model_dump_json())
+    if row.candidates:
+        table = Table(title="candidate masters (accept one with --candidate, or --new-product)")
+        table.add_column("master id", no_wrap=True)
+        table.add_column("score", justify="right")
+        table.add_column("name")
+        for candidate in row.candidates:
+            table.add_row(candidate.master_id, f"{candidate.score:.2f}", candidate.name)
+        console.print(table)
+    if row.decided_master is not None:
+        console.print(f"decided master: {row.decided_master}")
     if row.status != "pending":
         console.print(f"resolved at: {row.resolved_at}  by: {row.resolved_by or '-'}")
         console.print(f"note: {row.note or '-'}", markup=False)
@@ -146,13 +158,27 @@ def accept(
     from_best: Annotated[
         bool, typer.Option("--from-best", help="accept the best answer as it is")
     ] = False,
+    candidate: Annotated[
+        str | None,
+        typer.Option(help="identity review: the master id this listing is (see `show`)"),
+    ] = None,
+    new_product: Annotated[
+        bool, typer.Option("--new-product", help="identity review: none of them, a new product")
+    ] = False,
     note: Annotated[str | None, typer.Option(help="why")] = None,
 ) -> None:
-    """Accept a correction: validate it, cache it, and re-emit the listing so it flows again."""
+    """Accept a correction: validate it, cache it, and re-emit the listing so it flows again.
+    For an identity review: attach the listing to a candidate master, or declare a new product."""
     from catalog.review import Correction, ReviewError, parse_attribute_options
     from catalog.review import accept as do_accept
 
     settings = load_settings()
+    if candidate is not None or new_product:
+        correcting = any(v is not None for v in (brand, model, category, name))
+        if (candidate is not None and new_product) or correcting or attr or from_best:
+            raise fail("give --candidate MASTER_ID or --new-product, and no correction", 2)
+        _decide(settings, listing_key, candidate, note)
+        return
     try:
         attributes = parse_attribute_options(attr or [])
     except ReviewError as exc:
@@ -175,6 +201,18 @@ def accept(
     for remark in done.verdict.notes:
         console.print(f"note: {remark}", markup=False)
     console.print("cached (L3 + L1) and re-emitted on products.raw.v1")
+
+
+def _decide(settings: Settings, listing_key: str, master_id: str | None, note: str | None) -> None:
+    from catalog.review import decide_identity
+
+    done = run(
+        settings,
+        lambda: decide_identity(settings, listing_key, master_id, note=note, resolved_by=_user()),
+    )
+    what = "a new product" if done.new_product else "master"
+    console.print(f"accepted {listing_key}: {what} {done.master_id}", markup=False)
+    console.print("re-published on products.validated.v1: the persister attaches it")
 
 
 @app.command()

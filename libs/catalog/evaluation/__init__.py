@@ -1,15 +1,16 @@
 """Quality figures of the platform, measured through the same path users get.
 
-`python -m catalog.evaluation` (`make eval`) normalizes three data sets with the code behind
+`python -m catalog.evaluation` (`make eval`) normalizes data sets with the code behind
 `catalog normalize` (`catalog.cli.normalize.normalize_listings`: router, rules tier or LLM with the
-validator's fallback chain) and scores the output:
+validator's fallback chain, then identity resolution in input order) and scores the output:
 
-* `devset`: the project's labeled dev set (`tests/data/devset.jsonl`, Chilean listings, Spanish):
-  per-field accuracy, attribute precision/recall/F1 and grouping quality;
-* `abt_buy`: the Abt-Buy matching benchmark, valid split (English, US electronics), read from
-  `../shared/data/abt-buy` when present;
+* `matching`: grouping quality on real listings nobody here wrote (`matching_data`): Abt-Buy
+  valid, WDC Products valid and the held-back half of latam-grocery, read from
+  `../shared/data` when present;
 * `wdc_pave`: WDC PAVE attribute extraction, train split (English), read from
-  `../shared/data/wdc-pave` when present.
+  `../shared/data/wdc-pave` when present;
+* `devset`: the generated dev set (`tests/data/devset.jsonl`), a regression fixture only: its
+  listings and labels come from the project's own templates, so it is no evidence of quality.
 
 The public data sets are never copied into the repository; when their folder is absent the
 evaluation says so and skips them. `report` prints one table and writes `out/eval.json`.

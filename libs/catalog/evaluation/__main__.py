@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from catalog.evaluation.matching_data import default_data_dir
 from catalog.inline import LLM_MODES, LLMMode, Unreachable
 from catalog.settings import get_settings
 
@@ -13,14 +14,16 @@ from catalog.settings import get_settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m catalog.evaluation",
-        description="Normalize the dev set and, when present, Abt-Buy and WDC PAVE; score them.",
+        description="Normalize and resolve the public matching sets (Abt-Buy, WDC Products, "
+        "latam-grocery) and WDC PAVE when present, and the dev set; score them.",
     )
     parser.add_argument("--llm", choices=LLM_MODES, default="emulator")
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path("../shared/data"),
-        help="folder holding abt-buy/ and wdc-pave/ (skipped when absent)",
+        default=default_data_dir(),
+        help="folder holding abt-buy/, wdc-products/, latam-grocery/ and wdc-pave/ "
+        "(each skipped when absent)",
     )
     parser.add_argument("--out", type=Path, default=Path("out/eval.json"))
     args = parser.parse_args(argv)

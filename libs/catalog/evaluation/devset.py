@@ -8,7 +8,8 @@ Per listing, a listing that could not be normalized counts as wrong on every fie
 * attributes: micro precision/recall/F1 over (attribute, value) pairs, numbers within 1%.
   Only the attribute names the dev set labels are judged (the names in its gold answers); others
   the platform also emits (`storage_type`, `connectivity`, ...) are neither right nor wrong;
-* grouping: pairwise precision/recall/F1 of "same product fingerprint" against the gold `group`.
+* grouping: pairwise precision/recall/F1 of "same master product" (identity resolution) against
+  the gold `group`.
 
 Also reported: the share of listings answered by the rules tier (no LLM) and the LLM calls made.
 """
@@ -101,12 +102,20 @@ def score(results: list[InlineResult], gold: list[dict[str, Any]]) -> DevsetScor
         category=category / n,
         attributes=PRF(tp=tp, predicted=predicted, gold=gold_pairs),
         grouping=pairwise_prf(
-            [r.product.product_fingerprint if r.product else None for r in results],
+            [_master(r) for r in results],
             [g["group"] for g in gold],
         ),
         rules_share=sum(1 for r in results if r.product and r.product.source == "rules") / n,
         llm_calls=sum(r.llm_calls for r in results),
     )
+
+
+def _master(result: InlineResult) -> str | None:
+    """The master a listing was resolved to; normalization's exact hash when resolution did not
+    run on it."""
+    if result.decision is not None:
+        return result.decision.master_id
+    return result.product.product_fingerprint if result.product else None
 
 
 def evaluate(

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from catalog.evaluation import PRF, abt_buy, devset, wdc_pave
+from catalog.evaluation import PRF, devset, matching, matching_data, wdc_pave
 from catalog.inline import LLMMode
 from catalog.settings import Settings
 
@@ -24,7 +24,7 @@ class Report:
     llm: LLMMode
     data_dir: Path
     devset: devset.DevsetScores
-    abt_buy: abt_buy.AbtBuyScores | None = None
+    matching: dict[str, matching.ResolutionScores] = field(default_factory=dict)
     wdc_pave: wdc_pave.WdcScores | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -34,8 +34,8 @@ class Report:
             "llm": self.llm,
             "data_dir": str(self.data_dir),
             "machine": {"cpus": _cpus(), "python": platform.python_version()},
+            "matching": {name: scores.as_dict() for name, scores in self.matching.items()},
             "devset": self.devset.as_dict(),
-            "abt_buy": self.abt_buy.as_dict() if self.abt_buy else None,
             "wdc_pave": self.wdc_pave.as_dict() if self.wdc_pave else None,
             "skipped": self.skipped,
             "seconds": round(self.seconds, 2),
@@ -65,8 +65,20 @@ def build_table(report: Report) -> Table:
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_column("note")
+    for name, m in report.matching.items():
+        label = f"{name} ({m.listings} listings)"
+        for title, figures in (
+            ("catalog normalize", m.normalize),
+            ("resolver on accepted", m.resolver),
+        ):
+            table.add_row(
+                label,
+                f"grouping, {title}",
+                _prf(figures.matching),
+                f"no master {_pct(figures.review_rate)}; {figures.matching.gold} true pairs",
+            )
     d = report.devset
-    dev = f"dev set ({d.listings})"
+    dev = f"dev set ({d.listings}, regression fixture)"
     table.add_row(dev, "normalized", _pct(d.normalized / (d.listings or 1)), "the rest: errors")
     table.add_row(dev, "brand accuracy", _pct(d.brand), "exact canonical brand")
     table.add_row(dev, "model accuracy", _pct(d.model), "casefold, no accents/spaces/hyphens")
@@ -74,13 +86,6 @@ def build_table(report: Report) -> Table:
     table.add_row(dev, "attributes", _prf(d.attributes), "micro, (attr, value) pairs")
     table.add_row(dev, "grouping", _prf(d.grouping), "pairwise, same fingerprint vs group")
     table.add_row(dev, "rules-tier share", _pct(d.rules_share), f"LLM calls: {d.llm_calls}")
-    if report.abt_buy is not None:
-        a = report.abt_buy
-        name = f"Abt-Buy valid ({a.pairs} pairs)"
-        table.add_row(name, "matching", _prf(a.matching), abt_buy.REFERENCE)
-        table.add_row(
-            name, "normalized", _pct(a.normalized / (a.listings or 1)), f"of {a.listings} offers"
-        )
     if report.wdc_pave is not None:
         w = report.wdc_pave
         name = f"WDC PAVE train ({w.offers})"
@@ -114,9 +119,27 @@ def run(
     abt = data_dir / "abt-buy"
     if (abt / "valid.csv").is_file():
         console.print(f"Abt-Buy: {abt}")
-        report.abt_buy = abt_buy.evaluate(settings, llm, abt)
+        report.matching["Abt-Buy valid"] = matching.evaluate_labeled(
+            settings, llm, matching_data.abt_buy(abt, "valid")
+        )
     else:
         report.skipped["Abt-Buy"] = f"{abt} not found"
+    products = data_dir / "wdc-products"
+    if (products / "valid.csv").is_file():
+        console.print(f"WDC Products: {products}")
+        report.matching["WDC Products valid"] = matching.evaluate_labeled(
+            settings, llm, matching_data.wdc_products(products, "valid")
+        )
+    else:
+        report.skipped["WDC Products"] = f"{products} not found"
+    grocery = data_dir / "latam-grocery" / "listings.csv"
+    if grocery.is_file():
+        console.print(f"latam-grocery: {grocery}")
+        report.matching["latam-grocery eval half"] = matching.evaluate_latam(
+            settings, llm, matching_data.latam_grocery(grocery, "eval")
+        )
+    else:
+        report.skipped["latam-grocery"] = f"{grocery} not found"
     wdc = data_dir / "wdc-pave"
     if (wdc / wdc_pave.TRAIN).is_file():
         console.print(f"WDC PAVE: {wdc}")

@@ -1,0 +1,382 @@
+"""Pairwise features that decide whether two listings (or a listing and a master) are one product.
+
+Every feature is a float, named, and computed from two `Facts` alone, so the same numbers come
+out in training (`scripts/train_matcher.py`), in `catalog normalize` and in the persister. The
+matcher's model file lists the names it was trained on; `pair_features` computes them all.
+
+Families:
+
+* identifiers: GTIN equal / conflicting; model codes equal, a regional or colour suffix apart,
+  one inside the other, conflicting (both sides have codes, none related), a code of one side
+  written into the other's title with other separators, a code on one side only;
+* identity attributes: measures read from the titles (capacity GB, screen size in, volume ml,
+  weight g, pack count, power W, ...) and the typed attributes, agreeing or conflicting; CPU and
+  GPU models; bare numbers;
+* brand equal / conflicting / unknown;
+* text: rapidfuzz token-set, token-sort, partial and plain ratios, token Jaccard and containment,
+  rare-token agreement (tokens with digits or long words); with the matcher's token weights
+  (inverse document frequencies from its training titles, `TokenWeights`), the weighted cosine
+  and the weighted share of each side's words the other lacks (two unknown brand names: both
+  sides keep a rare word to themselves);
+* price ratio, when both sides have a price;
+* the same store already sells the other side (a store rarely lists one product twice).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from catalog.domain.units import alias_key
+from catalog.identity.identifiers import code_relation, processor_models
+from catalog.identity.model import AttributeValue, Facts
+
+__all__ = [
+    "FEATURE_NAMES",
+    "VETO_DIMENSIONS",
+    "Profile",
+    "TokenWeights",
+    "identity_conflict",
+    "pair_features",
+    "profile",
+]
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "gtin_equal",
+    "gtin_conflict",
+    "code_equal",
+    "code_suffix",
+    "code_contained",
+    "code_conflict",
+    "code_in_text",
+    "code_one_side",
+    "code_longest",
+    "measure_agree",
+    "measure_conflict",
+    "processor_agree",
+    "processor_conflict",
+    "attribute_agree",
+    "attribute_conflict",
+    "number_jaccard",
+    "number_conflict",
+    "brand_equal",
+    "brand_conflict",
+    "brand_unknown",
+    "token_set_ratio",
+    "token_sort_ratio",
+    "partial_ratio",
+    "ratio",
+    "token_jaccard",
+    "token_containment",
+    "rare_token_jaccard",
+    "idf_cosine",
+    "idf_unmatched_min",
+    "idf_unmatched_max",
+    "length_ratio",
+    "price_log_ratio",
+    "price_missing",
+    "same_retailer",
+)
+
+# Unit suffixes of `normalize_title` and the dimension and factor they measure in.
+_MEASURE = re.compile(r"^x?(\d+(?:\.\d+)?)(tb|gb|mb|in|ml|l|kg|g|un|mah|w|hz|mp|mm|oz|lb|v|cm|m)$")
+_DIMENSIONS: dict[str, tuple[str, float]] = {
+    "tb": ("bytes", 1000.0),
+    "gb": ("bytes", 1.0),
+    "mb": ("bytes", 0.001),
+    "in": ("inch", 1.0),
+    "ml": ("volume", 1.0),
+    "l": ("volume", 1000.0),
+    "kg": ("mass", 1000.0),
+    "g": ("mass", 1.0),
+    "oz": ("mass", 28.35),
+    "lb": ("mass", 453.6),
+    "un": ("count", 1.0),
+    "mah": ("charge", 1.0),
+    "w": ("power", 1.0),
+    "hz": ("frequency", 1.0),
+    "mp": ("pixels", 1.0),
+    "mm": ("length", 1.0),
+    "cm": ("length", 10.0),
+    "m": ("length", 1000.0),
+    "v": ("voltage", 1.0),
+}
+# Measures that name a different product when they differ (a 256 GB phone is not the 512 GB one,
+# a 750 ml bottle not the 1.5 l one); a pair whose titles state different values never matches.
+VETO_DIMENSIONS = frozenset({"bytes", "inch", "volume", "mass"})
+# "5G" on a phone is its network, not five grams.
+_NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
+_PACK = re.compile(r"^(?:x(\d{1,3})|(\d{1,3})x|pack(\d{1,3})|(\d{1,3})pack|(\d{1,3})pk)$")
+_STOPWORDS = frozenset(
+    [
+        "de",
+        "del",
+        "la",
+        "el",
+        "los",
+        "las",
+        "con",
+        "y",
+        "e",
+        "en",
+        "para",
+        "a",
+        "al",
+        "por",
+        "un",
+        "una",
+        "the",
+        "and",
+        "for",
+        "with",
+        "of",
+        "x",
+        "en",
+        "sin",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the features need from one title, computed once per distinct title."""
+
+    tokens: frozenset[str]
+    rare: frozenset[str]
+    numbers: frozenset[str]
+    measures: Mapping[str, frozenset[float]]
+    processors: frozenset[str]
+    compact: str
+    sorted_text: str
+
+
+@lru_cache(maxsize=65536)
+def profile(title: str) -> Profile:
+    """The parsed form of a normalized title (`normalize_title` output)."""
+    words = title.split()
+    tokens = frozenset(w for w in words if w not in _STOPWORDS)
+    measures: dict[str, set[float]] = {}
+    numbers: set[str] = set()
+    for index, word in enumerate(words):
+        match = _MEASURE.match(word)
+        if match is not None and word not in _NETWORKS:
+            dimension, factor = _DIMENSIONS[match.group(2)]
+            measures.setdefault(dimension, set()).add(round(float(match.group(1)) * factor, 3))
+            continue
+        pack = _PACK.match(word)
+        if pack is not None:
+            count = next(g for g in pack.groups() if g)
+            measures.setdefault("count", set()).add(float(count))
+            continue
+        if word.replace(".", "", 1).isdigit():
+            nxt = words[index + 1] if index + 1 < len(words) else ""
+            if nxt in ("pack", "pk", "unidades", "un", "count", "ct"):
+                measures.setdefault("count", set()).add(float(word))
+            else:
+                numbers.add(word)
+    rare = frozenset(
+        w for w in tokens if (any(c.isdigit() for c in w) and len(w) >= 3) or len(w) >= 7
+    )
+    return Profile(
+        tokens=tokens,
+        rare=rare,
+        numbers=frozenset(numbers),
+        measures={k: frozenset(v) for k, v in measures.items()},
+        processors=processor_models(title),
+        compact=title.replace(" ", ""),
+        sorted_text=" ".join(sorted(tokens)),
+    )
+
+
+@dataclass(frozen=True)
+class TokenWeights:
+    """Inverse document frequency of title tokens; a token not listed weighs `default` (it was
+    rare or unseen in the titles the weights were computed from)."""
+
+    idf: Mapping[str, float]
+    default: float
+
+    def __call__(self, token: str) -> float:
+        return self.idf.get(token, self.default)
+
+
+_UNIFORM = TokenWeights({}, 1.0)
+
+
+def _weighted(
+    a: frozenset[str], b: frozenset[str], weights: TokenWeights
+) -> tuple[float, float, float]:
+    """Weighted cosine of the token sets, and the weighted share of `a`'s and `b`'s tokens the
+    other side lacks."""
+    wa = {t: weights(t) for t in a}
+    wb = {t: weights(t) for t in b}
+    shared = a & b
+    # fsum: exact, so the result does not depend on set iteration order (string hashing).
+    fsum = math.fsum
+    norm = math.sqrt(fsum(w * w for w in wa.values()) * fsum(w * w for w in wb.values()))
+    cosine = fsum(wa[t] * wa[t] for t in shared) / norm if norm else 0.0
+    total_a, total_b = fsum(wa.values()), fsum(wb.values())
+    only_a = fsum(w for t, w in wa.items() if t not in shared) / total_a if total_a else 0.0
+    only_b = fsum(w for t, w in wb.items() if t not in shared) / total_b if total_b else 0.0
+    return cosine, only_a, only_b
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _nested(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozenset[str]) -> bool:
+    return a <= b or b <= a
+
+
+def identity_conflict(a: Facts, b: Facts) -> bool:
+    """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
+    inside the other) or different CPU/GPU models: two products, whatever else they share."""
+    pa, pb = profile(a.title), profile(b.title)
+    for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
+        if not _nested(pa.measures[dimension], pb.measures[dimension]):
+            return True
+    return bool(pa.processors and pb.processors and not pa.processors & pb.processors)
+
+
+def _codes(a: Facts, b: Facts, pa: Profile, pb: Profile) -> dict[str, float]:
+    equal = suffix = contained = 0.0
+    longest = 0
+    for left in a.codes:
+        for right in b.codes:
+            relation = code_relation(left, right)
+            if relation == "equal":
+                equal = 1.0
+                longest = max(longest, len(left))
+            elif relation == "suffix":
+                suffix = 1.0
+                longest = max(longest, min(len(left), len(right)))
+            elif relation == "contained":
+                contained = 1.0
+                longest = max(longest, min(len(left), len(right)))
+    in_text = 0.0
+    for code, other in [(c, pb.compact) for c in a.codes] + [(c, pa.compact) for c in b.codes]:
+        if len(code) >= 5 and code in other:
+            in_text = 1.0
+            longest = max(longest, len(code))
+            break
+    related = equal or suffix or contained
+    both = bool(a.codes) and bool(b.codes)
+    return {
+        "code_equal": equal,
+        "code_suffix": suffix if not equal else 0.0,
+        "code_contained": contained if not (equal or suffix) else 0.0,
+        "code_conflict": 1.0 if both and not related and not in_text else 0.0,
+        "code_in_text": in_text if not related else 0.0,
+        "code_one_side": 1.0 if bool(a.codes) != bool(b.codes) and not in_text else 0.0,
+        "code_longest": min(longest, 12) / 12.0,
+    }
+
+
+def _attribute_key(value: AttributeValue) -> str | float:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return float(value)
+    return _text_key(value)
+
+
+@lru_cache(maxsize=65536)
+def _text_key(value: str) -> str:
+    return alias_key(value)
+
+
+def _attributes(
+    a: Mapping[str, AttributeValue], b: Mapping[str, AttributeValue]
+) -> tuple[int, int]:
+    agree = conflict = 0
+    for name in a.keys() & b.keys():
+        left, right = _attribute_key(a[name]), _attribute_key(b[name])
+        if isinstance(left, float) and isinstance(right, float):
+            same = abs(left - right) <= 0.01 * max(abs(left), abs(right), 1.0)
+        else:
+            same = left == right
+        if same:
+            agree += 1
+        else:
+            conflict += 1
+    return agree, conflict
+
+
+def pair_features(
+    a: Facts,
+    b: Facts,
+    b_retailers: frozenset[str] | None = None,
+    weights: TokenWeights | None = None,
+) -> dict[str, float]:
+    """Every feature of `FEATURE_NAMES` for the pair (symmetric in `a` and `b` when
+    `b_retailers` is not given). `b_retailers`: every store with an offer on `b` when `b` is a
+    master (default: `b.retailer`); `weights`: token weights (default: all equal)."""
+    pa, pb = profile(a.title), profile(b.title)
+    features: dict[str, float] = {}
+    both_gtin = a.gtin is not None and b.gtin is not None
+    features["gtin_equal"] = 1.0 if both_gtin and a.gtin == b.gtin else 0.0
+    features["gtin_conflict"] = 1.0 if both_gtin and a.gtin != b.gtin else 0.0
+    features.update(_codes(a, b, pa, pb))
+
+    agree = conflict = 0
+    for dimension in pa.measures.keys() & pb.measures.keys():
+        if _nested(pa.measures[dimension], pb.measures[dimension]):
+            agree += 1
+        else:
+            conflict += 1
+    features["measure_agree"] = min(agree, 3) / 3.0
+    features["measure_conflict"] = min(conflict, 2) / 2.0
+    if pa.processors and pb.processors:
+        shared = bool(pa.processors & pb.processors)
+        features["processor_agree"] = 1.0 if shared else 0.0
+        features["processor_conflict"] = 0.0 if shared else 1.0
+    else:
+        features["processor_agree"] = features["processor_conflict"] = 0.0
+    attr_agree, attr_conflict = _attributes(a.attributes, b.attributes)
+    features["attribute_agree"] = min(attr_agree, 3) / 3.0
+    features["attribute_conflict"] = min(attr_conflict, 2) / 2.0
+    features["number_jaccard"] = _jaccard(pa.numbers, pb.numbers)
+    features["number_conflict"] = (
+        1.0 if pa.numbers and pb.numbers and not _nested(pa.numbers, pb.numbers) else 0.0
+    )
+
+    brand_a = _text_key(a.brand) if a.brand else ""
+    brand_b = _text_key(b.brand) if b.brand else ""
+    features["brand_equal"] = 1.0 if brand_a and brand_a == brand_b else 0.0
+    features["brand_conflict"] = 1.0 if brand_a and brand_b and brand_a != brand_b else 0.0
+    features["brand_unknown"] = 0.0 if brand_a and brand_b else 1.0
+
+    features["token_set_ratio"] = fuzz.token_set_ratio(pa.sorted_text, pb.sorted_text) / 100.0
+    features["token_sort_ratio"] = fuzz.ratio(pa.sorted_text, pb.sorted_text) / 100.0
+    features["partial_ratio"] = fuzz.partial_ratio(a.title, b.title) / 100.0
+    features["ratio"] = fuzz.ratio(a.title, b.title) / 100.0
+    features["token_jaccard"] = _jaccard(pa.tokens, pb.tokens)
+    shorter = min(len(pa.tokens), len(pb.tokens))
+    features["token_containment"] = len(pa.tokens & pb.tokens) / shorter if shorter else 0.0
+    features["rare_token_jaccard"] = _jaccard(pa.rare, pb.rare)
+    cosine, only_a, only_b = _weighted(pa.tokens, pb.tokens, weights or _UNIFORM)
+    features["idf_cosine"] = cosine
+    features["idf_unmatched_min"] = min(only_a, only_b)
+    features["idf_unmatched_max"] = max(only_a, only_b)
+    longer = max(len(a.title), len(b.title))
+    features["length_ratio"] = min(len(a.title), len(b.title)) / longer if longer else 0.0
+
+    if a.price and b.price and a.price > 0 and b.price > 0:
+        features["price_log_ratio"] = min(abs(math.log(a.price / b.price)), 3.0) / 3.0
+        features["price_missing"] = 0.0
+    else:
+        features["price_log_ratio"] = 0.0
+        features["price_missing"] = 1.0
+    if b_retailers is None:
+        b_retailers = frozenset([b.retailer]) if b.retailer else frozenset()
+    stores = b_retailers
+    features["same_retailer"] = 1.0 if a.retailer is not None and a.retailer in stores else 0.0
+    return features

@@ -1,0 +1,306 @@
+"""The pairwise matcher: the probability that two `Facts` describe one product.
+
+A model over `catalog.identity.features`, trained by `scripts/train_matcher.py` on public labeled
+pairs and shipped as a small JSON file in this package (`data/matcher-v1.json`): feature names,
+the model, its version, decision thresholds and how it was trained. Two kinds of model read the
+same feature vector:
+
+* `logistic`: weights and a bias (raw feature units);
+* `gradient_boosting`: regression trees on the log-odds, `init + learning_rate * sum(trees)`,
+  each tree stored as parallel arrays (feature index, threshold, left and right child, leaf
+  value; a child of -1 marks a leaf; `x <= threshold` goes left).
+
+The file may also carry token weights (`idf`: inverse document frequencies of title tokens in the
+training titles) that the weighted-text features use.
+
+Inference is plain Python: the services need no training library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from catalog.identity.features import (
+    FEATURE_NAMES,
+    TokenWeights,
+    identity_conflict,
+    pair_features,
+)
+from catalog.identity.model import Facts
+
+__all__ = ["MODEL_FILE", "Matcher", "Thresholds", "Tree", "load_matcher"]
+
+MODEL_FILE = "matcher-v1.json"
+ModelKind = Literal["logistic", "gradient_boosting"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    attach_at: float
+    """At or above: the listing joins the candidate's master without further judgement."""
+    new_below: float
+    """No candidate at or above: a new master."""
+    judge_at: float
+    """Inside the band, the matcher's own yes/no (what the emulator's judgement answers)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.new_below <= self.judge_at <= self.attach_at <= 1.0:
+            raise ValueError(
+                "thresholds must satisfy 0 <= new_below <= judge_at <= attach_at <= 1, "
+                f"got {self.new_below}, {self.judge_at}, {self.attach_at}"
+            )
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One regression tree as parallel arrays; node 0 is the root."""
+
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    value: tuple[float, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], features: int) -> Tree:
+        tree = cls(
+            feature=tuple(int(v) for v in data["feature"]),
+            threshold=tuple(float(v) for v in data["threshold"]),
+            left=tuple(int(v) for v in data["left"]),
+            right=tuple(int(v) for v in data["right"]),
+            value=tuple(float(v) for v in data["value"]),
+        )
+        nodes = len(tree.value)
+        if not all(len(a) == nodes for a in (tree.feature, tree.threshold, tree.left, tree.right)):
+            raise ValueError("tree arrays differ in length")
+        for node in range(nodes):
+            if tree.left[node] == -1:
+                continue
+            if not (0 <= tree.feature[node] < features):
+                raise ValueError(f"tree splits on feature {tree.feature[node]} of {features}")
+            if not (node < tree.left[node] < nodes and node < tree.right[node] < nodes):
+                raise ValueError("tree children must follow their parent")
+        return tree
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": list(self.feature),
+            "threshold": list(self.threshold),
+            "left": list(self.left),
+            "right": list(self.right),
+            "value": list(self.value),
+        }
+
+    def __call__(self, x: Sequence[float]) -> float:
+        node = 0
+        left, right, feature, threshold = self.left, self.right, self.feature, self.threshold
+        while left[node] != -1:
+            node = left[node] if x[feature[node]] <= threshold[node] else right[node]
+        return self.value[node]
+
+
+@dataclass(frozen=True)
+class Matcher:
+    version: str
+    feature_names: tuple[str, ...]
+    thresholds: Thresholds
+    kind: ModelKind = "logistic"
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    trees: tuple[Tree, ...] = ()
+    learning_rate: float = 1.0
+    token_weights: TokenWeights | None = None
+    """Inverse document frequencies of title tokens in the training titles."""
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", _compile(self.trees) if self.trees else None)
+        unknown = [name for name in self.feature_names if name not in FEATURE_NAMES]
+        if unknown:
+            raise ValueError(f"model uses unknown features: {', '.join(unknown)}")
+        if self.kind == "logistic" and len(self.feature_names) != len(self.weights):
+            raise ValueError(
+                f"{len(self.feature_names)} feature names but {len(self.weights)} weights"
+            )
+        if self.kind == "gradient_boosting" and not self.trees:
+            raise ValueError("a gradient boosting model needs trees")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Matcher:
+        thresholds = data["thresholds"]
+        names = tuple(data["features"])
+        kind = data.get("kind", "logistic")
+        if kind not in ("logistic", "gradient_boosting"):
+            raise ValueError(f"unknown model kind {kind!r}")
+        return cls(
+            version=str(data["version"]),
+            feature_names=names,
+            thresholds=Thresholds(
+                attach_at=float(thresholds["attach_at"]),
+                new_below=float(thresholds["new_below"]),
+                judge_at=float(thresholds["judge_at"]),
+            ),
+            kind=kind,
+            weights=tuple(float(w) for w in data.get("weights", ())),
+            bias=float(data.get("bias", 0.0)),
+            trees=tuple(Tree.from_dict(t, len(names)) for t in data.get("trees", ())),
+            learning_rate=float(data.get("learning_rate", 1.0)),
+            token_weights=_token_weights(data.get("idf")),
+            training=dict(data.get("training") or {}),
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Matcher:
+        """The model in `path`, or the one shipped with the package."""
+        if path is None:
+            text = resources.files("catalog.identity").joinpath("data", MODEL_FILE).read_text()
+        else:
+            text = path.read_text(encoding="utf-8")
+        return cls.from_dict(json.loads(text))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "version": self.version,
+            "kind": self.kind,
+            "features": list(self.feature_names),
+            "thresholds": {
+                "attach_at": self.thresholds.attach_at,
+                "new_below": self.thresholds.new_below,
+                "judge_at": self.thresholds.judge_at,
+            },
+            "bias": self.bias,
+        }
+        if self.kind == "logistic":
+            data["weights"] = list(self.weights)
+        else:
+            data["learning_rate"] = self.learning_rate
+            data["trees"] = [tree.to_dict() for tree in self.trees]
+        if self.token_weights is not None:
+            data["idf"] = {
+                "default": self.token_weights.default,
+                "tokens": dict(self.token_weights.idf),
+            }
+        data["training"] = self.training
+        return data
+
+    def vector(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> list[float]:
+        features = pair_features(a, b, b_retailers, self.token_weights)
+        return [features[name] for name in self.feature_names]
+
+    def log_odds(self, vector: Sequence[float]) -> float:
+        if self.kind == "logistic":
+            return self.bias + sum(w * x for w, x in zip(self.weights, vector, strict=True))
+        return self.bias + self.learning_rate * sum(tree(vector) for tree in self.trees)
+
+    def probability(self, vector: Sequence[float]) -> float:
+        z = self.log_odds(vector)
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    def probabilities(self, vectors: Sequence[Sequence[float]]) -> list[float]:
+        """`probability` of many vectors at once (numpy: what scoring a listing's candidates
+        costs)."""
+        if not vectors:
+            return []
+        x = np.asarray(vectors, dtype=float)
+        if self.kind == "logistic":
+            z = self.bias + x @ np.asarray(self.weights, dtype=float)
+        else:
+            compiled: _Compiled = self._compiled  # type: ignore[attr-defined]
+            z = self.bias + self.learning_rate * compiled.sum(x)
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))]
+
+    def scores(
+        self, a: Facts, others: Sequence[tuple[Facts, frozenset[str] | None]]
+    ) -> list[float]:
+        """`score` of `a` against each `(facts, retailers)` of `others`, in one pass."""
+        vectors = [self.vector(a, b, retailers) for b, retailers in others]
+        return [
+            0.0 if identity_conflict(a, b) else p
+            for (b, _), p in zip(others, self.probabilities(vectors), strict=True)
+        ]
+
+    def score(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> float:
+        """Probability that `a` and `b` are the same product (`b_retailers`: the stores with an
+        offer on `b`, when `b` is a master). A pair with an identity conflict (different stated
+        capacity, size, volume or weight, different CPU/GPU) scores 0, whatever the model says."""
+        if identity_conflict(a, b):
+            return 0.0
+        return self.probability(self.vector(a, b, b_retailers))
+
+
+def _token_weights(data: dict[str, Any] | None) -> TokenWeights | None:
+    if not data:
+        return None
+    tokens = {str(t): float(w) for t, w in dict(data["tokens"]).items()}
+    return TokenWeights(tokens, float(data["default"]))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """Every tree padded to one node count, leaves pointing at themselves, so that all trees
+    walk all rows together in `depth` vectorized steps."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    depth: int
+
+    def sum(self, x: np.ndarray) -> np.ndarray:
+        """Sum over trees of each row's leaf value."""
+        trees = self.feature.shape[0]
+        rows = np.arange(x.shape[0])[None, :]
+        tree_index = np.arange(trees)[:, None]
+        node = np.zeros((trees, x.shape[0]), dtype=np.int64)
+        for _ in range(self.depth):
+            feature = self.feature[tree_index, node]
+            go_left = x[rows, feature] <= self.threshold[tree_index, node]
+            node = np.where(go_left, self.left[tree_index, node], self.right[tree_index, node])
+        total: np.ndarray = self.value[tree_index, node].sum(axis=0)
+        return total
+
+
+def _depth(tree: Tree, node: int = 0) -> int:
+    if tree.left[node] == -1:
+        return 0
+    return 1 + max(_depth(tree, tree.left[node]), _depth(tree, tree.right[node]))
+
+
+def _compile(trees: Sequence[Tree]) -> _Compiled:
+    size = max(len(t.value) for t in trees)
+    shape = (len(trees), size)
+    feature = np.zeros(shape, dtype=np.int64)
+    threshold = np.zeros(shape, dtype=float)
+    left = np.tile(np.arange(size), (len(trees), 1))
+    right = left.copy()
+    value = np.zeros(shape, dtype=float)
+    for i, tree in enumerate(trees):
+        n = len(tree.value)
+        feature[i, :n] = tree.feature
+        threshold[i, :n] = tree.threshold
+        value[i, :n] = tree.value
+        for node in range(n):
+            if tree.left[node] != -1:
+                left[i, node] = tree.left[node]
+                right[i, node] = tree.right[node]
+    depth = max(_depth(tree) for tree in trees)
+    return _Compiled(feature, threshold, left, right, value, depth)
+
+
+@lru_cache(maxsize=1)
+def load_matcher() -> Matcher:
+    """The shipped model, loaded once per process."""
+    return Matcher.load()

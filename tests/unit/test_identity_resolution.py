@@ -1,0 +1,341 @@
+"""Identity resolution: identifiers, pairwise features, the shipped matcher and the resolver."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from catalog.identity.facts import facts_from_listing, facts_from_product, fuse
+from catalog.identity.features import FEATURE_NAMES, identity_conflict, pair_features
+from catalog.identity.identifiers import (
+    canonical_gtin,
+    code_relation,
+    code_stem,
+    model_codes,
+    processor_models,
+)
+from catalog.identity.matcher import MODEL_FILE, Matcher, Thresholds, load_matcher
+from catalog.identity.memory import InMemoryCatalog
+from catalog.identity.model import Candidate, Facts
+from catalog.identity.resolver import Resolver, load_resolver, matcher_judge, new_master_id
+from schemas.models import RawListing
+
+# ----------------------------------------------------------------------------- identifiers
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7791234567898", "07791234567898"),  # EAN-13
+        ("012345678905", "00012345678905"),  # UPC-A
+        ("00012345678905", "00012345678905"),  # GTIN-14 of the same number
+        ("12345670", "00000012345670"),  # EAN-8
+        ("7791234-567898", "07791234567898"),
+        (12345670, "00000012345670"),
+        ("7791234567899", None),  # wrong check digit
+        ("00000000", None),
+        ("123456789", None),  # no such length
+        ("77912345678a", None),
+        (None, None),
+        (True, None),
+    ],
+)
+def test_canonical_gtin(value: object, expected: str | None) -> None:
+    assert canonical_gtin(value) == expected
+
+
+def test_one_gtin_in_every_spelling() -> None:
+    assert canonical_gtin("012345678905") == canonical_gtin("0012345678905")
+
+
+@pytest.mark.parametrize(
+    ("title", "code"),
+    [
+        ('Sony Bravia KDL-40V5100 40" LCD TV', "kdl40v5100"),
+        ("sony bravia kdl40v5100 lcd tv", "kdl40v5100"),
+        ("Lenovo ThinkPad E14 [20GF0001US]", "20gf0001us"),
+        ("HP Chromebook 11A-NA0035NR [18J38UA]", "18j38ua"),
+        ("Sony WH-1000XM3/B headphones", "wh1000xm3b"),
+        ("Corsair Carbide Mid-Tower CC-9011050-WW", "cc9011050"),
+        ("Jabra Evolve 75 UC Stereo Headset 7599-838-199", "7599838199"),
+    ],
+)
+def test_model_codes_found_and_normalized(title: str, code: str) -> None:
+    assert code in model_codes(title)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Samsung Galaxy 256GB 55in 1.5l 750ml 2x1 4k 1080p 65W 12V",
+        "Leche entera 1 L pack 6 un.",
+        "Adaptador 100-240v 2.5-inch disco 16/512gb",
+        "Notebook Lenovo Core i5-1235U 16GB RTX 4060 Ryzen 5 5600H",
+    ],
+)
+def test_measures_and_processors_are_not_codes(title: str) -> None:
+    assert model_codes(title) == frozenset()
+
+
+def test_code_equal_to_the_brand_is_dropped() -> None:
+    assert "3m" not in model_codes("3M 8210 respirator", brand="3M")
+
+
+def test_processor_models() -> None:
+    title = "Lenovo LOQ Core i5-1235U 16GB RTX 4060 Ti, Ryzen 5 5600H, Apple M2 Pro"
+    assert processor_models(title) == {"i5-1235u", "rtx4060ti", "ryzen5-5600h", "m2pro"}
+    assert processor_models("Intel Core i7 12700H") == {"i7-12700h"}
+
+
+def test_code_relations() -> None:
+    assert code_relation("kdl40v5100", "kdl40v5100") == "equal"
+    assert code_relation("wh1000xm3b", "wh1000xm3") == "suffix"
+    assert code_relation("s051160", "c13s051160") == "contained"
+    assert code_relation("kdl40v5100", "kdl46v5100") == "none"
+    assert code_stem("wh1000xm3b") == "wh1000xm3"
+    assert code_stem("kdl40v5100") == "kdl40v5100"
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def _facts(name: str, retailer: str = "a", price: int = 1000, **kw: object) -> Facts:
+    listing = RawListing(retailer=retailer, sku=name[:20], name=name, price=price)
+    return facts_from_listing(listing, **kw)  # type: ignore[arg-type]
+
+
+def test_identity_conflicts_veto() -> None:
+    phone = _facts("Samsung Galaxy S24 5G 256GB SM-S921B")
+    assert identity_conflict(phone, _facts("Samsung Galaxy S24 512 GB SM-S921B"))
+    assert not identity_conflict(phone, _facts("Galaxy S24 8GB 256GB Negro"))
+    assert identity_conflict(_facts("HP 15 Core i5-1235U"), _facts("HP 15 Core i7-1255U"))
+    assert identity_conflict(_facts("Aceite de oliva 500 ml"), _facts("Aceite Oliva X250cc"))
+    assert not identity_conflict(_facts("Leche 1 L"), _facts("Leche entera 1000 ml"))
+
+
+def test_capacity_conflict() -> None:
+    small = _facts("Samsung Galaxy S24 256GB Negro")
+    large = _facts("Samsung Galaxy S24 512 GB negro", retailer="b")
+    features = pair_features(small, large)
+    assert features["measure_conflict"] > 0 and features["measure_agree"] == 0
+    same = pair_features(small, _facts("Galaxy S24 Samsung 8GB 256 GB", retailer="b"))
+    assert same["measure_conflict"] == 0 and same["measure_agree"] > 0
+
+
+def test_spellings_of_one_code_are_equal() -> None:
+    features = pair_features(
+        _facts('Sony KDL-40V5100 40" LCD TV'), _facts("sony bravia kdl40v5100 television")
+    )
+    assert features["code_equal"] == 1.0 and features["code_conflict"] == 0.0
+    conflict = pair_features(_facts("Sony KDL-40V5100 TV"), _facts("Sony KDL-46V5100 TV"))
+    assert conflict["code_conflict"] == 1.0 and conflict["code_equal"] == 0.0
+
+
+def test_features_are_complete_and_bounded() -> None:
+    a = _facts("Notebook HP 15 Core i5-1235U 8GB 512GB SSD", price=500000)
+    b = _facts("HP 15 i7-1255U 16GB 512GB", retailer="b", price=650000)
+    features = pair_features(a, b)
+    assert tuple(features) == FEATURE_NAMES
+    assert all(0.0 <= v <= 1.0 for v in features.values())
+    assert features["processor_conflict"] == 1.0
+    assert features["same_retailer"] == 0.0
+    assert pair_features(a, b, frozenset({"a"}))["same_retailer"] == 1.0
+
+
+def test_gtin_features() -> None:
+    listing = RawListing(retailer="a", sku="1", name="Leche 1 L", price=990, ean="7791234567898")
+    other = listing.model_copy(update={"retailer": "b"})
+    features = pair_features(facts_from_listing(listing), facts_from_listing(other))
+    assert features["gtin_equal"] == 1.0 and features["gtin_conflict"] == 0.0
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+def test_facts_from_a_validated_product() -> None:
+    from catalog import products
+    from catalog.settings import Settings
+    from router.logic import Router
+
+    listing = RawListing(
+        retailer="paris",
+        sku="1",
+        name="Smart TV Samsung 55'' Crystal UHD UN55DU7000",
+        price=399990,
+        ean="012345678905",
+    )
+    routed = Router(Settings()).route(listing)
+    rules = routed.rules.model_copy(update={"brand": "SAMSUNG", "model": "Crystal UHD DU7000"})
+    rules = rules.model_copy(update={"category": rules.category or "televisores"})
+    product = products.from_extraction(routed, rules, source="rules", prompt_version="t")
+    facts = facts_from_product(product)
+    assert facts.title == "smart tv samsung 55in crystal uhd un55du7000"
+    assert facts.brand == "SAMSUNG" and facts.gtin == "00012345678905"
+    assert "un55du7000" in facts.codes and "du7000" in facts.codes
+    assert facts.price == 399990 and facts.retailer == "paris"
+
+
+def test_a_master_learns_from_its_offers() -> None:
+    master = Facts(title="hp 15 notebook", attributes={"ram_gb": 8, "color": "negro"})
+    offer = Facts(
+        title="notebook hp 15 fd0001la core i5 8gb 512gb",
+        brand="HP",
+        attributes={"storage_gb": 512, "color": "negro mate"},
+        gtin="00012345678905",
+        codes=frozenset({"fd0001la"}),
+    )
+    fused = fuse(master, offer)
+    assert fused.attributes == {"ram_gb": 8, "color": "negro mate", "storage_gb": 512}
+    assert fused.gtin == "00012345678905" and fused.brand == "HP"
+    assert fused.codes == {"fd0001la"} and fused.title == offer.title
+    assert fuse(fused, master).title == offer.title  # a poorer title does not replace it
+
+
+# ----------------------------------------------------------------------------- matcher
+
+
+def test_shipped_model_is_consistent() -> None:
+    raw = json.loads(resources.files("catalog.identity").joinpath("data", MODEL_FILE).read_text())
+    matcher = load_matcher()
+    assert matcher.version == raw["version"] and matcher.version.startswith("matcher-v")
+    assert list(matcher.feature_names) == raw["features"]
+    assert set(matcher.feature_names) <= set(FEATURE_NAMES)
+    t = matcher.thresholds
+    assert 0 < t.new_below <= t.judge_at <= t.attach_at < 1
+    assert raw["training"]["data"], "the model file says what it was trained on"
+    assert Matcher.from_dict(matcher.to_dict()) == matcher
+
+
+def test_model_file_with_unknown_feature_is_refused(tmp_path: Path) -> None:
+    data = load_matcher().to_dict()
+    data["features"] = [*data["features"][:-1], "colour_of_the_box"]
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="unknown features"):
+        Matcher.load(path)
+    with pytest.raises(ValueError):
+        Thresholds(attach_at=0.5, new_below=0.6, judge_at=0.55)
+
+
+def test_logistic_model_scores_by_its_weights() -> None:
+    names = ("code_equal", "measure_conflict")
+    matcher = Matcher(
+        version="t",
+        feature_names=names,
+        thresholds=Thresholds(0.9, 0.1, 0.5),
+        weights=(4.0, -8.0),
+        bias=-2.0,
+    )
+    a, b = _facts("Sony KDL-40V5100 40in"), _facts("sony kdl40v5100 46in", retailer="b")
+    vector = matcher.vector(a, b)
+    assert vector == [1.0, 0.5]  # one conflicting dimension of two counted
+    assert matcher.probability(vector) == pytest.approx(1 / (1 + 2.718281828459045**2))
+    assert matcher.probabilities([vector, [0.0, 0.0]]) == pytest.approx(
+        [matcher.probability(vector), 1 / (1 + 2.718281828459045**2)]
+    )
+    assert matcher.score(a, b) == 0.0  # 40 vs 46 inches: vetoed whatever the weights say
+
+
+def test_shipped_matcher_orders_pairs() -> None:
+    matcher = load_matcher()
+    listing = _facts("Audifonos Sony WH-1000XM4 Noise Cancelling Negro", price=300)
+    same = _facts("Sony WH1000XM4/B Wireless Noise Canceling Headphones", "b", price=310)
+    other = _facts("Sony WH-1000XM3 Wireless Noise Cancelling Headphones", "b", price=250)
+    assert matcher.score(listing, same) > 0.5 > matcher.score(listing, other)
+
+
+# ----------------------------------------------------------------------------- resolver
+
+
+async def _resolve_all(resolver: Resolver, rows: list[tuple[str, str]]) -> list[str | None]:
+    catalog = InMemoryCatalog()
+    judge = matcher_judge(resolver.matcher)
+    masters = []
+    for store, name in rows:
+        facts = _facts(name, retailer=store)
+        decision = await resolver.resolve(catalog, f"{store}:{name}", facts, judge)
+        if decision.master_id is not None:
+            catalog.record(f"{store}:{name}", facts, decision.master_id)
+        masters.append(decision.master_id)
+    return masters
+
+
+async def test_two_stores_spellings_become_one_master_and_capacities_never_merge() -> None:
+    masters = await _resolve_all(
+        load_resolver(),
+        [
+            ("falabella", "Celular Samsung Galaxy S24 256GB Negro SM-S921B"),
+            ("paris", "Samsung Galaxy S24 5G 256 GB Onyx Black (SM-S921B)"),
+            ("ripley", "Samsung Galaxy S24 512GB Negro SM-S921B"),
+            ("lider", "SAMSUNG GALAXY S24 512 GB NEGRO"),
+        ],
+    )
+    assert masters[0] == masters[1]
+    assert masters[2] != masters[0]
+    assert masters[3] not in (masters[0], None)
+
+
+async def test_a_part_number_only_title_attaches() -> None:
+    full = "HP Chromebook 11A-NA0035NR 11.6 inch MediaTek 4GB 32GB [18J38UA]"
+    masters = await _resolve_all(
+        load_resolver(), [("abcdin", full), ("paris", "Notebook HP 18J38UA")]
+    )
+    assert masters[0] == masters[1] == new_master_id(f"abcdin:{full}")
+
+
+async def test_decisions_known_new_review_and_judged() -> None:
+    resolver = Resolver(load_resolver().matcher, attach_at=0.999, new_below=0.05)
+    catalog = InMemoryCatalog()
+    first = _facts("Sony WH-1000XM4 Noise Cancelling Headphones Black")
+    decision = await resolver.resolve(catalog, "a:1", first)
+    assert decision.outcome == "new" and decision.master_id == new_master_id("a:1")
+    catalog.record("a:1", first, decision.master_id)
+    assert (await resolver.resolve(catalog, "a:1", first)).outcome == "known"
+    close = _facts("Sony WH1000XM4 headphones", retailer="b")
+    review = await resolver.resolve(catalog, "b:1", close)
+    assert review.outcome == "review" and review.master_id is None
+    assert review.candidates and review.candidates[0][0] == new_master_id("a:1")
+
+    async def yes(facts: Facts, candidate: Candidate) -> bool:
+        return True
+
+    async def no(facts: Facts, candidate: Candidate) -> bool:
+        return False
+
+    judged = await resolver.resolve(catalog, "b:1", close, yes)
+    assert (judged.outcome, judged.master_id) == ("judged", new_master_id("a:1"))
+    refused = await resolver.resolve(catalog, "b:1", close, no)
+    assert (refused.outcome, refused.master_id) == ("judged", new_master_id("b:1"))
+
+
+async def test_a_changed_title_is_not_known() -> None:
+    catalog = InMemoryCatalog()
+    facts = _facts("Leche Entera Colun 1 L")
+    catalog.record("a:1", facts, "m1")
+    assert await catalog.known("a:1", facts.title, None) == "m1"
+    assert await catalog.known("a:1", "leche entera colun 1l pack", None) is None
+    assert await catalog.known("a:2", facts.title, None) is None
+
+
+async def test_blocking_finds_identifiers_and_rare_tokens() -> None:
+    catalog = InMemoryCatalog()
+    catalog.record("a:1", _facts("Sony WH-1000XM3/B headphones"), "m1")
+    catalog.record("a:2", _facts("Galletas Oreo Original 118 g"), "m2")
+    by_code = await catalog.candidates(_facts("audifonos wh1000xm3", retailer="b"), 5)
+    assert [c.master_id for c in by_code][:1] == ["m1"]
+    by_tokens = await catalog.candidates(_facts("Oreo galletas 118g", retailer="b"), 5)
+    assert by_tokens[0].master_id == "m2"
+    assert by_tokens[0].retailers == {"a"}
+
+
+def test_new_master_id_is_deterministic() -> None:
+    assert new_master_id("a:1") == new_master_id("a:1") != new_master_id("a:2")
+    assert len(new_master_id("a:1")) == 32 and int(new_master_id("a:1"), 16) >= 0
+
+
+def test_resolver_thresholds_must_be_ordered() -> None:
+    with pytest.raises(ValueError):
+        Resolver(load_matcher(), attach_at=0.2, new_below=0.5)
