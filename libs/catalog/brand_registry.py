@@ -117,10 +117,12 @@ async def record(conn: Any, observations: Sequence[tuple[str, str]]) -> None:
         target = aliased.get(alias_key(brand), brand)
         per_brand.setdefault(target, Counter())[source] += n
     names = sorted(per_brand)
+    # Sources travel as JSON text cast in SQL: the services' pools encode jsonb parameters
+    # themselves, a plain connection does not, and text means the same on both.
     await conn.execute(
         f"""INSERT INTO brands AS b (brand, listings, sources)
-           SELECT t.brand, t.listings, t.sources
-           FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS t(brand, listings, sources)
+           SELECT t.brand, t.listings, t.sources::jsonb
+           FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(brand, listings, sources)
            ORDER BY t.brand
            ON CONFLICT (brand) DO UPDATE SET
                listings = b.listings + EXCLUDED.listings,
