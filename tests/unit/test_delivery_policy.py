@@ -34,6 +34,7 @@ from catalog.kafka.dead_letters import (
 )
 from catalog.kafka.failures import (
     Backoff,
+    DependencyDown,
     FaultInjector,
     InjectedFault,
     OutputTooLarge,
@@ -54,6 +55,7 @@ MAX_REQUEST = 1_048_576
     ("exc", "dependency"),
     [
         (InjectedFault("boom"), "injected"),
+        (DependencyDown("postgres", ConnectionRefusedError(111, "refused")), "postgres"),
         (asyncpg.exceptions.CannotConnectNowError("starting up"), "postgres"),
         (asyncpg.exceptions.AdminShutdownError("terminating connection"), "postgres"),
         (asyncpg.exceptions.SerializationError("could not serialize"), "postgres"),

@@ -19,6 +19,7 @@ import asyncpg
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from catalog.kafka.codec import encode
+from catalog.kafka.failures import DependencyDown
 from catalog.settings import PostgresSettings
 from schemas.models import DeadLetter, utcnow
 
@@ -125,6 +126,12 @@ class OriginalStore:
     async def keep(self, original: Original, letter: DeadLetter) -> str:
         """Store the whole original (idempotent on the source coordinates); returns the
         reference the topic record carries."""
+        try:
+            return await self._keep(original, letter)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            raise DependencyDown("postgres", exc) from exc
+
+    async def _keep(self, original: Original, letter: DeadLetter) -> str:
         pool = await self._get_pool()
         row_id = await pool.fetchval(
             """INSERT INTO dead_letters (service, topic, partition, "offset", error_type, error,

@@ -48,6 +48,14 @@ class InjectedFault(RuntimeError):
     """A failure raised on purpose (`CATALOG_FAULTS__*`) to prove the loop loses nothing."""
 
 
+class DependencyDown(Exception):
+    """A named dependency failed (raised where the code knows which one it was talking to)."""
+
+    def __init__(self, dependency: str, cause: BaseException) -> None:
+        super().__init__(f"{dependency}: {type(cause).__name__}: {cause}")
+        self.dependency = dependency
+
+
 class OutputTooLarge(Exception):
     """An output can never be sent: it is larger than the producer accepts."""
 
@@ -78,6 +86,8 @@ def _describe(exc: BaseException) -> str:
 def _classify_one(exc: BaseException) -> tuple[Kind, str | None] | None:
     if isinstance(exc, InjectedFault):
         return "transient", "injected"
+    if isinstance(exc, DependencyDown):
+        return "transient", exc.dependency
     if isinstance(exc, (OutputTooLarge, *TOO_LARGE)):
         return "poison", None
     if isinstance(exc, asyncpg.PostgresError):

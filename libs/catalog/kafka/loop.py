@@ -512,6 +512,11 @@ class ConsumeLoop:
         pending: dict[TopicPartition, int],
     ) -> bool:
         failure = classify(exc)
+        if failure.dependency == "network":
+            # A connection error that does not say to what: name the dependency that is down.
+            down = await self.unhealthy()
+            if down:
+                failure = Failure("transient", down[0], failure.error)
         if failure.kind == "poison" and isinstance(exc, OutputTooLarge) and len(records) == 1:
             return await self._give_up(consumer, records[0], "output_too_large", failure.error)
         if failure.kind == "poison" or failure.kind == "unknown":

@@ -1,0 +1,506 @@
+"""At-least-once delivery against the real stack: failed sends and handlers are retried without
+committing early, hostile input is dead-lettered (bounded) while every valid listing around it
+comes out, and a Postgres outage is waited out without dead-lettering anything."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import random
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+
+from catalog.devstack.stack import Ports, Stack, free_port
+from catalog.kafka.admin import create_topics
+from catalog.kafka.codec import encode
+from catalog.kafka.failures import FaultInjector, OutputTooLarge
+from catalog.kafka.loop import Send, Sender
+from catalog.kafka.topics import DLQ, RAW, ROUTED
+from catalog.settings import FaultSettings, Settings
+from schemas.models import DeadLetter, RawListing
+from tests.integration.harness import Pipeline, create_database, start_pipeline, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+# Titles the rules tier answers, so router -> cache-lookup -> persister is the whole path.
+TITLES = [
+    ("Leche Entera Soprole 1 L", "Lácteos"),
+    ("Bebida Coca-Cola Original 2 L", "Bebidas"),
+    ("Celular Samsung Galaxy A35 5G 256GB Azul", "Celulares"),
+    ("Perfume Carolina Herrera 212 VIP Men EDT 100 ml", "Perfumes"),
+]
+FAST_RETRY = {"CATALOG_KAFKA__RETRY_BASE_S": "0.1", "CATALOG_KAFKA__RETRY_MAX_S": "1"}
+
+
+def valid_listings(run: str, retailers: Iterable[str]) -> list[RawListing]:
+    return [
+        RawListing(retailer=r, sku=f"{run}-{i}", name=t, price=9990 + i, category=c)
+        for r in retailers
+        for i, (t, c) in enumerate(TITLES)
+    ]
+
+
+async def fetch(pipeline: Pipeline, sql: str, *args: object) -> list[Any]:
+    conn = await pipeline.db()
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def persisted(pipeline: Pipeline, keys: list[str]) -> int:
+    rows = await fetch(
+        pipeline, "SELECT count(*) AS n FROM listings WHERE listing_key = ANY($1)", keys
+    )
+    return int(rows[0]["n"])
+
+
+async def committed(pipeline: Pipeline, service: str, spec: Any) -> int:
+    """Offsets committed by a service's group on a topic, summed over partitions."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=pipeline.stack.kafka_bootstrap,
+        group_id=f"{pipeline.prefix}catalog-{service}",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        name = pipeline.topic(spec)
+        tps = [TopicPartition(name, p) for p in range(pipeline.kafka.partitions or 1)]
+        return sum([(await consumer.committed(tp)) or 0 for tp in tps])
+    finally:
+        await consumer.stop()
+
+
+def faults(send: float, handler: float) -> dict[str, str]:
+    return {"CATALOG_FAULTS__SEND_RATE": str(send), "CATALOG_FAULTS__HANDLER_RATE": str(handler)}
+
+
+def restart(pipeline: Pipeline, service: str, env: dict[str, str]) -> None:
+    pipeline.stop([service])
+    pipeline.extra_env.update(env)
+    pipeline.start([service])
+
+
+def log_of(pipeline: Pipeline, service: str) -> str:
+    return (pipeline.stack.root / "logs" / f"{pipeline.prefix}{service}.log").read_text()
+
+
+# -- the producer, on its own -----------------------------------------------------------------
+
+
+async def test_a_record_the_broker_can_never_take_is_named_and_the_rest_are_acknowledged(
+    stack: Stack,
+) -> None:
+    # A pipeline object only to name and read topics; no service is started.
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "", 0)
+    kafka = topics.kafka
+    await create_topics(kafka, (ROUTED,))
+    settings = Settings(kafka=kafka.model_copy(update={"max_request_bytes": 100_000}))
+    sender = Sender(settings, FaultInjector(FaultSettings(), "test"), "test-sender")
+    await sender.start()
+    topic = ROUTED.full_name(kafka)
+    try:
+        small = [Send(topic, f"k{i}".encode(), b"v" * 100, [], source=i) for i in range(3)]
+        huge = Send(topic, b"big", b"x" * 200_000, [], source=7)
+        with pytest.raises(OutputTooLarge) as caught:
+            await sender.send_all([*small, huge])
+        assert caught.value.index == 7 and caught.value.size == 200_000
+        # What was handed over before the refusal is acknowledged, not left in flight.
+        assert sorted(k for k, _ in await topics.read(ROUTED)) == ["k0", "k1", "k2"]
+    finally:
+        await sender.stop()
+
+
+# -- failed sends and handlers ----------------------------------------------------------------
+
+
+async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: Stack) -> None:
+    # Every send phase fails: the router must commit nothing and dead-letter nothing.
+    pipeline = await start_pipeline(
+        stack, {**FAST_RETRY, **faults(send=1.0, handler=0.0)}, services=("router",)
+    )
+    run = uuid.uuid4().hex[:6]
+    listings = valid_listings(run, ("lider", "jumbo", "paris"))
+    keys = {x.listing_key for x in listings}
+    try:
+        await pipeline.produce(RAW, [(x.listing_key, x) for x in listings])
+
+        async def retried() -> bool:
+            return "injected send fault" in log_of(pipeline, "router")
+
+        await wait_until(retried, 30)
+        await asyncio.sleep(2)
+        assert await committed(pipeline, "router", RAW) == 0
+        _, report = pipeline.health("router")
+        assert report["delivery"]["state"] == "retrying"
+        assert report["delivery"]["waiting_on"] == "injected"
+
+        # Every handler call fails now: still nothing committed, nothing dead-lettered.
+        restart(pipeline, "router", faults(send=0.0, handler=1.0))
+        await pipeline.wait_ready(["router"])
+
+        async def handler_failed() -> bool:
+            return "injected handler fault" in log_of(pipeline, "router")
+
+        await wait_until(handler_failed, 30)
+        await asyncio.sleep(1)
+        assert await committed(pipeline, "router", RAW) == 0
+
+        # Half the handler calls and half the send phases fail: everything comes out.
+        restart(pipeline, "router", faults(send=0.5, handler=0.5))
+        await pipeline.wait_ready(["router"])
+
+        async def routed_all() -> bool:
+            out = {k for k, _ in await pipeline.read(ROUTED)}
+            return keys <= out
+
+        await wait_until(routed_all, 60)
+        await wait_until(
+            lambda: _committed_is(pipeline, "router", len(listings)), 30
+        )  # every raw message, exactly once each
+        assert await pipeline.read(DLQ) == []
+        metrics = pipeline.metrics("router")
+        assert 'catalog_faults_injected_total{service="router",where="handler"}' in metrics
+        assert 'catalog_delivery_retries_total{reason="injected",service="router"}' in metrics
+    finally:
+        pipeline.stop()
+
+
+async def _committed_is(pipeline: Pipeline, service: str, want: int) -> bool:
+    return await committed(pipeline, service, RAW) == want
+
+
+# -- hostile input ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hostile:
+    label: str
+    key: bytes | None
+    value: bytes | None
+    # The listing key it may come out under when the platform normalizes it instead.
+    listing_key: str | None = None
+
+
+def hostile_messages(run: str) -> list[Hostile]:
+    """What a broken or malicious scraper could send."""
+    rng = random.Random(11)
+
+    def big(description: str) -> bytes:
+        return encode(
+            RawListing(
+                retailer="lider", sku=f"{run}-huge", name="Leche Entera Soprole 1 L", price=990,
+                attributes={"descripcion": description},
+            )
+        )  # fmt: skip
+
+    big_bytes = big("x" * (1_000_075 - len(big(""))))
+    assert len(big_bytes) == 1_000_075
+    ok = {"retailer": "jumbo", "name": "Arroz Tucapel 1 kg", "price": 1290}
+    hostile_text = "Leche\u0000 \u202e<script>alert(1)</script>'; DROP TABLE listings;--"
+    return [
+        Hostile("over 1 MB", f"lider:{run}-huge".encode(), big_bytes),
+        Hostile("binary garbage", f"x:{run}-bin".encode(), rng.randbytes(4096)),
+        Hostile("malformed JSON", f"x:{run}-json".encode(), b'{"retailer": "jumbo", "sku": '),
+        Hostile("wrong schema", f"x:{run}-schema".encode(), b'{"product": "leche", "cost": 3}'),
+        Hostile(
+            "huge string",
+            f"x:{run}-long".encode(),
+            json.dumps({**ok, "sku": f"{run}-long", "name": "A" * 90_000}).encode(),
+        ),
+        Hostile(
+            "hostile strings",
+            f"jumbo:{run}-hostile".encode(),
+            (
+                f'{{"retailer": "jumbo", "sku": "{run}-hostile", "price": 1290, '
+                f'"name": "{hostile_text}", "attributes": {{"color\\u0000": "\\u0007"}}}}'
+            ).encode(),
+            listing_key=f"jumbo:{run}-hostile",
+        ),
+        Hostile(
+            "wrong types",
+            f"x:{run}-types".encode(),
+            json.dumps({"retailer": 7, "sku": ["a"], "name": {"x": 1}, "price": "gratis"}).encode(),
+        ),
+        Hostile("empty value", f"x:{run}-empty".encode(), b""),
+        Hostile("null value", f"x:{run}-tombstone".encode(), None),
+        Hostile(
+            "null key",
+            None,
+            json.dumps({**ok, "sku": f"{run}-nullkey"}).encode(),
+            listing_key=f"jumbo:{run}-nullkey",
+        ),
+        Hostile("deeply nested", f"x:{run}-nested".encode(), b'{"a":' * 50_000 + b"1" + b"}" * 50_000),  # noqa: E501
+        Hostile(
+            "not UTF-8",
+            f"x:{run}-latin1".encode(),
+            b'{"retailer": "jumbo", "sku": "\xf1and\xfa", "name": "Caf\xe9 250 g", "price": 4990}',
+        ),
+        Hostile("huge key", b"k" * 200_000, b"\x00\x01 not json"),
+        Hostile(
+            "absurd price",
+            f"jumbo:{run}-price".encode(),
+            json.dumps({**ok, "sku": f"{run}-price", "price": -5}).encode(),
+        ),
+    ]  # fmt: skip
+
+
+async def outcomes(
+    pipeline: Pipeline, hostile: list[Hostile], where: dict[str, tuple[int, int]]
+) -> dict[str, list[Any]]:
+    """Per hostile message: its dead letters (by source position on the raw topic, or by
+    listing key when a later service gave up on it) and its persisted listing, if any."""
+    rows = await fetch(
+        pipeline,
+        """SELECT id, service, topic, partition, "offset", error_type, key_b64, value_b64,
+                  value_size, value_sha256, truncated_on_topic FROM dead_letters""",
+    )
+    raw = pipeline.topic(RAW)
+    listing_keys = [h.listing_key for h in hostile if h.listing_key]
+    done = {
+        r["listing_key"]
+        for r in await fetch(
+            pipeline, "SELECT listing_key FROM listings WHERE listing_key = ANY($1)", listing_keys
+        )
+    }
+    out: dict[str, list[Any]] = {}
+    for h in hostile:
+        key_b64 = base64.b64encode(h.listing_key.encode()).decode() if h.listing_key else None
+        out[h.label] = [
+            r
+            for r in rows
+            if (r["topic"] == raw and (r["partition"], r["offset"]) == where[h.label])
+            or (key_b64 is not None and r["topic"] != raw and r["key_b64"] == key_b64)
+        ]
+        if h.listing_key in done:
+            out[h.label].append("persisted")
+    return out
+
+
+async def test_hostile_messages_are_dead_lettered_once_and_valid_listings_come_out(
+    stack: Stack,
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    valid = valid_listings(run, ("lider", "jumbo", "paris"))
+    hostile = hostile_messages(run)
+    pipeline = await start_pipeline(
+        stack, FAST_RETRY, services=("router", "cache_lookup", "persister")
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, max_request_size=4_000_000)
+    await producer.start()
+    where: dict[str, tuple[int, int]] = {}
+    topic = pipeline.topic(RAW)
+    try:
+        # Valid and hostile interleaved: each hostile message sits between valid listings.
+        for i in range(max(len(valid), len(hostile))):
+            if i < len(valid):
+                good = valid[i]
+                await producer.send_and_wait(
+                    topic, key=good.listing_key.encode(), value=encode(good)
+                )
+            if i < len(hostile):
+                h = hostile[i]
+                meta = await producer.send_and_wait(topic, key=h.key, value=h.value)
+                where[h.label] = (meta.partition, meta.offset)
+    finally:
+        await producer.stop()
+
+    try:
+        keys = [x.listing_key for x in valid]
+        await wait_until(lambda: _all_persisted(pipeline, keys), 90)
+
+        async def settled() -> bool:
+            return all((await outcomes(pipeline, hostile, where)).values())
+
+        await wait_until(settled, 90)
+        await asyncio.sleep(2)  # a duplicate would show up now
+        seen = await outcomes(pipeline, hostile, where)
+        for h in hostile:
+            # Exactly one outcome each: one dead letter, or (only where it makes sense) one
+            # normalized listing.
+            assert len(seen[h.label]) == 1, (h.label, seen[h.label])
+            if h.listing_key is None:
+                assert seen[h.label][0] != "persisted", h.label
+        by_label = {label: found[0] for label, found in seen.items()}
+        assert by_label["absurd price"]["error_type"] == "business_rule"
+        for label in (
+            "binary garbage",
+            "malformed JSON",
+            "wrong schema",
+            "huge string",
+            "wrong types",
+            "empty value",
+            "null value",
+            "deeply nested",
+            "not UTF-8",
+        ):
+            assert by_label[label]["error_type"] == "contract_error", label  # fmt: skip
+
+        # The oversized listing: whole in Postgres with size and hash; the topic, a prefix.
+        big = hostile[0].value
+        assert big is not None
+        stored = by_label["over 1 MB"]
+        assert stored["truncated_on_topic"] and stored["error_type"] == "contract_error"
+        assert stored["value_size"] == len(big) == 1_000_075
+        assert stored["value_sha256"] == hashlib.sha256(big).hexdigest()
+        assert base64.b64decode(stored["value_b64"]) == big
+        assert by_label["huge key"]["truncated_on_topic"]
+        letters = await pipeline.read(DLQ)
+        assert all(len(v) < 1_048_576 for _, v in letters)
+        on_topic = [
+            d
+            for d in (DeadLetter.model_validate_json(v) for _, v in letters)
+            if (d.partition, d.offset) == where["over 1 MB"] and d.topic == topic
+        ]
+        assert on_topic and all(d.truncated for d in on_topic)
+        assert on_topic[0].original_ref == f"postgres:dead_letters/{stored['id']}"
+        assert on_topic[0].value_sha256 == stored["value_sha256"]
+        assert on_topic[0].value_size == 1_000_075
+
+        # No consume loop crashed: every service still runs and is ready.
+        for service in ("router", "cache_lookup", "persister"):
+            assert pipeline.running[service].poll() is None, service
+            assert pipeline.ready(service), service
+            assert "consume loop crashed" not in log_of(pipeline, service)
+    finally:
+        pipeline.stop()
+
+
+async def _all_persisted(pipeline: Pipeline, keys: list[str]) -> bool:
+    return await persisted(pipeline, keys) == len(keys)
+
+
+# -- a dependency outage ----------------------------------------------------------------------
+
+
+class TcpGate:
+    """A TCP proxy to Postgres the test can close: open connections are cut and new ones
+    refused, which is what the services see when the database goes away. It runs its own event
+    loop in a thread, so the test's blocking HTTP probes never stall the proxied traffic."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def open(self) -> None:
+        self._call(self._open())
+
+    def close(self) -> None:
+        self._call(self._close())
+
+    def shutdown(self) -> None:
+        self.close()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    async def _open(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.writers.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.writers -= {writer, up_writer}
+
+
+async def test_a_postgres_outage_is_waited_out_without_dead_letters(stack: Stack) -> None:
+    gate = TcpGate(stack.ports.postgres)
+    gate.open()
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    name = prefix.rstrip(".").replace(".", "_")
+    real_dsn = await create_database(stack, name)
+    gated_dsn = f"postgresql://postgres@127.0.0.1:{gate.port}/{name}"
+    env = {
+        **FAST_RETRY,
+        "CATALOG_POSTGRES__DSN": gated_dsn,
+        "CATALOG_POSTGRES__COMMAND_TIMEOUT_S": "3",
+    }
+    pipeline = Pipeline(stack, prefix, real_dsn, Ports.pick().web_base, env)
+    await create_topics(pipeline.kafka)
+    pipeline.start(("router", "cache_lookup", "persister"))
+    run = uuid.uuid4().hex[:6]
+    try:
+        await pipeline.wait_ready()
+        before = valid_listings(f"{run}a", ("lider",))
+        await pipeline.produce(RAW, [(x.listing_key, x) for x in before])
+        await wait_until(lambda: _all_persisted(pipeline, [x.listing_key for x in before]), 60)
+
+        gate.close()
+        during = valid_listings(f"{run}b", ("lider", "jumbo", "paris"))
+        await pipeline.produce(RAW, [(x.listing_key, x) for x in during])
+
+        async def persister_sees_it() -> bool:
+            status, report = pipeline.health("persister")
+            return status == 503 and report["dependencies"]["postgres"].startswith("down")
+
+        await wait_until(persister_sees_it, 20)
+        await asyncio.sleep(4)  # messages keep arriving at a service that cannot write
+        gate.open()
+
+        keys = [x.listing_key for x in during]
+        try:
+            await wait_until(lambda: _all_persisted(pipeline, keys), 90)
+        except AssertionError:
+            for service in ("router", "cache_lookup", "persister"):
+                print(service, pipeline.health(service))
+                print(
+                    [
+                        m
+                        for m in pipeline.metrics(service).splitlines()
+                        if "catalog_" in m and not m.startswith("#")
+                    ][:80]
+                )
+            raise
+        assert await fetch(pipeline, "SELECT id FROM dead_letters") == []
+        assert await pipeline.read(DLQ) == []
+        retries = pipeline.metrics("persister") + pipeline.metrics("cache_lookup")
+        assert 'reason="postgres"' in retries or 'reason="network"' in retries
+        for service in ("router", "cache_lookup", "persister"):
+            assert pipeline.running[service].poll() is None, service
+        await wait_until(lambda: asyncio.to_thread(pipeline.ready, "persister"), 30)
+    finally:
+        pipeline.stop()
+        gate.shutdown()
+
+
+def test_environment_is_not_leaking_fault_settings() -> None:
+    assert not any(k.startswith("CATALOG_FAULTS__") for k in os.environ)
