@@ -9,7 +9,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import random
 import threading
 import uuid
@@ -140,7 +139,7 @@ async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: 
             return "injected send fault" in log_of(pipeline, "router")
 
         await wait_until(retried, 30)
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)
         assert await committed(pipeline, "router", RAW) == 0
         _, report = pipeline.health("router")
         assert report["delivery"]["state"] == "retrying"
@@ -154,11 +153,13 @@ async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: 
             return "injected handler fault" in log_of(pipeline, "router")
 
         await wait_until(handler_failed, 30)
-        await asyncio.sleep(1)
         assert await committed(pipeline, "router", RAW) == 0
+        metrics = pipeline.metrics("router")
+        assert 'catalog_faults_injected_total{service="router",where="handler"}' in metrics
+        assert 'catalog_delivery_retries_total{reason="injected",service="router"}' in metrics
 
-        # Half the handler calls and half the send phases fail: everything comes out.
-        restart(pipeline, "router", faults(send=0.5, handler=0.5))
+        # A third of the handler calls and send phases fail: everything comes out.
+        restart(pipeline, "router", faults(send=0.3, handler=0.3))
         await pipeline.wait_ready(["router"])
 
         async def routed_all() -> bool:
@@ -166,13 +167,9 @@ async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: 
             return keys <= out
 
         await wait_until(routed_all, 60)
-        await wait_until(
-            lambda: _committed_is(pipeline, "router", len(listings)), 30
-        )  # every raw message, exactly once each
+        # Every raw message committed once it was routed, and nothing dead-lettered.
+        await wait_until(lambda: _committed_is(pipeline, "router", len(listings)), 30)
         assert await pipeline.read(DLQ) == []
-        metrics = pipeline.metrics("router")
-        assert 'catalog_faults_injected_total{service="router",where="handler"}' in metrics
-        assert 'catalog_delivery_retries_total{reason="injected",service="router"}' in metrics
     finally:
         pipeline.stop()
 
@@ -208,7 +205,9 @@ def hostile_messages(run: str) -> list[Hostile]:
     big_bytes = big("x" * (1_000_075 - len(big(""))))
     assert len(big_bytes) == 1_000_075
     ok = {"retailer": "jumbo", "name": "Arroz Tucapel 1 kg", "price": 1290}
-    hostile_text = "Leche\u0000 \u202e<script>alert(1)</script>'; DROP TABLE listings;--"
+    # JSON escapes: the contract accepts them, and they decode to a NUL (which Postgres text
+    # refuses), a right-to-left override and markup.
+    hostile_text = "Leche Entera Soprole 1 L\\u0000 \\u202e<script>alert(1)</script>"
     return [
         Hostile("over 1 MB", f"lider:{run}-huge".encode(), big_bytes),
         Hostile("binary garbage", f"x:{run}-bin".encode(), rng.randbytes(4096)),
@@ -224,6 +223,7 @@ def hostile_messages(run: str) -> list[Hostile]:
             f"jumbo:{run}-hostile".encode(),
             (
                 f'{{"retailer": "jumbo", "sku": "{run}-hostile", "price": 1290, '
+                f'"category": "Lácteos", "brand": "Soprole\'; DROP TABLE listings;--", '
                 f'"name": "{hostile_text}", "attributes": {{"color\\u0000": "\\u0007"}}}}'
             ).encode(),
             listing_key=f"jumbo:{run}-hostile",
@@ -500,7 +500,3 @@ async def test_a_postgres_outage_is_waited_out_without_dead_letters(stack: Stack
     finally:
         pipeline.stop()
         gate.shutdown()
-
-
-def test_environment_is_not_leaking_fault_settings() -> None:
-    assert not any(k.startswith("CATALOG_FAULTS__") for k in os.environ)
