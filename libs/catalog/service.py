@@ -62,8 +62,9 @@ SERVICE_PORT_OFFSETS = {
     "validator": 5,
     "persister": 6,
 }
-# How long a shutdown waits for the batch in flight before abandoning it (uncommitted).
-SHUTDOWN_GRACE_S = 15.0
+# How long a shutdown waits for the batch in flight before abandoning it (uncommitted);
+# under the 10 s a supervisor (or the test harness) waits before it sends SIGKILL.
+SHUTDOWN_GRACE_S = 8.0
 
 HealthCheck = Callable[[], Awaitable[None]]
 
