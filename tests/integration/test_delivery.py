@@ -25,10 +25,11 @@ from catalog.kafka.admin import create_topics
 from catalog.kafka.codec import encode
 from catalog.kafka.failures import FaultInjector, OutputTooLarge
 from catalog.kafka.loop import Send, Sender
-from catalog.kafka.topics import DLQ, RAW, ROUTED
+from catalog.kafka.topics import DLQ, LLM_REQUESTS, LLM_RESULTS, RAW, ROUTED
 from catalog.settings import FaultSettings, Settings
 from schemas.models import DeadLetter, RawListing
 from tests.integration.harness import Pipeline, create_database, start_pipeline, wait_until
+from tests.integration.test_batch_lifecycle import make_requests
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -176,6 +177,55 @@ async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: 
 
 async def _committed_is(pipeline: Pipeline, service: str, want: int) -> bool:
     return await committed(pipeline, service, RAW) == want
+
+
+# -- LLM results published from timers ----------------------------------------------------
+
+
+async def test_llm_results_are_done_only_once_the_broker_has_them(stack: Stack) -> None:
+    # Every publish fails: the sync calls are made and stored, but no row may become done.
+    pipeline = await start_pipeline(
+        stack, {**FAST_RETRY, **faults(send=1.0, handler=0.0)}, services=("batch_builder",)
+    )
+    requests = make_requests(5)
+    ids = [r.custom_id for r in requests]
+
+    async def statuses() -> dict[str, int]:
+        rows = await fetch(
+            pipeline,
+            "SELECT status, count(*) AS n FROM llm_batch_items WHERE custom_id = ANY($1) "
+            "GROUP BY status",
+            ids,
+        )
+        return {r["status"]: r["n"] for r in rows}
+
+    try:
+        await pipeline.produce(LLM_REQUESTS, [(r.custom_id, r) for r in requests])
+
+        async def stored_not_done() -> bool:
+            return (await statuses()).get("emitting") == len(ids)
+
+        await wait_until(stored_not_done, 60)
+        await asyncio.sleep(1.5)  # several flushes, each failing to publish
+        assert await statuses() == {"emitting": len(ids)}
+
+        # Publishing works again: the stored results go out (not called again) and are done.
+        restart(pipeline, "batch_builder", faults(send=0.0, handler=0.0))
+        await pipeline.wait_ready(["batch_builder"])
+
+        async def all_done() -> bool:
+            return await statuses() == {"done": len(ids)}
+
+        await wait_until(all_done, 60)
+        published = {k for k, _ in await pipeline.read(LLM_RESULTS)}
+        assert set(ids) <= published
+        assert "re-publishing" in log_of(pipeline, "batch_builder")
+        spend = await fetch(
+            pipeline, "SELECT coalesce(sum(requests), 0) AS n FROM llm_spend WHERE mode = 'sync'"
+        )
+        assert spend[0]["n"] == len(ids)  # each request billed once
+    finally:
+        pipeline.stop()
 
 
 # -- hostile input ----------------------------------------------------------------------------
