@@ -13,6 +13,7 @@ letters, rebalances and shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -26,7 +27,7 @@ from prometheus_client import generate_latest
 
 from catalog import metrics
 from catalog.kafka.dead_letters import OriginalStore
-from catalog.kafka.failures import FaultInjector
+from catalog.kafka.failures import Backoff, FaultInjector, classify
 from catalog.kafka.loop import (
     ConsumeLoop,
     Handler,
@@ -122,6 +123,7 @@ class ServiceApp:
         self._ready = asyncio.Event()
         self._started_at = time.time()
         self._crash: asyncio.Future[Any] | None = None
+        self._starting_error: str | None = None
         kafka = settings.kafka
         self.faults = FaultInjector(settings.faults, name)
         self.sender = Sender(settings, self.faults, client_id=f"{kafka.prefix}catalog-{name}")
@@ -159,8 +161,7 @@ class ServiceApp:
 
         @app.task
         async def start_processor() -> None:
-            await self.sender.start()
-            await self.processor.start(self.publish)
+            await self._start_processor()
             self._ready.set()
             log.info("processor started", extra={"fields": {"service": self.name}})
             if self.loop.bindings:
@@ -191,6 +192,30 @@ class ServiceApp:
             await self.sender.stop()
 
         app.on_before_shutdown.connect(shut_down)  # type: ignore[arg-type]
+
+    async def _start_processor(self) -> None:
+        """Start the producer and the processor, waiting out a dependency that is down (a
+        service restarted during an outage must come up once it is over, not hang unready)."""
+        kafka = self.settings.kafka
+        backoff = Backoff(kafka.retry_base_s, kafka.retry_max_s)
+        while True:
+            try:
+                await self.sender.start()
+                await self.processor.start(self.publish)
+                self._starting_error = None
+                return
+            except Exception as exc:
+                failure = classify(exc)
+                if not failure.transient:
+                    raise
+                self._starting_error = f"{failure.dependency}: {failure.error}"
+                log.warning(
+                    "start failed; retrying",
+                    extra={"fields": {"service": self.name, "error": self._starting_error}},
+                )
+                with contextlib.suppress(Exception):
+                    await self.processor.stop()
+                await asyncio.sleep(backoff.next_delay())
 
     def _loop_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -259,6 +284,8 @@ class ServiceApp:
         optional = self._optional()
         dependencies = await self._run_checks()
         delivery = self.loop.status.report()
+        if not self._ready.is_set():
+            delivery = {"state": "starting", "error": self._starting_error}
         waiting_on = delivery.get("waiting_on")
         if (
             waiting_on in ("postgres", "redis", "kafka", "llm", "network")
