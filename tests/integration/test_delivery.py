@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from catalog.settings import FaultSettings, Settings
 from schemas.models import DeadLetter, RawListing
 from tests.integration.harness import Pipeline, create_database, start_pipeline, wait_until
 from tests.integration.test_batch_lifecycle import make_requests
+from tests.integration.test_review_cli import cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -339,7 +341,7 @@ async def outcomes(
 
 
 async def test_hostile_messages_are_dead_lettered_once_and_valid_listings_come_out(
-    stack: Stack,
+    stack: Stack, tmp_path: Path
 ) -> None:
     run = uuid.uuid4().hex[:6]
     valid = valid_listings(run, ("lider", "jumbo", "paris"))
@@ -417,6 +419,14 @@ async def test_hostile_messages_are_dead_lettered_once_and_valid_listings_come_o
         assert on_topic[0].original_ref == f"postgres:dead_letters/{stored['id']}"
         assert on_topic[0].value_sha256 == stored["value_sha256"]
         assert on_topic[0].value_size == 1_000_075
+        # The operator's way back to the original, byte for byte.
+        exported = tmp_path / "original.bin"
+        shown = await cli(pipeline, "dlq", "show", str(stored["id"]))
+        assert shown.exit_code == 0, shown.output
+        assert "1,000,075 bytes" in shown.output and "kept whole here only" in shown.output
+        result = await cli(pipeline, "dlq", "export", str(stored["id"]), "-o", str(exported))
+        assert result.exit_code == 0, result.output
+        assert exported.read_bytes() == big
 
         # No consume loop crashed: every service still runs and is ready.
         for service in ("router", "cache_lookup", "persister"):
