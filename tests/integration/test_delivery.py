@@ -12,7 +12,7 @@ import json
 import random
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,10 @@ from aiokafka.structs import TopicPartition
 from catalog.devstack.stack import Ports, Stack, free_port
 from catalog.kafka.admin import create_topics
 from catalog.kafka.codec import encode
+from catalog.kafka.dead_letters import OriginalStore
 from catalog.kafka.failures import FaultInjector, OutputTooLarge
-from catalog.kafka.loop import Send, Sender
-from catalog.kafka.topics import DLQ, LLM_REQUESTS, LLM_RESULTS, RAW, ROUTED
+from catalog.kafka.loop import ConsumeLoop, Incoming, Outgoing, Result, Send, Sender
+from catalog.kafka.topics import DLQ, LLM_REQUESTS, LLM_RESULTS, RAW, ROUTED, TopicSpec
 from catalog.settings import FaultSettings, Settings
 from schemas.models import DeadLetter, RawListing
 from tests.integration.harness import Pipeline, create_database, start_pipeline, wait_until
@@ -42,7 +43,13 @@ TITLES = [
     ("Celular Samsung Galaxy A35 5G 256GB Azul", "Celulares"),
     ("Perfume Carolina Herrera 212 VIP Men EDT 100 ml", "Perfumes"),
 ]
-FAST_RETRY = {"CATALOG_KAFKA__RETRY_BASE_S": "0.1", "CATALOG_KAFKA__RETRY_MAX_S": "1"}
+# Short retries; and a short session, because the embedded broker holds a group join for half
+# the session timeout (5 s at the stack's 10 s; each test here restarts services).
+FAST = {
+    "CATALOG_KAFKA__RETRY_BASE_S": "0.1",
+    "CATALOG_KAFKA__RETRY_MAX_S": "1",
+    "CATALOG_KAFKA__SESSION_TIMEOUT_S": "4",
+}
 
 
 def valid_listings(run: str, retailers: Iterable[str]) -> list[RawListing]:
@@ -127,10 +134,10 @@ async def test_a_record_the_broker_can_never_take_is_named_and_the_rest_are_ackn
 # -- failed sends and handlers ----------------------------------------------------------------
 
 
-async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: Stack) -> None:
-    # Every send phase fails: the router must commit nothing and dead-letter nothing.
+async def test_a_failing_send_commits_nothing_and_loses_nothing(stack: Stack) -> None:
+    # Every send phase fails part-way: the router must commit nothing and dead-letter nothing.
     pipeline = await start_pipeline(
-        stack, {**FAST_RETRY, **faults(send=1.0, handler=0.0)}, services=("router",)
+        stack, {**FAST, **faults(send=1.0, handler=0.0)}, services=("router",)
     )
     run = uuid.uuid4().hex[:6]
     listings = valid_listings(run, ("lider", "jumbo", "paris"))
@@ -147,22 +154,12 @@ async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: 
         _, report = pipeline.health("router")
         assert report["delivery"]["state"] == "retrying"
         assert report["delivery"]["waiting_on"] == "injected"
-
-        # Every handler call fails now: still nothing committed, nothing dead-lettered.
-        restart(pipeline, "router", faults(send=0.0, handler=1.0))
-        await pipeline.wait_ready(["router"])
-
-        async def handler_failed() -> bool:
-            return "injected handler fault" in log_of(pipeline, "router")
-
-        await wait_until(handler_failed, 30)
-        assert await committed(pipeline, "router", RAW) == 0
         metrics = pipeline.metrics("router")
-        assert 'catalog_faults_injected_total{service="router",where="handler"}' in metrics
+        assert 'catalog_faults_injected_total{service="router",where="send"}' in metrics
         assert 'catalog_delivery_retries_total{reason="injected",service="router"}' in metrics
 
-        # A third of the handler calls and send phases fail: everything comes out.
-        restart(pipeline, "router", faults(send=0.3, handler=0.3))
+        # Sends work again (after a SIGTERM and a restart): everything comes out.
+        restart(pipeline, "router", faults(send=0.0, handler=0.0))
         await pipeline.wait_ready(["router"])
 
         async def routed_all() -> bool:
@@ -177,6 +174,114 @@ async def test_failed_sends_and_handlers_commit_nothing_and_lose_nothing(stack: 
         pipeline.stop()
 
 
+# -- the loop in process: handler faults, rebalances, shutdown --------------------------------
+
+
+ECHO = TopicSpec("test.echo.v1", RawListing, "retailer:sku", 2)
+
+
+class Echo:
+    """A handler that passes each listing on to an echo topic. With `hold_after`, the calls
+    after that many wait for `release`: a batch stays in flight while the test rebalances."""
+
+    def __init__(self, hold_after: int | None = None) -> None:
+        self.calls = 0
+        self.hold_after = hold_after
+        self.release = asyncio.Event()
+
+    async def __call__(self, batch: Sequence[Incoming[Any]]) -> list[Result]:
+        self.calls += 1
+        if self.hold_after is not None and self.calls > self.hold_after:
+            await self.release.wait()
+        return [[Outgoing(ECHO, item.value.listing_key, item.value)] for item in batch]
+
+
+async def all_healthy() -> list[str]:
+    return []
+
+
+def echo_loop(topics: Pipeline, rates: FaultSettings, handler: Echo | None = None) -> ConsumeLoop:
+    kafka = topics.kafka.model_copy(
+        update={"session_timeout_s": 4.0, "retry_base_s": 0.05, "retry_max_s": 0.5, "batch_max": 10}
+    )
+    settings = Settings(kafka=kafka, faults=rates)
+    faults = FaultInjector(rates, "echo")
+    sender = Sender(settings, faults, "echo")
+    originals = OriginalStore(settings.postgres)
+    handlers = {RAW: handler or Echo()}
+    return ConsumeLoop("echo", settings, handlers, sender, originals, all_healthy, faults)
+
+
+async def run_loop(loop: ConsumeLoop) -> None:
+    await loop.sender.start()
+    loop.start()
+
+
+async def stop_loop(loop: ConsumeLoop) -> None:
+    await loop.stop(5.0)
+    await loop.sender.stop()
+
+
+async def test_handler_faults_rebalances_and_shutdown_lose_nothing(stack: Stack) -> None:
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "", 0)
+    await create_topics(topics.kafka, (RAW, ECHO))
+    listings = [
+        RawListing(retailer="lider", sku=f"echo-{i}", name=f"Producto {i}", price=1000 + i)
+        for i in range(300)
+    ]
+    keys = {x.listing_key for x in listings}
+    await topics.produce(RAW, [(x.listing_key, x) for x in listings])
+
+    # Every handler call fails: nothing is committed, nothing dead-lettered.
+    failing = echo_loop(topics, FaultSettings(handler_rate=1.0))
+    await run_loop(failing)
+    try:
+        await wait_until(lambda: _async(failing.status.consecutive_failures >= 3), 30)
+        assert failing.status.waiting_on == "injected"
+        assert await committed(topics, "echo", RAW) == 0
+    finally:
+        await stop_loop(failing)
+
+    # Two instances with a fifth of handler calls and send phases failing. The second joins while
+    # the first has a batch in flight; then the first shuts down while the second consumes.
+    rates = FaultSettings(handler_rate=0.2, send_rate=0.2)
+    held = Echo(hold_after=3)
+    first, second = echo_loop(topics, rates, held), echo_loop(topics, rates)
+    await run_loop(first)
+    try:
+
+        async def echoed() -> set[str]:
+            return {k for k, _ in await topics.read(ECHO) if k is not None}
+
+        await wait_until(lambda: _async(held.calls > held.hold_after), 30)  # type: ignore[operator]
+        await run_loop(second)
+        await asyncio.sleep(1.0)  # the second is joining: the group is rebalancing
+        assert len(await echoed()) < len(keys)
+        held.release.set()
+        await wait_until(lambda: _async(bool(second.consumer and second.consumer.assignment())), 30)
+        await stop_loop(first)
+        await wait_until(lambda: _async(len(second.consumer.assignment()) == 2), 15)  # type: ignore[union-attr]
+        await wait_until(lambda: _committed_is_of(topics, "echo", len(listings)), 90)
+        assert keys <= await echoed()
+        assert await topics.read(DLQ) == []
+    finally:
+        held.release.set()
+        await stop_loop(first)
+        await stop_loop(second)
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _async_nonempty(read: Any) -> bool:
+    return bool(await read())
+
+
+async def _committed_is_of(pipeline: Pipeline, service: str, want: int) -> bool:
+    return await committed(pipeline, service, RAW) == want
+
+
 async def _committed_is(pipeline: Pipeline, service: str, want: int) -> bool:
     return await committed(pipeline, service, RAW) == want
 
@@ -187,7 +292,7 @@ async def _committed_is(pipeline: Pipeline, service: str, want: int) -> bool:
 async def test_llm_results_are_done_only_once_the_broker_has_them(stack: Stack) -> None:
     # Every publish fails: the sync calls are made and stored, but no row may become done.
     pipeline = await start_pipeline(
-        stack, {**FAST_RETRY, **faults(send=1.0, handler=0.0)}, services=("batch_builder",)
+        stack, {**FAST, **faults(send=1.0, handler=0.0)}, services=("batch_builder",)
     )
     requests = make_requests(5)
     ids = [r.custom_id for r in requests]
@@ -346,9 +451,7 @@ async def test_hostile_messages_are_dead_lettered_once_and_valid_listings_come_o
     run = uuid.uuid4().hex[:6]
     valid = valid_listings(run, ("lider", "jumbo", "paris"))
     hostile = hostile_messages(run)
-    pipeline = await start_pipeline(
-        stack, FAST_RETRY, services=("router", "cache_lookup", "persister")
-    )
+    pipeline = await start_pipeline(stack, FAST, services=("router", "cache_lookup", "persister"))
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, max_request_size=4_000_000)
     await producer.start()
     where: dict[str, tuple[int, int]] = {}
@@ -511,7 +614,7 @@ async def test_a_postgres_outage_is_waited_out_without_dead_letters(stack: Stack
     real_dsn = await create_database(stack, name)
     gated_dsn = f"postgresql://postgres@127.0.0.1:{gate.port}/{name}"
     env = {
-        **FAST_RETRY,
+        **FAST,
         "CATALOG_POSTGRES__DSN": gated_dsn,
         "CATALOG_POSTGRES__COMMAND_TIMEOUT_S": "3",
     }
