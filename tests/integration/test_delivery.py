@@ -502,6 +502,17 @@ async def test_hostile_messages_are_dead_lettered_once_and_valid_listings_come_o
         ):
             assert by_label[label]["error_type"] == "contract_error", label  # fmt: skip
 
+        # Every audit row knows the size and hash of its original; small ones travel whole.
+        for h in hostile[1:4]:
+            row, value = by_label[h.label], h.value or b""
+            assert not row["truncated_on_topic"] and base64.b64decode(row["value_b64"]) == value
+            assert row["value_size"] == len(value)
+            assert row["value_sha256"] == hashlib.sha256(value).hexdigest()
+        # A NUL in the title passes the contract; Postgres refuses it, so the persister finds
+        # it poison (after retrying it alone) and dead-letters it alone.
+        hostile_outcome = by_label["hostile strings"]
+        assert hostile_outcome == "persisted" or hostile_outcome["error_type"] == "processing_error"
+
         # The oversized listing: whole in Postgres with size and hash; the topic, a prefix.
         big = hostile[0].value
         assert big is not None
