@@ -84,7 +84,7 @@ def build_table(report: Report) -> Table:
     table.add_row(dev, "model accuracy", _pct(d.model), "casefold, no accents/spaces/hyphens")
     table.add_row(dev, "category accuracy", _pct(d.category), "exact taxonomy id")
     table.add_row(dev, "attributes", _prf(d.attributes), "micro, (attr, value) pairs")
-    table.add_row(dev, "grouping", _prf(d.grouping), "pairwise, same fingerprint vs group")
+    table.add_row(dev, "grouping", _prf(d.grouping), "pairwise, same master vs group")
     table.add_row(dev, "rules-tier share", _pct(d.rules_share), f"LLM calls: {d.llm_calls}")
     if report.wdc_pave is not None:
         w = report.wdc_pave
