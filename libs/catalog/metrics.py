@@ -189,6 +189,25 @@ MATCH_SCORE = Histogram(
 )
 # Counter: master products merged into another (operator command or re-resolution pass).
 MERGES = Counter("catalog_merges_total", "Master products merged.", registry=REGISTRY)
+# Counter{verdict=same|different|unparseable}: pairwise LLM judgements of the uncertain band.
+JUDGEMENTS = Counter(
+    "catalog_identity_judgements_total",
+    "Pairwise LLM judgements of uncertain matches, by verdict.",
+    ["verdict"],
+    registry=REGISTRY,
+)
+# Counter: what the pairwise judgements cost (USD), apart from normalization's spend.
+JUDGE_COST = Counter(
+    "catalog_identity_judge_cost_usd",
+    "Cost of pairwise LLM judgements (USD).",
+    registry=REGISTRY,
+)
+# Histogram: latency of one pairwise judgement, retries included.
+JUDGE_SECONDS = Histogram(
+    "catalog_identity_judge_seconds",
+    "Latency of one pairwise LLM judgement.",
+    registry=REGISTRY,
+)
 # Counter{service, reason=<dependency>|injected|error|output_too_large}: consumed batches that
 # failed and were rewound to be retried (nothing committed, nothing skipped).
 DELIVERY_RETRIES = Counter(

@@ -167,12 +167,14 @@ class CacheSettings(_Section):
 
 class IdentitySettings(_Section):
     """Identity resolution in the persister. Between the matcher's thresholds (below: a new
-    master; above: attach) lies the uncertain band. `judge=matcher` decides it with the matcher's
-    own yes/no at its best-F1 point (`judge_at`), which is also what the LLM emulator answers a
-    pairwise judgement with; `judge=none` queues those listings for review with their scored
-    candidates, for a person to decide."""
+    master; above: attach) lies the uncertain band. `judge=llm` asks the configured LLM endpoint
+    a pairwise question per candidate (`catalog.identity.llm_judge`; the emulator answers it
+    with the matcher); `judge=matcher` decides it offline with the matcher's own yes/no at its
+    best-F1 point (`judge_at`); `judge=none` queues those listings for review with their scored
+    candidates, for a person to decide. `judge_model` defaults to the mini model."""
 
-    judge: Literal["matcher", "none"] = "matcher"
+    judge: Literal["llm", "matcher", "none"] = "llm"
+    judge_model: str | None = None
 
 
 class RoutingSettings(_Section):

@@ -729,6 +729,9 @@ def answer_object(user_text: str | None, model: str, *, low_confidence: bool) ->
     """The JSON object a model would answer to `user_text`, in the shape its prompt asks for."""
     from catalog.llm.prompts import parse_prompt
 
+    pair = match_answer(user_text) if user_text else None
+    if pair is not None:
+        return pair
     parsed = parse_prompt(user_text) if user_text else None
     if parsed is None:
         return dict(GENERIC_ANSWER)
@@ -772,6 +775,24 @@ def answer_object(user_text: str | None, model: str, *, low_confidence: bool) ->
     else:
         answer["confidence"] = confidence
     return answer
+
+
+def match_answer(user_text: str) -> dict[str, Any] | None:
+    """The answer to a pairwise identity judgement (`catalog.identity.llm_judge`), or None when
+    `user_text` is not one. The emulator answers as the shipped matcher decides at its best-F1
+    point, so an offline run judges exactly as `CATALOG_IDENTITY__JUDGE=matcher` would."""
+    from catalog.identity.llm_judge import parse_match_prompt
+    from catalog.identity.model import Candidate
+    from catalog.identity.resolver import load_resolver
+
+    sides = parse_match_prompt(user_text)
+    if sides is None:
+        return None
+    listing, candidate = sides
+    resolver = load_resolver()
+    score = resolver.score(listing, Candidate("candidate", candidate))
+    same = score >= resolver.matcher.thresholds.judge_at
+    return {"same": same, "confidence": round(score if same else 1.0 - score, 2)}
 
 
 def _stable_fraction(text: str) -> float:

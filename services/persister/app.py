@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from catalog.cache.stores import CacheStores
 from catalog.domain.taxonomy import load_taxonomy
-from catalog.identity.resolver import load_resolver, matcher_judge
+from catalog.identity.llm_judge import LLMJudge
+from catalog.identity.resolver import Judge, load_resolver, matcher_judge
 from catalog.kafka.topics import DLQ, REVIEW, VALIDATED, TopicSpec
+from catalog.llm.client import make_client
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, ServiceApp
 from catalog.settings import Settings, get_settings
@@ -28,7 +30,11 @@ class PersisterProcessor:
         s = self.settings
         self.stores = await CacheStores.open(s)
         resolver = load_resolver()
-        judge = matcher_judge(resolver.matcher) if s.identity.judge == "matcher" else None
+        judge: Judge | None = None
+        if s.identity.judge == "matcher":
+            judge = matcher_judge(resolver.matcher)
+        elif s.identity.judge == "llm":
+            judge = LLMJudge(make_client(s.llm, max_retries=0), s.llm, model=s.identity.judge_model)
         self.writer = CatalogWriter(
             self.stores.pool, load_taxonomy(), self.stores.l1, self.stores.semantic,
             self.stores.embedder, s.cache.namespace, s.cache.l1_default_ttl_s, resolver, judge,
