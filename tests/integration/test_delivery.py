@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from pydantic import SecretStr
 
-from catalog.devstack.stack import Ports, Stack, free_port
+from catalog.devstack.stack import Stack, free_port
 from catalog.kafka.admin import create_topics
 from catalog.kafka.codec import encode
 from catalog.kafka.dead_letters import OriginalStore
@@ -113,7 +113,7 @@ async def test_a_record_the_broker_can_never_take_is_named_and_the_rest_are_ackn
     stack: Stack,
 ) -> None:
     # A pipeline object only to name and read topics; no service is started.
-    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "", 0)
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
     kafka = topics.kafka
     await create_topics(kafka, (ROUTED,))
     settings = Settings(kafka=kafka.model_copy(update={"max_request_bytes": 100_000}))
@@ -233,7 +233,7 @@ async def stop_loop(loop: ConsumeLoop) -> None:
 
 
 async def test_handler_faults_rebalances_and_shutdown_lose_nothing(stack: Stack) -> None:
-    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "", 0)
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
     await create_topics(topics.kafka, (RAW, ECHO))
     listings = [
         RawListing(retailer="lider", sku=f"echo-{i}", name=f"Producto {i}", price=1000 + i)
@@ -283,7 +283,7 @@ async def test_handler_faults_rebalances_and_shutdown_lose_nothing(stack: Stack)
 async def test_an_output_too_large_to_send_dead_letters_only_its_input(stack: Stack) -> None:
     prefix = f"t{uuid.uuid4().hex[:8]}."
     dsn = await create_database(stack, prefix.rstrip(".").replace(".", "_"))
-    topics = Pipeline(stack, prefix, dsn, 0)
+    topics = Pipeline(stack, prefix, dsn)
     await create_topics(topics.kafka, (RAW, ECHO, DLQ))
     listings = [
         RawListing(retailer="lider", sku=f"big-{i}", name=f"Producto {i}", price=1000 + i)
@@ -669,7 +669,7 @@ async def test_a_postgres_outage_is_waited_out_without_dead_letters(stack: Stack
         "CATALOG_POSTGRES__DSN": gated_dsn,
         "CATALOG_POSTGRES__COMMAND_TIMEOUT_S": "3",
     }
-    pipeline = Pipeline(stack, prefix, real_dsn, Ports.pick().web_base, env)
+    pipeline = Pipeline(stack, prefix, real_dsn, env)
     await create_topics(pipeline.kafka)
     run = uuid.uuid4().hex[:6]
     try:

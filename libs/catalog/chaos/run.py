@@ -202,10 +202,18 @@ async def collect_facts(stack: Stack) -> Facts:
             "WHERE table_name = 'productos_maestros' AND column_name = 'merged_into'"
         )
         # A master merged into another counts as that other one (the merge is the fix).
-        master = "coalesce(m.merged_into, m.id)" if merged else "m.id"
+        # (`merged_into` names the surviving master by its fingerprint.)
+        master, survivor = (
+            (
+                "coalesce(s.id, m.id)",
+                "LEFT JOIN productos_maestros s ON s.fingerprint = m.merged_into",
+            )
+            if merged
+            else ("m.id", "")
+        )
         for row in await conn.fetch(
             f"SELECT l.listing_key, {master} AS master FROM listings l "
-            "JOIN productos_maestros m ON m.id = l.product_id"
+            f"JOIN productos_maestros m ON m.id = l.product_id {survivor}"
         ):
             facts.persisted[row["listing_key"]] = row["master"]
         facts.review = {
