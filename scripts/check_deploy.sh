@@ -392,18 +392,28 @@ for path in ("deploy/otel/collector.yaml",
              "deploy/grafana/provisioning/datasources/prometheus.yml",
              "deploy/grafana/provisioning/dashboards/catalog.yml"):
     yaml.safe_load(open(path))
-dash = json.load(open("deploy/grafana/dashboards/catalog-overview.json"))
-exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
+# One dashboard per concern; every panel's metric is checked against the code's registry by
+# tests/unit/test_dashboards.py.
+dashboards = {name: json.load(open(f"deploy/grafana/dashboards/catalog-{name}.json"))
+              for name in ("pipeline", "llm-cost", "identity", "search")}
+uids = [d["uid"] for d in dashboards.values()]
+if len(set(uids)) != len(uids):
+    errors.append(f"dashboards: duplicate uids {uids}")
+panels = [p for d in dashboards.values() for p in d["panels"] if p["type"] != "row"]
+exprs = " ".join(t["expr"] for p in panels for t in p["targets"])
 for metric in ("catalog_listings_total", "catalog_cache_lookups_total", "catalog_llm_requests_total",
                "catalog_llm_cost_usd_total", "catalog_dlq_messages_total", "catalog_review_total",
-               "catalog_stage_seconds_bucket"):
+               "catalog_stage_seconds_bucket", "catalog_consumer_lag", "catalog_batches",
+               "catalog_llm_breaker_state", "catalog_resolutions_total", "catalog_match_score_bucket",
+               "catalog_review_backlog", "catalog_masters", "catalog_merges_total",
+               "catalog_brands_observed_total", "catalog_search_seconds_bucket"):
     if metric not in exprs:
         errors.append(f"dashboard: no panel uses {metric}")
 for e in errors:
     print(f"    {e}")
 if not errors:
     print(f"    compose: {len(svcs)} services, {len(created)} topics match the chart; "
-          f"otel, grafana provisioning and dashboard ({len(dash['panels'])} panels) parse")
+          f"otel, grafana provisioning and {len(dashboards)} dashboards ({len(panels)} panels) parse")
 sys.exit(1 if errors else 0)
 EOF
 }
