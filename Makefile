@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down destroy status demo test test-unit test-integration lint format \
-        typecheck schemas migrate topics summary clean eval bench
+        typecheck schemas migrate topics summary clean eval bench test-alerts
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -55,6 +55,11 @@ test-unit: install ## Unit tests only (no servers)
 
 test-integration: install ## Integration tests only (starts the embedded stack)
 	$(BIN)/python -m pytest tests/integration -q
+
+test-alerts: ## promtool: check the alert rules and run their unit tests (apt-get install prometheus)
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus"; exit 1; }
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/tests/*.yml
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

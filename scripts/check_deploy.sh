@@ -305,7 +305,7 @@ else:
 expected = {
     "CatalogLLMDailyCostOverBudget", "CatalogFallbackRateHigh", "CatalogAverageConfidenceLow",
     "CatalogConsumerLagGrowing", "CatalogDLQGrowing", "CatalogReviewQueueGrowing",
-    "CatalogServiceDown", "CatalogRedisDown",
+    "CatalogServiceDown", "CatalogRedisDown", "CatalogReviewBacklogStale",
 }
 names = {r["alert"] for g in alerts["groups"] for r in g["rules"] if "alert" in r}
 if missing := expected - names:
@@ -346,6 +346,7 @@ check_promtool() {
   [ -f "$WORK/prometheusrule-spec.yml" ] || { log "    no PrometheusRule spec extracted"; return 1; }
   promtool check rules "$WORK/prometheusrule-spec.yml" >/dev/null || return 1
   promtool check config deploy/prometheus/prometheus.yml | sed 's/^/    /' || return 1
+  promtool test rules deploy/prometheus/tests/*.yml | sed 's/^/    /' || return 1
 }
 
 check_compose_files() {
@@ -426,7 +427,7 @@ step "$PLAIN up to date with the chart" check_plain_up_to_date
 step "kubernetes-validate (strict) on the renders" check_kubernetes_validate
 step "chart contract (probes, security, HPA/PDB/Service/ServiceMonitor, hook, alerts)" check_chart_semantics
 step "HPA/replicas bounded by topic partitions" check_partition_guard
-step "promtool check rules/config" check_promtool
+step "promtool check rules/config, test rules" check_promtool
 step "docker-compose.kafka.yml, OTel, Grafana files" check_compose_files
 
 log ""
