@@ -34,7 +34,9 @@ async def test_gauges_count_masters_offers_and_the_pending_review_items(stack: S
                 await conn.fetchval(
                     """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
                            category_id) VALUES ($1, 'ACME', $2, $3, 'smartphones') RETURNING id""",
-                    f"fp-{n}", f"X{n}", f"ACME X{n}",
+                    f"fp-{n}",
+                    f"X{n}",
+                    f"ACME X{n}",
                 )
                 for n in range(3)
             ]
