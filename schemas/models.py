@@ -201,9 +201,15 @@ class ReviewItem(_Contract):
 
 
 class DeadLetter(_Contract):
-    """A message a service could not process; the original bytes are kept (base64)."""
+    """A message a service could not process, with the original bytes (base64).
 
-    schema_version: Literal[1] = 1
+    A record always fits the producer's request limit: an original too large for that is kept
+    whole in Postgres (`dead_letters`, written before the source offset is committed), and the
+    record carries only its first bytes (`truncated`), its size and SHA-256, and `original_ref`
+    naming the row. Version 1 records (whole originals, no size or hash) still decode.
+    """
+
+    schema_version: Literal[1, 2] = 2
     service: str
     topic: str
     partition: int
@@ -213,6 +219,14 @@ class DeadLetter(_Contract):
     error_type: str
     error: str
     failed_at: datetime = Field(default_factory=utcnow)
+    value_size: int | None = Field(default=None, description="Bytes of the whole original value.")
+    value_sha256: str | None = Field(default=None, description="SHA-256 (hex) of the original.")
+    truncated: bool = Field(
+        default=False, description="key_b64/value_b64 hold only a prefix of the original."
+    )
+    original_ref: str | None = Field(
+        default=None, description="Where the whole original is kept, e.g. postgres:dead_letters/42."
+    )
 
 
 class CatalogProduct(_Contract):

@@ -227,3 +227,25 @@ MATCH_SCORE = Histogram(
 )
 # Counter: master products merged into another (operator command or re-resolution pass).
 MERGES = Counter("catalog_merges_total", "Master products merged.", registry=REGISTRY)
+# Counter{service, reason=<dependency>|injected|error|output_too_large}: consumed batches that
+# failed and were rewound to be retried (nothing committed, nothing skipped).
+DELIVERY_RETRIES = Counter(
+    "catalog_delivery_retries_total",
+    "Consumed batches rewound and retried, by reason.",
+    ["service", "reason"],
+    registry=REGISTRY,
+)
+# Gauge{service}: 1 while the consume loop waits out a failure with its partitions paused.
+CONSUMPTION_PAUSED = Gauge(
+    "catalog_consumption_paused",
+    "1 while consumption is paused waiting for a dependency.",
+    ["service"],
+    registry=REGISTRY,
+)
+# Counter{service, where=handler|send}: failures injected on purpose (CATALOG_FAULTS__*).
+FAULTS_INJECTED = Counter(
+    "catalog_faults_injected_total",
+    "Failures injected for chaos runs.",
+    ["service", "where"],
+    registry=REGISTRY,
+)

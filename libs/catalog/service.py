@@ -1,49 +1,59 @@
 """The thin faust layer every service shares.
 
 A service is a `Processor` (plain async code: `start`, `stop`, one batch handler per consumed
-topic, health checks, timers) wired to its topics by `ServiceApp`. The app consumes in small
-batches, decodes each message with the topic's contract, hands the batch to the handler, sends
-what it returns, and only then lets faust acknowledge the offsets (faust flushes the producer
-before every commit). So offsets are committed after side effects: a crash replays, and
-handlers make replays harmless.
-
-Error policy, per message:
-- it does not decode, or the processor rejects it (`Rejected`): dead-letter it with the reason;
-- the processor raises: retry the batch with backoff (a dependency may be restarting); after
-  `MAX_BATCH_ATTEMPTS`, retry message by message and dead-letter only the ones that still fail.
-Either way the partition keeps flowing and nothing is dropped silently.
+topic, health checks, timers) wired to its topics by `ServiceApp`. Faust is the runtime: worker,
+signals, lifecycle, timers and the web endpoints. Consumption is not faust's: the app runs the
+project's own consume loop (`catalog.kafka.loop.ConsumeLoop`, an aiokafka consumer with manual
+commits) so that an offset is committed only after the batch's outputs are acknowledged by the
+broker and its side effects are durable, and so that any failure rewinds instead of skipping.
+The loop's module docstring holds the delivery policy: poison vs transient, bounded dead
+letters, rebalances and shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
+import contextlib
 import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 import faust
+from faust.app.base import BootStrategy
 from prometheus_client import generate_latest
-from pydantic import BaseModel
 
 from catalog import metrics
-from catalog.kafka import transport
-from catalog.kafka.codec import ContractError, decode, encode
-from catalog.kafka.topics import DLQ, TopicSpec
-from catalog.observability import extract_context, headers_to_dict, inject_headers, tracer
+from catalog.kafka.dead_letters import OriginalStore
+from catalog.kafka.failures import Backoff, FaultInjector, classify
+from catalog.kafka.loop import (
+    ConsumeLoop,
+    Handler,
+    Incoming,
+    Outgoing,
+    Rejected,
+    Result,
+    Sender,
+)
+from catalog.kafka.topics import TopicSpec
 from catalog.settings import Settings
-from schemas.models import DeadLetter
+
+__all__ = [
+    "Handler",
+    "HealthCheck",
+    "Incoming",
+    "Outgoing",
+    "Processor",
+    "Publisher",
+    "Rejected",
+    "Result",
+    "ServiceApp",
+]
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
-
-MAX_BATCH_ATTEMPTS = 4
-FIRST_RETRY_DELAY_S = 0.2
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 SERVICE_PORT_OFFSETS = {
     "router": 1,
@@ -53,40 +63,17 @@ SERVICE_PORT_OFFSETS = {
     "validator": 5,
     "persister": 6,
 }
+# How long a shutdown waits for the batch in flight before abandoning it (uncommitted);
+# under the 10 s a supervisor (or the test harness) waits before it sends SIGKILL.
+SHUTDOWN_GRACE_S = 8.0
 
-
-class Rejected(Exception):
-    """The processor refuses this message for good (bad content, not a passing outage)."""
-
-    def __init__(self, error_type: str, reason: str) -> None:
-        super().__init__(reason)
-        self.error_type = error_type
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Incoming(Generic[M]):
-    value: M
-    key: bytes | None
-    headers: dict[str, str]
-    topic: str
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    topic: TopicSpec
-    key: str
-    value: BaseModel
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-Result = Sequence[Outgoing] | Rejected
 HealthCheck = Callable[[], Awaitable[None]]
 
 
-Handler = Callable[[Sequence[Incoming[Any]]], Awaitable[Sequence[Result]]]
+class _RuntimeOnly(BootStrategy):
+    """Faust without its Kafka consumer and producer: the consume loop owns both."""
+
+    enable_kafka = False
 
 
 class Publisher(Protocol):
@@ -135,23 +122,28 @@ class ServiceApp:
         self.processor = processor
         self._ready = asyncio.Event()
         self._started_at = time.time()
+        self._crash: asyncio.Future[Any] | None = None
+        self._starting_error: str | None = None
         kafka = settings.kafka
-        scheme = transport.register(kafka.fetch_max_wait_ms)
+        self.faults = FaultInjector(settings.faults, name)
+        self.sender = Sender(settings, self.faults, client_id=f"{kafka.prefix}catalog-{name}")
+        self.originals = OriginalStore(settings.postgres)
+        self.loop = ConsumeLoop(
+            name,
+            settings,
+            processor.handlers(),
+            self.sender,
+            self.originals,
+            self.unhealthy,
+            self.faults,
+        )
         # faust insists on a data directory even with in-memory tables.
         state_dir = Path(tempfile.gettempdir()) / "catalog-faust" / f"{kafka.prefix}{name}"
         state_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             f"{kafka.prefix}catalog-{name}",
-            broker=f"{scheme}://{kafka.bootstrap}",
-            value_serializer="raw",
-            key_serializer="raw",
-            topic_allow_declare=False,
-            topic_disable_leader=True,
+            broker=f"kafka://{kafka.bootstrap}",
             store="memory://",
-            consumer_auto_offset_reset="earliest",
-            broker_rebalance_timeout=kafka.rebalance_timeout_s,
-            broker_session_timeout=kafka.session_timeout_s,
-            broker_commit_interval=kafka.commit_interval_s,
             web_enabled=True,
             web_host=settings.observability.web_host,
             web_bind=settings.observability.web_host,
@@ -159,28 +151,21 @@ class ServiceApp:
             web_in_thread=False,
             datadir=str(state_dir),
         )
-        self._topics: dict[str, faust.TopicT] = {}
+        self.app.boot_strategy = _RuntimeOnly(self.app)
         self._wire()
 
     # -- faust wiring -------------------------------------------------------------------------
-
-    def _topic(self, spec: TopicSpec) -> faust.TopicT:
-        name = spec.full_name(self.settings.kafka)
-        if name not in self._topics:
-            self._topics[name] = self.app.topic(name, value_type=bytes, key_type=bytes)
-        return self._topics[name]
 
     def _wire(self) -> None:
         app = self.app
 
         @app.task
         async def start_processor() -> None:
-            await self.processor.start(self.publish)
+            await self._start_processor()
             self._ready.set()
             log.info("processor started", extra={"fields": {"service": self.name}})
-
-        for spec, handler in self.processor.handlers().items():
-            self._add_agent(spec, handler)
+            if self.loop.bindings:
+                self.loop.start().add_done_callback(self._loop_ended)
 
         for interval, tick in self.processor.timers():
             self._add_timer(interval, tick)
@@ -199,21 +184,50 @@ class ServiceApp:
             # aiohttp refuses a charset inside content_type; the exposition format is ASCII.
             return web.bytes(generate_latest(metrics.REGISTRY), content_type=METRICS_CONTENT_TYPE)
 
-        async def stop_processor(app: Any, **_: Any) -> None:
+        async def shut_down(app: Any, **_: Any) -> None:
+            # The loop first: its batch in flight still needs the processor and the producer.
+            await self.loop.stop(SHUTDOWN_GRACE_S)
             await self.processor.stop()
+            await self.originals.close()
+            await self.sender.stop()
 
-        app.on_before_shutdown.connect(stop_processor)  # type: ignore[arg-type]
+        app.on_before_shutdown.connect(shut_down)  # type: ignore[arg-type]
 
-    def _add_agent(self, spec: TopicSpec, handler: Handler) -> None:
+    async def _start_processor(self) -> None:
+        """Start the producer and the processor, waiting out a dependency that is down (a
+        service restarted during an outage must come up once it is over, not hang unready)."""
         kafka = self.settings.kafka
+        backoff = Backoff(kafka.retry_base_s, kafka.retry_max_s)
+        while True:
+            try:
+                await self.sender.start()
+                await self.processor.start(self.publish)
+                self._starting_error = None
+                return
+            except Exception as exc:
+                failure = classify(exc)
+                if not failure.transient:
+                    raise
+                self._starting_error = f"{failure.dependency}: {failure.error}"
+                log.warning(
+                    "start failed; retrying",
+                    extra={"fields": {"service": self.name, "error": self._starting_error}},
+                )
+                with contextlib.suppress(Exception):
+                    await self.processor.stop()
+                await asyncio.sleep(backoff.next_delay())
 
-        async def consume(stream: Any) -> None:
-            await self._ready.wait()
-            # take_events acknowledges a batch only after this loop body has finished with it.
-            async for events in stream.take_events(kafka.batch_max, within=kafka.batch_within_s):
-                await self.handle_events(spec, handler, events)
-
-        self.app.agent(self._topic(spec), name=f"{self.name}.{spec.name}")(consume)
+    def _loop_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # A bug, not a failure the loop knows how to wait out: let the supervisor restart
+            # the process rather than run on without consuming.
+            log.critical(
+                "consume loop crashed", exc_info=exc, extra={"fields": {"service": self.name}}
+            )
+            self._crash = asyncio.ensure_future(self.app.crash(exc))
 
     def _add_timer(self, interval: float, tick: Callable[[], Awaitable[None]]) -> None:
         async def run_tick() -> None:
@@ -227,156 +241,73 @@ class ServiceApp:
         run_tick.__name__ = f"{self.name}_{getattr(tick, '__name__', 'timer')}"
         self.app.timer(interval)(run_tick)
 
-    # -- processing ---------------------------------------------------------------------------
-
-    async def handle_events(self, spec: TopicSpec, handler: Handler, events: Sequence[Any]) -> None:
-        topic = spec.full_name(self.settings.kafka)
-        started = time.perf_counter()
-        decoded: list[Incoming[Any]] = []
-        for event in events:
-            message = event.message
-            try:
-                value = decode(spec.model, message.value)
-            except ContractError as exc:
-                await self.dead_letter(message, "contract_error", str(exc))
-                continue
-            decoded.append(
-                Incoming(
-                    value=value,
-                    key=message.key,
-                    headers=headers_to_dict(message.headers),
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
-            )
-        if decoded:
-            results = await self._process_with_retries(handler, decoded)
-            for item, result in zip(decoded, results, strict=True):
-                await self._emit(item, result)
-        metrics.STAGE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-        metrics.MESSAGES.labels(self.name, topic, "processed").inc(len(decoded))
-
-    async def _process_with_retries(
-        self, handler: Handler, batch: Sequence[Incoming[Any]]
-    ) -> list[Result]:
-        delay = FIRST_RETRY_DELAY_S
-        for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
-            try:
-                results = list(await handler(batch))
-                if len(results) != len(batch):
-                    raise RuntimeError("processor returned a result count unlike its input")
-                return results
-            except Exception:
-                log.exception(
-                    "batch failed",
-                    extra={"fields": {"service": self.name, "attempt": attempt}},
-                )
-                metrics.MESSAGES.labels(self.name, batch[0].topic, "retried").inc(len(batch))
-                if attempt < MAX_BATCH_ATTEMPTS:
-                    await asyncio.sleep(delay)
-                    delay *= 3
-        # Isolate the message that keeps failing instead of blocking the partition on it.
-        isolated: list[Result] = []
-        for item in batch:
-            try:
-                isolated.extend(await handler([item]))
-            except Exception as exc:
-                isolated.append(Rejected("processing_error", f"{type(exc).__name__}: {exc}"))
-        return isolated
-
-    async def _emit(self, item: Incoming[Any], result: Result) -> None:
-        if isinstance(result, Rejected):
-            await self.dead_letter_incoming(item, result)
-            return
-        ctx = extract_context(item.headers)
-        with tracer.start_as_current_span(f"{item.topic} process", context=ctx):
-            for out in result:
-                await self.send(out)
-
-    async def send(self, out: Outgoing) -> None:
-        headers = inject_headers(out.headers)
-        await self._topic(out.topic).send(
-            key=out.key.encode("utf-8"), value=encode(out.value), headers=headers
-        )
+    # -- publishing outside the consume path --------------------------------------------------
 
     async def publish(self, outgoing: Sequence[Outgoing]) -> None:
-        for out in outgoing:
-            await self.send(out)
-        await self.app.producer.flush()
-
-    # -- dead letters -------------------------------------------------------------------------
-
-    async def dead_letter(self, message: Any, error_type: str, reason: str) -> None:
-        letter = DeadLetter(
-            service=self.name,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key_b64=base64.b64encode(message.key).decode() if message.key else None,
-            value_b64=base64.b64encode(message.value or b"").decode(),
-            error_type=error_type,
-            error=reason[:2000],
-        )
-        await self._send_dead_letter(letter)
-
-    async def dead_letter_incoming(self, item: Incoming[Any], rejected: Rejected) -> None:
-        letter = DeadLetter(
-            service=self.name,
-            topic=item.topic,
-            partition=item.partition,
-            offset=item.offset,
-            key_b64=base64.b64encode(item.key).decode() if item.key else None,
-            value_b64=base64.b64encode(encode(item.value)).decode(),
-            error_type=rejected.error_type,
-            error=rejected.reason[:2000],
-        )
-        await self._send_dead_letter(letter)
-
-    async def _send_dead_letter(self, letter: DeadLetter) -> None:
-        log.warning(
-            "dead-lettered",
-            extra={
-                "fields": {
-                    "service": self.name,
-                    "topic": letter.topic,
-                    "partition": letter.partition,
-                    "offset": letter.offset,
-                    "error_type": letter.error_type,
-                    "error": letter.error,
-                }
-            },
-        )
-        metrics.DLQ.labels(self.name, letter.error_type).inc()
-        metrics.MESSAGES.labels(self.name, letter.topic, "dead_lettered").inc()
-        key = f"{letter.topic}:{letter.partition}:{letter.offset}"
-        await self.send(Outgoing(DLQ, key, letter))
+        """Send and return only once the broker has acknowledged every message; raises
+        otherwise (the caller keeps its state and publishes again later)."""
+        await self.sender.send_all([self.sender.record(out) for out in outgoing])
 
     # -- health -------------------------------------------------------------------------------
 
-    async def readiness(self) -> dict[str, Any]:
-        """Check every dependency. A processor's `optional_dependencies` (e.g. Redis, which the
-        pipeline can run without) are reported but do not make the service unready."""
-        checks: dict[str, HealthCheck] = {
+    def _checks(self) -> dict[str, HealthCheck]:
+        return {
             "kafka": lambda: check_tcp(self.settings.kafka.bootstrap),
             **self.processor.health_checks(),
         }
-        optional = set(getattr(self.processor, "optional_dependencies", ()))
-        report: dict[str, Any] = {"service": self.name, "dependencies": {}}
-        ok = self._ready.is_set()
-        for dep, check in checks.items():
+
+    def _optional(self) -> set[str]:
+        return set(getattr(self.processor, "optional_dependencies", ()))
+
+    async def _run_checks(self) -> dict[str, str]:
+        async def one(check: HealthCheck) -> str:
             try:
                 await asyncio.wait_for(check(), 2.0)
-                report["dependencies"][dep] = "up"
-                metrics.DEPENDENCY_UP.labels(dep).set(1)
+                return "up"
             except Exception as exc:
-                report["dependencies"][dep] = f"down: {type(exc).__name__}: {exc}"[:300]
-                metrics.DEPENDENCY_UP.labels(dep).set(0)
-                ok = ok and dep in optional
-        report["ready"] = ok
-        report["down"] = [d for d, s in report["dependencies"].items() if s != "up"]
-        report["degraded"] = bool(report["down"]) and ok
-        return report
+                return f"down: {type(exc).__name__}: {exc}"[:300]
+
+        checks = self._checks()
+        states = await asyncio.gather(*(one(c) for c in checks.values()))
+        return dict(zip(checks, states, strict=True))
+
+    async def unhealthy(self) -> list[str]:
+        """Required dependencies that are down now (the consume loop's poison test)."""
+        optional = self._optional()
+        return [d for d, s in (await self._run_checks()).items() if s != "up" and d not in optional]
+
+    async def readiness(self) -> dict[str, Any]:
+        """Check every dependency. A processor's `optional_dependencies` (e.g. Redis, which the
+        pipeline can run without) are reported but do not make the service unready. A
+        dependency the consume loop is waiting for is reported down even when its own check
+        passes (e.g. the router's Postgres, needed only to keep an oversized dead letter)."""
+        optional = self._optional()
+        dependencies = await self._run_checks()
+        delivery = self.loop.status.report()
+        if not self._ready.is_set():
+            delivery = {"state": "starting", "error": self._starting_error}
+        waiting_on = delivery.get("waiting_on")
+        if (
+            waiting_on in ("postgres", "redis", "kafka", "llm", "network")
+            and dependencies.get(waiting_on, "up") == "up"
+        ):
+            dependencies[waiting_on] = f"down: consumption paused, retrying: {delivery['error']}"[
+                :300
+            ]
+        ok = self._ready.is_set()
+        for dep, state in dependencies.items():
+            metrics.DEPENDENCY_UP.labels(dep).set(1 if state == "up" else 0)
+            if state != "up" and dep not in optional:
+                ok = False
+        down = [d for d, s in dependencies.items() if s != "up"]
+        return {
+            "service": self.name,
+            "dependencies": dependencies,
+            "delivery": delivery,
+            "ready": ok,
+            "down": down,
+            "degraded": bool(down) and ok,
+        }
 
     # -- entry point --------------------------------------------------------------------------
 

@@ -30,14 +30,23 @@ class KafkaSettings(_Section):
     # How long the group waits for a consumer that stopped heartbeating (e.g. a killed pod)
     # before its partitions move to the others.
     session_timeout_s: float = 30.0
-    commit_interval_s: float = 1.0
     # When set, every topic gets this many partitions (the embedded stack uses few); otherwise
     # each topic gets its production count from the topic registry.
     partitions: int | None = None
     replication_factor: int = 1
-    # Consumers process messages in batches of up to this many, waiting at most `batch_within_s`.
+    # The consume loop takes batches of up to this many messages; offsets are committed after
+    # each batch, once its outputs are acknowledged and its side effects durable.
     batch_max: int = 500
-    batch_within_s: float = 0.02
+    # The producer refuses a record larger than this (Kafka's default `max.request.size`); dead
+    # letters are built to fit under it.
+    max_request_bytes: int = 1_048_576
+    # A failed batch is retried after `retry_base_s`, doubling up to `retry_max_s` (with jitter);
+    # a dependency outage is waited out forever at that pace.
+    retry_base_s: float = 0.2
+    retry_max_s: float = 10.0
+    # A message that raises this many times in a row while every dependency is healthy is
+    # poison: it is dead-lettered as `processing_error` instead of blocking its partition.
+    poison_attempts: int = 3
 
 
 class PostgresSettings(_Section):
@@ -186,6 +195,16 @@ class ObservabilitySettings(_Section):
     service_urls: dict[str, str] = Field(default_factory=dict)
 
 
+class FaultSettings(_Section):
+    """Fault injection for chaos runs: the probability (0..1) that the shared consume loop raises
+    an injected, transient failure right before calling a handler, or part-way through sending
+    a batch's outputs (also a timer's publish, e.g. LLM results). Injected failures are retried
+    like outages and never dead-lettered."""
+
+    handler_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    send_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CATALOG_",
@@ -204,6 +223,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = RoutingSettings()
     validation: ValidationSettings = ValidationSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    faults: FaultSettings = FaultSettings()
 
 
 @lru_cache(maxsize=1)

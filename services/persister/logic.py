@@ -406,9 +406,11 @@ class CatalogWriter:
 
     async def handle_dead_letters(self, batch: Sequence[Incoming[DeadLetter]]) -> list[Result]:
         await self.pool.executemany(
+            # An oversized original was already written whole by the service that
+            # dead-lettered it (the record carries only a prefix): that row is kept.
             """INSERT INTO dead_letters (service, topic, partition, "offset", error_type, error,
-                   key_b64, value_b64, failed_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                   key_b64, value_b64, failed_at, value_size, value_sha256, truncated_on_topic)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                ON CONFLICT (topic, partition, "offset", service) DO NOTHING""",
             [
                 (
@@ -421,6 +423,9 @@ class CatalogWriter:
                     d.value.key_b64,
                     d.value.value_b64,
                     d.value.failed_at,
+                    d.value.value_size,
+                    d.value.value_sha256,
+                    d.value.truncated,
                 )
                 for d in batch
             ],

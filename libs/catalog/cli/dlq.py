@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -57,6 +59,7 @@ def show(letter_id: Annotated[int, typer.Argument(help="dead-letter id")]) -> No
 
     settings = load_settings()
     r = run(settings, lambda: _with_conn(settings, lambda c: get_dead_letter(c, letter_id)))
+    facts = run(settings, lambda: _with_conn(settings, lambda c: _original_facts(c, letter_id)))
     console.print(f"id {r.id}  service: {r.service}  error type: {r.error_type}", markup=False)
     console.print(f"source: {r.topic} partition {r.partition} offset {r.offset}", markup=False)
     console.print(f"key: {r.key_text or '-'}", markup=False)
@@ -64,6 +67,11 @@ def show(letter_id: Annotated[int, typer.Argument(help="dead-letter id")]) -> No
     replayed = r.replayed_at.isoformat() if r.replayed_at else "never"
     console.print(f"replayed: {replayed} ({r.replay_count} time(s))", markup=False)
     console.print(f"error: {r.error}", markup=False)
+    console.print(
+        f"original: {len(r.value):,} bytes, sha256 {hashlib.sha256(r.value).hexdigest()}"
+        + (" (too large for the topic: kept whole here only)" if facts["truncated"] else ""),
+        markup=False,
+    )
     console.print("message:")
     try:
         console.print_json(json.dumps(json.loads(r.value)))
@@ -102,3 +110,33 @@ def replay(
     for r in rows:
         console.print(f"replayed {r.id} -> {r.topic} (key {r.key_text or '-'})", markup=False)
     console.print(f"{len(rows)} dead letter(s) replayed")
+
+
+async def _original_facts(conn: Any, letter_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        "SELECT value_size, value_sha256, truncated_on_topic FROM dead_letters WHERE id = $1",
+        letter_id,
+    )
+    return {"truncated": bool(row and row["truncated_on_topic"])}
+
+
+@app.command()
+def export(
+    letter_id: Annotated[int, typer.Argument(help="dead-letter id")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", dir_okay=False, help="file (default: stdout)")
+    ] = None,
+) -> None:
+    """Write a dead letter's original message, byte for byte (also one too large for the
+    dead-letter topic, which keeps only its first bytes)."""
+    from catalog.review import get_dead_letter
+
+    settings = load_settings()
+    r = run(settings, lambda: _with_conn(settings, lambda c: get_dead_letter(c, letter_id)))
+    if out is None:
+        sys.stdout.buffer.write(r.value)
+        sys.stdout.buffer.flush()
+        return
+    out.write_bytes(r.value)
+    digest = hashlib.sha256(r.value).hexdigest()
+    console.print(f"wrote {len(r.value):,} bytes (sha256 {digest}) to {out}", markup=False)

@@ -17,6 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from catalog.cli.common import EXIT_PROBLEM, EXIT_UNREACHABLE, console, err, fail, load_settings
+from catalog.kafka.codec import encode
+from catalog.kafka.topics import RAW, RAW_MAX_BYTES
 from catalog.settings import Settings
 from schemas.models import RawListing
 
@@ -45,7 +47,18 @@ def read_listings(path: Path) -> ReadResult:
         for number, row in rows:
             try:
                 data = _csv_row(row) if isinstance(row, dict) else json.loads(row)
-                result.listings.append(RawListing.model_validate(data))
+                listing = RawListing.model_validate(data)
+                size = len(encode(listing))
+                if size > RAW_MAX_BYTES:
+                    result.errors.append(
+                        (
+                            number,
+                            f"listing of {size:,} bytes exceeds the {RAW_MAX_BYTES:,}-byte "
+                            f"maximum of {RAW.name}",
+                        )
+                    )
+                    continue
+                result.listings.append(listing)
             except json.JSONDecodeError as exc:
                 result.errors.append((number, f"not JSON: {exc.msg}"))
             except ValidationError as exc:
@@ -57,9 +70,6 @@ def read_listings(path: Path) -> ReadResult:
 
 async def _publish(settings: Settings, listings: list[RawListing]) -> None:
     from aiokafka import AIOKafkaProducer
-
-    from catalog.kafka.codec import encode
-    from catalog.kafka.topics import RAW
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap, linger_ms=5, acks="all")
     await producer.start()

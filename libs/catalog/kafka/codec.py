@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+# The largest message any topic accepts; the raw topic accepts less (`topics.RAW_MAX_BYTES`).
 MAX_MESSAGE_BYTES = 1_000_000
 
 
@@ -23,11 +24,11 @@ def encode(value: BaseModel) -> bytes:
     return value.model_dump_json().encode("utf-8")
 
 
-def decode(model: type[M], data: bytes | None) -> M:
+def decode(model: type[M], data: bytes | None, max_bytes: int = MAX_MESSAGE_BYTES) -> M:
     if data is None:
         raise ContractError("empty message (tombstone) on a topic that requires a value")
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise ContractError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    if len(data) > max_bytes:
+        raise ContractError(f"message of {len(data)} bytes exceeds the maximum of {max_bytes}")
     try:
         return model.model_validate_json(data)
     except ValidationError as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from catalog.kafka.codec import MAX_MESSAGE_BYTES
 from catalog.settings import KafkaSettings
 from schemas.models import (
     BatchSubmitted,
@@ -28,6 +29,8 @@ class TopicSpec:
     key: str
     partitions: int
     compacted: bool = False
+    # A larger message is a contract error (dead-lettered by the consumer).
+    max_message_bytes: int = MAX_MESSAGE_BYTES
 
     def full_name(self, kafka: KafkaSettings) -> str:
         return f"{kafka.prefix}{self.name}"
@@ -36,7 +39,11 @@ class TopicSpec:
         return kafka.partitions if kafka.partitions is not None else self.partitions
 
 
-RAW = TopicSpec("products.raw.v1", RawListing, "retailer:sku", 12)
+# A raw listing travels on, embedded in the routed, request, result and validated messages: at
+# 128 KiB (a real listing is a few KiB) every one of those stays well under the producer's
+# 1 MiB request limit. `catalog publish` refuses larger listings; the router dead-letters them.
+RAW_MAX_BYTES = 131_072
+RAW = TopicSpec("products.raw.v1", RawListing, "retailer:sku", 12, max_message_bytes=RAW_MAX_BYTES)
 ROUTED = TopicSpec("products.routed.v1", RoutedListing, "retailer:sku", 12)
 LLM_REQUESTS = TopicSpec("llm.requests.v1", LLMRequest, "custom_id", 6)
 LLM_BATCHES = TopicSpec("llm.batches.v1", BatchSubmitted, "batch_id", 3)

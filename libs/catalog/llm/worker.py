@@ -2,8 +2,11 @@
 stored LLM results.
 
 A result is stored in its item row (`emitting`) before it is published, and the row becomes
-`done` only after the broker has acknowledged the message, so a crash in between re-publishes
-the stored result instead of calling, downloading or billing again.
+`done` only after the broker has acknowledged the message: `publish` (the service's
+`ServiceApp.publish`) awaits the delivery acknowledgement of every record and raises if any is
+refused, in which case the rows stay `emitting`. A crash or a failed publish is then settled by
+re-publishing the stored result (the next flush or poll, or a restart recovers it) instead of
+calling, downloading or billing again.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class LLMWorker:
     async def _emit(self, results: Sequence[LLMResult], *, recovered: bool = False) -> None:
         if not results:
             return
+        # Raises unless the broker acknowledged every result: nothing is marked done then.
         await self.publish([Outgoing(LLM_RESULTS, r.custom_id, r) for r in results])
         await self.store.mark_emitted([r.custom_id for r in results])
         outcome = "recovered" if recovered else "published"

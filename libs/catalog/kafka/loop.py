@@ -1,0 +1,620 @@
+"""The consume loop every service runs: at-least-once delivery that never skips a message.
+
+One aiokafka consumer per service (group `{prefix}catalog-{service}`, auto-commit off) is
+subscribed to every topic the service consumes. For each fetched batch, per topic:
+
+1. decode every message with the topic's contract;
+2. call the handler with the decoded messages (one result per input);
+3. send every output and every dead letter, and await each delivery acknowledgement;
+4. only then commit exactly this batch: the last offset + 1 of each partition.
+
+The handler makes its own side effects durable before it returns (a database transaction, the
+LLM store), so a commit always follows durable effects and acknowledged outputs. A failure
+anywhere in 1-4 commits nothing: the batch's partitions are paused and rewound to the first
+offset of the batch (the offset after the last committed one), and the batch is fetched and
+processed again after a backoff. Effects are idempotent, so a retry changes nothing twice.
+
+Failure policy (`catalog.kafka.failures.classify` places the exception):
+
+- **Poison** can never succeed, and goes to `products.dlq.v1` (bounded, see
+  `catalog.kafka.dead_letters`): a message that does not decode (`contract_error`, including
+  one above the topic's size limit), one the handler rejects (`Rejected`), one whose output is
+  larger than the producer accepts (`output_too_large`).
+- **Transient** is a dependency or the broker failing (connection errors, timeouts, Postgres
+  connection / shutdown / serialization errors, Redis down, retriable broker errors, an open LLM
+  circuit) or an injected fault. It is waited out, forever, with capped exponential backoff, the
+  partitions paused, `/health/ready` naming the dependency. It never dead-letters anything.
+- **Unknown** (any other exception) is retried like a transient failure. If a batch fails
+  `poison_attempts` times in a row, its messages are retried one at a time; a single message
+  that then fails `poison_attempts` times in a row is dead-lettered as `processing_error` only
+  if every required dependency passes its health check at that moment (otherwise it is an
+  outage, and waited out).
+
+Rebalances: when partitions are revoked, a batch being handled is given until the rebalance
+timeout to finish and commit; a batch waiting out a failure is abandoned uncommitted (the next
+owner starts from the committed offset). Shutdown (SIGTERM): stop fetching, finish the batch in
+flight (or abandon it, uncommitted, if it is waiting out a failure), then close the consumer,
+which leaves the group so the partitions move at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import ConsumerRecord, TopicPartition
+from pydantic import BaseModel
+
+from catalog import metrics
+from catalog.kafka.codec import ContractError, decode, encode
+from catalog.kafka.dead_letters import Original, OriginalStore, bounded_dead_letter
+from catalog.kafka.failures import (
+    TOO_LARGE,
+    Backoff,
+    Failure,
+    FaultInjector,
+    OutputTooLarge,
+    classify,
+    sleep_unless,
+)
+from catalog.kafka.topics import DLQ, TopicSpec
+from catalog.observability import extract_context, headers_to_dict, inject_headers, tracer
+from catalog.settings import Settings
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+IDLE_POLL_MS = 500
+
+
+class Rejected(Exception):
+    """The processor refuses this message for good (bad content, not a passing outage)."""
+
+    def __init__(self, error_type: str, reason: str) -> None:
+        super().__init__(reason)
+        self.error_type = error_type
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Incoming(Generic[M]):
+    value: M
+    key: bytes | None
+    headers: dict[str, str]
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: TopicSpec
+    key: str
+    value: BaseModel
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Result = Sequence[Outgoing] | Rejected
+Handler = Callable[[Sequence[Incoming[Any]]], Awaitable[Sequence[Result]]]
+# Names of the required dependencies that are down right now (empty: all healthy).
+HealthProbe = Callable[[], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class Send:
+    """One record to produce; `source` is the index of the consumed message it comes from."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    source: int | None = None
+
+
+class Sender:
+    """The service's producer: every send is awaited until the broker acknowledges it."""
+
+    def __init__(self, settings: Settings, faults: FaultInjector, client_id: str) -> None:
+        self.settings = settings
+        self.faults = faults
+        self.client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the producer is not started")
+        return self._producer
+
+    async def start(self) -> None:
+        """Connect (created here: aiokafka binds its objects to the running event loop)."""
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka.bootstrap,
+            client_id=self.client_id,
+            acks="all",
+            linger_ms=2,
+            max_request_size=self.settings.kafka.max_request_bytes,
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    def record(self, out: Outgoing, source: int | None = None) -> Send:
+        """Encode an output; call inside the span it should be traced under."""
+        return Send(
+            topic=out.topic.full_name(self.settings.kafka),
+            key=out.key.encode("utf-8"),
+            value=encode(out.value),
+            headers=list(inject_headers(out.headers).items()),
+            source=source,
+        )
+
+    async def send_all(self, records: Sequence[Send]) -> None:
+        """Send `records` and return once the broker has acknowledged every one of them.
+
+        Raises the first failure, after every record handed to the producer has settled, so a
+        retry never overlaps a send still in flight. A record the producer can never accept
+        raises `OutputTooLarge` naming the message it came from.
+        """
+        fail_at = self.faults.send_fault_at(len(records))
+        handed: list[tuple[Send, asyncio.Future[Any]]] = []
+        failure: BaseException | None = None
+        for index, rec in enumerate(records):
+            try:
+                if index == fail_at:
+                    self.faults.fail_send()
+                future = await self.producer.send(
+                    rec.topic, key=rec.key, value=rec.value, headers=rec.headers
+                )
+            except TOO_LARGE as exc:
+                failure = OutputTooLarge(rec.source or 0, rec.topic, len(rec.value), str(exc))
+                break
+            except Exception as exc:
+                failure = exc
+                break
+            handed.append((rec, future))
+        outcomes = await asyncio.gather(*(f for _, f in handed), return_exceptions=True)
+        if failure is None:
+            for (rec, _), outcome in zip(handed, outcomes, strict=True):
+                if isinstance(outcome, TOO_LARGE):
+                    failure = OutputTooLarge(
+                        rec.source or 0, rec.topic, len(rec.value), str(outcome)
+                    )
+                    break
+                if isinstance(outcome, BaseException):
+                    failure = outcome
+                    break
+        if failure is not None:
+            raise failure
+
+
+@dataclass
+class LoopStatus:
+    """What the loop is doing, for `/health/ready`."""
+
+    waiting_on: str | None = None
+    error: str | None = None
+    since: float | None = None
+    consecutive_failures: int = 0
+
+    def report(self) -> dict[str, Any]:
+        if self.waiting_on is None:
+            return {"state": "consuming"}
+        return {
+            "state": "retrying",
+            "waiting_on": self.waiting_on,
+            "error": self.error,
+            "for_s": round(time.monotonic() - (self.since or time.monotonic()), 1),
+            "failures": self.consecutive_failures,
+        }
+
+
+class _Abandoned(Exception):
+    """The batch was given up uncommitted (partitions revoked, or shutting down)."""
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, loop: ConsumeLoop) -> None:
+        self.loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.loop.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.loop.on_assigned(assigned)
+
+
+class ConsumeLoop:
+    def __init__(
+        self,
+        service: str,
+        settings: Settings,
+        handlers: dict[TopicSpec, Handler],
+        sender: Sender,
+        originals: OriginalStore,
+        unhealthy: HealthProbe,
+        faults: FaultInjector,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.kafka = settings.kafka
+        self.bindings = {spec.full_name(self.kafka): (spec, h) for spec, h in handlers.items()}
+        self.sender = sender
+        self.originals = originals
+        self.unhealthy = unhealthy
+        self.faults = faults
+        self.status = LoopStatus()
+        self.consumer: AIOKafkaConsumer | None = None
+        self._backoff = Backoff(self.kafka.retry_base_s, self.kafka.retry_max_s)
+        self._stopping = asyncio.Event()
+        # Set while a rebalance or a shutdown wants the batch waiting out a failure to give up.
+        self._interrupt = asyncio.Event()
+        self._in_flight = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        # Failures of the same batch in a row; then messages one at a time, for this many.
+        self._batch_failures = 0
+        self._isolate = 0
+        self._strikes: dict[tuple[str, int, int], int] = {}
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.kafka.prefix}catalog-{self.service}"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        self._task = asyncio.ensure_future(self.run())
+        return self._task
+
+    async def stop(self, grace_s: float = 15.0) -> None:
+        """Stop fetching, let the batch in flight finish (or abandon it), leave the group."""
+        self._stopping.set()
+        self._interrupt.set()
+        task = self._task
+        if task is None or task.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_s)
+        except TimeoutError:
+            log.warning("batch in flight abandoned at shutdown", extra=self._fields())
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _fields(self, **more: Any) -> dict[str, Any]:
+        return {"fields": {"service": self.service, **more}}
+
+    async def _open(self) -> AIOKafkaConsumer:
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.kafka.bootstrap,
+                group_id=self.group_id,
+                client_id=f"{self.group_id}-consumer",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=self.kafka.fetch_max_wait_ms,
+                max_poll_records=self.kafka.batch_max,
+                session_timeout_ms=int(self.kafka.session_timeout_s * 1000),
+                heartbeat_interval_ms=max(100, int(self.kafka.session_timeout_s * 1000) // 5),
+                rebalance_timeout_ms=int(self.kafka.rebalance_timeout_s * 1000),
+            )
+            consumer.subscribe(list(self.bindings), listener=_Listener(self))
+            try:
+                await consumer.start()
+                return consumer
+            except Exception as exc:
+                await consumer.stop()
+                failure = classify(exc)
+                if not failure.transient:
+                    raise
+                self._note_failure(Failure("transient", "kafka", failure.error))
+                if await sleep_unless(self._stopping, self._backoff.next_delay()):
+                    raise _Abandoned("stopping") from exc
+
+    async def run(self) -> None:
+        try:
+            self.consumer = await self._open()
+        except _Abandoned:
+            return
+        self._cleared()
+        consumer = self.consumer
+        try:
+            while not self._stopping.is_set():
+                max_records = 1 if self._isolate > 0 else self.kafka.batch_max
+                fetched = await consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=max_records)
+                if fetched and not self._stopping.is_set():
+                    await self._process_fetch(consumer, fetched)
+        finally:
+            # Leaves the group: the partitions move to another instance (or to this one after a
+            # restart) at once instead of after the session timeout.
+            await consumer.stop()
+            log.info("consumer closed", extra=self._fields())
+
+    # -- rebalance ------------------------------------------------------------------------------
+
+    async def on_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._interrupt.set()
+        try:
+            # A batch being handled gets to finish and commit; one waiting out a failure was
+            # interrupted and gives up without committing.
+            await asyncio.wait_for(self._wait_idle(), self.kafka.rebalance_timeout_s * 0.8)
+        except TimeoutError:
+            log.warning("batch still in flight at rebalance", extra=self._fields())
+
+    async def _wait_idle(self) -> None:
+        async with self._in_flight:
+            return
+
+    def on_assigned(self, assigned: list[TopicPartition]) -> None:
+        if not self._stopping.is_set():
+            self._interrupt.clear()
+        metrics.CONSUMPTION_PAUSED.labels(self.service).set(0)
+        log.info(
+            "partitions assigned",
+            extra=self._fields(partitions=[f"{tp.topic}:{tp.partition}" for tp in assigned]),
+        )
+
+    # -- one fetch --------------------------------------------------------------------------
+
+    async def _process_fetch(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        by_topic: dict[str, list[ConsumerRecord]] = {}
+        for tp, records in fetched.items():
+            if records:
+                by_topic.setdefault(tp.topic, []).extend(records)
+        pending = {tp: records[0].offset for tp, records in fetched.items() if records}
+        for topic, records in by_topic.items():
+            if self._interrupt.is_set():
+                # Revoked or stopping: leave the rest uncommitted for whoever owns it next.
+                break
+            done = await self._process_topic(consumer, topic, records, pending)
+            for tp in [tp for tp in pending if tp.topic == topic]:
+                if done:
+                    pending.pop(tp)
+            if not done:
+                break
+        if pending:
+            # Nothing after the failure was committed: rewind it all to be fetched again.
+            self._rewind(consumer, pending)
+
+    def _rewind(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
+        assigned = consumer.assignment()
+        for tp, offset in positions.items():
+            if tp in assigned:
+                consumer.seek(tp, offset)
+
+    async def _process_topic(
+        self,
+        consumer: AIOKafkaConsumer,
+        topic: str,
+        records: list[ConsumerRecord],
+        pending: dict[TopicPartition, int],
+    ) -> bool:
+        """Process and commit one topic's records; False when they must be fetched again."""
+        spec, handler = self.bindings[topic]
+        started = time.perf_counter()
+        try:
+            async with self._in_flight:
+                await self._attempt(spec, handler, records)
+                await self._commit(consumer, records)
+        except Exception as exc:
+            return await self._on_failure(consumer, spec, records, exc, pending)
+        metrics.STAGE_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        metrics.MESSAGES.labels(self.service, topic, "processed").inc(len(records))
+        self._succeeded(records)
+        return True
+
+    async def _attempt(
+        self, spec: TopicSpec, handler: Handler, records: Sequence[ConsumerRecord]
+    ) -> None:
+        sends: list[Send] = []
+        items: list[Incoming[Any]] = []
+        sources: list[int] = []
+        for index, rec in enumerate(records):
+            try:
+                value = decode(spec.model, rec.value, spec.max_message_bytes)
+            except ContractError as exc:
+                sends.append(await self._dead_letter(rec, "contract_error", str(exc)))
+                continue
+            items.append(
+                Incoming(
+                    value=value,
+                    key=rec.key,
+                    headers=headers_to_dict(rec.headers),
+                    topic=rec.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                )
+            )
+            sources.append(index)
+        if items:
+            self.faults.before_handler()
+            results = list(await handler(items))
+            if len(results) != len(items):
+                raise RuntimeError("handler returned a result count unlike its input")
+            for item, index, result in zip(items, sources, results, strict=True):
+                if isinstance(result, Rejected):
+                    sends.append(
+                        await self._dead_letter(records[index], result.error_type, result.reason)
+                    )
+                    continue
+                ctx = extract_context(item.headers)
+                with tracer.start_as_current_span(f"{item.topic} process", context=ctx):
+                    sends.extend(self.sender.record(out, index) for out in result)
+        await self.sender.send_all(sends)
+
+    async def _dead_letter(self, rec: ConsumerRecord, error_type: str, reason: str) -> Send:
+        original = Original(
+            service=self.service,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            key=rec.key,
+            value=rec.value,
+            error_type=error_type,
+            error=reason,
+        )
+        letter = await bounded_dead_letter(
+            original, max_request_bytes=self.kafka.max_request_bytes, store=self.originals
+        )
+        log.warning(
+            "dead-lettered",
+            extra=self._fields(
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+                error_type=error_type,
+                error=letter.error,
+                size=letter.value_size,
+                truncated=letter.truncated,
+            ),
+        )
+        metrics.DLQ.labels(self.service, error_type).inc()
+        metrics.MESSAGES.labels(self.service, rec.topic, "dead_lettered").inc()
+        return self.sender.record(Outgoing(DLQ, original.coordinates, letter))
+
+    async def _commit(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for rec in records:
+            tp = TopicPartition(rec.topic, rec.partition)
+            offsets[tp] = max(offsets.get(tp, 0), rec.offset + 1)
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partitions moved during this batch: the new owner starts from the last
+            # committed offset and replays it (harmless: effects are idempotent).
+            log.warning("commit refused after a rebalance", extra=self._fields(error=str(exc)))
+
+    # -- failures -------------------------------------------------------------------------------
+
+    async def _on_failure(
+        self,
+        consumer: AIOKafkaConsumer,
+        spec: TopicSpec,
+        records: list[ConsumerRecord],
+        exc: Exception,
+        pending: dict[TopicPartition, int],
+    ) -> bool:
+        failure = classify(exc)
+        if failure.dependency == "network":
+            # A connection error that does not say to what: name the dependency that is down.
+            down = await self.unhealthy()
+            if down:
+                failure = Failure("transient", down[0], failure.error)
+        if failure.kind == "poison" and isinstance(exc, OutputTooLarge) and len(records) == 1:
+            return await self._give_up(consumer, records[0], "output_too_large", failure.error)
+        if failure.kind == "poison" or failure.kind == "unknown":
+            if len(records) > 1:
+                self._batch_failures += 1
+                if failure.kind == "poison" or self._batch_failures >= self.kafka.poison_attempts:
+                    # Find the message at fault: the same messages, one at a time.
+                    self._isolate = len(records)
+                    self._batch_failures = 0
+            else:
+                rec = records[0]
+                key = (rec.topic, rec.partition, rec.offset)
+                self._strikes[key] = self._strikes.get(key, 0) + 1
+                if self._strikes[key] >= self.kafka.poison_attempts:
+                    down = await self.unhealthy()
+                    if not down:
+                        return await self._give_up(consumer, rec, "processing_error", failure.error)
+                    failure = Failure("transient", down[0], failure.error)
+        log.warning(
+            "batch failed; rewinding to retry",
+            exc_info=failure.kind == "unknown",
+            extra=self._fields(
+                topic=spec.name, messages=len(records), kind=failure.kind,
+                dependency=failure.dependency, error=failure.error,
+            ),
+        )  # fmt: skip
+        metrics.MESSAGES.labels(self.service, records[0].topic, "retried").inc(len(records))
+        await self._wait_out(consumer, failure, pending)
+        return False
+
+    async def _give_up(
+        self, consumer: AIOKafkaConsumer, rec: ConsumerRecord, error_type: str, error: str
+    ) -> bool:
+        """Dead-letter one message that can never succeed, then commit past it."""
+        try:
+            async with self._in_flight:
+                await self.sender.send_all([await self._dead_letter(rec, error_type, error)])
+                await self._commit(consumer, [rec])
+        except Exception as exc:
+            failure = classify(exc)
+            log.warning("dead-lettering failed; retrying", extra=self._fields(error=failure.error))
+            pending = {TopicPartition(rec.topic, rec.partition): rec.offset}
+            await self._wait_out(
+                consumer, Failure("transient", failure.dependency, failure.error), pending
+            )
+            return False
+        self._succeeded([rec])
+        return True
+
+    def _note_failure(self, failure: Failure) -> None:
+        status = self.status
+        if status.since is None:
+            status.since = time.monotonic()
+        status.waiting_on = failure.dependency or "processing"
+        status.error = failure.error
+        status.consecutive_failures += 1
+        reason = failure.dependency or ("output_too_large" if failure.kind == "poison" else "error")
+        metrics.DELIVERY_RETRIES.labels(self.service, reason).inc()
+
+    async def _wait_out(
+        self,
+        consumer: AIOKafkaConsumer,
+        failure: Failure,
+        pending: dict[TopicPartition, int],
+    ) -> None:
+        """Pause and rewind the partitions of what was not committed, back off, resume."""
+        self._note_failure(failure)
+        assigned = consumer.assignment()
+        paused = [tp for tp in pending if tp in assigned]
+        consumer.pause(*paused)
+        self._rewind(consumer, pending)
+        pending.clear()
+        metrics.CONSUMPTION_PAUSED.labels(self.service).set(1)
+        # A poison batch is split at once; anything else waits, longer each time.
+        delay = 0.0 if failure.kind == "poison" else self._backoff.next_delay()
+        interrupted = await sleep_unless(self._interrupt, delay)
+        if interrupted:
+            log.info("batch waiting out a failure abandoned", extra=self._fields())
+        still = consumer.assignment()
+        consumer.resume(*[tp for tp in paused if tp in still])
+        metrics.CONSUMPTION_PAUSED.labels(self.service).set(0)
+
+    def _succeeded(self, records: Sequence[ConsumerRecord]) -> None:
+        for rec in records:
+            self._strikes.pop((rec.topic, rec.partition, rec.offset), None)
+        if self._isolate > 0:
+            self._isolate = max(0, self._isolate - len(records))
+        else:
+            self._batch_failures = 0
+        self._cleared()
+
+    def _cleared(self) -> None:
+        if self.status.waiting_on is not None:
+            log.info(
+                "consuming again",
+                extra=self._fields(
+                    after_s=round(time.monotonic() - (self.status.since or time.monotonic()), 1)
+                ),
+            )
+        self.status = LoopStatus()
+        self._backoff.reset()
