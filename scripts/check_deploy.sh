@@ -128,7 +128,7 @@ FULL_SET=(
   --set createNamespace=true
   --set defaults.autoscaling.lagMetric.enabled=true
   --set defaults.autoscaling.targetMemoryUtilizationPercentage=80
-  --set otel.endpoint=http://otel-collector.observability:4317
+  --set otel.endpoint=http://otel-collector.observability:4318
   --set 'config.redis.sentinelHosts={redis-sentinel-0:26379,redis-sentinel-1:26379}'
   --set 'config.extraEnv.CATALOG_ROUTING__COMPLEX_THRESHOLD=0.7'
   --set 'defaults.topologySpreadConstraints[0].maxSkew=1'
@@ -372,7 +372,7 @@ for name, module in six.items():
             errors.append(f"compose: {name} does not wait for {dep}")
     if s["environment"].get("OTEL_SERVICE_NAME") != name:
         errors.append(f"compose: {name} OTEL_SERVICE_NAME is not {name}")
-for infra in ("kafka", "kafka-init", "postgres", "redis", "otel-collector", "prometheus",
+for infra in ("kafka", "kafka-init", "postgres", "redis", "otel-collector", "jaeger", "prometheus",
               "grafana", "llm-emulator", "migrate"):
     if infra not in svcs:
         errors.append(f"compose: service {infra} missing")
