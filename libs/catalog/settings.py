@@ -38,8 +38,8 @@ class KafkaSettings(_Section):
     # each batch, once its outputs are acknowledged and its side effects durable.
     batch_max: int = 500
     # The producer refuses a record larger than this (Kafka's default `max.request.size`); dead
-    # letters are built to fit under it.
-    max_request_bytes: int = 1_048_576
+    # letters are built to fit under it (a truncated one needs at most ~20 KB).
+    max_request_bytes: int = Field(default=1_048_576, ge=65_536)
     # A failed batch is retried after `retry_base_s`, doubling up to `retry_max_s` (with jitter);
     # a dependency outage is waited out forever at that pace.
     retry_base_s: float = 0.2

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+from pydantic import SecretStr
 
 from catalog.devstack.stack import Ports, Stack, free_port
 from catalog.kafka.admin import create_topics
@@ -28,7 +29,7 @@ from catalog.kafka.dead_letters import OriginalStore
 from catalog.kafka.failures import FaultInjector, OutputTooLarge
 from catalog.kafka.loop import ConsumeLoop, Incoming, Outgoing, Result, Send, Sender
 from catalog.kafka.topics import DLQ, LLM_REQUESTS, LLM_RESULTS, RAW, ROUTED, TopicSpec
-from catalog.settings import FaultSettings, Settings
+from catalog.settings import FaultSettings, PostgresSettings, Settings
 from schemas.models import DeadLetter, RawListing
 from tests.integration.harness import Pipeline, create_database, start_pipeline, wait_until
 from tests.integration.test_batch_lifecycle import make_requests
@@ -200,11 +201,20 @@ async def all_healthy() -> list[str]:
     return []
 
 
-def echo_loop(topics: Pipeline, rates: FaultSettings, handler: Echo | None = None) -> ConsumeLoop:
+def echo_loop(
+    topics: Pipeline,
+    rates: FaultSettings,
+    handler: Echo | None = None,
+    max_request_bytes: int = 1_048_576,
+) -> ConsumeLoop:
     kafka = topics.kafka.model_copy(
-        update={"session_timeout_s": 4.0, "retry_base_s": 0.05, "retry_max_s": 0.5, "batch_max": 10}
-    )
-    settings = Settings(kafka=kafka, faults=rates)
+        update={
+            "session_timeout_s": 4.0, "retry_base_s": 0.05, "retry_max_s": 0.5,
+            "batch_max": 10, "max_request_bytes": max_request_bytes,
+        }
+    )  # fmt: skip
+    postgres = PostgresSettings(dsn=SecretStr(topics.dsn)) if topics.dsn else PostgresSettings()
+    settings = Settings(kafka=kafka, faults=rates, postgres=postgres)
     faults = FaultInjector(rates, "echo")
     sender = Sender(settings, faults, "echo")
     originals = OriginalStore(settings.postgres)
@@ -268,6 +278,36 @@ async def test_handler_faults_rebalances_and_shutdown_lose_nothing(stack: Stack)
         held.release.set()
         await stop_loop(first)
         await stop_loop(second)
+
+
+async def test_an_output_too_large_to_send_dead_letters_only_its_input(stack: Stack) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    dsn = await create_database(stack, prefix.rstrip(".").replace(".", "_"))
+    topics = Pipeline(stack, prefix, dsn, 0)
+    await create_topics(topics.kafka, (RAW, ECHO, DLQ))
+    listings = [
+        RawListing(retailer="lider", sku=f"big-{i}", name=f"Producto {i}", price=1000 + i)
+        for i in range(6)
+    ]
+    # Within the raw topic's limit, but its echo exceeds this producer's 64 KiB requests.
+    listings[3] = listings[3].model_copy(update={"attributes": {"ficha": "x" * 100_000}})
+    await topics.produce(RAW, [(x.listing_key, x) for x in listings])
+    loop = echo_loop(topics, FaultSettings(), max_request_bytes=65_536)
+    await run_loop(loop)
+    try:
+        await wait_until(lambda: _committed_is_of(topics, "echo", len(listings)), 60)
+    finally:
+        await stop_loop(loop)
+        await loop.originals.close()
+    echoed = {k for k, _ in await topics.read(ECHO)}
+    assert echoed == {x.listing_key for i, x in enumerate(listings) if i != 3}
+    (letter,) = await topics.read_models(DLQ)
+    assert letter.error_type == "output_too_large" and letter.truncated
+    original = encode(listings[3])
+    rows = await fetch(topics, "SELECT id, value_b64, value_size FROM dead_letters")
+    assert letter.original_ref == f"postgres:dead_letters/{rows[0]['id']}"
+    assert base64.b64decode(rows[0]["value_b64"]) == original
+    assert rows[0]["value_size"] == letter.value_size == len(original)
 
 
 async def _async(value: bool) -> bool:
