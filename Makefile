@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down destroy status demo test test-unit test-integration lint format \
-        typecheck schemas migrate topics summary clean eval bench chaos
+        typecheck schemas migrate topics summary clean eval bench chaos test-alerts
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -58,6 +58,11 @@ test-integration: install ## Integration tests only (starts the embedded stack)
 
 chaos: install ## Crash/fault/outage run on a private stack; fails on any loss or duplicate
 	$(BIN)/python -m catalog.chaos $(CHAOS_ARGS)
+
+test-alerts: ## promtool: check the alert rules and run their unit tests (apt-get install prometheus)
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus"; exit 1; }
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/tests/*.yml
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

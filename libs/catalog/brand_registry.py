@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from catalog import metrics
 from catalog.domain.brands import BrandAliases, load_brands
 from catalog.domain.units import alias_key
 
@@ -119,7 +120,7 @@ async def record(conn: Any, observations: Sequence[tuple[str, str]]) -> None:
     names = sorted(per_brand)
     # Sources travel as JSON text cast in SQL: the services' pools encode jsonb parameters
     # themselves, a plain connection does not, and text means the same on both.
-    await conn.execute(
+    inserted = await conn.fetch(
         f"""INSERT INTO brands AS b (brand, listings, sources)
            SELECT t.brand, t.listings, t.sources::jsonb
            FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(brand, listings, sources)
@@ -127,11 +128,14 @@ async def record(conn: Any, observations: Sequence[tuple[str, str]]) -> None:
            ON CONFLICT (brand) DO UPDATE SET
                listings = b.listings + EXCLUDED.listings,
                sources = {_MERGE_SOURCES},
-               last_seen = now()""",
+               last_seen = now()
+           RETURNING (xmax = 0) AS created""",
         names,
         [sum(per_brand[name].values()) for name in names],
         [json.dumps(dict(per_brand[name])) for name in names],
     )
+    # `xmax = 0` is Postgres' mark of a row this statement inserted rather than updated.
+    metrics.BRANDS_OBSERVED.inc(sum(1 for row in inserted if row["created"]))
 
 
 async def list_brands(conn: Any, *, new_only: bool = False, limit: int = 100) -> list[BrandRow]:

@@ -103,6 +103,45 @@ DEPENDENCY_UP = Gauge(
 CONSUMER_LAG = Gauge(
     "catalog_consumer_lag", "Consumer lag in messages.", ["topic", "partition"], registry=REGISTRY
 )
+
+# -- identity and catalog ------------------------------------------------------------------------
+# Counter: brands the persister observed for the first time (growth of the brand registry).
+BRANDS_OBSERVED = Counter(
+    "catalog_brands_observed_total",
+    "Brands observed for the first time (brand registry growth).",
+    registry=REGISTRY,
+)
+# Gauges refreshed by the persister from Postgres (catalog.catalog_gauges): the catalog's size
+# and the review backlog, which no single process can count from its own messages.
+MASTERS = Gauge("catalog_masters", "Master products in the catalog.", registry=REGISTRY)
+OFFERS = Gauge("catalog_offers", "Current offers (product x retailer).", registry=REGISTRY)
+REVIEW_BACKLOG = Gauge(
+    "catalog_review_backlog", "Review items waiting for a decision.", registry=REGISTRY
+)
+REVIEW_OLDEST_AGE = Gauge(
+    "catalog_review_oldest_age_seconds",
+    "Age of the oldest review item waiting for a decision (0 when none waits).",
+    registry=REGISTRY,
+)
+
+# -- search --------------------------------------------------------------------------------------
+# Defined ahead of the search service so its dashboard and SLOs have stable names.
+# Histogram{endpoint}: time to answer one search request.
+SEARCH_SECONDS = Histogram(
+    "catalog_search_seconds",
+    "Search request latency.",
+    ["endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=REGISTRY,
+)
+# Counter{endpoint, result=results|empty}: search requests, by whether anything was found.
+SEARCH_REQUESTS = Counter(
+    "catalog_search_requests_total",
+    "Search requests, by whether they returned results.",
+    ["endpoint", "result"],
+    registry=REGISTRY,
+)
+
 # Counter{model, operation=chat|files.create|batches.create|..., reason=429|5xx|timeout|...}:
 # provider calls retried (one count per retry).
 LLM_RETRIES = Counter(

@@ -64,7 +64,9 @@ class BatchBuilder(LLMWorker):
         metrics.LLM_BUDGET_EXHAUSTED.set(0)
 
     async def handle(self, batch: Sequence[Incoming[LLMRequest]]) -> list[Result]:
-        await self.store.add_requests([item.value for item in batch])
+        await self.store.add_requests(
+            [item.value for item in batch], [item.headers.get("traceparent") for item in batch]
+        )
         return [[] for _ in batch]
 
     # --- recovery --------------------------------------------------------------------------
@@ -187,7 +189,8 @@ class BatchBuilder(LLMWorker):
         async def one(request: LLMRequest) -> LLMResult | None:
             async with gate:
                 try:
-                    result = await call_sync(self.client, self.llm, request, self.resilience)
+                    async with self.traced("llm sync call", [request.custom_id], model=model):
+                        result = await call_sync(self.client, self.llm, request, self.resilience)
                 except CircuitOpenError:
                     released.append(request.custom_id)
                     return None
@@ -254,6 +257,13 @@ class BatchBuilder(LLMWorker):
         return None
 
     async def _send_batch(self, batch_id: str, model: str, requests: Sequence[LLMRequest]) -> int:
+        custom_ids = [r.custom_id for r in requests]
+        async with self.traced("llm batch submit", custom_ids, model=model, batch_id=batch_id):
+            return await self._write_and_send(batch_id, model, requests)
+
+    async def _write_and_send(
+        self, batch_id: str, model: str, requests: Sequence[LLMRequest]
+    ) -> int:
         """Write the JSONL file streaming, within the byte cap and the budget; upload; create.
 
         Returns the number of requests sent (0 when nothing was). Items that did not fit go back

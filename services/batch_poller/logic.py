@@ -38,7 +38,7 @@ from catalog.llm.resilience import CircuitOpenError
 from catalog.llm.store import OpenBatch
 from catalog.llm.worker import LLMWorker
 from catalog.service import Incoming, Result
-from schemas.models import BatchSubmitted, LLMResult
+from schemas.models import BatchSubmitted, LLMRequest, LLMResult
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,14 @@ class BatchPoller(LLMWorker):
 
     async def reconcile(self, batch: OpenBatch, remote: Any) -> None:
         requests = {r.custom_id: r for r in await self.store.batch_requests(batch.batch_id)}
+        async with self.traced(
+            "llm batch reconcile", list(requests), model=batch.model, batch_id=batch.batch_id
+        ):
+            await self._reconcile(batch, remote, requests)
+
+    async def _reconcile(
+        self, batch: OpenBatch, remote: Any, requests: dict[str, LLMRequest]
+    ) -> None:
         open_ids = await self.store.items_in_state(list(requests), "batched")
         lines: dict[str, dict[str, Any]] = {}
         for line in await self._read_file(batch.model, remote.error_file_id):

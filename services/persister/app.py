@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from catalog.cache.stores import CacheStores
+from catalog.catalog_gauges import refresh_catalog_gauges
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.identity.llm_judge import LLMJudge
 from catalog.identity.resolver import Judge, load_resolver, matcher_judge
@@ -16,6 +17,9 @@ from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, S
 from catalog.settings import Settings, get_settings
 from persister.logic import CatalogWriter
 from schemas.models import DeadLetter, ReviewItem, ValidatedProduct
+
+# Catalog size and review backlog move slowly; a count every 30 s is cheap and fresh enough.
+CATALOG_GAUGES_INTERVAL_S = 30.0
 
 
 class PersisterProcessor:
@@ -65,7 +69,11 @@ class PersisterProcessor:
         return self.stores.health_checks() if self.stores else {}
 
     def timers(self) -> list[tuple[float, Callable[[], Awaitable[None]]]]:
-        return []
+        return [(CATALOG_GAUGES_INTERVAL_S, self._refresh_catalog_gauges)]
+
+    async def _refresh_catalog_gauges(self) -> None:
+        if self.stores is not None:
+            await refresh_catalog_gauges(self.stores.pool)
 
 
 def build(settings: Settings) -> ServiceApp:

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from catalog import brand_registry
+from catalog import brand_registry, metrics
 from catalog.cli import app
 from catalog.devstack.stack import Stack
 from catalog.settings import get_settings
@@ -44,6 +44,7 @@ async def _row(conn: Any, brand: str) -> dict[str, Any] | None:
 
 
 async def test_record_inserts_new_brands_and_counts_every_observation(conn: Any) -> None:
+    new_before = metrics.BRANDS_OBSERVED._value.get()
     await brand_registry.record(
         conn,
         [("Linksys", "listing"), ("LINKSYS", "title"), ("linksys", "title"), ("Apple Inc", "llm")],
@@ -56,6 +57,8 @@ async def test_record_inserts_new_brands_and_counts_every_observation(conn: Any)
     # A packaged alias is counted under its canonical brand.
     assert await _row(conn, "APPLE") == {"listings": 1, "sources": {"llm": 1}}
     assert await conn.fetchval("SELECT count(*) FROM brands") == 2
+    # Two brands were new; the second call only added to one of them.
+    assert metrics.BRANDS_OBSERVED._value.get() - new_before == 2
 
 
 async def test_concurrent_writers_lose_no_count(dsn: str, conn: Any) -> None:

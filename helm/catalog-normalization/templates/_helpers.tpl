@@ -130,7 +130,6 @@ CATALOG_OBSERVABILITY__LOG_JSON: {{ $c.observability.logJson | toString | quote 
 CATALOG_OBSERVABILITY__WEB_HOST: "0.0.0.0"
 CATALOG_OBSERVABILITY__WEB_PORT: "8080"
 {{- with .Values.otel.endpoint }}
-CATALOG_OBSERVABILITY__OTLP_ENDPOINT: {{ . | quote }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 OTEL_EXPORTER_OTLP_PROTOCOL: {{ $.Values.otel.protocol | quote }}
 {{- end }}

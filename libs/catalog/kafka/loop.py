@@ -66,7 +66,7 @@ from catalog.kafka.failures import (
     sleep_unless,
 )
 from catalog.kafka.topics import DLQ, TopicSpec
-from catalog.observability import extract_context, headers_to_dict, inject_headers, tracer
+from catalog.observability import ConsumerSpans, headers_to_dict, inject_headers
 from catalog.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -445,18 +445,26 @@ class ConsumeLoop:
             sources.append(index)
         if items:
             self.faults.before_handler()
-            results = list(await handler(items))
-            if len(results) != len(items):
-                raise RuntimeError("handler returned a result count unlike its input")
-            for item, index, result in zip(items, sources, results, strict=True):
-                if isinstance(result, Rejected):
-                    sends.append(
-                        await self._dead_letter(records[index], result.error_type, result.reason)
-                    )
-                    continue
-                ctx = extract_context(item.headers)
-                with tracer.start_as_current_span(f"{item.topic} process", context=ctx):
-                    sends.extend(self.sender.record(out, index) for out in result)
+            spans = ConsumerSpans(items, self.group_id)
+            try:
+                with spans.handling(records[0].topic):
+                    results = list(await handler(items))
+                if len(results) != len(items):
+                    raise RuntimeError("handler returned a result count unlike its input")
+                for position, (index, result) in enumerate(zip(sources, results, strict=True)):
+                    if isinstance(result, Rejected):
+                        sends.append(
+                            await self._dead_letter(
+                                records[index], result.error_type, result.reason
+                            )
+                        )
+                        continue
+                    with spans.message(position):
+                        sends.extend(self.sender.record(out, index) for out in result)
+            except BaseException as exc:
+                spans.end(exc)
+                raise
+            spans.end()
         await self.sender.send_all(sends)
 
     async def _dead_letter(self, rec: ConsumerRecord, error_type: str, reason: str) -> Send:

@@ -21,6 +21,7 @@ the breaker: the provider is healthy, the request is wrong.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from openai import APIConnectionError, APIStatusError, APITimeoutError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from catalog import metrics
 from catalog.settings import LLMSettings, ModelLimits
@@ -274,7 +277,8 @@ class Resilience:
             try:
                 if tokens is not None:
                     await self.limiter(model).acquire(tokens)
-                result = await asyncio.wait_for(fn(), timeout=self.llm.timeout_s + 1.0)
+                with _client_span(model, operation):
+                    result = await asyncio.wait_for(fn(), timeout=self.llm.timeout_s + 1.0)
             except asyncio.CancelledError:
                 breaker.on_abandon()
                 raise
@@ -311,3 +315,24 @@ class Resilience:
                 continue
             breaker.on_success()
             return result
+
+
+# Provider operations the OpenAI instrumentation traces itself (chat completions, embeddings).
+INSTRUMENTED_OPERATIONS = frozenset({"chat", "embeddings"})
+_tracer = trace.get_tracer(__name__)
+
+
+def _client_span(model: str, operation: str) -> contextlib.AbstractContextManager[object]:
+    """A client span for one attempt of a provider call that no maintained instrumentation sees:
+    the SDK's Files and Batch API calls (the SDK's HTTP client, httpx2, has none either)."""
+    if operation in INSTRUMENTED_OPERATIONS:
+        return contextlib.nullcontext()
+    return _tracer.start_as_current_span(
+        f"{operation} {model}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            "gen_ai.system": "openai",
+            "gen_ai.operation.name": operation,
+            "gen_ai.request.model": model,
+        },
+    )

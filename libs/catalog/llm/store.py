@@ -36,7 +36,7 @@ import asyncpg
 from schemas.models import LLMRequest, LLMResult, Usage
 
 # The request JSONB without the bookkeeping keys.
-REQUEST = "(request - '_owner' - '_result')"
+REQUEST = "(request - '_owner' - '_result' - '_traceparent')"
 # Advisory-lock ids of instances live in their own range, away from the migration lock.
 _OWNER_MIN = 1 << 40
 
@@ -110,10 +110,23 @@ class LLMStore:
                     dead.add(owner)
         return dead
 
-    async def add_requests(self, requests: Sequence[LLMRequest]) -> int:
-        """Record requests as pending; a redelivered custom_id is ignored. Returns rows added."""
+    async def add_requests(
+        self, requests: Sequence[LLMRequest], traceparents: Sequence[str | None] | None = None
+    ) -> int:
+        """Record requests as pending; a redelivered custom_id is ignored. Returns rows added.
+
+        `traceparents` (W3C, one per request) are kept beside each request so the work done
+        later for it (batch submission, its result) continues the listing's trace."""
         if not requests:
             return 0
+        stored = []
+        for request, traceparent in zip(
+            requests, traceparents or [None] * len(requests), strict=True
+        ):
+            row = json.loads(request.model_dump_json())
+            if traceparent:
+                row["_traceparent"] = traceparent
+            stored.append(row)
         rows = await self.pool.fetch(
             """INSERT INTO llm_batch_items (custom_id, model, request)
                SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
@@ -121,9 +134,18 @@ class LLMStore:
                RETURNING custom_id""",
             [r.custom_id for r in requests],
             [r.model for r in requests],
-            [json.loads(r.model_dump_json()) for r in requests],
+            stored,
         )
         return len(rows)
+
+    async def traceparents(self, custom_ids: Sequence[str]) -> dict[str, str]:
+        """The stored W3C traceparent of each of these requests that has one."""
+        rows = await self.pool.fetch(
+            """SELECT custom_id, request->>'_traceparent' AS traceparent FROM llm_batch_items
+               WHERE custom_id = ANY($1::text[]) AND request ? '_traceparent'""",
+            list(custom_ids),
+        )
+        return {r["custom_id"]: r["traceparent"] for r in rows}
 
     async def pending_stats(self) -> list[PendingStats]:
         rows = await self.pool.fetch(

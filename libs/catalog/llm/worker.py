@@ -12,14 +12,18 @@ calling, downloading or billing again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from openai import AsyncOpenAI
+from opentelemetry import trace
+from opentelemetry.trace import Link
 
 from catalog import metrics
 from catalog.kafka.topics import LLM_RESULTS
 from catalog.llm.resilience import Resilience
 from catalog.llm.store import LLMStore
+from catalog.observability import extract_context, tracer
 from catalog.service import Outgoing, Publisher
 from catalog.settings import Settings
 from schemas.models import LLMResult
@@ -47,8 +51,42 @@ class LLMWorker:
     async def _emit(self, results: Sequence[LLMResult], *, recovered: bool = False) -> None:
         if not results:
             return
+        # Each result continues the trace of its own request, whichever flush or poll emits it.
+        parents = await self.store.traceparents([r.custom_id for r in results])
+        outgoing = [
+            Outgoing(LLM_RESULTS, r.custom_id, r, _trace_headers(parents.get(r.custom_id)))
+            for r in results
+        ]
         # Raises unless the broker acknowledged every result: nothing is marked done then.
-        await self.publish([Outgoing(LLM_RESULTS, r.custom_id, r) for r in results])
+        await self.publish(outgoing)
         await self.store.mark_emitted([r.custom_id for r in results])
         outcome = "recovered" if recovered else "published"
         metrics.LLM_RESULTS_EMITTED.labels(self.service, outcome).inc(len(results))
+
+    @asynccontextmanager
+    async def traced(
+        self, name: str, custom_ids: Sequence[str], model: str, batch_id: str | None = None
+    ) -> AsyncIterator[None]:
+        """A span for work done on stored requests away from their messages (a batch sent or
+        reconciled on a timer, a sync call): it belongs to the trace of the first request and
+        links to the others', so each listing's trace shows the provider calls made for it."""
+        parents = await self.store.traceparents(custom_ids)
+        contexts = [
+            extract_context({"traceparent": parents[c]}) for c in custom_ids if c in parents
+        ]
+        links = [Link(trace.get_current_span(c).get_span_context()) for c in contexts[1:]]
+        with tracer.start_as_current_span(
+            name,
+            context=contexts[0] if contexts else None,
+            links=links,
+            attributes={
+                "catalog.llm.model": model,
+                "catalog.llm.requests": len(custom_ids),
+                **({"catalog.llm.batch_id": batch_id} if batch_id else {}),
+            },
+        ):
+            yield
+
+
+def _trace_headers(traceparent: str | None) -> dict[str, str]:
+    return {"traceparent": traceparent} if traceparent else {}
