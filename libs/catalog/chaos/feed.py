@@ -6,7 +6,9 @@ normalized (by the rules tier or the LLM) and the others are cache hits. The mix
 - `rules`: known brands with every required attribute in the title; the rules tier answers.
 - `llm`: invented brands the rules tier does not know; the LLM (the emulator) answers, through the
   Batch API when the backlog is large and synchronously when it is small.
-- `review`: titles with no brand, category or model anyone could read; no tier passes the gate.
+- `review`: titles with nothing to read (digits and punctuation only): no brand, model or name,
+  so no tier passes the gate. (Made-up words are not enough: the open world takes a leading
+  unknown word for a new brand.)
 - `reject`: well-formed listings the router's business rules refuse (price 0): dead-lettered.
 - `poison`: malformed JSON, binary garbage, wrong schemas and one oversized listing: dead-lettered.
 
@@ -42,7 +44,7 @@ _LLM_KINDS = (
 )
 _SYLLABLES = ("qwo", "rva", "vor", "tex", "zan", "dri", "kel", "mox", "pli", "tar", "quen", "sul")
 _COLORS = ("Negro", "Azul", "Verde", "Blanco", "Gris")
-_GIBBERISH = ("xqzt", "plm", "wrrk", "zzv", "qop", "mmh", "tkr", "vvx")
+_UNREADABLE = ("??", "!!", "##", "--", "..", "1234", "5678", "**")
 POISON_KINDS = ("malformed_json", "binary", "wrong_schema", "wrong_types", "oversized")
 
 
@@ -148,8 +150,8 @@ def build_feed(
             body = _listing(retailer, sku, title, category, price + rng.randrange(0, 5) * 1000)
             items.append(FeedItem(f"{retailer}:{sku}", json.dumps(body).encode(), kind, product))
     for i in range(count["review"]):
-        words = " ".join(rng.choice(_GIBBERISH) for _ in range(3))
-        body = _listing("lider", f"review-{i}", f"{words} {i}", "Varios", 5990)
+        noise = " ".join(rng.choice(_UNREADABLE) for _ in range(3))
+        body = _listing("lider", f"review-{i}", f"{noise} {i}", "Varios", 5990)
         items.append(FeedItem(f"lider:review-{i}", json.dumps(body).encode(), "review"))
     for i in range(count["reject"]):
         body = _listing("ripley", f"reject-{i}", f"Smart TV LG 43 pulgadas {i}", "Televisores", 0)
