@@ -415,7 +415,13 @@ class ChaosRun:
         await self._terminate_each("to restart with faults")
         # The period counts from the moment every service runs with the faults.
         await self._all_ready()
+        before = self.injected_faults()
         await asyncio.sleep(period)
+        # Faults fire only on traffic: on a loaded machine the period can pass before any did.
+        # Keep them on (bounded) until at least one fired, so every run exercises them.
+        deadline = time.monotonic() + max(period, 30.0)
+        while self.injected_faults() == before and time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
         for service in SERVICES:
             self.supervisor.set_env(service, {})
         self.say("fault injection off")
