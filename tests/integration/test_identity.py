@@ -94,6 +94,7 @@ def validated(
     attributes: dict[str, AttributeValue] | None = None,
     seen: datetime = T0,
     sku: str | None = None,
+    ean: str | None = None,
 ) -> ValidatedProduct:
     attributes = attributes or {}
     listing = RawListing(
@@ -102,6 +103,7 @@ def validated(
         name=name,
         price=price,
         scraped_at=seen,
+        ean=ean,
     )
     return ValidatedProduct(
         listing=listing,
@@ -461,6 +463,30 @@ async def test_one_store_selling_a_product_under_two_skus_keeps_each_price(
     assert [h["price"] for h in history] == [429_990, 479_990]
     state = (await states_of(pipeline, master))[-1]
     assert (state.offer_count, state.min_price) == (1, 459_990)
+
+
+async def test_two_skus_of_one_store_with_one_ean_are_one_product(pipeline: Pipeline) -> None:
+    common: dict[str, Any] = {"brand": "COLUN", "category": "leche", "model": ""}
+    # A checksum-valid EAN-13 on both skus.
+    ean = "7802920000008"
+    first = validated("lider", "Leche Entera Colun 1 L", 1_190, ean=ean, **common)
+    second = validated("lider", "LECHE COLUN ENTERA CAJA 1LT SIN LACTOSA", 1_290, ean=ean, **common)
+    # Without the GTIN the matcher would not put two skus of one store on one master.
+    no_gtin = [
+        x.model_copy(update={"listing": x.listing.model_copy(update={"ean": None})})
+        for x in (first, second)
+    ]
+    assert score(no_gtin[1], no_gtin[0]) < judge_at(no_gtin[1])
+    assert score(second, first) == 1.0
+    (one,) = await publish_and_wait(pipeline, first)
+    (two,) = await publish_and_wait(pipeline, second)
+    assert one.product_fingerprint == two.product_fingerprint
+    found = await rows(
+        pipeline,
+        "SELECT DISTINCT product_id FROM listings WHERE listing_key = ANY($1)",
+        [first.listing.listing_key, second.listing.listing_key],
+    )
+    assert len(found) == 1
 
 
 async def test_a_title_embedding_finds_its_neighbours_masters(pipeline: Pipeline) -> None:
