@@ -73,7 +73,7 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-eval: install ## Quality figures: dev set, and Abt-Buy and WDC PAVE from ../shared/data when present
+eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, dev set (../shared/data when present)
 	$(BIN)/python -m catalog.evaluation
 	$(BIN)/python -m catalog.evaluation.semantic_cache
 

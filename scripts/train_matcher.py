@@ -18,20 +18,27 @@ what the evaluation reports, so nothing here reads them):
 Token weights (inverse document frequencies over the training titles, tokens seen at least
 `MIN_DF` times) ship in the model file for the weighted-text features.
 
-Each listing's facts are built as resolution builds them (`facts_from_listing`) from the rules
-extraction (brand, model, category, attributes). Gradient-boosted trees (`KIND`; a logistic
-regression is the alternative) are fitted with classes balanced within each data set and each
-data set weighing the same, and exported as arrays the run-time `Matcher` walks (checked against
-the fitted model). Pairs the matcher's identity-conflict rule vetoes count as scoring 0.
-Thresholds, from training data only:
+Each listing's facts are built as the evaluation builds them: `catalog normalize`'s code with the
+offline emulator (`normalize_listings`, no resolution), the rules extraction where normalization
+did not finish. Gradient-boosted trees (`KIND`; a logistic regression is the alternative) are
+fitted with classes balanced within each data set and each data set weighing the same, and
+exported as arrays the run-time `Matcher` walks (checked against the fitted model). Pairs the
+matcher's identity-conflict rule vetoes count as scoring 0.
 
-* `attach_at` / `new_below`, from 5-fold cross-validated probabilities: the lowest probability
-  at or above the best-F1 point whose pairs are at least `ATTACH_PRECISION` precise in every data
-  set; the highest probability at or below it that leaves at most `NEW_RECALL_LOSS` of each data
+Thresholds, from training data only, with `FOLDS` folds by product (a hash of the WDC cluster,
+the EAN, or the Abt-Buy match component: no product in two folds), each fold scored by a model
+fitted on the other folds' pairs:
+
+* `attach_at` / `new_below`, from the out-of-fold pair probabilities: the lowest probability at or
+  above the best-F1 point whose pairs are at least `ATTACH_PRECISION` precise in every data set;
+  the highest probability at or below it that leaves at most `NEW_RECALL_LOSS` of each data
   set's true pairs below it;
-* `judge_at`: resolving each training set in order (in-sample) with the fitted model at several
-  values in that band, the one with the best mean grouping F1 among those at least
-  `JUDGE_PRECISION` precise on average over the sets.
+* `judge_at`, per category group: each training set resolved in order by each fold's model at
+  the values of `JUDGE_GRID`, scored on the pairs that involve a product that model did not see;
+  for each category group with at least `GROUP_MIN_LISTINGS` training listings in some sets
+  (`group_thresholds`), and over all sets for the default, the best mean F1 among the values at
+  least `JUDGE_PRECISION` precise on average over those sets (else the most precise value);
+  `attach_at` is raised to `judge_at` where it is below.
 
 Deterministic: fixed seeds, sorted inputs, and the script re-runs itself with `PYTHONHASHSEED=0`.
 """
@@ -39,6 +46,7 @@ Deterministic: fixed seeds, sorted inputs, and the script re-runs itself with `P
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -46,7 +54,6 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +70,11 @@ sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 from catalog.domain.extractor import extract  # noqa: E402
 from catalog.evaluation import PRF, matching_data  # noqa: E402
 from catalog.evaluation.matching import cross_store_prf, labeled_prf  # noqa: E402
-from catalog.identity.facts import facts_from_listing  # noqa: E402
+from catalog.identity.facts import facts_from_listing, facts_from_product  # noqa: E402
 from catalog.identity.features import (  # noqa: E402
     FEATURE_NAMES,
     TokenWeights,
+    category_group,
     identity_conflict,
     pair_features,
     profile,
@@ -79,7 +87,7 @@ from schemas.models import RawListing  # noqa: E402
 
 VERSION = "matcher-v1"
 SEED = 20261130
-FOLDS = 5
+FOLDS = 2
 NEIGHBOURS = 8
 ATTACH_PRECISION = 0.97
 NEW_RECALL_LOSS = 0.03
@@ -90,7 +98,8 @@ LEARNING_RATE = 0.1
 SUBSAMPLE = 0.8
 MIN_DF = 3
 JUDGE_PRECISION = 0.90
-JUDGE_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
+JUDGE_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95)
+GROUP_MIN_LISTINGS = 200
 
 KIND = "gradient_boosting"
 
@@ -98,8 +107,24 @@ Pair = tuple[int, int, int]
 
 
 def listing_facts(listings: list[RawListing]) -> list[Facts]:
+    """Each listing's facts as the evaluation's `catalog normalize` builds them (same settings,
+    offline emulator, the product normalization validated); the rules extraction where
+    normalization did not finish, as the evaluation's resolver figure does."""
+    import asyncio
+
+    from catalog.cli.normalize import normalize_listings
+    from catalog.evaluation import foreign_settings
+    from catalog.settings import get_settings
+
+    settings = foreign_settings(get_settings())
+    results = asyncio.run(
+        normalize_listings(settings, listings, llm="emulator", concurrency=16, resolve=False)
+    )
     facts = []
-    for listing in listings:
+    for listing, result in zip(listings, results, strict=True):
+        if result.product is not None:
+            facts.append(facts_from_product(result.product))
+            continue
         rules = extract(listing.name, listing.category, listing.brand, listing.attributes)
         facts.append(
             facts_from_listing(
@@ -128,9 +153,35 @@ def neighbours(facts: list[Facts], queries: Iterable[int], pool: Iterable[int]) 
     return found
 
 
-Scorer = Callable[[list[str | None]], PRF]
-"""Grouping quality of one master id per listing, on the set's own training truth."""
-Built = tuple[list[Facts], list[Pair], Scorer]
+Scorer = Callable[[list[str | None], list[bool]], PRF]
+"""Grouping quality of one master id per listing, on the set's own training truth, over the
+pairs with at least one listing marked (the listings a model has not seen)."""
+Built = tuple[list[Facts], list[Pair], Scorer, list[str]]
+"""Facts, labeled pairs, scorer, and each listing's product key (what splits the set into
+folds that share no product)."""
+
+
+def _labeled_scorer(pairs: list[Pair]) -> Scorer:
+    def score(masters: list[str | None], marked: list[bool]) -> PRF:
+        return labeled_prf([p for p in pairs if marked[p[0]] or marked[p[1]]], masters)
+
+    return score
+
+
+def _components(size: int, pairs: list[Pair]) -> list[str]:
+    """Product keys from positive pairs (connected components)."""
+    parent = list(range(size))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b, label in pairs:
+        if label:
+            parent[find(a)] = find(b)
+    return [str(find(i)) for i in range(size)]
 
 
 def abt_buy_pairs(folder: Path) -> Built:
@@ -156,7 +207,7 @@ def abt_buy_pairs(folder: Path) -> Built:
         for a, b, _ in neighbours(facts, members, members):
             if a < b:
                 pairs.append((a, b, 0))
-    return facts, pairs, partial(labeled_prf, data.pairs)
+    return facts, pairs, _labeled_scorer(data.pairs), _components(len(facts), data.pairs)
 
 
 def wdc_pairs(folder: Path) -> Built:
@@ -173,7 +224,8 @@ def wdc_pairs(folder: Path) -> Built:
             continue
         seen.add(key)
         pairs.append((a, b, int(cluster[a] == cluster[b])))
-    return facts, pairs, partial(labeled_prf, data.pairs)
+    keys = [c if c is not None else f"listing:{i}" for i, c in enumerate(cluster)]
+    return facts, pairs, _labeled_scorer(data.pairs), keys
 
 
 def _wdc_clusters(folder: Path) -> dict[tuple[str, str], str]:
@@ -209,7 +261,20 @@ def latam_pairs(path: Path) -> Built:
         seen.add(key)
         pairs.append((a, b, 0))
     stores = data.stores
-    return facts, pairs, lambda masters: cross_store_prf(masters, data.eans, stores)
+
+    def score(masters: list[str | None], marked: list[bool]) -> PRF:
+        every = cross_store_prf(masters, data.eans, stores)
+        rest = [i for i, m in enumerate(marked) if not m]
+        unmarked = cross_store_prf(
+            [masters[i] for i in rest], [data.eans[i] for i in rest], [stores[i] for i in rest]
+        )
+        return PRF(
+            tp=every.tp - unmarked.tp,
+            predicted=every.predicted - unmarked.predicted,
+            gold=every.gold - unmarked.gold,
+        )
+
+    return facts, pairs, score, list(data.eans)
 
 
 def token_weights(titles: list[str]) -> TokenWeights:
@@ -355,20 +420,13 @@ def thresholds(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, fl
     }
 
 
-def cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, w: np.ndarray) -> np.ndarray:
-    from sklearn.model_selection import StratifiedKFold
-
-    strata = np.array([f"{g}:{label}" for g, label in zip(groups, y, strict=True)])
-    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
-    out = np.zeros(len(y), dtype=float)
-    for train, test in folds.split(x, strata):
-        if KIND == "logistic":
-            coef, bias = fit(x[train], y[train], w[train])
-            out[test] = predict(coef, bias, x[test])
-        else:
-            model = fit_trees(x[train], y[train], w[train])
-            out[test] = model.predict_proba(x[test])[:, 1]
-    return out
+def product_folds(keys: list[str]) -> np.ndarray:
+    """Each listing's fold, from a hash of its product key: the folds share no product, so a
+    fold's listings are unseen products to a model fitted on the other folds (as most of a new
+    catalog's products are)."""
+    return np.array(
+        [hashlib.sha256(f"fold|{key}".encode()).digest()[0] % FOLDS for key in keys], dtype=int
+    )
 
 
 async def _resolve(resolver: Resolver, facts: list[Facts], judge_at: float) -> list[str | None]:
@@ -383,39 +441,80 @@ async def _resolve(resolver: Resolver, facts: list[Facts], judge_at: float) -> l
     return masters
 
 
-def choose_judge_at(
-    model: dict[str, Any], built: dict[str, Built], low: float, high: float
-) -> tuple[float, dict[str, Any]]:
-    """Resolve each training set in order with the fitted model at several `judge_at` values;
-    keep the one with the best mean grouping F1 among those at least `JUDGE_PRECISION` precise
-    on average over the sets (else the best mean F1). In-sample: the model has seen these
-    pairs."""
+def resolve_folds(
+    models: list[dict[str, Any]],
+    built: dict[str, Built],
+    folds: dict[str, np.ndarray],
+    chosen: dict[str, float],
+) -> dict[float, dict[str, PRF]]:
+    """Grouping quality of each training set at each `judge_at` of `JUDGE_GRID`: the whole set
+    resolved in order by each fold's model (fitted without that fold's products), scored on the
+    pairs that involve an unseen product (at least one listing of the fold), summed over the
+    folds. As in a new catalog, part of the products were seen in training and part not, and
+    an unseen product's siblings are there to be confused with it."""
     import asyncio
 
-    matcher = Matcher.from_dict({**model, "training": {}})
-    resolver = Resolver(matcher)
-    grid = [t for t in JUDGE_GRID if low <= t <= high] or [low]
     results: dict[float, dict[str, PRF]] = {}
-    for t in grid:
-        results[t] = {
-            name: scorer(asyncio.run(_resolve(resolver, facts, t)))
-            for name, (facts, _, scorer) in built.items()
-        }
-        summary = {n: round(prf.f1, 4) for n, prf in results[t].items()}
-        print(f"judge_at {t}: F1 {summary}", flush=True)
+    grid = [t for t in JUDGE_GRID if t >= chosen["new_below"]]
+    for k, model in enumerate(models):
+        matcher = Matcher.from_dict({**model, "thresholds": chosen, "training": {}})
+        for t in grid:
+            resolver = Resolver(
+                matcher,
+                attach_at=max(chosen["attach_at"], t),
+                new_below=chosen["new_below"],
+            )
+            for name, (facts, _, scorer, _) in built.items():
+                masters = asyncio.run(_resolve(resolver, facts, t))
+                prf = scorer(masters, [int(f) == k for f in folds[name]])
+                held = results.setdefault(t, {}).get(name)
+                if held is not None:
+                    prf = PRF(
+                        tp=held.tp + prf.tp,
+                        predicted=held.predicted + prf.predicted,
+                        gold=held.gold + prf.gold,
+                    )
+                results[t][name] = prf
+    for t, per_set in results.items():
+        summary = {n: (round(prf.precision, 3), round(prf.f1, 3)) for n, prf in per_set.items()}
+        print(f"judge_at {t} (P, F1) on unseen products: {summary}", flush=True)
+    return results
+
+
+def choose_judge_at(results: dict[float, dict[str, PRF]], names: list[str]) -> float:
+    """Among the `judge_at` values whose resolution is at least `JUDGE_PRECISION` precise on
+    average over the sets in `names` (each set weighs the same, as in training), the one with
+    the best mean F1; if none, the most precise one. A floor on each set would let the hardest
+    set (WDC's siblings never reach it) cost the others most of their recall."""
+    grid = sorted(results)
+
+    def precision(t: float) -> float:
+        return sum(results[t][n].precision for n in names) / len(names)
 
     def mean_f1(t: float) -> float:
-        return sum(prf.f1 for prf in results[t].values()) / len(results[t])
+        return sum(results[t][n].f1 for n in names) / len(names)
 
-    def mean_precision(t: float) -> float:
-        return sum(prf.precision for prf in results[t].values()) / len(results[t])
+    precise = [t for t in grid if precision(t) >= JUDGE_PRECISION]
+    if precise:
+        return max(precise, key=lambda t: (mean_f1(t), t))
+    return max(grid, key=lambda t: (precision(t), t))
 
-    # One threshold serves every kind of catalog: precise enough on average over the sets (a
-    # per-set floor would let the hardest set's precision cost the others most of their recall).
-    precise = [t for t in grid if mean_precision(t) >= JUDGE_PRECISION]
-    best = max(precise or grid, key=lambda t: (mean_f1(t), t))
-    report = {str(t): {n: prf.as_dict() for n, prf in results[t].items()} for t in grid}
-    return best, report
+
+def group_sets(built: dict[str, Built]) -> dict[str, list[str]]:
+    """Category groups (`category_group`) the training data covers: each with the training sets
+    holding at least `GROUP_MIN_LISTINGS` of its listings."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, (facts, _, _, _) in built.items():
+        for one in facts:
+            group = category_group(one.category)
+            if group:
+                counts[group][name] += 1
+    covered: dict[str, list[str]] = {}
+    for group, per_set in sorted(counts.items()):
+        names = sorted(n for n, count in per_set.items() if count >= GROUP_MIN_LISTINGS)
+        if names:
+            covered[group] = names
+    return covered
 
 
 def check_export(model: dict[str, Any], x: np.ndarray, reference: np.ndarray) -> None:
@@ -445,12 +544,17 @@ def main(argv: list[str] | None = None) -> int:
             data_dir / "latam-grocery" / "listings.csv"
         ),
     }
-    xs, ys, gs, vetoes = [], [], [], []
+    xs, ys, gs, vetoes, pair_folds = [], [], [], [], []
     counts: dict[str, Any] = {}
     built = {name: build() for name, build in sets.items()}
-    weights = token_weights([f.title for facts, _, _ in built.values() for f in facts])
-    for name, (facts, pairs, _) in built.items():
+    folds = {name: product_folds(keys) for name, (_, _, _, keys) in built.items()}
+    weights = token_weights([f.title for facts, _, _, _ in built.values() for f in facts])
+    for name, (facts, pairs, _, _) in built.items():
         x, y, veto = matrix(facts, pairs, weights)
+        fold = folds[name]
+        pair_folds.append(
+            np.array([fold[a] if fold[a] == fold[b] else -1 for a, b, _ in pairs], dtype=int)
+        )
         vetoes.append(veto)
         xs.append(x)
         ys.append(y)
@@ -465,13 +569,33 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"{name}: {counts[name]}", flush=True)
     x, y, groups = np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
+    pair_fold = np.concatenate(pair_folds)
     w = sample_weights(y, groups)
-    # Vetoed pairs score 0 at run time: the thresholds are chosen on what the matcher returns.
-    oof = np.where(np.concatenate(vetoes), 0.0, cross_validated(x, y, groups, w))
-    chosen = thresholds(oof, y, groups)
+    # Out of fold: each fold's pairs scored by a model fitted on the other folds' pairs (pairs
+    # across folds are left out of both). Vetoed pairs score 0 at run time, as here.
+    vetoed = np.concatenate(vetoes)
+    oof = np.zeros(len(y), dtype=float)
+    fold_models: list[dict[str, Any]] = []
+    for k in range(FOLDS):
+        train = (pair_fold != k) & (pair_fold != -1)
+        fitted_k = fit_trees(x[train], y[train], sample_weights(y[train], groups[train]))
+        test = pair_fold == k
+        oof[test] = fitted_k.predict_proba(x[test])[:, 1]
+        fold_models.append(
+            {
+                "version": VERSION,
+                "kind": KIND,
+                "features": list(FEATURE_NAMES),
+                "idf": {"default": weights.default, "tokens": dict(weights.idf)},
+                **export_trees(fitted_k, x),
+            }
+        )
+    oof = np.where(vetoed, 0.0, oof)
+    held = pair_fold != -1
+    chosen = thresholds(oof[held], y[held], groups[held])
     cv: dict[str, Any] = {}
     for name in sets:
-        mask = groups == name
+        mask = (groups == name) & held
         precision, recall, f1 = f1_at(oof[mask], y[mask], chosen["judge_at"])
         attach_p, attach_r, _ = f1_at(oof[mask], y[mask], chosen["attach_at"])
         cv[name] = {
@@ -488,11 +612,27 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
         print(f"cv {name}: {cv[name]}", flush=True)
+    resolved = resolve_folds(fold_models, built, folds, chosen)
+    names = sorted(sets)
+    per_set = {name: choose_judge_at(resolved, [name]) for name in names}
+    default_judge = choose_judge_at(resolved, names)
+    covered = group_sets(built)
+    per_group = {group: choose_judge_at(resolved, names) for group, names in covered.items()}
+    print(
+        f"judge_at per set: {per_set}; default {default_judge}; per group {per_group} "
+        f"(from {covered})",
+        flush=True,
+    )
+
+    def with_judge(t: float) -> dict[str, float]:
+        return {**chosen, "judge_at": t, "attach_at": max(chosen["attach_at"], t)}
+
     model: dict[str, Any] = {
         "version": VERSION,
         "kind": KIND,
         "features": list(FEATURE_NAMES),
-        "thresholds": chosen,
+        "thresholds": with_judge(default_judge),
+        "group_thresholds": {group: with_judge(t) for group, t in per_group.items()},
         "idf": {"default": weights.default, "tokens": dict(weights.idf)},
     }
     if KIND == "logistic":
@@ -509,20 +649,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         reference = fitted.predict_proba(x)[:, 1]
     check_export(model, x, reference)
-    judge_at, simulated = choose_judge_at(model, built, chosen["new_below"], chosen["attach_at"])
-    model["thresholds"] = {**chosen, "judge_at": judge_at}
     model["training"] = {
         "script": "scripts/train_matcher.py",
         "model": f"{description}; classes balanced within each data set, data sets equal",
         "data": counts,
-        "cv_folds": FOLDS,
+        "folds": f"{FOLDS}, by product (no product in two folds)",
         "cv_pairwise_at_best_f1_threshold": cv,
         "seed": SEED,
         "attach_precision": ATTACH_PRECISION,
         "new_recall_loss": NEW_RECALL_LOSS,
         "best_f1_threshold_pairwise_cv": chosen["judge_at"],
-        "judge_at_resolution_on_train": simulated,
+        "judge_at_resolution_unseen_products": {
+            str(t): {n: prf.as_dict() for n, prf in per.items()} for t, per in resolved.items()
+        },
         "judge_precision": JUDGE_PRECISION,
+        "judge_at_per_set": per_set,
+        "group_sets": covered,
     }
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"thresholds: {model['thresholds']}")

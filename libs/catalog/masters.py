@@ -420,12 +420,13 @@ async def find_duplicates(
             ]
             source = PostgresCatalog(conn, exclude=[product_id])
             best_pair = None
+            attach_at = resolver.bounds(master_facts(row))[0]
             for facts in probes:
                 candidates = list(await source.candidates(facts, resolver.candidate_limit))
                 ranked = resolver.rank(facts, candidates)
                 if ranked and (best_pair is None or ranked[0][1] > best_pair[1]):
                     best_pair = ranked[0]
-            if best_pair is None or best_pair[1] < resolver.attach_at:
+            if best_pair is None or best_pair[1] < attach_at:
                 continue
             best, score = best_pair
             other_id = await conn.fetchval(

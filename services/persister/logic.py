@@ -353,6 +353,7 @@ class CatalogWriter:
         candidates and the validated product (what a decision re-publishes); no master is
         created. Written here, in the batch's transaction, and also sent on products.review.v1."""
         shown = decision.candidates[:REVIEW_CANDIDATES]
+        bounds = self.resolver.bounds(facts_from_product(p))
         names = {
             r["fingerprint"]: r["normalized_name"]
             for r in await conn.fetch(
@@ -366,7 +367,7 @@ class CatalogWriter:
             input_fingerprint=p.input_fingerprint,
             reasons=[
                 f"{IDENTITY_REASON}: best candidate scored {decision.score:.2f}, between "
-                f"{self.resolver.new_below:.2f} and {self.resolver.attach_at:.2f}"
+                f"{bounds[1]:.2f} and {bounds[0]:.2f}"
             ],
             best_answer=Extraction(
                 brand=p.brand,

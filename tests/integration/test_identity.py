@@ -52,7 +52,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 T0 = datetime(2025, 11, 20, 10, 0, tzinfo=UTC)
 RESOLVER = load_resolver()
-JUDGE_AT = RESOLVER.matcher.thresholds.judge_at
+
+
+def judge_at(listing: ValidatedProduct) -> float:
+    """The judge threshold the listing's category group gets."""
+    return RESOLVER.matcher.thresholds_for(listing.category).judge_at
+
+
+def bounds(listing: ValidatedProduct) -> tuple[float, float]:
+    """`(attach_at, new_below)` of the listing's category group."""
+    return RESOLVER.bounds(facts_from_product(listing))
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +94,7 @@ def validated(
     attributes: dict[str, AttributeValue] | None = None,
     seen: datetime = T0,
     sku: str | None = None,
+    ean: str | None = None,
 ) -> ValidatedProduct:
     attributes = attributes or {}
     listing = RawListing(
@@ -93,6 +103,7 @@ def validated(
         name=name,
         price=price,
         scraped_at=seen,
+        ean=ean,
     )
     return ValidatedProduct(
         listing=listing,
@@ -206,7 +217,7 @@ async def test_two_stores_titles_of_one_product_make_one_master_with_two_offers(
         attributes={"ram_gb": 8, "storage_gb": 512, "processor": "Intel Core i5-1235U"},
         **common,
     )
-    assert score(second, first) >= JUDGE_AT
+    assert score(second, first) >= judge_at(second)
     (a,) = await publish_and_wait(pipeline, first)
     (b,) = await publish_and_wait(pipeline, second)
     assert (
@@ -260,7 +271,7 @@ async def test_a_part_number_only_title_resolves_to_its_master(pipeline: Pipelin
     part_number = validated(
         "ripley", "HP 18J38UA", 189_990, brand="HP", model="18J38UA", category="notebooks"
     )
-    assert score(part_number, full) >= JUDGE_AT
+    assert score(part_number, full) >= judge_at(part_number)
     (a,) = await publish_and_wait(pipeline, full)
     (b,) = await publish_and_wait(pipeline, part_number)
     assert b.product_fingerprint == a.product_fingerprint
@@ -287,7 +298,7 @@ async def test_256gb_and_512gb_never_merge(pipeline: Pipeline) -> None:
         **common,
     )
     # The same phone but for its capacity: the judge says they differ.
-    assert score(large, small) < JUDGE_AT
+    assert score(large, small) < judge_at(large)
     (a,) = await publish_and_wait(pipeline, small)
     (b,) = await publish_and_wait(pipeline, large)
     assert a.product_fingerprint != b.product_fingerprint
@@ -325,7 +336,7 @@ async def test_two_listings_of_a_new_product_published_at_once_make_one_master(
         model="Vivobook 15",
         **common,
     )
-    assert score(other, one) >= JUDGE_AT
+    assert score(other, one) >= judge_at(other)
     a, b = await publish_and_wait(pipeline, one, other)
     assert a.product_fingerprint == b.product_fingerprint
     masters = await rows(
@@ -360,7 +371,7 @@ async def test_two_persisters_creating_one_new_product_in_parallel_leave_one_mas
         model="MacBook Air M2",
         **common,
     )
-    assert score(other, one) >= JUDGE_AT
+    assert score(other, one) >= judge_at(other)
     resolver = load_resolver()
     first, first_pool = await writer(pipeline, resolver, matcher_judge(resolver.matcher))
     second, second_pool = await writer(pipeline, resolver, matcher_judge(resolver.matcher))
@@ -454,6 +465,30 @@ async def test_one_store_selling_a_product_under_two_skus_keeps_each_price(
     assert (state.offer_count, state.min_price) == (1, 459_990)
 
 
+async def test_two_skus_of_one_store_with_one_ean_are_one_product(pipeline: Pipeline) -> None:
+    common: dict[str, Any] = {"brand": "COLUN", "category": "leche", "model": ""}
+    # A checksum-valid EAN-13 on both skus.
+    ean = "7802920000008"
+    first = validated("lider", "Leche Entera Colun 1 L", 1_190, ean=ean, **common)
+    second = validated("lider", "LECHE COLUN ENTERA CAJA 1LT SIN LACTOSA", 1_290, ean=ean, **common)
+    # Without the GTIN the matcher would not put two skus of one store on one master.
+    no_gtin = [
+        x.model_copy(update={"listing": x.listing.model_copy(update={"ean": None})})
+        for x in (first, second)
+    ]
+    assert score(no_gtin[1], no_gtin[0]) < judge_at(no_gtin[1])
+    assert score(second, first) == 1.0
+    (one,) = await publish_and_wait(pipeline, first)
+    (two,) = await publish_and_wait(pipeline, second)
+    assert one.product_fingerprint == two.product_fingerprint
+    found = await rows(
+        pipeline,
+        "SELECT DISTINCT product_id FROM listings WHERE listing_key = ANY($1)",
+        [first.listing.listing_key, second.listing.listing_key],
+    )
+    assert len(found) == 1
+
+
 async def test_a_title_embedding_finds_its_neighbours_masters(pipeline: Pipeline) -> None:
     """The pgvector path alone: facts with nothing to block on (no title, brand, code or GTIN)
     still reach the master of the listing whose title embedding is nearest."""
@@ -534,7 +569,8 @@ async def test_an_uncertain_pair_reaches_review_with_candidates_and_review_resol
         "paris", "Parlante Bluetooth JBL Flip 5 Negro", 79_990, model="Flip 5", **speakers
     )
     for listing, master in ((same, known), (flip5, flip6)):
-        assert RESOLVER.new_below <= score(listing, master) < RESOLVER.attach_at
+        attach_at, new_below = bounds(listing)
+        assert new_below <= score(listing, master) < attach_at
     (sony,) = await publish_and_wait(reviewing, known)
     (jbl,) = await publish_and_wait(reviewing, flip6)
 
@@ -544,7 +580,8 @@ async def test_an_uncertain_pair_reaches_review_with_candidates_and_review_resol
     flip5_item = await review_item(reviewing, flip5.listing.listing_key)
     assert same_item.candidates[0].master_id == sony.product_fingerprint
     assert flip5_item.candidates[0].master_id == jbl.product_fingerprint
-    assert RESOLVER.new_below <= flip5_item.candidates[0].score < RESOLVER.attach_at
+    attach_at, new_below = bounds(flip5)
+    assert new_below <= flip5_item.candidates[0].score < attach_at
     assert flip5_item.reasons[0].startswith("identity_uncertain")
     assert (
         await rows(
@@ -614,7 +651,7 @@ async def test_a_merge_moves_offers_and_history_and_emits_its_event(pipeline: Pi
             )
         }
     )
-    assert score(younger, older) >= JUDGE_AT
+    assert score(younger, older) >= judge_at(younger)
     # Two masters of one product, as a stricter matcher left them; one has price history.
     strict, pool = await writer(pipeline, strict_resolver())
     try:
@@ -710,7 +747,7 @@ async def test_the_rerun_pass_merges_masters_the_matcher_now_scores_as_one(
     }
     older = validated("falabella", 'Samsung QLED 65" Q80C 4K QN65Q80CAGXZS', 1_199_990, **tv)
     younger = validated("lider", "Smart TV Samsung 65 QN65Q80CAGXZS QLED 4K", 1_149_990, **tv)
-    assert score(younger, older) >= RESOLVER.attach_at
+    assert score(younger, older) >= bounds(younger)[0]
     strict, pool = await writer(pipeline, strict_resolver())
     try:
         for product in (older, younger):

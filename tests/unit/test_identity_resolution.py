@@ -152,6 +152,25 @@ def test_gtin_features() -> None:
     assert features["gtin_equal"] == 1.0 and features["gtin_conflict"] == 0.0
 
 
+def test_the_unbranded_marker_is_no_brand() -> None:
+    a = _facts("Azucar blanca 1 kg", brand="GENERICO")
+    b = _facts("Arroz grado 1 1 kg", retailer="b", brand="GENERICO")
+    features = pair_features(a, b)
+    assert features["brand_equal"] == 0.0 and features["brand_unknown"] == 1.0
+    branded = pair_features(_facts("Arroz Tucapel 1 kg", brand="Tucapel"), b)
+    assert branded["brand_conflict"] == 0.0 and branded["brand_unknown"] == 1.0
+
+
+def test_sibling_features() -> None:
+    a = _facts("Samsung Galaxy A52 128GB Negro")
+    b = _facts("Samsung Galaxy A53 128GB Negro", retailer="b")
+    features = pair_features(a, b)
+    assert features["code_token_shared"] == 0.0 and features["code_token_unmatched"] == 1.0
+    same = pair_features(a, _facts("Galaxy A52 Samsung 128 GB negro", retailer="b"))
+    assert same["code_token_shared"] == 1.0 and same["code_token_unmatched"] == 0.0
+    assert same["unmatched_tokens_max"] == 0.0 < features["unmatched_tokens_max"]
+
+
 # ----------------------------------------------------------------------------- facts
 
 
@@ -245,6 +264,59 @@ def test_shipped_matcher_orders_pairs() -> None:
     same = _facts("Sony WH1000XM4/B Wireless Noise Canceling Headphones", "b", price=310)
     other = _facts("Sony WH-1000XM3 Wireless Noise Cancelling Headphones", "b", price=250)
     assert matcher.score(listing, same) > 0.5 > matcher.score(listing, other)
+
+
+def _with_ean(name: str, retailer: str, sku: str, ean: str) -> Facts:
+    return facts_from_listing(
+        RawListing(retailer=retailer, sku=sku, name=name, price=1000, ean=ean)
+    )
+
+
+def test_one_gtin_is_one_product_and_two_gtins_are_two() -> None:
+    matcher = load_matcher()
+    # Two skus of one store, titled differently, with one EAN: one product.
+    a = _with_ean("Leche entera Colun 1 L", "lider", "1", "7791234567898")
+    b = _with_ean("LECHE COLUN ENTERA CAJA 1LT", "lider", "2", "7791234567898")
+    assert matcher.score(a, b, frozenset({"lider"})) == 1.0
+    assert matcher.scores(a, [(b, frozenset({"lider"}))]) == [1.0]
+    # One title, two EANs: two products (a GTIN names one trade item).
+    c = _with_ean("Leche entera Colun 1 L", "jumbo", "3", "7790000000010")
+    assert matcher.score(a, c) == 0.0
+    # One side without a GTIN: the model decides.
+    d = _facts("Leche entera Colun 1 L", retailer="jumbo")
+    assert 0.0 < matcher.score(a, d) < 1.0
+
+
+async def test_a_same_gtin_attaches_whatever_the_titles() -> None:
+    resolver = load_resolver()
+    catalog = InMemoryCatalog()
+    a = _with_ean("Leche entera Colun 1 L", "lider", "1", "7791234567898")
+    first = await resolver.resolve(catalog, "lider:1", a)
+    assert first.master_id is not None
+    catalog.record("lider:1", a, first.master_id)
+    b = _with_ean("Producto lacteo caja", "lider", "2", "7791234567898")
+    second = await resolver.resolve(catalog, "lider:2", b)
+    assert second.outcome == "attached" and second.master_id == first.master_id
+
+
+def test_group_thresholds_apply_by_category_group() -> None:
+    data = load_matcher().to_dict()
+    data["group_thresholds"] = {
+        "technology": {"attach_at": 0.99, "new_below": 0.2, "judge_at": 0.95}
+    }
+    matcher = Matcher.from_dict(data)
+    assert Matcher.from_dict(matcher.to_dict()) == matcher
+    assert matcher.thresholds_for("notebooks").judge_at == 0.95
+    assert matcher.thresholds_for("no-such-category") == matcher.thresholds
+    assert matcher.thresholds_for(None) == matcher.thresholds
+    resolver = Resolver(matcher)
+    assert resolver.bounds(_facts("Notebook HP 15", category="notebooks")) == (0.99, 0.2)
+    judge = matcher_judge(matcher)
+    assert judge.threshold_for(_facts("Notebook HP 15", category="notebooks")) == 0.95
+    assert (
+        matcher_judge(matcher, 0.5).threshold_for(_facts("Notebook HP 15", category="notebooks"))
+        == 0.5
+    )
 
 
 # ----------------------------------------------------------------------------- resolver

@@ -25,13 +25,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import asyncpg
 
 from catalog.domain.identity import normalize_title
-from catalog.domain.taxonomy import load_taxonomy
+from catalog.identity.features import category_group
 from catalog.identity.identifiers import code_stem
 from catalog.identity.model import AttributeValue, Candidate, Facts
 from catalog.identity.resolver import new_master_id
@@ -56,26 +55,6 @@ _UNIT_TOKEN = re.compile(
 )
 _HAS_DIGIT = re.compile(r"\d")
 _HAS_ALPHA = re.compile(r"[a-z]")
-
-
-@lru_cache(maxsize=4096)
-def category_group(category: str | None) -> str:
-    """The top-level node above a category (`notebooks` -> `technology`): the scope of title
-    neighbours. A category the taxonomy does not know is its own group."""
-    if not category:
-        return ""
-    taxonomy = load_taxonomy()
-    node = taxonomy.get(category)
-    if node is None:
-        return category[:50]
-    seen = {node.id}
-    while node.parent is not None:
-        parent = taxonomy.get(node.parent)
-        if parent is None or parent.id in seen:
-            break
-        seen.add(parent.id)
-        node = parent
-    return node.id[:50]
 
 
 def code_keys(codes: Iterable[str]) -> list[str]:

@@ -32,6 +32,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from catalog.domain.brands import UNBRANDED
+from catalog.domain.taxonomy import load_taxonomy
 from catalog.domain.units import alias_key
 from catalog.identity.identifiers import code_relation, processor_models
 from catalog.identity.model import AttributeValue, Facts
@@ -41,6 +43,7 @@ __all__ = [
     "VETO_DIMENSIONS",
     "Profile",
     "TokenWeights",
+    "category_group",
     "identity_conflict",
     "pair_features",
     "profile",
@@ -77,6 +80,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "idf_cosine",
     "idf_unmatched_min",
     "idf_unmatched_max",
+    "code_token_shared",
+    "code_token_unmatched",
+    "number_unmatched",
+    "unmatched_tokens_min",
+    "unmatched_tokens_max",
     "length_ratio",
     "price_log_ratio",
     "price_missing",
@@ -153,6 +161,9 @@ class Profile:
     processors: frozenset[str]
     compact: str
     sorted_text: str
+    code_tokens: frozenset[str]
+    """Tokens with letters and digits that are no measure: model codes, generations, variants
+    (`a52`, `x3`, `gen2`, `wh1000xm4`)."""
 
 
 @lru_cache(maxsize=65536)
@@ -190,6 +201,16 @@ def profile(title: str) -> Profile:
         processors=processor_models(title),
         compact=title.replace(" ", ""),
         sorted_text=" ".join(sorted(tokens)),
+        code_tokens=frozenset(
+            w
+            for w in tokens
+            if len(w) >= 2
+            and any(c.isdigit() for c in w)
+            and any(c.isalpha() for c in w)
+            and _MEASURE.match(w) is None
+            and _PACK.match(w) is None
+            and w not in _NETWORKS
+        ),
     )
 
 
@@ -224,6 +245,26 @@ def _weighted(
     only_a = fsum(w for t, w in wa.items() if t not in shared) / total_a if total_a else 0.0
     only_b = fsum(w for t, w in wb.items() if t not in shared) / total_b if total_b else 0.0
     return cosine, only_a, only_b
+
+
+@lru_cache(maxsize=4096)
+def category_group(category: str | None) -> str:
+    """The top-level node above a category (`notebooks` -> `technology`): the scope of title
+    neighbours. A category the taxonomy does not know is its own group."""
+    if not category:
+        return ""
+    taxonomy = load_taxonomy()
+    node = taxonomy.get(category)
+    if node is None:
+        return category[:50]
+    seen = {node.id}
+    while node.parent is not None:
+        parent = taxonomy.get(node.parent)
+        if parent is None or parent.id in seen:
+            break
+        seen.add(parent.id)
+        node = parent
+    return node.id[:50]
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -348,8 +389,9 @@ def pair_features(
         1.0 if pa.numbers and pb.numbers and not _nested(pa.numbers, pb.numbers) else 0.0
     )
 
-    brand_a = _text_key(a.brand) if a.brand else ""
-    brand_b = _text_key(b.brand) if b.brand else ""
+    # The declared-unbranded marker is no brand: two unbranded products share nothing by it.
+    brand_a = _text_key(a.brand) if a.brand and a.brand != UNBRANDED else ""
+    brand_b = _text_key(b.brand) if b.brand and b.brand != UNBRANDED else ""
     features["brand_equal"] = 1.0 if brand_a and brand_a == brand_b else 0.0
     features["brand_conflict"] = 1.0 if brand_a and brand_b and brand_a != brand_b else 0.0
     features["brand_unknown"] = 0.0 if brand_a and brand_b else 1.0
@@ -366,6 +408,17 @@ def pair_features(
     features["idf_cosine"] = cosine
     features["idf_unmatched_min"] = min(only_a, only_b)
     features["idf_unmatched_max"] = max(only_a, only_b)
+    # Siblings (one model apart, another generation, another variant) share most words and
+    # differ in a code-like token, a bare number or a word or two only one side has.
+    codes_a, codes_b = pa.code_tokens, pb.code_tokens
+    features["code_token_shared"] = 1.0 if codes_a & codes_b else 0.0
+    features["code_token_unmatched"] = (
+        min(len(codes_a ^ codes_b), 2) / 2.0 if codes_a and codes_b else 0.0
+    )
+    features["number_unmatched"] = min(len(pa.numbers ^ pb.numbers), 3) / 3.0
+    unmatched_a, unmatched_b = len(pa.tokens - pb.tokens), len(pb.tokens - pa.tokens)
+    features["unmatched_tokens_min"] = min(unmatched_a, unmatched_b, 5) / 5.0
+    features["unmatched_tokens_max"] = min(max(unmatched_a, unmatched_b), 10) / 10.0
     longer = max(len(a.title), len(b.title))
     features["length_ratio"] = min(len(a.title), len(b.title)) / longer if longer else 0.0
 

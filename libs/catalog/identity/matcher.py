@@ -32,6 +32,7 @@ import numpy as np
 from catalog.identity.features import (
     FEATURE_NAMES,
     TokenWeights,
+    category_group,
     identity_conflict,
     pair_features,
 )
@@ -120,6 +121,9 @@ class Matcher:
     learning_rate: float = 1.0
     token_weights: TokenWeights | None = None
     """Inverse document frequencies of title tokens in the training titles."""
+    group_thresholds: dict[str, Thresholds] = field(default_factory=dict)
+    """Thresholds of category groups (`category_group`) the training data covers well enough
+    to choose them apart; other groups use `thresholds`."""
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -144,11 +148,11 @@ class Matcher:
         return cls(
             version=str(data["version"]),
             feature_names=names,
-            thresholds=Thresholds(
-                attach_at=float(thresholds["attach_at"]),
-                new_below=float(thresholds["new_below"]),
-                judge_at=float(thresholds["judge_at"]),
-            ),
+            thresholds=_thresholds(thresholds),
+            group_thresholds={
+                str(group): _thresholds(values)
+                for group, values in dict(data.get("group_thresholds") or {}).items()
+            },
             kind=kind,
             weights=tuple(float(w) for w in data.get("weights", ())),
             bias=float(data.get("bias", 0.0)),
@@ -179,6 +183,15 @@ class Matcher:
             },
             "bias": self.bias,
         }
+        if self.group_thresholds:
+            data["group_thresholds"] = {
+                group: {
+                    "attach_at": t.attach_at,
+                    "new_below": t.new_below,
+                    "judge_at": t.judge_at,
+                }
+                for group, t in sorted(self.group_thresholds.items())
+            }
         if self.kind == "logistic":
             data["weights"] = list(self.weights)
         else:
@@ -225,19 +238,45 @@ class Matcher:
         self, a: Facts, others: Sequence[tuple[Facts, frozenset[str] | None]]
     ) -> list[float]:
         """`score` of `a` against each `(facts, retailers)` of `others`, in one pass."""
-        vectors = [self.vector(a, b, retailers) for b, retailers in others]
-        return [
-            0.0 if identity_conflict(a, b) else p
-            for (b, _), p in zip(others, self.probabilities(vectors), strict=True)
-        ]
+        out: list[float | None] = [_decided(a, b) for b, _ in others]
+        open_ = [i for i, decided in enumerate(out) if decided is None]
+        vectors = [self.vector(a, others[i][0], others[i][1]) for i in open_]
+        for i, p in zip(open_, self.probabilities(vectors), strict=True):
+            out[i] = p
+        return [float(s or 0.0) for s in out]
 
     def score(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> float:
         """Probability that `a` and `b` are the same product (`b_retailers`: the stores with an
-        offer on `b`, when `b` is a master). A pair with an identity conflict (different stated
-        capacity, size, volume or weight, different CPU/GPU) scores 0, whatever the model says."""
-        if identity_conflict(a, b):
-            return 0.0
+        offer on `b`, when `b` is a master). The same checksum-valid GTIN on both sides scores 1
+        (one product, even two skus of one store); two different GTINs, or an identity conflict
+        (different stated capacity, size, volume or weight, different CPU/GPU), score 0,
+        whatever the model says."""
+        decided = _decided(a, b)
+        if decided is not None:
+            return decided
         return self.probability(self.vector(a, b, b_retailers))
+
+    def thresholds_for(self, category: str | None) -> Thresholds:
+        """The thresholds of the category's group (`category_group`), else the default ones."""
+        if not self.group_thresholds:
+            return self.thresholds
+        return self.group_thresholds.get(category_group(category), self.thresholds)
+
+
+def _decided(a: Facts, b: Facts) -> float | None:
+    """The score identifiers settle before any model: 1 for one GTIN, 0 for two different GTINs
+    or an identity conflict; None when the model decides."""
+    if a.gtin is not None and b.gtin is not None:
+        return 1.0 if a.gtin == b.gtin else 0.0
+    return 0.0 if identity_conflict(a, b) else None
+
+
+def _thresholds(data: dict[str, Any]) -> Thresholds:
+    return Thresholds(
+        attach_at=float(data["attach_at"]),
+        new_below=float(data["new_below"]),
+        judge_at=float(data["judge_at"]),
+    )
 
 
 def _token_weights(data: dict[str, Any] | None) -> TokenWeights | None:

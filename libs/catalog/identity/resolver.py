@@ -57,6 +57,8 @@ class Resolver:
         candidate_limit: int = 20,
     ) -> None:
         self.matcher = matcher
+        self.fixed = attach_at is not None or new_below is not None
+        """Thresholds given here hold for every category group."""
         self.attach_at = matcher.thresholds.attach_at if attach_at is None else attach_at
         self.new_below = matcher.thresholds.new_below if new_below is None else new_below
         if not 0.0 <= self.new_below <= self.attach_at <= 1.0:
@@ -64,6 +66,13 @@ class Resolver:
         if candidate_limit < 1:
             raise ValueError("candidate_limit must be at least 1")
         self.candidate_limit = candidate_limit
+
+    def bounds(self, facts: Facts) -> tuple[float, float]:
+        """`(attach_at, new_below)` for the listing: its category group's, unless fixed."""
+        if self.fixed:
+            return self.attach_at, self.new_below
+        thresholds = self.matcher.thresholds_for(facts.category)
+        return thresholds.attach_at, thresholds.new_below
 
     def score(self, facts: Facts, candidate: Candidate) -> float:
         """Probability that the listing is the candidate's product."""
@@ -92,10 +101,11 @@ class Resolver:
         candidates = list(await source.candidates(facts, self.candidate_limit))
         ranked = self.rank(facts, candidates)
         scored = tuple((candidate.master_id, round(score, 6)) for candidate, score in ranked)
-        if ranked and ranked[0][1] >= self.attach_at:
+        attach_at, new_below = self.bounds(facts)
+        if ranked and ranked[0][1] >= attach_at:
             best, score = ranked[0]
             return Decision("attached", best.master_id, score, scored)
-        band = [(c, s) for c, s in ranked if s >= self.new_below]
+        band = [(c, s) for c, s in ranked if s >= new_below]
         if not band:
             top = ranked[0][1] if ranked else 0.0
             return Decision("new", new_master_id(listing_key), top, scored)
@@ -103,7 +113,7 @@ class Resolver:
             return Decision("review", None, band[0][1], scored)
         for candidate, score in band[:JUDGED_CANDIDATES]:
             if isinstance(judge, MatcherJudge) and judge.matcher is self.matcher:
-                verdict = score >= judge.threshold  # the score is already known
+                verdict = score >= judge.threshold_for(facts)  # the score is already known
             else:
                 verdict = await judge(facts, candidate)
             if verdict:
@@ -113,16 +123,22 @@ class Resolver:
 
 class MatcherJudge:
     """A judge that answers with the matcher itself: same product iff the score reaches
-    `threshold` (default: the model's `judge_at`, its best F1 point in cross-validation). What
-    the uncertain band gets in-process, where no pairwise LLM judgement is wired in."""
+    `threshold` (default: the model's `judge_at` for the listing's category group, chosen on
+    the training data). What the uncertain band gets in-process, where no pairwise LLM
+    judgement is wired in."""
 
     def __init__(self, matcher: Matcher, threshold: float | None = None) -> None:
         self.matcher = matcher
-        self.threshold = matcher.thresholds.judge_at if threshold is None else threshold
+        self.threshold = threshold
+
+    def threshold_for(self, facts: Facts) -> float:
+        if self.threshold is not None:
+            return self.threshold
+        return self.matcher.thresholds_for(facts.category).judge_at
 
     async def __call__(self, facts: Facts, candidate: Candidate) -> bool:
         score = self.matcher.score(facts, candidate.facts, candidate.retailers or None)
-        return score >= self.threshold
+        return score >= self.threshold_for(facts)
 
 
 def matcher_judge(matcher: Matcher, threshold: float | None = None) -> MatcherJudge:
