@@ -779,19 +779,19 @@ def answer_object(user_text: str | None, model: str, *, low_confidence: bool) ->
 
 def match_answer(user_text: str) -> dict[str, Any] | None:
     """The answer to a pairwise identity judgement (`catalog.identity.llm_judge`), or None when
-    `user_text` is not one. The emulator answers as the shipped matcher decides at its best-F1
-    point, so an offline run judges exactly as `CATALOG_IDENTITY__JUDGE=matcher` would."""
+    `user_text` is not one. The emulator answers as the shipped matcher decides at the
+    `judge_at` threshold of the listing's category group, so an offline run judges exactly as
+    `CATALOG_IDENTITY__JUDGE=matcher` would."""
     from catalog.identity.llm_judge import parse_match_prompt
-    from catalog.identity.model import Candidate
-    from catalog.identity.resolver import load_resolver
+    from catalog.identity.matcher import load_matcher
 
     sides = parse_match_prompt(user_text)
     if sides is None:
         return None
     listing, candidate = sides
-    resolver = load_resolver()
-    score = resolver.score(listing, Candidate("candidate", candidate))
-    same = score >= resolver.matcher.thresholds.judge_at
+    matcher = load_matcher()
+    score = matcher.score(listing, candidate.facts, candidate.retailers or None)
+    same = score >= matcher.thresholds_for(listing.category).judge_at
     return {"same": same, "confidence": round(score if same else 1.0 - score, 2)}
 
 

@@ -16,8 +16,9 @@ from catalog.identity.llm_judge import (
     parse_match_prompt,
     parse_verdict,
 )
+from catalog.identity.matcher import load_matcher
 from catalog.identity.model import Candidate, Facts
-from catalog.identity.resolver import load_resolver
+from catalog.identity.resolver import matcher_judge
 from catalog.settings import LLMSettings
 from openai_emulator import EmulatorConfig, run_in_background
 
@@ -45,15 +46,17 @@ def test_the_prompt_carries_both_sides_and_reads_back() -> None:
         gtin="07802900000017",
         codes=frozenset({"x1"}),
         price=1090.0,
+        retailer="jumbo",
     )
-    candidate = facts("leche entera colun 1l caja", "COLUN")
+    candidate = Candidate("m1", facts("leche entera colun 1l caja", "COLUN"), frozenset({"lider"}))
     messages = build_match_messages(listing, candidate)
     assert [m["role"] for m in messages] == ["system", "user"]
     assert "json" in messages[0]["content"].lower()  # json_object requires the word
     read = parse_match_prompt(messages[1]["content"])
     assert read is not None
     assert read[0] == listing
-    assert read[1].title == candidate.title
+    assert read[1].facts.title == candidate.facts.title
+    assert read[1].retailers == frozenset({"lider"})
     assert parse_match_prompt("Normalize this listing: leche") is None
 
 
@@ -89,13 +92,12 @@ async def test_the_emulator_judges_as_the_matcher(
 ) -> None:
     sdk, llm = client
     judge = LLMJudge(sdk, llm)
-    resolver = load_resolver()
-    judge_at = resolver.matcher.thresholds.judge_at
+    offline = matcher_judge(load_matcher())
     before = metrics.JUDGEMENTS.labels("same")._value.get()
     for left, right in (SAME, DIFFERENT):
-        expected = resolver.score(left, Candidate("c", right)) >= judge_at
-        assert await judge(left, Candidate("c", right)) is expected
-    assert await judge(*SAME[:1], Candidate("c", SAME[1])) is True
-    assert await judge(*DIFFERENT[:1], Candidate("c", DIFFERENT[1])) is False
+        candidate = Candidate("c", right)
+        assert await judge(left, candidate) is await offline(left, candidate)
+    assert await judge(SAME[0], Candidate("c", SAME[1])) is True
+    assert await judge(DIFFERENT[0], Candidate("c", DIFFERENT[1])) is False
     assert metrics.JUDGEMENTS.labels("same")._value.get() > before
     assert metrics.JUDGE_COST._value.get() > 0

@@ -7,7 +7,8 @@ the project's resilience layer (breaker, RPM/TPM limits, retries), with its own 
 (`MATCH_PROMPT_VERSION`) and its own accounting (`catalog_identity_judgements_total`,
 `catalog_identity_judge_cost_usd_total`, plus the LLM call, token and cost counters every call
 feeds). The project's emulator recognises this prompt and answers it with the matcher at its
-best-F1 point, so offline runs judge exactly as `CATALOG_IDENTITY__JUDGE=matcher` would.
+`judge_at` threshold for the listing's category group, so offline runs judge exactly as
+`CATALOG_IDENTITY__JUDGE=matcher` would.
 
 An answer that is not the JSON object the prompt asks for counts as "not the same product": the
 listing gets a master of its own, which the re-resolution pass (`catalog resolve --rerun`) can
@@ -67,12 +68,17 @@ def _payload(facts: Facts) -> dict[str, Any]:
         payload["codes"] = sorted(facts.codes)
     if facts.price is not None:
         payload["price"] = facts.price
+    if facts.retailer:
+        payload["store"] = facts.retailer
     return payload
 
 
-def build_match_messages(listing: Facts, candidate: Facts) -> list[dict[str, str]]:
+def build_match_messages(listing: Facts, candidate: Candidate) -> list[dict[str, str]]:
+    master = _payload(candidate.facts)
+    if candidate.retailers:
+        master["stores"] = sorted(candidate.retailers)
     body = json.dumps(
-        {"listing": _payload(listing), "candidate": _payload(candidate)},
+        {"listing": _payload(listing), "candidate": master},
         ensure_ascii=False,
         sort_keys=True,
     )
@@ -94,18 +100,25 @@ def facts_from_payload(payload: Mapping[str, Any]) -> Facts:
         gtin=payload.get("gtin") or None,
         codes=frozenset(str(c) for c in payload.get("codes") or ()),
         price=float(price) if isinstance(price, int | float) else None,
+        retailer=payload.get("store") or None,
     )
 
 
-def parse_match_prompt(user_text: str) -> tuple[Facts, Facts] | None:
+def parse_match_prompt(user_text: str) -> tuple[Facts, Candidate] | None:
     """The two sides of a pairwise prompt, or None when `user_text` is not one."""
     header, _, body = user_text.partition("\n")
     if header != _HEADER:
         return None
     try:
         data = json.loads(body)
-        return facts_from_payload(data["listing"]), facts_from_payload(data["candidate"])
-    except (ValueError, KeyError, TypeError):
+        master = data["candidate"]
+        candidate = Candidate(
+            "candidate",
+            facts_from_payload(master),
+            frozenset(str(store) for store in master.get("stores") or ()),
+        )
+        return facts_from_payload(data["listing"]), candidate
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -137,7 +150,7 @@ class LLMJudge:
         self.model = model or llm.mini_model
 
     async def __call__(self, facts: Facts, candidate: Candidate) -> bool:
-        body = chat_body(self.llm, self.model, build_match_messages(facts, candidate.facts))
+        body = chat_body(self.llm, self.model, build_match_messages(facts, candidate))
         estimate = estimate_request(self.llm, body, batch=False)
         started = time.perf_counter()
         try:
