@@ -167,13 +167,14 @@ class CacheSettings(_Section):
 
 class IdentitySettings(_Section):
     """Identity resolution in the persister. Between the matcher's thresholds (below: a new
-    master; above: attach) lies the uncertain band. `judge=llm` asks the configured LLM endpoint
-    a pairwise question per candidate (`catalog.identity.llm_judge`; the emulator answers it
-    with the matcher); `judge=matcher` decides it offline with the matcher's own yes/no at its
-    best-F1 point (`judge_at`); `judge=none` queues those listings for review with their scored
-    candidates, for a person to decide. `judge_model` defaults to the mini model."""
+    master; above: attach) lies the uncertain band. `judge=matcher` (default) decides it with
+    the matcher's own yes/no at its group's `judge_at`; `judge=llm` asks the configured LLM
+    endpoint a pairwise question per candidate (`catalog.identity.llm_judge`; the emulator
+    answers it with the matcher), synchronously inside the persister's batch, so its throughput
+    is bounded by the model's rate limits; `judge=none` queues those listings for review with
+    their scored candidates, for a person to decide. `judge_model` defaults to the mini model."""
 
-    judge: Literal["llm", "matcher", "none"] = "llm"
+    judge: Literal["llm", "matcher", "none"] = "matcher"
     judge_model: str | None = None
 
 
