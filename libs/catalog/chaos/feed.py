@@ -129,14 +129,14 @@ def build_feed(
             category, template = rng.choice(_LLM_KINDS)
             title = template.format(
                 brand=_brand(rng, brands),
-                code=f"QX-{product_no}",
+                code=f"QX-{product_no:05d}",
                 watts=rng.choice((300, 600, 800, 1200, 1800)),
             )
             kind: Kind = "llm"
         else:
             category, template = rng.choice(_RULES_TEMPLATES)
             title = template.format(
-                n=10 + product_no,
+                n=1000 + product_no,  # equal widths: no model number is a prefix of another
                 cap=rng.choice((64, 128, 256, 512)),
                 ram=rng.choice((4, 6, 8, 12, 16)),
                 size=rng.choice((43, 50, 55, 65)),

