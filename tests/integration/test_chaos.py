@@ -15,16 +15,10 @@ import pytest
 
 from catalog.chaos.run import ChaosConfig, ChaosRun
 from catalog.devstack.stack import SERVICES
-from catalog.settings import Settings
-
-DELIVERY_LOOP = "faults" in Settings.model_fields
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        not DELIVERY_LOOP, reason="needs the delivery-acknowledged consume loop (faults settings)"
-    ),
 ]
 
 
