@@ -285,3 +285,28 @@ class CatalogOffer(_Contract):
     url: str | None
     price_changed: bool
     last_seen: datetime
+
+
+InteractionKind = Literal["view", "click", "purchase"]
+
+
+class Interaction(_Contract):
+    """A shopper's view, click or purchase of a master product (`catalog.interactions.v1`),
+    posted to the search service's `POST /events`. `event_id` is the producer's id: a redelivered
+    or re-posted event is recorded once."""
+
+    schema_version: Literal[1] = 1
+    event_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)
+    ] = Field(description="Unique per event (a uuid); the idempotency key.")
+    user_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    product_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+    ] = Field(description="The master product's public id (its fingerprint).")
+    kind: InteractionKind
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

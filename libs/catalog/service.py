@@ -62,6 +62,8 @@ SERVICE_PORT_OFFSETS = {
     "batch_poller": 4,
     "validator": 5,
     "persister": 6,
+    # The HTTP search service (FastAPI, not a faust app) shares the port scheme.
+    "search": 7,
 }
 # How long a shutdown waits for the batch in flight before abandoning it (uncommitted);
 # under the 10 s a supervisor (or the test harness) waits before it sends SIGKILL.

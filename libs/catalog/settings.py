@@ -178,6 +178,27 @@ class IdentitySettings(_Section):
     judge_model: str | None = None
 
 
+class SearchSettings(_Section):
+    """The search service: limits, timeouts and the hot-query cache. Each retrieval signal (full
+    text, trigrams, vectors) contributes at most `candidates` masters to the fusion."""
+
+    max_page_size: int = 50
+    default_page_size: int = 20
+    max_top_k: int = 50
+    candidates: int = 200
+    # Reciprocal-rank fusion constant (the usual 60): a rank's weight is 1 / (rrf_k + rank).
+    rrf_k: int = 60
+    # A word of the query matches a master's text from this trigram word similarity on (typos).
+    trigram_threshold: float = 0.5
+    # Semantic neighbours closer than this cosine distance count as matches.
+    max_vector_distance: float = 0.75
+    statement_timeout_ms: int = 2000
+    cache_ttl_s: int = 30
+    max_query_chars: int = 300
+    # How often the recommendation model is refitted from the interactions table.
+    refit_interval_s: float = 300.0
+
+
 class RoutingSettings(_Section):
     simple_threshold: float = 0.35
     complex_threshold: float = 0.70
@@ -235,6 +256,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     identity: IdentitySettings = IdentitySettings()
     routing: RoutingSettings = RoutingSettings()
+    search: SearchSettings = SearchSettings()
     validation: ValidationSettings = ValidationSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     faults: FaultSettings = FaultSettings()

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from catalog.devstack.stack import SERVICES, Stack
+from catalog.devstack.stack import STACK_SERVICES, Stack
 from catalog.devstack.supervisor import Supervisor
 
 DEFAULT_DIR = Path(os.environ.get("CATALOG_STACK_DIR", ".stack"))
@@ -62,7 +62,7 @@ def up(stack: Stack, with_services: bool, timeout_s: float) -> int:
         (stack.root / "supervisor.pid").write_text(str(proc.pid))
     if with_services:
         deadline = time.monotonic() + timeout_s
-        pending = set(SERVICES)
+        pending = set(STACK_SERVICES)
         while pending and time.monotonic() < deadline:
             pending = {s for s in pending if not _ready(stack, s)}
             time.sleep(0.5)
@@ -78,7 +78,8 @@ def up(stack: Stack, with_services: bool, timeout_s: float) -> int:
 
 
 def supervise(stack: Stack) -> int:
-    """Keep the six services running; restart any that exits (see `RestartPolicy`)."""
+    """Keep the six services and search running; restart any that exits (see
+    `RestartPolicy`)."""
     stop = threading.Event()
 
     def on_term(*_: object) -> None:
@@ -87,10 +88,10 @@ def supervise(stack: Stack) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     supervisor = Supervisor(
-        SERVICES, lambda name, env: stack.start_service(name, extra_env=env), log=sys.stdout
+        STACK_SERVICES, lambda name, env: stack.start_service(name, extra_env=env), log=sys.stdout
     )
     supervisor.run(stop)
-    for name in SERVICES:
+    for name in STACK_SERVICES:
         stack.stop_process(name)
     return 0
 

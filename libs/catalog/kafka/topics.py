@@ -13,6 +13,7 @@ from schemas.models import (
     CatalogOffer,
     CatalogProduct,
     DeadLetter,
+    Interaction,
     LLMRequest,
     LLMResult,
     RawListing,
@@ -55,6 +56,8 @@ CATALOG_PRODUCTS = TopicSpec(
     "catalog.products.v1", CatalogProduct, "product fingerprint", 12, compacted=True
 )
 CATALOG_OFFERS = TopicSpec("catalog.offers.v1", CatalogOffer, "product fingerprint", 12)
+# Shoppers' events from the search service; keyed by user so one user's events stay in order.
+INTERACTIONS = TopicSpec("catalog.interactions.v1", Interaction, "user id", 6)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     RAW,
@@ -67,4 +70,5 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DLQ,
     CATALOG_PRODUCTS,
     CATALOG_OFFERS,
+    INTERACTIONS,
 )

@@ -1,0 +1,3 @@
+from search.app import main
+
+main()
