@@ -67,7 +67,8 @@ function chart(history) {
 function offersTable(offers) {
   const table = el("table", { class: "offers", id: "offers" });
   table.append(el("thead", {}, el("tr", {},
-    el("th", { text: "Tienda" }), el("th", { text: "Precio" }), el("th", { text: "Precio normal" }),
+    el("th", { text: "Tienda" }), el("th", { class: "num", text: "Precio" }),
+    el("th", { class: "num", text: "Precio normal" }),
     el("th", { text: "Stock" }), el("th", { text: "" }))));
   const body = el("tbody");
   for (const o of offers) {
