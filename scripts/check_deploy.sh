@@ -227,7 +227,8 @@ errors: list[str] = []
 def load(name):
     return [d for d in yaml.safe_load_all(open(f"{work}/{name}")) if d]
 
-services = {"router", "cache-lookup", "batch-builder", "batch-poller", "validator", "persister"}
+services = {"router", "cache-lookup", "batch-builder", "batch-poller", "validator", "persister",
+            "search"}
 for name in ("plain.yaml", "full.yaml"):
     docs = load(name)
     by_kind: dict[str, dict[str, dict]] = {}
@@ -314,7 +315,7 @@ if missing := expected - names:
 for e in errors:
     print(f"    {e}")
 if not errors:
-    print(f"    6 deployments hardened and probed, HPAs/PDBs/Services/ServiceMonitors present, "
+    print(f"    {len(services)} deployments hardened and probed, HPAs/PDBs/Services/ServiceMonitors present, "
           f"{len(names)} alerts, PrometheusRule == {alerts_path}")
 sys.exit(1 if errors else 0)
 EOF
@@ -357,7 +358,8 @@ errors = []
 compose = yaml.safe_load(open("docker-compose.kafka.yml"))
 svcs = compose["services"]
 six = {"router": "router", "cache-lookup": "cache_lookup", "batch-builder": "batch_builder",
-       "batch-poller": "batch_poller", "validator": "validator", "persister": "persister"}
+       "batch-poller": "batch_poller", "validator": "validator", "persister": "persister",
+       "search": "search"}
 for name, module in six.items():
     s = svcs.get(name)
     if not s:

@@ -224,8 +224,9 @@ class ObservabilitySettings(_Section):
     # all services share one host and listen on `web_port_base` + their offset.
     web_port: int | None = None
     web_port_base: int = 8710
-    # Where `catalog status` finds each service's HTTP endpoints, e.g.
-    # {"router": "http://router.catalog.svc:8080"}; default: the embedded stack's ports.
+    # Which services `catalog status` checks and where it finds their HTTP endpoints, e.g.
+    # {"router": "http://router.catalog.svc:8080"}; default: every service of the embedded
+    # stack (the six and search) at its ports.
     service_urls: dict[str, str] = Field(default_factory=dict)
 
 

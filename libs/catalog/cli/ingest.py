@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from catalog.cli.common import EXIT_PROBLEM, EXIT_UNREACHABLE, console, err, fail, load_settings
+from catalog.cli.status import service_url
 from catalog.kafka.codec import encode
 from catalog.kafka.topics import RAW, RAW_MAX_BYTES
 from catalog.settings import Settings
@@ -229,6 +230,8 @@ async def collect_summary(settings: Settings) -> dict[str, Any]:
         "llm_cost_usd": round(spent, 6),
         "review_pending": review,
         "dead_letters": dlq,
+        # Where shoppers search the catalog (the search service's web page).
+        "search_page": f"{service_url(settings, 'search')}/",
     }
 
 
@@ -269,4 +272,5 @@ def summary(
     table.add_row("LLM cost (USD)", f"{data['llm_cost_usd']:.6f}")
     table.add_row("review queue", str(data["review_pending"]))
     table.add_row("dead letters", str(data["dead_letters"]))
+    table.add_row("search page", data["search_page"])
     console.print(table)

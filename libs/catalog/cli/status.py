@@ -19,6 +19,7 @@ from rich.table import Table
 from catalog.cli.common import EXIT_PROBLEM, EXIT_UNREACHABLE, console, fail, load_settings
 from catalog.kafka.topics import (
     DLQ,
+    INTERACTIONS,
     LLM_BATCHES,
     LLM_REQUESTS,
     LLM_RESULTS,
@@ -38,6 +39,7 @@ CONSUMES: dict[str, tuple[TopicSpec, ...]] = {
     "batch_poller": (LLM_BATCHES,),
     "validator": (LLM_RESULTS,),
     "persister": (VALIDATED, REVIEW, DLQ),
+    "search": (INTERACTIONS,),
 }
 
 
@@ -143,7 +145,9 @@ def status(
     """Service health, consumer lag, open batches, cache hit rate by level, tier mix,
     fallback rate and today's LLM cost against the budget."""
     settings = load_settings()
-    services = {name: health(settings, name) for name in SERVICE_PORT_OFFSETS}
+    # With explicit URLs, exactly those services; otherwise every service of the stack.
+    names = list(settings.observability.service_urls) or list(SERVICE_PORT_OFFSETS)
+    services = {name: health(settings, name) for name in names}
     try:
         figures = asyncio.run(database_figures(settings))
     except OSError as exc:
