@@ -188,8 +188,11 @@ class SearchSettings(_Section):
     candidates: int = 200
     # Reciprocal-rank fusion constant (the usual 60): a rank's weight is 1 / (rrf_k + rank).
     rrf_k: int = 60
-    # A word of the query matches a master's text from this trigram word similarity on (typos).
-    trigram_threshold: float = 0.5
+    # A query word the catalog does not know is corrected to catalog words at least this
+    # trigram-similar to it (`samgsung` -> `samsung`).
+    trigram_threshold: float = 0.4
+    # How often the search service adds the words of changed masters to the typo vocabulary.
+    vocabulary_refresh_s: float = 5.0
     # Semantic neighbours closer than this cosine distance count as matches.
     max_vector_distance: float = 0.75
     statement_timeout_ms: int = 2000

@@ -114,6 +114,7 @@ class SearchRuntime:
         self.ready.set()
         self._tasks.append(self.loop.start())
         self._tasks.append(asyncio.ensure_future(self._refit_forever()))
+        self._tasks.append(asyncio.ensure_future(self._vocabulary_forever()))
         log.info("search started", extra={"fields": {"service": SERVICE}})
 
     def start(self) -> None:
@@ -141,6 +142,17 @@ class SearchRuntime:
             except Exception:
                 log.exception("recommendation refit failed")
             await asyncio.sleep(self.settings.search.refit_interval_s)
+
+    async def _vocabulary_forever(self) -> None:
+        """Typo correction learns the words of new and changed masters within seconds."""
+        assert self.search is not None
+        since = None
+        while True:
+            try:
+                since = await self.search.refresh_vocabulary(since)
+            except Exception:
+                log.exception("search vocabulary refresh failed")
+            await asyncio.sleep(self.settings.search.vocabulary_refresh_s)
 
     # -- interactions -------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ from catalog.db import pool as db
 from catalog.db.migrate import migrate
 from catalog.domain.brands import load_brands
 from catalog.domain.taxonomy import load_taxonomy
-from catalog.evaluation import matching_data
+from catalog.evaluation import foreign_settings, matching_data
 from catalog.evaluation.matching_data import default_data_dir
 from catalog.identity.resolver import load_resolver, matcher_judge
 from catalog.inline import open_normalizer
@@ -205,6 +205,8 @@ def _score(ranks: list[int | None]) -> Scores:
 async def evaluate_set(settings: Settings, dsn: str, data: KnownItemSet) -> SetReport:
     started = time.perf_counter()
     report = SetReport(data.name, queries_total=len(data.queries))
+    # Their prices are foreign amounts (or absent): the CLP price floor does not apply.
+    settings = foreign_settings(settings)
     await _reset(dsn)
     settings = settings.model_copy(
         update={"postgres": settings.postgres.model_copy(update={"dsn": SecretStr(dsn)})}
@@ -222,6 +224,7 @@ async def evaluate_set(settings: Settings, dsn: str, data: KnownItemSet) -> SetR
         queries = [(listing, wanted) for listing, wanted in queries if wanted]
         embedder = HashingEmbedder(settings.cache.embedding_dim, settings.cache.embedding_model)
         search = CatalogSearch(pool, embedder, settings.search)
+        await search.refresh_vocabulary()
         brands = load_brands()
         full: list[int | None] = []
         short: list[int | None] = []

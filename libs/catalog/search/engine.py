@@ -5,8 +5,9 @@ the category and brand filters:
 
 - full text: the master's Spanish `search_tsv` (brand and model weighted above the name, accents
   removed) against the query's words, any of them (`|`), ranked by cover density;
-- trigrams: `pg_trgm` word similarity of the unaccented query against the master's
-  `search_text`, which finds `samgsung` and other typos that full text cannot;
+- typos: each query word the catalog does not know is replaced by its nearest catalog words
+  (`pg_trgm` similarity over `search_vocabulary`, the words of the live masters' texts), and the
+  corrected query is searched as full text: `samgsung galaxi` finds `samsung galaxy`;
 - vectors: pgvector neighbours of the query's embedding among the listings' title embeddings
   (the L2 semantic cache's `ai_embeddings`, one per normalized title), mapped to their masters.
 
@@ -23,7 +24,8 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import asyncpg
 import numpy as np
@@ -54,6 +56,7 @@ PRICE_BANDS: tuple[tuple[str, str, int, int | None], ...] = (
 )
 
 _LIVE = "p.active AND p.merged_into IS NULL"
+VOCABULARY_LOOKBACK = timedelta(minutes=5)
 
 
 def _filters(categories: str, brands: str) -> str:
@@ -99,11 +102,24 @@ fts AS (
         SELECT p.id, ts_rank_cd(p.search_tsv, q.tsq) AS rank FROM productos_maestros p, q
         WHERE {_LIVE} AND p.search_tsv @@ q.tsq AND {_FILTERS}
         ORDER BY rank DESC, p.id LIMIT $5) s),
+words AS (
+    SELECT DISTINCT w, EXISTS (SELECT 1 FROM search_vocabulary v WHERE v.word = w) AS known
+    FROM q, regexp_split_to_table(q.qt, '[^[:alnum:]]+') AS w WHERE length(w) >= 3),
+fixes AS (
+    SELECT f.word FROM words CROSS JOIN LATERAL (
+        SELECT v.word FROM search_vocabulary v
+        WHERE NOT words.known AND v.word % words.w
+        ORDER BY similarity(v.word, words.w) DESC, v.word LIMIT 3) f),
+fq AS MATERIALIZED (
+    SELECT nullif(replace(plainto_tsquery('spanish', string_agg(word, ' '))::text, ' & ', ' | '),
+                  '')::tsquery AS tsq
+    FROM (SELECT word FROM fixes UNION SELECT w FROM words WHERE known) x
+    HAVING EXISTS (SELECT 1 FROM fixes)),
 trg AS (
-    SELECT id, row_number() OVER (ORDER BY sim DESC, id) AS r FROM (
-        SELECT p.id, word_similarity(q.qt, p.search_text) AS sim FROM productos_maestros p, q
-        WHERE {_LIVE} AND q.qt <% p.search_text AND {_FILTERS}
-        ORDER BY sim DESC, p.id LIMIT $5) s),
+    SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
+        SELECT p.id, ts_rank_cd(p.search_tsv, fq.tsq) AS rank FROM productos_maestros p, fq
+        WHERE {_LIVE} AND p.search_tsv @@ fq.tsq AND {_FILTERS}
+        ORDER BY rank DESC, p.id LIMIT $5) s),
 sem AS (
     SELECT id, row_number() OVER (ORDER BY d, id) AS r FROM (
         SELECT l.product_id AS id, min(n.d) AS d FROM (
@@ -241,11 +257,10 @@ class CatalogSearch:
     # -- helpers ------------------------------------------------------------------------------
 
     async def _configure(self, conn: asyncpg.Connection) -> None:
-        """Per-transaction limits: a runaway query is cancelled, trigram matching at our
+        """Per-transaction limits: a runaway query is cancelled, typo matching at our trigram
         threshold, filtered HNSW scans keep looking until they have enough rows."""
         await conn.execute(
             """SELECT set_config('statement_timeout', $1, true),
-                      set_config('pg_trgm.word_similarity_threshold', $2, true),
                       set_config('pg_trgm.similarity_threshold', $2, true),
                       set_config('hnsw.iterative_scan', 'relaxed_order', true),
                       set_config('hnsw.ef_search', '100', true)""",
@@ -265,6 +280,34 @@ class CatalogSearch:
 
     async def _embed(self, text: str) -> np.ndarray:
         return (await self.embedder.embed([text]))[0]
+
+    # -- typo vocabulary ----------------------------------------------------------------------
+
+    async def refresh_vocabulary(self, since: datetime | None = None) -> datetime | None:
+        """Add the words of the live masters changed since `since` (all when None) to
+        `search_vocabulary`; returns the new watermark. Words are inserted in order, so two
+        search processes refreshing at once never deadlock."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._configure(conn)
+            await conn.execute("SET LOCAL statement_timeout = 0")
+            watermark = await conn.fetchval(
+                """WITH changed AS (
+                       SELECT p.search_text, p.updated_at FROM productos_maestros p
+                       WHERE p.active AND p.merged_into IS NULL
+                         AND ($1::timestamptz IS NULL OR p.updated_at >= $1)),
+                   added AS (
+                       INSERT INTO search_vocabulary (word)
+                       SELECT DISTINCT w FROM changed,
+                           regexp_split_to_table(changed.search_text, '[^[:alnum:]]+') AS w
+                       WHERE length(w) >= 3 ORDER BY w
+                       ON CONFLICT DO NOTHING)
+                   SELECT max(updated_at) FROM changed""",
+                since,
+            )
+        if watermark is None:
+            return since
+        # Writers commit out of timestamp order: look back a little on the next pass.
+        return cast(datetime, watermark) - VOCABULARY_LOOKBACK
 
     # -- search -------------------------------------------------------------------------------
 

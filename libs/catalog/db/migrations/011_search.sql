@@ -34,6 +34,21 @@ CREATE INDEX idx_productos_search_trgm ON productos_maestros
     USING GIN (search_text gin_trgm_ops) WHERE active AND merged_into IS NULL;
 CREATE INDEX idx_productos_live_category ON productos_maestros (category_id, brand)
     WHERE active AND merged_into IS NULL;
+-- Words of the live masters' texts, for typo correction: a misspelled query word is matched to
+-- its nearest catalog words by trigram similarity (GIN, fast on short words), and those words are
+-- searched instead. Kept by the search service (it adds the words of masters changed since its
+-- last pass), never by the writers of the catalog, so the persister's transactions do not touch
+-- it. A word whose masters are gone only costs a lookup that finds nothing.
+CREATE TABLE search_vocabulary (
+    word TEXT PRIMARY KEY
+);
+CREATE INDEX idx_search_vocabulary_trgm ON search_vocabulary USING GIN (word gin_trgm_ops);
+INSERT INTO search_vocabulary (word)
+SELECT DISTINCT w FROM productos_maestros p,
+    regexp_split_to_table(p.search_text, '[^[:alnum:]]+') AS w
+WHERE length(w) >= 3 AND p.active AND p.merged_into IS NULL
+ON CONFLICT DO NOTHING;
+
 -- Offers of a master, cheapest first (the product page and the cheapest-offer lookups).
 CREATE INDEX idx_precios_product_price ON precios_actuales (product_id, price_current);
 
