@@ -37,6 +37,19 @@ def test_temporal_split_windows_history_and_targets() -> None:
     assert "new-valid" in split.test.history["u1"]
 
 
+def test_leave_last_out_holds_back_each_users_last_two_events() -> None:
+    log = [buy("u1", f"i{d}", d) for d in range(5)]  # i3 validates, i4 tests
+    log += [buy("u2", "i0", 1), buy("u2", "j", 2), buy("u2", "i0", 3)]  # last one seen before
+    log += [buy("short", "i9", 0), buy("short", "i8", 1)]  # too short: trains only
+    split = rec.leave_last_out(log)
+    assert split.cutoffs is None
+    assert split.valid.targets == {"u1": frozenset({"i3"}), "u2": frozenset({"j"})}
+    assert split.valid.history["u1"] == ("i0", "i1", "i2")
+    assert split.test.targets == {"u1": frozenset({"i4"})}
+    assert {e.item_id for e in split.valid.fit} == {"i0", "i1", "i2", "i8", "i9"}
+    assert len(split.test.fit) == len(split.valid.fit) + 2
+
+
 def planted(seed: int = 3) -> list[Interaction]:
     """Users buy one of three planted pairs, first item then (later) the second; a popular
     decoy is bought by everyone early. Co-occurrence should find the second item."""
