@@ -35,10 +35,12 @@ from catalog.evaluation.recommendations import (
     sources,
     temporal_split,
 )
+from catalog.recommendations import Popularity, ndcg_at_k
 from catalog.recommendations.fusion import FUSION_FILE, FusionWeights, tuning_record
 
 OUT = Path("libs/catalog/recommendations/data") / FUSION_FILE
 OBJECTIVE_K = 10
+HALF_LIVES: tuple[float | None, ...] = (None, 7.0, 30.0, 90.0, 365.0)
 
 
 def simplex(step: float) -> list[tuple[float, float, float]]:
@@ -54,6 +56,20 @@ def simplex(step: float) -> list[tuple[float, float, float]]:
 def pooled_ndcg(rows: Sequence[Scores]) -> float:
     users = sum(r.users for r in rows)
     return sum(r.ndcg[OBJECTIVE_K] * r.users for r in rows) / users if users else 0.0
+
+
+def popularity_ndcg(
+    valid: Sequence[tuple[Dataset, Window, Sources]], half_life_days: float | None
+) -> float:
+    """Pooled validation NDCG@10 of popularity alone with the given time decay."""
+    total, users = 0.0, 0
+    for _, window, _ in valid:
+        model = Popularity.fit(window.fit, half_life_days=half_life_days)
+        for user, targets in window.targets.items():
+            top = list(model.top(OBJECTIVE_K, exclude=window.history[user]))
+            total += ndcg_at_k(top, targets, OBJECTIVE_K)
+            users += 1
+    return total / users if users else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{best_value:.4f} (popularity {pooled_ndcg(baseline_rows):.4f})"
     )
 
+    # Popularity's time decay, on validation only: recorded, not shipped unless it helps.
+    decay = {
+        "none" if half_life is None else f"{half_life:g} days": round(
+            popularity_ndcg(valid, half_life), 4
+        )
+        for half_life in HALF_LIVES
+    }
+    print(f"popularity-only valid NDCG@{OBJECTIVE_K} by half-life: {decay}")
+
     test_rows = evaluate(datasets, best, "test")
     print()
     print(render(test_rows, "test window (not used for the choice)"))
@@ -116,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             "popularity": round(pooled_ndcg(baseline_rows), 4),
             "per_dataset_fusion": {r.dataset: round(r.ndcg[OBJECTIVE_K], 4) for r in best_rows},
         },
+        popularity_half_life_valid_ndcg10=decay,
         test_ndcg10={
             "fusion": round(pooled_ndcg(test_fusion), 4),
             "popularity": round(pooled_ndcg(test_popularity), 4),
