@@ -23,6 +23,7 @@ from catalog.recommendations import (
     ndcg_at_k,
     precision_at_k,
     recall_at_k,
+    recommend,
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -177,3 +178,29 @@ def test_metrics_on_hand_checked_lists() -> None:
     assert catalog_coverage([["a", "b"], ["b", "c", "q"]], {"a", "b", "c", "d"}, 2) == 0.75
     with pytest.raises(ValueError):
         precision_at_k(recommended, relevant, 0)
+
+
+def test_recommend_fuses_sources_and_never_returns_seeds_or_excluded() -> None:
+    log = planted_log()
+    cooccurrence = CoOccurrence.fit(log)
+    popularity = Popularity.fit(log)
+    weights = FusionWeights(content=0.3, collaborative=0.6, popularity=0.1)
+    content = {"a2": 0.4, "b1": 0.9, "x1": 0.2}
+    out = recommend(
+        ["a1"],
+        weights,
+        k=5,
+        content=content,
+        cooccurrence=cooccurrence,
+        popularity=popularity,
+        exclude={"b1"},
+    )
+    assert len(out) == 5
+    assert out[0][0] == "a2"  # first by co-occurrence and second by content
+    assert not {"a1", "b1"} & {item for item, _ in out}
+    assert all(0.0 <= s <= 1.0 for _, s in out)
+    # no seeds: popularity alone (the best-seller first), still without the excluded
+    cold = recommend([], weights, k=3, cooccurrence=cooccurrence, popularity=popularity)
+    assert cold[0][0] == "hit"
+    assert len(cold) == 3
+    assert recommend(["a1"], weights, k=3) == []

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from catalog.evaluation.matching_data import default_data_dir
 from catalog.recommendations import (
+    CANDIDATE_DEPTH,
     ContentSimilarity,
     CoOccurrence,
     FusionWeights,
@@ -52,7 +53,6 @@ from catalog.recommendations import (
 )
 
 KS = (5, 10)
-CANDIDATES = 100  # depth each source contributes to the fusion
 TRAIN_SHARE = 0.70
 VALID_SHARE = 0.15
 VARIANTS = ("popularity", "content", "co-occurrence", "fusion")
@@ -180,7 +180,7 @@ class Sources:
     popularity: Mapping[str, Mapping[str, float]]
 
 
-def sources(window: Window, texts: Mapping[str, ItemText], depth: int = CANDIDATES) -> Sources:
+def sources(window: Window, texts: Mapping[str, ItemText], depth: int = CANDIDATE_DEPTH) -> Sources:
     popularity = Popularity.fit(window.fit)
     cooccurrence = CoOccurrence.fit(window.fit)
     content = ContentSimilarity.fit(texts) if texts else None

@@ -5,6 +5,7 @@ weights tuned offline. Plain typed logic; the search service calls it from `GET 
 from catalog.recommendations.content import ContentSimilarity, ItemText
 from catalog.recommendations.cooccurrence import CoOccurrence
 from catalog.recommendations.fusion import FusionWeights, fuse
+from catalog.recommendations.hybrid import CANDIDATE_DEPTH, recommend
 from catalog.recommendations.interactions import KIND_WEIGHTS, Interaction, InteractionKind
 from catalog.recommendations.metrics import (
     catalog_coverage,
@@ -15,6 +16,7 @@ from catalog.recommendations.metrics import (
 from catalog.recommendations.popularity import Popularity
 
 __all__ = [
+    "CANDIDATE_DEPTH",
     "KIND_WEIGHTS",
     "CoOccurrence",
     "ContentSimilarity",
@@ -28,4 +30,5 @@ __all__ = [
     "ndcg_at_k",
     "precision_at_k",
     "recall_at_k",
+    "recommend",
 ]

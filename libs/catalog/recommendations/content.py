@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.cache.embeddings import HashingEmbedder
-from catalog.recommendations.cooccurrence import _top
+from catalog.recommendations.ranking import top_scores
 
 
 @dataclass(frozen=True)
@@ -73,4 +73,4 @@ class ContentSimilarity:
         similarities = np.clip(self._vectors[rows] @ self._vectors.T, 0.0, 1.0)
         scores = similarities.sum(axis=0).astype(np.float64) / len(seeds)
         scores[rows] = 0.0
-        return _top(self._items, scores, k)
+        return top_scores(self._items, scores, k)

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from catalog.recommendations.interactions import KIND_WEIGHTS, Interaction, user_item_strengths
+from catalog.recommendations.ranking import top_scores
 
 
 class CoOccurrence:
@@ -85,14 +86,4 @@ class CoOccurrence:
             return {}
         scores = np.asarray(self._similarity[rows].sum(axis=0)).ravel() / len(seeds)
         scores[rows] = 0.0
-        return _top(self._items, scores, k)
-
-
-def _top(items: Sequence[str], scores: np.ndarray, k: int) -> dict[str, float]:
-    """The `k` best positive scores by item, best first; ties broken by item id."""
-    candidates = np.flatnonzero(scores > 0.0)
-    if candidates.size > k:
-        cut = np.partition(scores[candidates], -k)[-k]
-        candidates = candidates[scores[candidates] >= cut]
-    ranked = sorted(candidates.tolist(), key=lambda n: (-scores[n], items[n]))[:k]
-    return {items[n]: float(scores[n]) for n in ranked}
+        return top_scores(self._items, scores, k)
