@@ -73,9 +73,10 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, dev set (../shared/data when present)
+eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, dev set, recommendations vs popularity (../shared/data when present)
 	$(BIN)/python -m catalog.evaluation
 	$(BIN)/python -m catalog.evaluation.semantic_cache
+	$(BIN)/python -m catalog.evaluation.recommendations
 
 bench: install ## Run every benchmarks/bench_*.py in turn (medians and ratios to targets)
 	@set -e; for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done

@@ -12,6 +12,9 @@ validator's fallback chain, then identity resolution in input order) and scores 
 * `devset`: the generated dev set (`tests/data/devset.jsonl`), a regression fixture only: its
   listings and labels come from the project's own templates, so it is no evidence of quality.
 
+`recommendations` (run on its own by `make eval`) scores the recommendation sources and their
+fusion on the shopper logs of `../shared/data/interactions`, beside a popularity baseline.
+
 The public data sets are never copied into the repository; when their folder is absent the
 evaluation says so and skips them. `report` prints one table and writes `out/eval.json`.
 """
