@@ -273,7 +273,7 @@ async def test_events_land_in_the_interactions_table_once(
             return answer if sony["id"] in ids else None
 
         answer = await wait_until(recommended, 30)
-        assert answer["strategy"] == "hybrid"
+        assert answer["strategy"].startswith("hybrid")
         assert phone["id"] not in [r["id"] for r in answer["results"]]
         for_user = await get_json(http, "/recommendations", user=user, k=5)
         assert {phone["id"], sony["id"]}.isdisjoint(r["id"] for r in for_user["results"])
