@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its dev and embedded extras
 
-up: install ## Start the embedded stack (broker, Postgres, Redis, LLM emulator, six services)
+up: install ## Start the embedded stack (broker, Postgres, Redis, LLM emulator, six services, search)
 	$(BIN)/python -m catalog.devstack up
 
 down: ## Stop every process of the embedded stack (data in .stack/ is kept)
@@ -73,10 +73,11 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, dev set, recommendations vs popularity (../shared/data when present)
+eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, dev set, recommendations vs popularity, known-item search (../shared/data when present)
 	$(BIN)/python -m catalog.evaluation
 	$(BIN)/python -m catalog.evaluation.semantic_cache
 	$(BIN)/python -m catalog.evaluation.recommendations
+	$(BIN)/python -m catalog.evaluation.search
 
 bench: install ## Run every benchmarks/bench_*.py in turn (medians and ratios to targets)
 	@set -e; for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
