@@ -218,6 +218,7 @@ async def measure(dsn: str, requests: list[SearchRequest]) -> list[float]:
     try:
         search = CatalogSearch(pool, HashingEmbedder(), SearchSettings(), cache=None)
         await search.refresh_vocabulary()
+        await search.refresh_lexemes()
         for request in requests[:30]:  # warm-up: plans, buffers
             await search.search(request)
         samples = []

@@ -185,14 +185,19 @@ class SearchSettings(_Section):
     max_page_size: int = 50
     default_page_size: int = 20
     max_top_k: int = 50
-    candidates: int = 200
+    candidates: int = 100
     # Reciprocal-rank fusion constant (the usual 60): a rank's weight is 1 / (rrf_k + rank).
     rrf_k: int = 60
     # A query word the catalog does not know is corrected to catalog words at least this
     # trigram-similar to it (`samgsung` -> `samsung`).
     trigram_threshold: float = 0.4
-    # How often the search service adds the words of changed masters to the typo vocabulary.
+    # How often the search service adds the words of changed masters to the typo vocabulary,
+    # and recounts the masters holding each full-text lexeme.
     vocabulary_refresh_s: float = 5.0
+    lexeme_refresh_s: float = 300.0
+    # Full text searches the query's rarest lexemes while the masters they match add up to at
+    # most this many (ranking every master sharing a common word costs more than it finds).
+    full_text_budget: int = 3000
     # Semantic neighbours closer than this cosine distance count as matches.
     max_vector_distance: float = 0.75
     statement_timeout_ms: int = 2000

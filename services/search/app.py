@@ -144,15 +144,21 @@ class SearchRuntime:
             await asyncio.sleep(self.settings.search.refit_interval_s)
 
     async def _vocabulary_forever(self) -> None:
-        """Typo correction learns the words of new and changed masters within seconds."""
+        """Typo correction learns the words of new and changed masters within seconds; the
+        lexeme counts that full text plans with are recomputed every few minutes."""
         assert self.search is not None
+        s = self.settings.search
         since = None
+        counted_at = 0.0
         while True:
             try:
                 since = await self.search.refresh_vocabulary(since)
+                if time.monotonic() - counted_at >= s.lexeme_refresh_s:
+                    await self.search.refresh_lexemes()
+                    counted_at = time.monotonic()
             except Exception:
                 log.exception("search vocabulary refresh failed")
-            await asyncio.sleep(self.settings.search.vocabulary_refresh_s)
+            await asyncio.sleep(s.vocabulary_refresh_s)
 
     # -- interactions -------------------------------------------------------------------------
 

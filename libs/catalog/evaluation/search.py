@@ -225,6 +225,7 @@ async def evaluate_set(settings: Settings, dsn: str, data: KnownItemSet) -> SetR
         embedder = HashingEmbedder(settings.cache.embedding_dim, settings.cache.embedding_model)
         search = CatalogSearch(pool, embedder, settings.search)
         await search.refresh_vocabulary()
+        await search.refresh_lexemes()
         brands = load_brands()
         full: list[int | None] = []
         short: list[int | None] = []

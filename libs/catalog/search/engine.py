@@ -4,7 +4,8 @@ Three retrieval signals, each limited to `candidates` live masters (active, not 
 the category and brand filters:
 
 - full text: the master's Spanish `search_tsv` (brand and model weighted above the name, accents
-  removed) against the query's words, any of them (`|`), ranked by cover density;
+  removed) against the query's lexemes, any of them (`|`), rarest first within a budget of
+  matched masters (`search_lexemes` counts them), ranked by `ts_rank`;
 - typos: each query word the catalog does not know is replaced by its nearest catalog words
   (`pg_trgm` similarity over `search_vocabulary`, the words of the live masters' texts), and the
   corrected query is searched as full text: `samgsung galaxi` finds `samsung galaxy`;
@@ -24,8 +25,9 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 import asyncpg
 import numpy as np
@@ -89,36 +91,20 @@ def _best_offer_join(unavailable: str) -> str:
 
 
 def _fused_sql(dim: int) -> str:
-    """$1 query, $2 query vector, $3 categories, $4 brands, $5 candidates per signal, $6
-    embedding model, $7 max vector distance, $8 RRF k, $9 unavailable stock states."""
+    """$1 full-text tsquery, $2 query vector, $3 categories, $4 brands, $5 candidates per
+    signal, $6 embedding model, $7 max vector distance, $8 RRF k, $9 unavailable stock states,
+    $10 typo-corrected tsquery."""
     vec = f"vector({dim})"
     return f"""
-WITH q AS MATERIALIZED (
-    SELECT nullif(replace(plainto_tsquery('spanish', catalog_unaccent($1))::text, ' & ', ' | '),
-                  '')::tsquery AS tsq,
-           lower(catalog_unaccent($1)) AS qt),
-fts AS (
+WITH fts AS (
     SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
-        SELECT p.id, ts_rank_cd(p.search_tsv, q.tsq) AS rank FROM productos_maestros p, q
-        WHERE {_LIVE} AND p.search_tsv @@ q.tsq AND {_FILTERS}
+        SELECT p.id, ts_rank(p.search_tsv, $1::tsquery) AS rank FROM productos_maestros p
+        WHERE {_LIVE} AND p.search_tsv @@ $1::tsquery AND {_FILTERS}
         ORDER BY rank DESC, p.id LIMIT $5) s),
-words AS (
-    SELECT DISTINCT w, EXISTS (SELECT 1 FROM search_vocabulary v WHERE v.word = w) AS known
-    FROM q, regexp_split_to_table(q.qt, '[^[:alnum:]]+') AS w WHERE length(w) >= 3),
-fixes AS (
-    SELECT f.word FROM words CROSS JOIN LATERAL (
-        SELECT v.word FROM search_vocabulary v
-        WHERE NOT words.known AND v.word % words.w
-        ORDER BY similarity(v.word, words.w) DESC, v.word LIMIT 3) f),
-fq AS MATERIALIZED (
-    SELECT nullif(replace(plainto_tsquery('spanish', string_agg(word, ' '))::text, ' & ', ' | '),
-                  '')::tsquery AS tsq
-    FROM (SELECT word FROM fixes UNION SELECT w FROM words WHERE known) x
-    HAVING EXISTS (SELECT 1 FROM fixes)),
 trg AS (
     SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
-        SELECT p.id, ts_rank_cd(p.search_tsv, fq.tsq) AS rank FROM productos_maestros p, fq
-        WHERE {_LIVE} AND p.search_tsv @@ fq.tsq AND {_FILTERS}
+        SELECT p.id, ts_rank(p.search_tsv, $10::tsquery) AS rank FROM productos_maestros p
+        WHERE {_LIVE} AND p.search_tsv @@ $10::tsquery AND {_FILTERS}
         ORDER BY rank DESC, p.id LIMIT $5) s),
 sem AS (
     SELECT id, row_number() OVER (ORDER BY d, id) AS r FROM (
@@ -153,6 +139,69 @@ FROM (SELECT p.id FROM productos_maestros p
       ORDER BY p.updated_at DESC, p.id LIMIT $3) ids
 JOIN productos_maestros p ON p.id = ids.id {_best_offer_join("$4")}
 ORDER BY p.updated_at DESC, p.id"""
+
+
+# The query's lexemes with how many live masters hold each, and for each query word the catalog
+# does not know, its nearest catalog words' lexemes (trigram similarity over the vocabulary).
+_PLAN_SQL = """
+WITH words AS (
+    SELECT DISTINCT w FROM regexp_split_to_table(lower(catalog_unaccent($1)), '[^[:alnum:]]+') w
+    WHERE length(w) >= 3
+      AND NOT EXISTS (SELECT 1 FROM search_vocabulary v WHERE v.word = w))
+SELECT NULL::text AS word, l AS lexeme, coalesce(s.documents, 0) AS documents
+FROM unnest(tsvector_to_array(to_tsvector('spanish', catalog_unaccent($1)))) AS l
+LEFT JOIN search_lexemes s ON s.lexeme = l
+UNION ALL
+SELECT words.w, x.lexeme, coalesce(s.documents, 0)
+FROM words CROSS JOIN LATERAL (
+    SELECT v.word FROM search_vocabulary v WHERE v.word % words.w
+    ORDER BY similarity(v.word, words.w) DESC, v.word LIMIT 3) c
+CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('spanish', c.word))) AS x(lexeme)
+LEFT JOIN search_lexemes s ON s.lexeme = x.lexeme"""
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """The tsqueries a text query runs as: `full_text` ORs the query's rarest lexemes (see
+    `plan_query`), `corrected` ANDs, over the words the catalog does not know, the OR of their
+    nearest catalog words."""
+
+    full_text: str | None
+    corrected: str | None
+
+
+def plan_query(rows: Sequence[tuple[str | None, str, int]], budget: int) -> QueryPlan:
+    """Rows are (word, lexeme, documents): word None for the query's own lexemes, else the
+    unknown word a correction lexeme stands for.
+
+    Full text keeps the query's lexemes rarest first while the masters they match add up to at
+    most `budget` (always at least one): ranking every master that shares one common word with a
+    long query (`1`, `l`, `negro`) costs more than it finds, and the rare words (model codes,
+    brands, product names) are what identify a product."""
+    own = sorted({(documents, lexeme) for word, lexeme, documents in rows if word is None})
+    chosen: list[str] = []
+    total = 0
+    for documents, lexeme in own:
+        if chosen and total + documents > budget:
+            break
+        chosen.append(lexeme)
+        total += documents
+    fixes: dict[str, set[str]] = defaultdict(set)
+    for word, lexeme, _ in rows:
+        if word is not None:
+            fixes[word].add(lexeme)
+    corrected = " & ".join(
+        "(" + " | ".join(_quote(x) for x in sorted(lexemes)) + ")"
+        for _, lexemes in sorted(fixes.items())
+    )
+    return QueryPlan(
+        full_text=" | ".join(_quote(x) for x in chosen) or None,
+        corrected=corrected or None,
+    )
 
 
 def _offer(row: asyncpg.Record, prefix: str = "best_") -> Offer | None:
@@ -309,6 +358,29 @@ class CatalogSearch:
         # Writers commit out of timestamp order: look back a little on the next pass.
         return cast(datetime, watermark) - VOCABULARY_LOOKBACK
 
+    async def refresh_lexemes(self) -> int:
+        """Recount the live masters holding each lexeme; returns the number of lexemes."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL statement_timeout = 0")
+            await conn.execute(
+                """CREATE TEMP TABLE lexeme_counts ON COMMIT DROP AS
+                   SELECT word, ndoc FROM ts_stat(
+                       'SELECT search_tsv FROM productos_maestros
+                        WHERE active AND merged_into IS NULL')"""
+            )
+            await conn.execute(
+                """INSERT INTO search_lexemes (lexeme, documents)
+                   SELECT word, ndoc FROM lexeme_counts ORDER BY word
+                   ON CONFLICT (lexeme) DO UPDATE SET documents = EXCLUDED.documents
+                   WHERE search_lexemes.documents <> EXCLUDED.documents"""
+            )
+            # Lexemes no live master holds any more.
+            await conn.execute(
+                """UPDATE search_lexemes s SET documents = 0 WHERE documents > 0
+                   AND NOT EXISTS (SELECT 1 FROM lexeme_counts c WHERE c.word = s.lexeme)"""
+            )
+            return int(await conn.fetchval("SELECT count(*) FROM search_lexemes"))
+
     # -- search -------------------------------------------------------------------------------
 
     async def search(self, request: SearchRequest) -> SearchPage:
@@ -330,22 +402,33 @@ class CatalogSearch:
         s = self.settings
         browse = not request.q
         vector = None if browse else await self._embed(request.q)
-        args: list[Any] = [
-            request.q,
-            vector,
-            request.categories,
-            request.brands,
-            s.candidates,
-            self.embedder.model,
-            s.max_vector_distance,
-            s.rrf_k,
-            list(UNAVAILABLE_STOCK),
-        ]
-        if browse:
-            args = [request.categories, request.brands, s.candidates, list(UNAVAILABLE_STOCK)]
         async with self.pool.acquire() as conn, conn.transaction():
             await self._configure(conn)
-            rows = await conn.fetch(_BROWSE_SQL if browse else self._fused_sql, *args)
+            if browse:
+                rows = await conn.fetch(
+                    _BROWSE_SQL,
+                    request.categories,
+                    request.brands,
+                    s.candidates,
+                    list(UNAVAILABLE_STOCK),
+                )
+                return [_hit(r) for r in rows]
+            plan = plan_query(
+                [tuple(r) for r in await conn.fetch(_PLAN_SQL, request.q)], s.full_text_budget
+            )
+            rows = await conn.fetch(
+                self._fused_sql,
+                plan.full_text,
+                vector,
+                request.categories,
+                request.brands,
+                s.candidates,
+                self.embedder.model,
+                s.max_vector_distance,
+                s.rrf_k,
+                list(UNAVAILABLE_STOCK),
+                plan.corrected,
+            )
         return [_hit(r) for r in rows]
 
     async def _search(self, request: SearchRequest) -> SearchPage:

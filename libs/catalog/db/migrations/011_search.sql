@@ -49,6 +49,13 @@ SELECT DISTINCT w FROM productos_maestros p,
 WHERE length(w) >= 3 AND p.active AND p.merged_into IS NULL
 ON CONFLICT DO NOTHING;
 
+-- How many live masters hold each full-text lexeme (from ts_stat, recomputed by the search
+-- service every few minutes): a long query searches its rarest lexemes, not every common word.
+CREATE TABLE search_lexemes (
+    lexeme TEXT PRIMARY KEY,
+    documents INTEGER NOT NULL
+);
+
 -- Offers of a master, cheapest first (the product page and the cheapest-offer lookups).
 CREATE INDEX idx_precios_product_price ON precios_actuales (product_id, price_current);
 
