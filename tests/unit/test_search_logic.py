@@ -4,7 +4,14 @@ cache key and the known-item short form."""
 from __future__ import annotations
 
 from catalog.evaluation.search import short_form
-from catalog.search.engine import clean_query, facets_of, in_price_range, price_band
+from catalog.search.engine import (
+    QueryPlan,
+    clean_query,
+    facets_of,
+    in_price_range,
+    plan_query,
+    price_band,
+)
 from catalog.search.models import Hit, Offer, SearchRequest
 
 
@@ -70,3 +77,27 @@ def test_the_short_form_is_the_brand_and_the_first_product_words() -> None:
     assert short_form("Leche Colún Semidescremada 1 L", "COLUN") == "COLUN Leche Semidescremada"
     assert short_form("Samsung Galaxy S24 Ultra 256GB", "SAMSUNG") == "SAMSUNG Galaxy S24"
     assert short_form("Arroz grado 2 x 1 kg", None) == "Arroz grado"
+
+
+def test_full_text_keeps_the_rarest_lexemes_within_the_budget() -> None:
+    rows = [(None, "leche", 5000), (None, "colun", 40), (None, "1", 9000), (None, "gris", 900)]
+    plan = plan_query(rows, budget=3000)
+    assert plan.full_text == "'colun' | 'gris'"
+    assert plan.corrected is None
+    # The rarest lexeme is always searched, however common.
+    assert plan_query([(None, "leche", 5000)], budget=10).full_text == "'leche'"
+    # Lexemes no master holds yet cost nothing and are kept.
+    assert plan_query([(None, "nuevo", 0), (None, "1", 9000)], 10).full_text == "'nuevo'"
+    assert plan_query([], 10) == QueryPlan(None, None)
+
+
+def test_typo_corrections_are_anded_across_unknown_words() -> None:
+    rows = [
+        (None, "samgsung", 0),
+        ("samgsung", "samsung", 300),
+        ("galaxi", "galaxy", 200),
+        ("galaxi", "galax", 3),
+        ("samgsung", "it's", 1),
+    ]
+    plan = plan_query(rows, budget=3000)
+    assert plan.corrected == "('galax' | 'galaxy') & ('it''s' | 'samsung')"
