@@ -91,13 +91,17 @@ def test_full_text_keeps_the_rarest_lexemes_within_the_budget() -> None:
     assert plan_query([], 10) == QueryPlan(None, None)
 
 
-def test_typo_corrections_are_anded_across_unknown_words() -> None:
+def test_typo_corrections_join_the_rarest_query_lexemes() -> None:
     rows = [
         (None, "samgsung", 0),
+        (None, "negr", 2500),
         ("samgsung", "samsung", 300),
         ("galaxi", "galaxy", 200),
         ("galaxi", "galax", 3),
         ("samgsung", "it's", 1),
     ]
-    plan = plan_query(rows, budget=3000)
-    assert plan.corrected == "('galax' | 'galaxy') & ('it''s' | 'samsung')"
+    plan = plan_query(rows, budget=1000)
+    assert plan.corrected == "'galax' | 'galaxy' | 'it''s' | 'samgsung' | 'samsung'"
+    assert plan.full_text == "'samgsung'"
+    # The rarest correction is searched even past the budget.
+    assert plan_query([("x", "común", 5000)], budget=10).corrected == "'común'"

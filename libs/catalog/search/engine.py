@@ -166,9 +166,9 @@ def _quote(lexeme: str) -> str:
 
 @dataclass(frozen=True)
 class QueryPlan:
-    """The tsqueries a text query runs as: `full_text` ORs the query's rarest lexemes (see
-    `plan_query`), `corrected` ANDs, over the words the catalog does not know, the OR of their
-    nearest catalog words."""
+    """The tsqueries a text query runs as: `full_text` ORs the query's rarest lexemes,
+    `corrected` the nearest catalog words of the query words the catalog does not know, with
+    the query's own rarest lexemes (see `plan_query`)."""
 
     full_text: str | None
     corrected: str | None
@@ -190,17 +190,21 @@ def plan_query(rows: Sequence[tuple[str | None, str, int]], budget: int) -> Quer
             break
         chosen.append(lexeme)
         total += documents
-    fixes: dict[str, set[str]] = defaultdict(set)
-    for word, lexeme, _ in rows:
-        if word is not None:
-            fixes[word].add(lexeme)
-    corrected = " & ".join(
-        "(" + " | ".join(_quote(x) for x in sorted(lexemes)) + ")"
-        for _, lexemes in sorted(fixes.items())
-    )
+    fixes = sorted({(documents, lexeme) for word, lexeme, documents in rows if word is not None})
+    corrected: list[str] = []
+    if fixes:
+        # The corrections with the query's own lexemes, under the same budget; the rarest
+        # correction always in.
+        total = fixes[0][0]
+        corrected = [fixes[0][1]]
+        for documents, lexeme in sorted({*fixes[1:], *own}):
+            if lexeme in corrected or total + documents > budget:
+                continue
+            corrected.append(lexeme)
+            total += documents
     return QueryPlan(
         full_text=" | ".join(_quote(x) for x in chosen) or None,
-        corrected=corrected or None,
+        corrected=" | ".join(_quote(x) for x in sorted(corrected)) or None,
     )
 
 
@@ -353,6 +357,9 @@ class CatalogSearch:
                    SELECT max(updated_at) FROM changed""",
                 since,
             )
+            if since is None:
+                # A first pass fills the table: plan the trigram lookups with fresh statistics.
+                await conn.execute("ANALYZE search_vocabulary")
         if watermark is None:
             return since
         # Writers commit out of timestamp order: look back a little on the next pass.
@@ -379,6 +386,7 @@ class CatalogSearch:
                 """UPDATE search_lexemes s SET documents = 0 WHERE documents > 0
                    AND NOT EXISTS (SELECT 1 FROM lexeme_counts c WHERE c.word = s.lexeme)"""
             )
+            await conn.execute("ANALYZE search_lexemes")
             return int(await conn.fetchval("SELECT count(*) FROM search_lexemes"))
 
     # -- search -------------------------------------------------------------------------------
