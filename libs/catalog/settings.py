@@ -197,7 +197,7 @@ class SearchSettings(_Section):
     lexeme_refresh_s: float = 300.0
     # Full text searches the query's rarest lexemes while the masters they match add up to at
     # most this many (ranking every master sharing a common word costs more than it finds).
-    full_text_budget: int = 3000
+    full_text_budget: int = 2000
     # Semantic neighbours closer than this cosine distance count as matches.
     max_vector_distance: float = 0.75
     statement_timeout_ms: int = 2000

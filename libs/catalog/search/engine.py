@@ -209,16 +209,14 @@ def plan_query(rows: Sequence[tuple[str | None, str, int]], budget: int) -> Quer
 
 
 def _offer(row: asyncpg.Record, prefix: str = "best_") -> Offer | None:
+    # Rows come from our own tables: built without validation (hundreds per search).
     if row[f"{prefix}price"] is None:
         return None
-    return Offer(
+    original = row[f"{prefix}price_original"]
+    return Offer.model_construct(
         retailer=row[f"{prefix}retailer"],
         price=int(row[f"{prefix}price"]),
-        price_original=(
-            int(row[f"{prefix}price_original"])
-            if row[f"{prefix}price_original"] is not None
-            else None
-        ),
+        price_original=int(original) if original is not None else None,
         currency=row[f"{prefix}currency"] or "CLP",
         stock_status=row[f"{prefix}stock"] or "unknown",
         url=row[f"{prefix}url"],
@@ -227,7 +225,7 @@ def _offer(row: asyncpg.Record, prefix: str = "best_") -> Offer | None:
 
 
 def _hit(row: asyncpg.Record) -> Hit:
-    return Hit(
+    return Hit.model_construct(
         id=row["fingerprint"],
         name=row["normalized_name"],
         brand=row["brand"],
