@@ -129,7 +129,7 @@ FROM fused f JOIN productos_maestros p ON p.id = f.id {_best_offer_join("$9")}
 ORDER BY f.score DESC, p.id"""
 
 
-# Browsing without a query: every live master that passes the filters, most offered first.
+# Browsing without a query: the live masters that pass the filters, most recently changed first.
 _BROWSE_SQL = f"""
 SELECT p.fingerprint, p.normalized_name, p.brand, p.model, p.category_id,
        coalesce(c.name, p.category_id) AS category_name, 0.0::float8 AS score,
