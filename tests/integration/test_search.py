@@ -15,11 +15,20 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
+import redis.asyncio as redis
+from pydantic import SecretStr
 
+from catalog.cache.embeddings import HashingEmbedder
+from catalog.db.pool import create_pool
 from catalog.devstack.stack import Stack
 from catalog.kafka.topics import INTERACTIONS, VALIDATED
 from catalog.masters import merge
+from catalog.search.cache import QueryCache
+from catalog.search.engine import CatalogSearch
+from catalog.search.models import SearchRequest
+from catalog.settings import PostgresSettings, SearchSettings
 from schemas.models import Interaction, ValidatedProduct
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 from tests.integration.search_support import (
@@ -294,3 +303,29 @@ async def test_health_and_metrics(pipeline: Pipeline, catalog: dict[str, Validat
         assert "catalog_search_seconds_bucket" in text
         page = await http.get("/")
         assert page.status_code == 200 and "Buscar" in page.text
+
+
+async def test_hot_queries_are_cached_and_runaway_queries_cancelled(
+    stack: Stack, pipeline: Pipeline, catalog: dict[str, ValidatedProduct]
+) -> None:
+    settings = PostgresSettings(dsn=SecretStr(pipeline.dsn))
+    pool = await create_pool(settings, min_size=1, max_size=2)
+    client_redis = redis.Redis.from_url(stack.redis_url)
+    try:
+        cache = QueryCache(client_redis, f"ns-{pipeline.prefix}", ttl_s=30)
+        search = CatalogSearch(pool, HashingEmbedder(), SearchSettings(), cache)
+        first = await search.search(SearchRequest(q="samsung galaxy"))
+        again = await search.search(SearchRequest(q="samsung galaxy"))
+        assert not first.cached and again.cached
+        assert again.model_copy(update={"cached": False}) == first
+        # Every filter is part of the key.
+        other = await search.search(SearchRequest(q="samsung galaxy", categories=["dairy"]))
+        assert not other.cached and other.total == 0
+        # A statement over its timeout is cancelled by Postgres, not waited for.
+        hasty = CatalogSearch(pool, HashingEmbedder(), SearchSettings(statement_timeout_ms=1))
+        with pytest.raises(asyncpg.QueryCanceledError):
+            for _ in range(20):
+                await hasty.search(SearchRequest(q="negro samsung apple sony xiaomi"))
+    finally:
+        await client_redis.aclose()
+        await pool.close()
