@@ -59,6 +59,7 @@ PRICE_BANDS: tuple[tuple[str, str, int, int | None], ...] = (
 
 _LIVE = "p.active AND p.merged_into IS NULL"
 VOCABULARY_LOOKBACK = timedelta(minutes=5)
+PRICE_HISTORY_POINTS = 2000
 
 
 def _filters(categories: str, brands: str) -> str:
@@ -498,10 +499,14 @@ class CatalogSearch:
                    ORDER BY price_current, retailer""",
                 master["id"],
             )
+            # The latest observations (a chart has no use for more), oldest first.
             history = await conn.fetch(
-                """SELECT retailer, price, observed_at FROM price_history
-                   WHERE product_id = $1 ORDER BY observed_at, id LIMIT 5000""",
+                """SELECT retailer, price, observed_at FROM (
+                       SELECT id, retailer, price, observed_at FROM price_history
+                       WHERE product_id = $1 ORDER BY observed_at DESC, id DESC LIMIT $2) h
+                   ORDER BY observed_at, id""",
                 master["id"],
+                PRICE_HISTORY_POINTS,
             )
         page = ProductPage(
             id=master["fingerprint"],
