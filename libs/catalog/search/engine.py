@@ -113,6 +113,9 @@ sem AS (
             SELECT e.fingerprint, e.embedding::{vec} <=> $2::{vec} AS d
             FROM ai_embeddings e
             WHERE $2::{vec} IS NOT NULL AND e.embedding_model = $6
+              -- Under a category filter, neighbours in it (an iterative HNSW scan), not the
+              -- catalog's nearest filtered down to nothing.
+              AND (cardinality($3::text[]) = 0 OR e.category = ANY($3::text[]))
             ORDER BY e.embedding::{vec} <=> $2::{vec} LIMIT $5) n
         JOIN listings l ON l.input_fingerprint = n.fingerprint
         JOIN productos_maestros p ON p.id = l.product_id
