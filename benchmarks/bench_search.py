@@ -286,7 +286,7 @@ def main() -> int:
         print(f"loaded {len(masters):,} masters in {time.perf_counter() - started:.0f} s")
         rounds = asyncio.run(measure(dsn, requests, args.rounds))
     finally:
-        stack.stop_all()
+        stack.destroy()  # a throwaway catalog: its data directory goes too
     p95s = []
     cpu_p95s = []
     for number, measured in enumerate(rounds, 1):

@@ -294,7 +294,7 @@ def run(settings: Settings, data_dir: Path, dsn: str | None, out: Path | None) -
             reports.append(asyncio.run(evaluate_set(settings, dsn, data)))
     finally:
         if stack is not None:
-            stack.stop_all()
+            stack.destroy()
     result = {
         "k": K,
         "sets": [r.as_dict() for r in reports],
