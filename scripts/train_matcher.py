@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e ".[train]"      # scikit-learn, only for this script
     .venv/bin/python scripts/train_matcher.py [--data-dir ../shared/data] \
-        [--out libs/catalog/identity/data/matcher-v1.json]
+        [--out libs/catalog/identity/data/matcher-v2.json]
 
 Labeled pairs, from training data only (the valid splits and the other half of latam-grocery are
 what the evaluation reports, so nothing here reads them):
@@ -85,7 +85,7 @@ from catalog.identity.model import Facts  # noqa: E402
 from catalog.identity.resolver import MatcherJudge, Resolver  # noqa: E402
 from schemas.models import RawListing  # noqa: E402
 
-VERSION = "matcher-v1"
+VERSION = "matcher-v2"
 SEED = 20261130
 FOLDS = 2
 NEIGHBOURS = 8
@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=matching_data.default_data_dir())
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "libs/catalog/identity/data/matcher-v1.json"
+        "--out", type=Path, default=ROOT / "libs/catalog/identity/data/matcher-v2.json"
     )
     args = parser.parse_args(argv)
     data_dir: Path = args.data_dir

@@ -171,6 +171,43 @@ def test_sibling_features() -> None:
     assert same["unmatched_tokens_max"] == 0.0 < features["unmatched_tokens_max"]
 
 
+def test_codes_of_one_shape_with_other_digits_conflict() -> None:
+    a = _facts('Samsung UN65DU1677 65" Crystal UHD', brand="SAMSUNG")
+    b = _facts("Samsung UN65DU1973 65in Crystal UHD", retailer="b", brand="SAMSUNG")
+    assert pair_features(a, b)["code_shape_conflict"] == 1.0
+    same = _facts("Samsung UN-65DU1677 Crystal UHD 65in", retailer="b", brand="SAMSUNG")
+    assert pair_features(a, same)["code_shape_conflict"] == 0.0
+    # Another shape is no sibling: a store's own sku beside the maker's code.
+    sku = _facts("Samsung 65in Crystal UHD TV 2757B001", retailer="b", brand="SAMSUNG")
+    assert pair_features(a, sku)["code_shape_conflict"] == 0.0
+
+
+def test_colours_in_any_language_agree_or_conflict() -> None:
+    black = _facts("Xiaomi Redmi Note 8 Pro 128GB Negro")
+    assert (
+        pair_features(black, _facts("Xiaomi Redmi Note 8 Pro 128GB black", "b"))["colour_agree"]
+        == 1.0
+    )
+    blue = pair_features(black, _facts("Xiaomi Redmi Note 8 Pro 128GB Azul", "b"))
+    assert blue["colour_conflict"] == 1.0 and blue["colour_agree"] == 0.0
+    none = pair_features(black, _facts("Xiaomi Redmi Note 8 Pro 128GB", "b"))
+    assert none["colour_conflict"] == none["colour_agree"] == 0.0
+
+
+def test_a_product_line_read_as_the_brand_still_agrees() -> None:
+    a = _facts("Jabon Protex Macadamia 3x90g", brand="PROTEX MACADAMIA")
+    b = _facts("Jabon en barra Protex macadamia 3 x 90 g", retailer="b", brand="PROTEX")
+    features = pair_features(a, b)
+    assert features["brand_equal"] == 1.0 and features["brand_conflict"] == 0.0
+    # A word of the name read as the brand: no conflict while the other brand is in the title.
+    c = _facts("Cafe suave mas aroma Arlistan 50g", retailer="b", brand="MAS")
+    d = _facts("Infusion a base de cafe Arlistan 50g", brand="ARLISTAN")
+    read = pair_features(c, d)
+    assert read["brand_conflict"] == 0.0 and read["brand_in_title"] == 0.5
+    other = pair_features(d, _facts("Cafe Nescafe Dolca 50g", retailer="b", brand="NESCAFE"))
+    assert other["brand_conflict"] == 1.0 and other["brand_in_title"] == 0.0
+
+
 # ----------------------------------------------------------------------------- facts
 
 
