@@ -194,6 +194,27 @@ def test_colours_in_any_language_agree_or_conflict() -> None:
     assert none["colour_conflict"] == none["colour_agree"] == 0.0
 
 
+def test_flavours_light_versions_and_negations_tell_variants_apart() -> None:
+    lemon = _facts("Galleta de arroz Gallo snacks limon 100g")
+    cheese = pair_features(lemon, _facts("Galletitas de arroz Gallo snacks de queso 100g", "b"))
+    assert cheese["flavour_conflict"] == 1.0 and cheese["flavour_agree"] == 0.0
+    same = pair_features(lemon, _facts("Gallo snacks arroz sabor lemon 100 g", "b"))
+    assert same["flavour_agree"] == 1.0 and same["flavour_conflict"] == 0.0
+    plain = _facts("Queso untable Tonadita clasico 180g")
+    light = _facts("Queso untable Tonadita clasico light 180g", "b")
+    assert pair_features(plain, light)["light_one_side"] == 1.0
+    assert pair_features(light, light)["light_one_side"] == 0.0
+    without = _facts("Yerba mate Amanda sin palo 500g")
+    assert (
+        pair_features(without, _facts("Yerba mate Amanda con palo 500g", "b"))["negation_conflict"]
+        == 1.0
+    )
+    assert (
+        pair_features(without, _facts("Yerba Amanda sin palo 500 g", "b"))["negation_conflict"]
+        == 0.0
+    )
+
+
 def test_a_product_line_read_as_the_brand_still_agrees() -> None:
     a = _facts("Jabon Protex Macadamia 3x90g", brand="PROTEX MACADAMIA")
     b = _facts("Jabon en barra Protex macadamia 3 x 90 g", retailer="b", brand="PROTEX")

@@ -79,6 +79,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "flavour_conflict",
     "light_one_side",
     "code_shared_weight",
+    "negation_conflict",
     "token_set_ratio",
     "token_sort_ratio",
     "partial_ratio",
@@ -191,6 +192,8 @@ _FLAVOURS: dict[str, str] = {
     }.items()
     for word in words.split()
 }
+# Words that say the next word is absent ("sin palo", "sin tacc", "without cable").
+_NEGATIONS = frozenset({"sin", "without"})
 # Words that make a lighter version of a product ("queso untable light", "Coca-Cola Zero").
 _LIGHT = frozenset({"light", "zero", "diet", "descremado", "descremada", "lite", "liviano"})
 
@@ -215,6 +218,8 @@ class Profile:
     """Flavours and scents the title states, one name each (`_FLAVOURS`)."""
     light: bool
     """The title names a lighter version (`_LIGHT`)."""
+    negated: frozenset[str]
+    """Words the title says are absent (`sin palo` -> `palo`)."""
 
 
 @lru_cache(maxsize=65536)
@@ -253,6 +258,7 @@ def profile(title: str) -> Profile:
         colours=frozenset(_COLOURS[w] for w in words if w in _COLOURS),
         flavours=frozenset(_FLAVOURS[w] for w in words if w in _FLAVOURS),
         light=any(w in _LIGHT for w in words),
+        negated=frozenset(words[i + 1] for i, w in enumerate(words[:-1]) if w in _NEGATIONS),
         compact=title.replace(" ", ""),
         sorted_text=" ".join(sorted(tokens)),
         code_tokens=frozenset(
@@ -516,6 +522,12 @@ def pair_features(
     features["code_shared_weight"] = (
         max(token_weights(code) for code in shared_codes) / token_weights.default
         if shared_codes
+        else 0.0
+    )
+    # One side says a word is absent that the other states ("sin palo" / "con palo").
+    features["negation_conflict"] = (
+        1.0
+        if pa.negated & (pb.tokens - pb.negated) or pb.negated & (pa.tokens - pa.negated)
         else 0.0
     )
 
