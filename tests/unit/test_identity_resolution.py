@@ -116,6 +116,18 @@ def test_identity_conflicts_veto() -> None:
     assert not identity_conflict(_facts("Leche 1 L"), _facts("Leche entera 1000 ml"))
 
 
+def test_two_registered_brands_are_two_products() -> None:
+    asus = _facts("Notebook Asus Vivobook 15 Core i5 1235U 512GB", brand="ASUS")
+    dell = _facts("Notebook Dell Inspiron 15 Core i5 1235U 512GB", "b", brand="DELL")
+    assert identity_conflict(asus, dell) and load_matcher().score(asus, dell) == 0.0
+    # A brand the registry does not know may be a word of the name read as the brand.
+    read = _facts("Dining setting 5 piece wicker outdoor set black", "b", brand="DINING SETTING")
+    gardeon = _facts("Gardeon 5 piece wicker outdoor dining set black", brand="GARDEON")
+    assert not identity_conflict(gardeon, read)
+    # One registered brand written in the other title is no conflict either.
+    assert not identity_conflict(asus, _facts("Asus Vivobook 15 i5 1235U", "b", brand="DELL"))
+
+
 def test_capacity_conflict() -> None:
     small = _facts("Samsung Galaxy S24 256GB Negro")
     large = _facts("Samsung Galaxy S24 512 GB negro", retailer="b")

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from catalog.domain.brands import UNBRANDED
+from catalog.domain.brands import UNBRANDED, load_brands
 from catalog.domain.identity import FUNCTION_WORDS
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.domain.units import alias_key
@@ -48,6 +48,7 @@ __all__ = [
     "identity_conflict",
     "pair_features",
     "profile",
+    "registered_brand_conflict",
 ]
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -339,12 +340,36 @@ def _nested(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozense
 
 def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
-    inside the other) or different CPU/GPU models: two products, whatever else they share."""
+    inside the other) or different CPU/GPU models, or the two sides are two registered brands
+    (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
         if not _nested(pa.measures[dimension], pb.measures[dimension]):
             return True
-    return bool(pa.processors and pb.processors and not pa.processors & pb.processors)
+    if pa.processors and pb.processors and not pa.processors & pb.processors:
+        return True
+    return registered_brand_conflict(a, b)
+
+
+@lru_cache(maxsize=16384)
+def _registered(brand: str | None) -> str | None:
+    """The brand registry's canonical name of `brand` (aliases folded), None when the registry
+    does not know it or it is the unbranded marker."""
+    if not brand:
+        return None
+    canonical = load_brands().canonical(brand)
+    return None if canonical is None or canonical == UNBRANDED else canonical
+
+
+def registered_brand_conflict(a: Facts, b: Facts) -> bool:
+    """Both brands are known to the registry, they are different brands after its aliases, and
+    neither is written in the other side's title. A brand read from a title may be a word of
+    the name (so an unregistered one decides nothing), but two registered makers are two
+    products."""
+    left, right = _registered(a.brand), _registered(b.brand)
+    if left is None or right is None or left == right:
+        return False
+    return _brand(a, b)["brand_conflict"] == 1.0
 
 
 def _codes(a: Facts, b: Facts, pa: Profile, pb: Profile) -> dict[str, float]:
