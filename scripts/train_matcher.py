@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e ".[train]"      # scikit-learn, only for this script
     .venv/bin/python scripts/train_matcher.py [--data-dir ../shared/data] \
-        [--out libs/catalog/identity/data/matcher-v1.json]
+        [--out libs/catalog/identity/data/matcher-v2.json]
 
 Labeled pairs, from training data only (the valid splits and the other half of latam-grocery are
 what the evaluation reports, so nothing here reads them):
@@ -85,20 +85,20 @@ from catalog.identity.model import Facts  # noqa: E402
 from catalog.identity.resolver import MatcherJudge, Resolver  # noqa: E402
 from schemas.models import RawListing  # noqa: E402
 
-VERSION = "matcher-v1"
+VERSION = "matcher-v2"
 SEED = 20261130
 FOLDS = 2
 NEIGHBOURS = 8
 ATTACH_PRECISION = 0.97
 NEW_RECALL_LOSS = 0.03
 C = 1.0
-TREES = 150
-DEPTH = 4
-LEARNING_RATE = 0.1
+TREES = 250
+DEPTH = 5
+LEARNING_RATE = 0.08
 SUBSAMPLE = 0.8
 MIN_DF = 3
 JUDGE_PRECISION = 0.90
-JUDGE_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95)
+JUDGE_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.91, 0.925, 0.95)
 GROUP_MIN_LISTINGS = 200
 
 KIND = "gradient_boosting"
@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=matching_data.default_data_dir())
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "libs/catalog/identity/data/matcher-v1.json"
+        "--out", type=Path, default=ROOT / "libs/catalog/identity/data/matcher-v2.json"
     )
     args = parser.parse_args(argv)
     data_dir: Path = args.data_dir

@@ -116,6 +116,18 @@ def test_identity_conflicts_veto() -> None:
     assert not identity_conflict(_facts("Leche 1 L"), _facts("Leche entera 1000 ml"))
 
 
+def test_two_registered_brands_are_two_products() -> None:
+    asus = _facts("Notebook Asus Vivobook 15 Core i5 1235U 512GB", brand="ASUS")
+    dell = _facts("Notebook Dell Inspiron 15 Core i5 1235U 512GB", "b", brand="DELL")
+    assert identity_conflict(asus, dell) and load_matcher().score(asus, dell) == 0.0
+    # A brand the registry does not know may be a word of the name read as the brand.
+    read = _facts("Dining setting 5 piece wicker outdoor set black", "b", brand="DINING SETTING")
+    gardeon = _facts("Gardeon 5 piece wicker outdoor dining set black", brand="GARDEON")
+    assert not identity_conflict(gardeon, read)
+    # One registered brand written in the other title is no conflict either.
+    assert not identity_conflict(asus, _facts("Asus Vivobook 15 i5 1235U", "b", brand="DELL"))
+
+
 def test_capacity_conflict() -> None:
     small = _facts("Samsung Galaxy S24 256GB Negro")
     large = _facts("Samsung Galaxy S24 512 GB negro", retailer="b")
@@ -169,6 +181,64 @@ def test_sibling_features() -> None:
     same = pair_features(a, _facts("Galaxy A52 Samsung 128 GB negro", retailer="b"))
     assert same["code_token_shared"] == 1.0 and same["code_token_unmatched"] == 0.0
     assert same["unmatched_tokens_max"] == 0.0 < features["unmatched_tokens_max"]
+
+
+def test_codes_of_one_shape_with_other_digits_conflict() -> None:
+    a = _facts('Samsung UN65DU1677 65" Crystal UHD', brand="SAMSUNG")
+    b = _facts("Samsung UN65DU1973 65in Crystal UHD", retailer="b", brand="SAMSUNG")
+    assert pair_features(a, b)["code_shape_conflict"] == 1.0
+    same = _facts("Samsung UN-65DU1677 Crystal UHD 65in", retailer="b", brand="SAMSUNG")
+    assert pair_features(a, same)["code_shape_conflict"] == 0.0
+    # Another shape is no sibling: a store's own sku beside the maker's code.
+    sku = _facts("Samsung 65in Crystal UHD TV 2757B001", retailer="b", brand="SAMSUNG")
+    assert pair_features(a, sku)["code_shape_conflict"] == 0.0
+
+
+def test_colours_in_any_language_agree_or_conflict() -> None:
+    black = _facts("Xiaomi Redmi Note 8 Pro 128GB Negro")
+    assert (
+        pair_features(black, _facts("Xiaomi Redmi Note 8 Pro 128GB black", "b"))["colour_agree"]
+        == 1.0
+    )
+    blue = pair_features(black, _facts("Xiaomi Redmi Note 8 Pro 128GB Azul", "b"))
+    assert blue["colour_conflict"] == 1.0 and blue["colour_agree"] == 0.0
+    none = pair_features(black, _facts("Xiaomi Redmi Note 8 Pro 128GB", "b"))
+    assert none["colour_conflict"] == none["colour_agree"] == 0.0
+
+
+def test_flavours_light_versions_and_negations_tell_variants_apart() -> None:
+    lemon = _facts("Galleta de arroz Gallo snacks limon 100g")
+    cheese = pair_features(lemon, _facts("Galletitas de arroz Gallo snacks de queso 100g", "b"))
+    assert cheese["flavour_conflict"] == 1.0 and cheese["flavour_agree"] == 0.0
+    same = pair_features(lemon, _facts("Gallo snacks arroz sabor lemon 100 g", "b"))
+    assert same["flavour_agree"] == 1.0 and same["flavour_conflict"] == 0.0
+    plain = _facts("Queso untable Tonadita clasico 180g")
+    light = _facts("Queso untable Tonadita clasico light 180g", "b")
+    assert pair_features(plain, light)["light_one_side"] == 1.0
+    assert pair_features(light, light)["light_one_side"] == 0.0
+    without = _facts("Yerba mate Amanda sin palo 500g")
+    assert (
+        pair_features(without, _facts("Yerba mate Amanda con palo 500g", "b"))["negation_conflict"]
+        == 1.0
+    )
+    assert (
+        pair_features(without, _facts("Yerba Amanda sin palo 500 g", "b"))["negation_conflict"]
+        == 0.0
+    )
+
+
+def test_a_product_line_read_as_the_brand_still_agrees() -> None:
+    a = _facts("Jabon Protex Macadamia 3x90g", brand="PROTEX MACADAMIA")
+    b = _facts("Jabon en barra Protex macadamia 3 x 90 g", retailer="b", brand="PROTEX")
+    features = pair_features(a, b)
+    assert features["brand_equal"] == 1.0 and features["brand_conflict"] == 0.0
+    # A word of the name read as the brand: no conflict while the other brand is in the title.
+    c = _facts("Cafe suave mas aroma Arlistan 50g", retailer="b", brand="MAS")
+    d = _facts("Infusion a base de cafe Arlistan 50g", brand="ARLISTAN")
+    read = pair_features(c, d)
+    assert read["brand_conflict"] == 0.0 and read["brand_in_title"] == 0.5
+    other = pair_features(d, _facts("Cafe Nescafe Dolca 50g", retailer="b", brand="NESCAFE"))
+    assert other["brand_conflict"] == 1.0 and other["brand_in_title"] == 0.0
 
 
 # ----------------------------------------------------------------------------- facts

@@ -20,7 +20,13 @@ from catalog.domain.extractor import _build_model, _model_spans
 from catalog.domain.taxonomy import AttributeValue, Category, Taxonomy, load_taxonomy
 from catalog.domain.units import PhraseIndex, alias_key
 
-__all__ = ["input_fingerprint", "model_key", "normalize_title", "product_fingerprint"]
+__all__ = [
+    "FUNCTION_WORDS",
+    "input_fingerprint",
+    "model_key",
+    "normalize_title",
+    "product_fingerprint",
+]
 
 _FINGERPRINT_CHARS = 32
 
@@ -104,9 +110,10 @@ def _canonical_brand(brand: str) -> str:
     )
 
 
-# Words that never tell two products apart: Spanish and English function words, flavour and
-# generation markers ("Sabor Original" = "Original", "No 5" = "5", "10th Gen" = "10").
-_KEY_STOPWORDS = frozenset(
+# Spanish and English function words: never part of what names a product. Shared with the
+# identity matcher's title tokens (`catalog.identity.features`), so one list says what a title
+# word that carries nothing is.
+FUNCTION_WORDS = frozenset(
     {
         "de",
         "del",
@@ -130,12 +137,11 @@ _KEY_STOPWORDS = frozenset(
         "with",
         "of",
         "x",
-        "sabor",
-        "gen",
-        "generation",
-        "generacion",
     }
 )
+# Words that never tell two products apart in a model key: the function words, flavour and
+# generation markers ("Sabor Original" = "Original", "No 5" = "5", "10th Gen" = "10").
+_KEY_STOPWORDS = FUNCTION_WORDS | {"sabor", "gen", "generation", "generacion"}
 _NUMBER_WORDS = {
     "one": "1",
     "two": "2",

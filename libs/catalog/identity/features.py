@@ -32,7 +32,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from catalog.domain.brands import UNBRANDED
+from catalog.domain.brands import UNBRANDED, load_brands
+from catalog.domain.identity import FUNCTION_WORDS
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.domain.units import alias_key
 from catalog.identity.identifiers import code_relation, processor_models
@@ -47,6 +48,7 @@ __all__ = [
     "identity_conflict",
     "pair_features",
     "profile",
+    "registered_brand_conflict",
 ]
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -70,6 +72,15 @@ FEATURE_NAMES: tuple[str, ...] = (
     "brand_equal",
     "brand_conflict",
     "brand_unknown",
+    "brand_in_title",
+    "code_shape_conflict",
+    "colour_agree",
+    "colour_conflict",
+    "flavour_agree",
+    "flavour_conflict",
+    "light_one_side",
+    "code_shared_weight",
+    "negation_conflict",
     "token_set_ratio",
     "token_sort_ratio",
     "partial_ratio",
@@ -120,34 +131,72 @@ VETO_DIMENSIONS = frozenset({"bytes", "inch", "volume", "mass"})
 # "5G" on a phone is its network, not five grams.
 _NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
 _PACK = re.compile(r"^(?:x(\d{1,3})|(\d{1,3})x|pack(\d{1,3})|(\d{1,3})pack|(\d{1,3})pk)$")
-_STOPWORDS = frozenset(
-    [
-        "de",
-        "del",
-        "la",
-        "el",
-        "los",
-        "las",
-        "con",
-        "y",
-        "e",
-        "en",
-        "para",
-        "a",
-        "al",
-        "por",
-        "un",
-        "una",
-        "the",
-        "and",
-        "for",
-        "with",
-        "of",
-        "x",
-        "en",
-        "sin",
-    ]
-)
+# "sin" ("sin tacc", "sin azucar") is no function word in a model key but carries nothing the
+# numbers and other words of a title do not.
+_STOPWORDS = FUNCTION_WORDS | {"sin"}
+# Colour words of the languages the stores write in, to one name each: a colour stated on both
+# sides that differs names another variant (a black and a silver case are two products).
+_COLOURS: dict[str, str] = {
+    word: colour
+    for colour, words in {
+        "black": "black negro negra schwarz noir zwart nero czarny preto onyx",
+        "white": "white blanco blanca weiss weis blanc wit bianco bialy branco",
+        "red": "red rojo roja rot rouge rood rosso czerwony vermelho",
+        "blue": "blue azul blau bleu blauw blu niebieski navy",
+        "green": "green verde grun gruen vert groen zielony",
+        "yellow": "yellow amarillo amarilla gelb jaune geel giallo",
+        "pink": "pink rosa rosado rosada rose roze",
+        "purple": "purple morado morada violeta violet lila viola",
+        "orange": "orange naranja naranjo oranje arancione",
+        "grey": "grey gray gris grau grijs grigio graphite grafito",
+        "silver": "silver plata plateado plateada silber argent zilver argento",
+        "gold": "gold dorado dorada goud oro",
+        "brown": "brown marron braun brun bruin",
+        "beige": "beige",
+        "cyan": "cyan celeste",
+        "magenta": "magenta",
+    }.items()
+    for word in words.split()
+}
+
+
+# Flavours and scents, Spanish and English, to one name each: the variant of a food, drink or
+# toiletry (a lemon and a cheese cracker of one brand and size are two products).
+_FLAVOURS: dict[str, str] = {
+    word: flavour
+    for flavour, words in {
+        "strawberry": "frutilla fresa strawberry",
+        "chocolate": "chocolate chocolatada cacao",
+        "vanilla": "vainilla vanilla",
+        "lemon": "limon lemon lima",
+        "orange": "naranja",
+        "apple": "manzana",
+        "peach": "durazno peach melocoton",
+        "banana": "banana platano",
+        "coconut": "coco coconut",
+        "mint": "menta mint",
+        "cherry": "cereza cherry",
+        "grape": "uva grape",
+        "pineapple": "anana pina pineapple",
+        "mango": "mango",
+        "passion": "maracuya",
+        "cheese": "queso cheese",
+        "ham": "jamon ham",
+        "chicken": "pollo chicken",
+        "beef": "carne beef",
+        "tomato": "tomate tomato",
+        "onion": "cebolla onion",
+        "aloe": "aloe",
+        "lavender": "lavanda lavender",
+        "honey": "miel honey",
+        "caramel": "caramelo caramel",
+    }.items()
+    for word in words.split()
+}
+# Words that say the next word is absent ("sin palo", "sin tacc", "without cable").
+_NEGATIONS = frozenset({"sin", "without"})
+# Words that make a lighter version of a product ("queso untable light", "Coca-Cola Zero").
+_LIGHT = frozenset({"light", "zero", "diet", "descremado", "descremada", "lite", "liviano"})
 
 
 @dataclass(frozen=True)
@@ -164,6 +213,14 @@ class Profile:
     code_tokens: frozenset[str]
     """Tokens with letters and digits that are no measure: model codes, generations, variants
     (`a52`, `x3`, `gen2`, `wh1000xm4`)."""
+    colours: frozenset[str]
+    """Colours the title states, one name each (`_COLOURS`)."""
+    flavours: frozenset[str]
+    """Flavours and scents the title states, one name each (`_FLAVOURS`)."""
+    light: bool
+    """The title names a lighter version (`_LIGHT`)."""
+    negated: frozenset[str]
+    """Words the title says are absent (`sin palo` -> `palo`)."""
 
 
 @lru_cache(maxsize=65536)
@@ -199,6 +256,10 @@ def profile(title: str) -> Profile:
         numbers=frozenset(numbers),
         measures={k: frozenset(v) for k, v in measures.items()},
         processors=processor_models(title),
+        colours=frozenset(_COLOURS[w] for w in words if w in _COLOURS),
+        flavours=frozenset(_FLAVOURS[w] for w in words if w in _FLAVOURS),
+        light=any(w in _LIGHT for w in words),
+        negated=frozenset(words[i + 1] for i, w in enumerate(words[:-1]) if w in _NEGATIONS),
         compact=title.replace(" ", ""),
         sorted_text=" ".join(sorted(tokens)),
         code_tokens=frozenset(
@@ -279,12 +340,36 @@ def _nested(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozense
 
 def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
-    inside the other) or different CPU/GPU models: two products, whatever else they share."""
+    inside the other) or different CPU/GPU models, or the two sides are two registered brands
+    (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
         if not _nested(pa.measures[dimension], pb.measures[dimension]):
             return True
-    return bool(pa.processors and pb.processors and not pa.processors & pb.processors)
+    if pa.processors and pb.processors and not pa.processors & pb.processors:
+        return True
+    return registered_brand_conflict(a, b)
+
+
+@lru_cache(maxsize=16384)
+def _registered(brand: str | None) -> str | None:
+    """The brand registry's canonical name of `brand` (aliases folded), None when the registry
+    does not know it or it is the unbranded marker."""
+    if not brand:
+        return None
+    canonical = load_brands().canonical(brand)
+    return None if canonical is None or canonical == UNBRANDED else canonical
+
+
+def registered_brand_conflict(a: Facts, b: Facts) -> bool:
+    """Both brands are known to the registry, they are different brands after its aliases, and
+    neither is written in the other side's title. A brand read from a title may be a word of
+    the name (so an unregistered one decides nothing), but two registered makers are two
+    products."""
+    left, right = _registered(a.brand), _registered(b.brand)
+    if left is None or right is None or left == right:
+        return False
+    return _brand(a, b)["brand_conflict"] == 1.0
 
 
 def _codes(a: Facts, b: Facts, pa: Profile, pb: Profile) -> dict[str, float]:
@@ -318,6 +403,62 @@ def _codes(a: Facts, b: Facts, pa: Profile, pb: Profile) -> dict[str, float]:
         "code_in_text": in_text if not related else 0.0,
         "code_one_side": 1.0 if bool(a.codes) != bool(b.codes) and not in_text else 0.0,
         "code_longest": min(longest, 12) / 12.0,
+    }
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(code: str) -> str:
+    """A code with each run of digits as `#` (`un65du1677` -> `un#du#`)."""
+    return _DIGITS.sub("#", code)
+
+
+def code_shape_conflict(a: Facts, b: Facts, pa: Profile, pb: Profile) -> bool:
+    """Each side has a code the other lacks, of one shape and with other digits (`un65du1677` /
+    `un65du1973`, `t7032` / `t7034`, `hero7` / `hero8`): siblings of one product line, whatever
+    else the titles share."""
+    left = (a.codes | pa.code_tokens) - (b.codes | pb.code_tokens)
+    right = (b.codes | pb.code_tokens) - (a.codes | pa.code_tokens)
+    if not left or not right:
+        return False
+    shapes: dict[str, list[str]] = {}
+    for code in left:
+        shapes.setdefault(_shape(code), []).append(code)
+    for code in right:
+        for other in shapes.get(_shape(code), ()):
+            # Written with other separators on the other side is no conflict.
+            unrelated = code_relation(code, other) == "none"
+            if unrelated and code not in pa.compact and other not in pb.compact:
+                return True
+    return False
+
+
+@lru_cache(maxsize=16384)
+def _brand_key(brand: str | None) -> str:
+    """The brand's matching key (`alias_key`), empty for no brand or the unbranded marker."""
+    if not brand or brand == UNBRANDED:
+        return ""
+    return alias_key(brand)
+
+
+def _brand(a: Facts, b: Facts) -> dict[str, float]:
+    """Brands as read are noisy (a product line read as the brand, `PROTEX MACADAMIA` /
+    `PROTEX`; a word of the name read as the brand): two brands agree when one's words are
+    among the other's, and conflict only when they share no word and neither is written in the
+    other's title."""
+    key_a, key_b = _brand_key(a.brand), _brand_key(b.brand)
+    words_a, words_b = frozenset(key_a.split()), frozenset(key_b.split())
+    in_b = bool(key_a) and f" {key_a} " in f" {b.title} "
+    in_a = bool(key_b) and f" {key_b} " in f" {a.title} "
+    known = bool(key_a) + bool(key_b)
+    agree = bool(words_a and words_b and (words_a <= words_b or words_b <= words_a))
+    conflict = bool(words_a and words_b and not words_a & words_b and not in_a and not in_b)
+    return {
+        "brand_equal": 1.0 if agree else 0.0,
+        "brand_conflict": 1.0 if conflict else 0.0,
+        "brand_unknown": 0.0 if key_a and key_b else 1.0,
+        "brand_in_title": (in_a + in_b) / known if known else 0.0,
     }
 
 
@@ -389,12 +530,31 @@ def pair_features(
         1.0 if pa.numbers and pb.numbers and not _nested(pa.numbers, pb.numbers) else 0.0
     )
 
-    # The declared-unbranded marker is no brand: two unbranded products share nothing by it.
-    brand_a = _text_key(a.brand) if a.brand and a.brand != UNBRANDED else ""
-    brand_b = _text_key(b.brand) if b.brand and b.brand != UNBRANDED else ""
-    features["brand_equal"] = 1.0 if brand_a and brand_a == brand_b else 0.0
-    features["brand_conflict"] = 1.0 if brand_a and brand_b and brand_a != brand_b else 0.0
-    features["brand_unknown"] = 0.0 if brand_a and brand_b else 1.0
+    features.update(_brand(a, b))
+    features["code_shape_conflict"] = 1.0 if code_shape_conflict(a, b, pa, pb) else 0.0
+    colours_a, colours_b = pa.colours, pb.colours
+    both_colours = bool(colours_a and colours_b)
+    features["colour_agree"] = 1.0 if both_colours and colours_a & colours_b else 0.0
+    features["colour_conflict"] = 1.0 if both_colours and not colours_a & colours_b else 0.0
+    flavours_a, flavours_b = pa.flavours, pb.flavours
+    both_flavours = bool(flavours_a and flavours_b)
+    features["flavour_agree"] = 1.0 if both_flavours and flavours_a & flavours_b else 0.0
+    features["flavour_conflict"] = 1.0 if both_flavours and not flavours_a & flavours_b else 0.0
+    features["light_one_side"] = 1.0 if pa.light != pb.light else 0.0
+    # A shared code says more the rarer it is in titles: a part number, not `ddr4` or `1080p`.
+    token_weights = weights or _UNIFORM
+    shared_codes = (a.codes & b.codes) | (pa.code_tokens & pb.code_tokens)
+    features["code_shared_weight"] = (
+        max(token_weights(code) for code in shared_codes) / token_weights.default
+        if shared_codes
+        else 0.0
+    )
+    # One side says a word is absent that the other states ("sin palo" / "con palo").
+    features["negation_conflict"] = (
+        1.0
+        if pa.negated & (pb.tokens - pb.negated) or pb.negated & (pa.tokens - pa.negated)
+        else 0.0
+    )
 
     features["token_set_ratio"] = fuzz.token_set_ratio(pa.sorted_text, pb.sorted_text) / 100.0
     features["token_sort_ratio"] = fuzz.ratio(pa.sorted_text, pb.sorted_text) / 100.0
