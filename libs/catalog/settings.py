@@ -235,6 +235,9 @@ class RoutingSettings(_Section):
     min_price_clp: int = 100
     max_price_clp: int = 100_000_000
     excluded_categories: list[str] = Field(default_factory=lambda: ["servicios", "gift card"])
+    # The router keeps each title's rules extraction in Redis this long (0: no cache), so a
+    # re-scraped title or one seen at another store is not extracted again.
+    extraction_cache_ttl_s: int = Field(default=86_400, ge=0)
 
 
 class ValidationSettings(_Section):

@@ -1,17 +1,18 @@
-"""Routing decisions for one raw listing; no I/O."""
+"""Routing decisions for raw listings; the only I/O is the optional extraction cache."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from catalog import metrics
+from catalog.cache.extractions import ExtractionCache, extraction_key
 from catalog.domain.extractor import extract
 from catalog.domain.identity import input_fingerprint
 from catalog.domain.routing import choose_tier, complexity_score
 from catalog.kafka.topics import ROUTED
 from catalog.service import Incoming, Outgoing, Rejected, Result
 from catalog.settings import Settings
-from schemas.models import RawListing, RoutedListing
+from schemas.models import Extraction, RawListing, RoutedListing
 
 
 def _fold(text: str) -> str:
@@ -19,8 +20,9 @@ def _fold(text: str) -> str:
 
 
 class Router:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, extractions: ExtractionCache | None = None) -> None:
         self.settings = settings
+        self.extractions = extractions
         self.routing = settings.routing
         self.excluded = {_fold(c) for c in self.routing.excluded_categories}
 
@@ -42,14 +44,19 @@ class Router:
         if listing.category and _fold(listing.category) in self.excluded:
             raise Rejected("excluded_category", f"category {listing.category!r} is excluded")
 
-    def route(self, listing: RawListing) -> RoutedListing:
-        self.check_business_rules(listing)
-        rules = extract(
+    def extract(self, listing: RawListing) -> Extraction:
+        return extract(
             listing.name,
             retailer_category=listing.category,
             brand_hint=listing.brand,
             retailer_attributes=listing.attributes,
         )
+
+    def route(self, listing: RawListing, rules: Extraction | None = None) -> RoutedListing:
+        """Route one listing; `rules` is its extraction when already known."""
+        self.check_business_rules(listing)
+        if rules is None:
+            rules = self.extract(listing)
         score = complexity_score(listing.name, rules.category, listing.price, rules)
         tier = choose_tier(
             score,
@@ -70,14 +77,22 @@ class Router:
         )
 
     async def handle(self, batch: Sequence[Incoming[RawListing]]) -> list[Result]:
+        # The batch's titles seen before, in one lookup: only the others are extracted.
+        digests = [extraction_key(item.value) for item in batch]
+        known = await self.extractions.get_many(list(set(digests))) if self.extractions else {}
+        fresh: dict[str, Extraction] = {}
         results: list[Result] = []
-        for item in batch:
+        for item, digest in zip(batch, digests, strict=True):
             try:
-                routed = self.route(item.value)
+                routed = self.route(item.value, known.get(digest) or fresh.get(digest))
             except Rejected as rejected:
                 results.append(rejected)
                 continue
+            if digest not in known:
+                fresh[digest] = routed.rules
             metrics.LISTINGS.labels(item.value.retailer).inc()
             metrics.TIERS.labels(routed.tier).inc()
             results.append([Outgoing(ROUTED, item.value.listing_key, routed)])
+        if self.extractions is not None and fresh:
+            await self.extractions.set_many(list(fresh.items()))
         return results
