@@ -30,7 +30,6 @@ reflects is skipped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -446,12 +445,12 @@ class CatalogWriter:
                WHERE r.queued_at <> EXCLUDED.queued_at OR r.validated IS NULL""",
             p.listing.listing_key,
             p.input_fingerprint,
-            json.loads(p.listing.model_dump_json()),
+            p.listing.model_dump(mode="json"),
             item.reasons,
-            json.loads(item.best_answer.model_dump_json()) if item.best_answer else None,
+            item.best_answer.model_dump(mode="json") if item.best_answer else None,
             item.queued_at,
-            [json.loads(c.model_dump_json()) for c in item.candidates],
-            json.loads(p.model_dump_json()),
+            [c.model_dump(mode="json") for c in item.candidates],
+            p.model_dump(mode="json"),
         )
         metrics.REVIEW.labels(IDENTITY_REASON).inc()
         metrics.PERSISTED.labels("identity_review").inc()
@@ -604,8 +603,8 @@ class CatalogWriter:
                     self.namespace,
                     p.category,
                     p.product_fingerprint,
-                    json.loads(p.listing.model_dump_json()),
-                    json.loads(to_entry(p).model_dump_json()),
+                    p.listing.model_dump(mode="json"),
+                    to_entry(p).model_dump(mode="json"),
                     p.source,
                     p.model_used or "rules",
                     p.prompt_version[:20],
@@ -640,9 +639,9 @@ class CatalogWriter:
                     (
                         r.listing.listing_key,
                         r.input_fingerprint,
-                        json.loads(r.listing.model_dump_json()),
+                        r.listing.model_dump(mode="json"),
                         r.reasons,
-                        json.loads(r.best_answer.model_dump_json()) if r.best_answer else None,
+                        r.best_answer.model_dump(mode="json") if r.best_answer else None,
                         r.attempts,
                         r.queued_at,
                     )
