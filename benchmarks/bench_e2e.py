@@ -278,11 +278,15 @@ class Bench:
     # -- feeds --------------------------------------------------------------------------------
 
     def cache_hit_feed(self, count: int) -> list[Listing]:
+        """Cached titles sold by stores that did not sell them before: each copy of the demo
+        feed is another store (the same title twice in one store is rarely one product, and
+        identity resolution rightly looks harder at it)."""
         prefix = f"B{uuid.uuid4().hex[:6]}-"
         out = []
         for i in range(count):
             base = self.base[i % len(self.base)].body
-            body = {**base, "sku": f"{prefix}{i}", "scraped_at": now_iso()}
+            store = f"{prefix}{i // len(self.base)}"
+            body = {**base, "retailer": store, "sku": f"{prefix}{i}", "scraped_at": now_iso()}
             out.append(Listing(f"{body['retailer']}:{body['sku']}", body))
         return out
 
