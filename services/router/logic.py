@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from catalog import metrics
-from catalog.cache.extractions import ExtractionCache, extraction_key
+from catalog.cache.extractions import ExtractionCache, TitleRouting, extraction_key
 from catalog.domain.extractor import extract
 from catalog.domain.identity import input_fingerprint
 from catalog.domain.routing import choose_tier, complexity_score
@@ -52,11 +52,16 @@ class Router:
             retailer_attributes=listing.attributes,
         )
 
-    def route(self, listing: RawListing, rules: Extraction | None = None) -> RoutedListing:
-        """Route one listing; `rules` is its extraction when already known."""
+    def title_routing(self, listing: RawListing) -> TitleRouting:
+        rules = self.extract(listing)
+        fingerprint = input_fingerprint(listing.name, rules.category, self.settings.cache.namespace)
+        return TitleRouting(input_fingerprint=fingerprint, rules=rules)
+
+    def route(self, listing: RawListing, known: TitleRouting | None = None) -> RoutedListing:
+        """Route one listing; `known` is what its title fields gave before, if that is known."""
         self.check_business_rules(listing)
-        if rules is None:
-            rules = self.extract(listing)
+        titled = known or self.title_routing(listing)
+        rules = titled.rules
         score = complexity_score(listing.name, rules.category, listing.price, rules)
         tier = choose_tier(
             score,
@@ -67,9 +72,7 @@ class Router:
         )
         return RoutedListing(
             listing=listing,
-            input_fingerprint=input_fingerprint(
-                listing.name, rules.category, self.settings.cache.namespace
-            ),
+            input_fingerprint=titled.input_fingerprint,
             category=rules.category,
             complexity=round(min(max(score, 0.0), 1.0), 4),
             tier=tier,
@@ -80,7 +83,7 @@ class Router:
         # The batch's titles seen before, in one lookup: only the others are extracted.
         digests = [extraction_key(item.value) for item in batch]
         known = await self.extractions.get_many(list(set(digests))) if self.extractions else {}
-        fresh: dict[str, Extraction] = {}
+        fresh: dict[str, TitleRouting] = {}
         results: list[Result] = []
         for item, digest in zip(batch, digests, strict=True):
             try:
@@ -88,8 +91,10 @@ class Router:
             except Rejected as rejected:
                 results.append(rejected)
                 continue
-            if digest not in known:
-                fresh[digest] = routed.rules
+            if digest not in known and digest not in fresh:
+                fresh[digest] = TitleRouting(
+                    input_fingerprint=routed.input_fingerprint, rules=routed.rules
+                )
             metrics.LISTINGS.labels(item.value.retailer).inc()
             metrics.TIERS.labels(routed.tier).inc()
             results.append([Outgoing(ROUTED, item.value.listing_key, routed)])

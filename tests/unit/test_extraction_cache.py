@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catalog.cache.extractions import extraction_key
-from catalog.domain.extractor import extract
-from schemas.models import Extraction, RawListing
+from catalog.cache.extractions import TitleRouting, extraction_key
+from catalog.settings import Settings
+from router.logic import Router
+from schemas.models import RawListing
 
 FEED = Path(__file__).resolve().parents[2] / "data/sample/listings.jsonl"
 
@@ -16,15 +17,19 @@ def listings() -> list[RawListing]:
     return [RawListing.model_validate_json(line) for line in FEED.read_text().splitlines()]
 
 
-def test_a_stored_extraction_reads_back_equal() -> None:
+def test_a_stored_routing_reads_back_equal_and_routes_alike() -> None:
+    router = Router(Settings())
     for listing in listings():
-        rules = extract(
-            listing.name,
-            retailer_category=listing.category,
-            brand_hint=listing.brand,
-            retailer_attributes=listing.attributes,
-        )
-        assert Extraction.model_validate_json(rules.model_dump_json()) == rules, listing.name
+        titled = router.title_routing(listing)
+        stored = TitleRouting.model_validate_json(titled.model_dump_json())
+        assert stored == titled, listing.name
+        if listing.price < router.routing.min_price_clp:
+            continue
+        fresh = router.route(listing)
+        cached = router.route(listing, stored)
+        assert cached.model_dump(exclude={"routed_at"}) == fresh.model_dump(
+            exclude={"routed_at"}
+        ), listing.name
 
 
 def test_the_key_follows_what_the_extractor_reads_and_nothing_else() -> None:

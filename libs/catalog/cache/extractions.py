@@ -1,4 +1,5 @@
-"""Redis: a raw listing's title fields -> the rules extraction the router made of them.
+"""Redis: a raw listing's title fields -> the rules extraction the router made of them (and
+the input fingerprint that follows from the title and the extracted category).
 
 Most of what a store publishes every day it published yesterday (re-scrapes), and the same title
 comes from several stores (cache hits); the extractor is the router's main cost, so the router
@@ -21,11 +22,19 @@ from collections.abc import Sequence
 
 import orjson
 import redis.asyncio as redis
+from pydantic import BaseModel
 
 from catalog import metrics
 from schemas.models import Extraction, RawListing
 
 log = logging.getLogger(__name__)
+
+
+class TitleRouting(BaseModel):
+    """What the router derives from a listing's title fields alone."""
+
+    input_fingerprint: str
+    rules: Extraction
 
 
 def extraction_key(listing: RawListing) -> str:
@@ -59,7 +68,7 @@ class ExtractionCache:
         self._down_until = time.monotonic() + self.retry_after_s
         metrics.DEPENDENCY_UP.labels("redis").set(0)
 
-    async def get_many(self, digests: Sequence[str]) -> dict[str, Extraction]:
+    async def get_many(self, digests: Sequence[str]) -> dict[str, TitleRouting]:
         if not digests or not self.available:
             return {}
         try:
@@ -68,24 +77,24 @@ class ExtractionCache:
             self._mark_down(exc)
             return {}
         metrics.DEPENDENCY_UP.labels("redis").set(1)
-        found: dict[str, Extraction] = {}
+        found: dict[str, TitleRouting] = {}
         for digest, raw in zip(digests, values, strict=True):
             if raw is not None:
                 try:
-                    found[digest] = Extraction.model_validate_json(raw)
+                    found[digest] = TitleRouting.model_validate_json(raw)
                 except ValueError:
                     log.warning("unreadable extraction entry %s ignored", digest)
         metrics.CACHE_LOOKUPS.labels("extraction", "hit").inc(len(found))
         metrics.CACHE_LOOKUPS.labels("extraction", "miss").inc(len(digests) - len(found))
         return found
 
-    async def set_many(self, items: Sequence[tuple[str, Extraction]]) -> None:
+    async def set_many(self, items: Sequence[tuple[str, TitleRouting]]) -> None:
         if not items or not self.available:
             return
         try:
             async with self.client.pipeline(transaction=False) as pipe:
-                for digest, rules in items:
-                    pipe.set(self.key(digest), rules.model_dump_json(), ex=self.ttl_s)
+                for digest, routing in items:
+                    pipe.set(self.key(digest), routing.model_dump_json(), ex=self.ttl_s)
                 await pipe.execute()
         except (redis.RedisError, OSError) as exc:
             self._mark_down(exc)
