@@ -285,7 +285,8 @@ class Bench:
         out = []
         for i in range(count):
             base = self.base[i % len(self.base)].body
-            store = f"{prefix}{i // len(self.base)}"
+            # Lowercase: the contract turns a store name into its slug.
+            store = f"{prefix.lower()}{i // len(self.base)}"
             body = {**base, "retailer": store, "sku": f"{prefix}{i}", "scraped_at": now_iso()}
             out.append(Listing(f"{body['retailer']}:{body['sku']}", body))
         return out
