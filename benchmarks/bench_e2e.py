@@ -55,6 +55,7 @@ sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
 from catalog.db.migrate import migrate  # noqa: E402
 from catalog.devstack.stack import SERVICES, Stack  # noqa: E402
+from catalog.domain.identity import normalize_title  # noqa: E402
 from catalog.kafka.admin import create_topics  # noqa: E402
 from catalog.kafka.topics import CATALOG_OFFERS, RAW  # noqa: E402
 from catalog.service import SERVICE_PORT_OFFSETS  # noqa: E402
@@ -272,7 +273,13 @@ class Bench:
         stored = {r["listing_key"] for r in rows}
         # Only titles the warm-up persisted: the few that need a person stay out of a speed test.
         by_key = {f"{x['retailer']}:{x['sku']}": x for x in feed}
-        self.base = [Listing(k, by_key[k]) for k in sorted(stored) if k in by_key]
+        # One listing per normalized title: the demo feed has some titles at several stores, and
+        # a copy of the feed stands for one store, which sells each product once.
+        by_title: dict[str, Listing] = {}
+        for k in sorted(stored):
+            if k in by_key:
+                by_title.setdefault(normalize_title(by_key[k]["name"]), Listing(k, by_key[k]))
+        self.base = list(by_title.values())
         print(f"warm-up: {len(self.base)} cached titles")
 
     # -- feeds --------------------------------------------------------------------------------
