@@ -678,6 +678,48 @@ def table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(summary: dict[str, Any]) -> str:
+    """The same table in Markdown, for the README's Performance section."""
+    t = summary["throughput_per_s"]
+    lat = summary["latency_at_half_rate"]
+    head = "| path | median listings/s | min - max | ratio to broker | bar | latency at half rate |"
+    rows = [head, "|---|---|---|---|---|---|"]
+    broker = t["broker"]
+    rows.append(
+        f"| broker alone (msgs/s) | {broker['median']:,.0f} | "
+        f"{broker['min']:,.0f} - {broker['max']:,.0f} | 1 | | |"
+    )
+    names = {"rescrape": "re-scrape", "cache_hit": "cache hit", "llm": "LLM (emulator)"}
+    for path in ("rescrape", "cache_hit", "llm"):
+        if path not in t:
+            continue
+        r = t[path]
+        bar = f">= {BARS[path]:,.0f}" if path in BARS else ""
+        latency = ""
+        if path in lat:
+            x = lat[path]
+            latency = (
+                f"p50 {x['p50_ms']:,.0f} / p95 {x['p95_ms']:,.0f} / p99 {x['p99_ms']:,.0f} ms "
+                f"at {x['offered_per_s']:,.0f}/s"
+            )
+        rows.append(
+            f"| {names[path]} | {r['median']:,.0f} | {r['min']:,.0f} - {r['max']:,.0f} | "
+            f"{r['ratio_to_broker']:.3f} | {bar} | {latency} |"
+        )
+    rows += ["", "| service | " + " | ".join(
+        f"{names[p]} ms/listing" for p in summary["stage_capacity"]
+    ) + " | peak RSS MB |"]  # fmt: skip
+    rows.append("|---" * (len(summary["stage_capacity"]) + 2) + "|")
+    for service in SERVICES:
+        cells = []
+        for p in summary["stage_capacity"]:
+            stage = summary["stage_capacity"][p].get(service)
+            cells.append(f"{stage['ms_per_message']:.2f}" if stage else "-")
+        rss = summary["rss_peak_mb"].get(service, 0)
+        rows.append(f"| {service} | " + " | ".join(cells) + f" | {rss:.0f} |")
+    return "\n".join(rows) + "\n"
+
+
 def plot(summary: dict[str, Any], out: Path) -> list[Path]:
     import matplotlib
 
@@ -755,10 +797,11 @@ def main() -> None:
     summary["rss_peak_mb"] = {s: round(b / 2**20, 1) for s, b in bench.rss_peak.items()}
     out = args.out / f"{dt.date.today().isoformat()}.json"
     out.write_text(json.dumps(summary, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(summary))
     plots = plot(summary, out)
     print()
     print(table(summary))
-    print(f"\nwrote {out} and {', '.join(p.name for p in plots)}")
+    print(f"\nwrote {out}, {out.with_suffix('.md').name} and {', '.join(p.name for p in plots)}")
 
 
 if __name__ == "__main__":
