@@ -491,7 +491,7 @@ class CatalogWriter:
                 or before["price_original"] != listing.price_original
             ):
                 history.append(pl)
-            metrics.PERSISTED.labels("offer").inc()
+        metrics.PERSISTED.labels("offer").inc(len(placements))
         await conn.execute(
             """INSERT INTO listings AS l (listing_key, retailer, sku, product_id,
                    input_fingerprint, title, price, price_original, source, first_seen,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from catalog import metrics
@@ -85,6 +86,8 @@ class Router:
         known = await self.extractions.get_many(list(set(digests))) if self.extractions else {}
         fresh: dict[str, TitleRouting] = {}
         results: list[Result] = []
+        stores: Counter[str] = Counter()
+        tiers: Counter[str] = Counter()
         for item, digest in zip(batch, digests, strict=True):
             try:
                 routed = self.route(item.value, known.get(digest) or fresh.get(digest))
@@ -95,9 +98,14 @@ class Router:
                 fresh[digest] = TitleRouting(
                     input_fingerprint=routed.input_fingerprint, rules=routed.rules
                 )
-            metrics.LISTINGS.labels(item.value.retailer).inc()
-            metrics.TIERS.labels(routed.tier).inc()
+            stores[item.value.retailer] += 1
+            tiers[routed.tier] += 1
             results.append([Outgoing(ROUTED, item.value.listing_key, routed)])
+        # Counted once per label and batch, not once per listing.
+        for store, n in stores.items():
+            metrics.LISTINGS.labels(store).inc(n)
+        for tier, n in tiers.items():
+            metrics.TIERS.labels(tier).inc(n)
         if self.extractions is not None and fresh:
             await self.extractions.set_many(list(fresh.items()))
         return results
