@@ -15,6 +15,7 @@ Like L1, Redis is an accelerator, never a dependency: an error marks it down for
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -25,6 +26,7 @@ import redis.asyncio as redis
 from pydantic import BaseModel
 
 from catalog import metrics
+from catalog.cache.l1 import REDIS_CALL_TIMEOUT_S
 from schemas.models import Extraction, RawListing
 
 log = logging.getLogger(__name__)
@@ -72,8 +74,10 @@ class ExtractionCache:
         if not digests or not self.available:
             return {}
         try:
-            values = await self.client.mget([self.key(d) for d in digests])
-        except (redis.RedisError, OSError) as exc:
+            values = await asyncio.wait_for(
+                self.client.mget([self.key(d) for d in digests]), REDIS_CALL_TIMEOUT_S
+            )
+        except (redis.RedisError, OSError, TimeoutError) as exc:
             self._mark_down(exc)
             return {}
         metrics.DEPENDENCY_UP.labels("redis").set(1)
@@ -95,8 +99,8 @@ class ExtractionCache:
             async with self.client.pipeline(transaction=False) as pipe:
                 for digest, routing in items:
                     pipe.set(self.key(digest), routing.model_dump_json(), ex=self.ttl_s)
-                await pipe.execute()
-        except (redis.RedisError, OSError) as exc:
+                await asyncio.wait_for(pipe.execute(), REDIS_CALL_TIMEOUT_S)
+        except (redis.RedisError, OSError, TimeoutError) as exc:
             self._mark_down(exc)
 
     async def check(self) -> None:
