@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down destroy status demo test test-unit test-integration lint format \
-        typecheck schemas migrate topics summary clean eval bench chaos test-alerts
+        typecheck schemas migrate topics summary clean eval bench bench-micro chaos test-alerts
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -15,10 +15,10 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,embedded]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,embedded,bench]"
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its dev and embedded extras
+install: $(STAMP) ## Create .venv and install the project with its dev, embedded and bench extras
 
 up: install ## Start the embedded stack (broker, Postgres, Redis, LLM emulator, six services, search)
 	$(BIN)/python -m catalog.devstack up
@@ -79,8 +79,13 @@ eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid 
 	$(BIN)/python -m catalog.evaluation.recommendations
 	$(BIN)/python -m catalog.evaluation.search
 
-bench: install ## Run every benchmarks/bench_*.py in turn (medians and ratios to targets)
-	@set -e; for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
+bench: install ## End-to-end benchmark, six services on a private stack: bench/results/<date>.json + plots (BENCH_ARGS="--count 100000")
+	$(BIN)/python benchmarks/bench_e2e.py $(BENCH_ARGS)
+
+bench-micro: install ## Run every other benchmarks/bench_*.py in turn (medians and ratios to targets)
+	@set -e; for bench in benchmarks/bench_*.py; do \
+	  [ "$$bench" = benchmarks/bench_e2e.py ] && continue; \
+	  echo "== $$bench"; $(BIN)/python $$bench; done
 
 schemas: install ## Regenerate the JSON Schema files under schemas/json/
 	$(BIN)/python -m schemas

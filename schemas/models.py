@@ -21,6 +21,8 @@ ResultSource = Literal["rules", "l1", "l2", "l3", "llm", "review"]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 _PRICE_NOISE = re.compile(r"[\s$]|CLP", re.IGNORECASE)
+_PRICE_CENTS = re.compile(r",\d{1,2}$")
+_SPACES = re.compile(r"\s+")
 
 
 def parse_clp(value: Any) -> int:
@@ -38,7 +40,7 @@ def parse_clp(value: Any) -> int:
         return round(value)
     if isinstance(value, str):
         text = _PRICE_NOISE.sub("", value)
-        text = re.sub(r",\d{1,2}$", "", text)
+        text = _PRICE_CENTS.sub("", text)
         text = text.replace(".", "").replace(",", "")
         if not text.isdigit() or len(text) > 15:
             raise ValueError(f"not a CLP amount: {value[:40]!r}")
@@ -85,7 +87,7 @@ class RawListing(_Contract):
     @classmethod
     def _retailer_slug(cls, value: str) -> str:
         # Retailers are identified by a lowercase slug so "Falabella" and "falabella" are one store.
-        return re.sub(r"\s+", "_", value.strip().lower())
+        return _SPACES.sub("_", value.strip().lower())
 
     @property
     def listing_key(self) -> str:

@@ -253,8 +253,10 @@ async def product_states(
     out = []
     for r, state, _ in states:
         version, updated_at = bumped.get(r["id"], (r["version"], r["updated_at"]))
+        # Built from the catalog's own typed columns, so not validated again (a batch builds
+        # one state per master it touched); consumers validate what they read.
         out.append(
-            CatalogProduct(
+            CatalogProduct.model_construct(
                 event_id=event_id("product", r["fingerprint"], version),
                 version=version,
                 updated_at=updated_at,
@@ -276,8 +278,9 @@ async def offer_events(conn: asyncpg.Connection, listing_keys: Iterable[str]) ->
            WHERE l.listing_key = ANY($1) ORDER BY l.listing_key""",
         keys,
     )
+    # From the listings' typed columns: one offer per listing of the batch, not validated again.
     return [
-        CatalogOffer(
+        CatalogOffer.model_construct(
             event_id=event_id("offer", r["listing_key"], r["version"]),
             version=r["version"],
             product_fingerprint=r["fingerprint"],

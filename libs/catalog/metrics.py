@@ -219,6 +219,11 @@ RESOLUTIONS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+SAME_TITLE_ATTACHED = Counter(
+    "catalog_same_title_attached_total",
+    "New listings attached by the same-title lookup, without a candidate search.",
+    registry=REGISTRY,
+)
 # Histogram: the matcher's probability for the best candidate of each resolution that scored one.
 MATCH_SCORE = Histogram(
     "catalog_match_score",

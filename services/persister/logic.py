@@ -4,15 +4,17 @@ For each validated listing, in the batch's transaction:
 
 1. **Resolve** which master product it is (`catalog.identity.resolver`): a listing already
    resolved with the same normalized title and GTIN keeps its master with no matching at all (the
-   re-scrape fast path, checked for the whole batch at once); otherwise candidates from the
-   Postgres catalog are scored by the matcher: a clear match attaches, no plausible candidate
-   creates a master (its id, `new_master_id(listing_key)`, is stable and deterministic), and the
-   uncertain band is decided by the judge (`CATALOG_IDENTITY__JUDGE`) or, without one, goes to
-   products.review.v1 with its scored candidates instead of creating a master. Creation is
-   serialised per blocking key (GTIN, model codes, brand + category group) with
-   transaction-scoped advisory locks taken before candidates are read, so two listings of one
-   new product, in one batch or on two replicas, leave one master; within a batch listings are
-   resolved one after the other, so the second sees the first's master.
+   re-scrape fast path, checked for the whole batch at once); a new listing whose title other
+   listings carry with the same identity facts is scored against one of them only and attached
+   when it reaches the threshold (the cache-hit fast path, one query per batch); otherwise
+   candidates from the Postgres catalog are scored by the matcher: a clear match attaches, no
+   plausible candidate creates a master (its id, `new_master_id(listing_key)`, is stable and
+   deterministic), and the uncertain band is decided by the judge (`CATALOG_IDENTITY__JUDGE`)
+   or, without one, goes to products.review.v1 with its scored candidates instead of creating a
+   master. Creation is serialised per blocking key (GTIN, model codes, brand + category group)
+   with transaction-scoped advisory locks taken before candidates are read, so two listings of
+   one new product, in one batch or on two replicas, leave one master; within a batch listings
+   are resolved one after the other, so the second sees the first's master.
 2. **Write** the listing with its own price (`listings`, a `price_history` row only when the
    price changed) and recompute its store's best price for the product (`precios_actuales`).
 3. **Learn**: a master whose listings changed is re-fused from all of them (attributes, name,
@@ -28,7 +30,6 @@ reflects is skipped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -53,6 +54,7 @@ from catalog.identity.catalog_pg import (
     facts_to_json,
     lock_blocking_keys,
     master_seed,
+    same_title_masters,
 )
 from catalog.identity.facts import facts_from_product
 from catalog.identity.identifiers import canonical_gtin
@@ -254,6 +256,8 @@ class CatalogWriter:
             metrics.RESOLUTIONS.labels("known").inc(len(known))
             await self._place(conn, known, previous, changes)
         reviews: list[ReviewItem] = []
+        if unresolved:
+            unresolved = await self._attach_same_title(conn, unresolved, previous, changes)
         if not unresolved:
             return reviews
         await lock_blocking_keys(conn, (k for _, f in unresolved for k in blocking_keys(f)))
@@ -287,6 +291,49 @@ class CatalogWriter:
             changes.refuse |= placed.refuse
             changes.listings.extend(placed.listings)
         return reviews
+
+    async def _attach_same_title(
+        self,
+        conn: asyncpg.Connection,
+        unresolved: list[tuple[ValidatedProduct, Facts]],
+        previous: dict[str, asyncpg.Record],
+        changes: Changes,
+    ) -> list[tuple[ValidatedProduct, Facts]]:
+        """The cache-hit path: a new listing whose normalized title and GTIN other listings
+        already carry, with the same identity facts, is scored by the matcher against one of
+        them only (one query for the whole batch instead of a candidate search per listing) and
+        attached, written in one statement, when the score reaches the attach threshold. What
+        this does not settle goes on to full resolution, returned."""
+        masters = await same_title_masters(
+            conn, [(p.listing.listing_key, facts) for p, facts in unresolved]
+        )
+        attached: list[Placement] = []
+        rest: list[tuple[ValidatedProduct, Facts]] = []
+        for p, facts in unresolved:
+            found = masters.get(p.listing.listing_key)
+            if found is not None:
+                score = self.resolver.score(facts, found.candidate)
+                if score >= self.resolver.bounds(facts)[0]:
+                    attached.append(Placement(p, facts, found.product_id, "attached", score))
+                    continue
+            rest.append((p, facts))
+        if not attached:
+            return rest
+        metrics.RESOLUTIONS.labels("attached").inc(len(attached))
+        metrics.SAME_TITLE_ATTACHED.inc(len(attached))
+        for pl in attached:
+            metrics.MATCH_SCORE.observe(pl.score or 0.0)
+        placed = Changes()
+        await self._place(conn, attached, previous, placed)
+        if rest:
+            # The listings resolved one by one next must see these masters as they now are.
+            await refresh_best_prices(conn, placed.pairs)
+            await fuse_masters(conn, placed.refuse)
+        changes.products |= placed.products
+        changes.pairs |= placed.pairs
+        changes.refuse |= placed.refuse
+        changes.listings.extend(placed.listings)
+        return rest
 
     async def _master_for(
         self, conn: asyncpg.Connection, fingerprint: str, p: ValidatedProduct, facts: Facts
@@ -398,12 +445,12 @@ class CatalogWriter:
                WHERE r.queued_at <> EXCLUDED.queued_at OR r.validated IS NULL""",
             p.listing.listing_key,
             p.input_fingerprint,
-            json.loads(p.listing.model_dump_json()),
+            p.listing.model_dump(mode="json"),
             item.reasons,
-            json.loads(item.best_answer.model_dump_json()) if item.best_answer else None,
+            item.best_answer.model_dump(mode="json") if item.best_answer else None,
             item.queued_at,
-            [json.loads(c.model_dump_json()) for c in item.candidates],
-            json.loads(p.model_dump_json()),
+            [c.model_dump(mode="json") for c in item.candidates],
+            p.model_dump(mode="json"),
         )
         metrics.REVIEW.labels(IDENTITY_REASON).inc()
         metrics.PERSISTED.labels("identity_review").inc()
@@ -444,7 +491,7 @@ class CatalogWriter:
                 or before["price_original"] != listing.price_original
             ):
                 history.append(pl)
-            metrics.PERSISTED.labels("offer").inc()
+        metrics.PERSISTED.labels("offer").inc(len(placements))
         await conn.execute(
             """INSERT INTO listings AS l (listing_key, retailer, sku, product_id,
                    input_fingerprint, title, price, price_original, source, first_seen,
@@ -556,8 +603,8 @@ class CatalogWriter:
                     self.namespace,
                     p.category,
                     p.product_fingerprint,
-                    json.loads(p.listing.model_dump_json()),
-                    json.loads(to_entry(p).model_dump_json()),
+                    p.listing.model_dump(mode="json"),
+                    to_entry(p).model_dump(mode="json"),
                     p.source,
                     p.model_used or "rules",
                     p.prompt_version[:20],
@@ -592,9 +639,9 @@ class CatalogWriter:
                     (
                         r.listing.listing_key,
                         r.input_fingerprint,
-                        json.loads(r.listing.model_dump_json()),
+                        r.listing.model_dump(mode="json"),
                         r.reasons,
-                        json.loads(r.best_answer.model_dump_json()) if r.best_answer else None,
+                        r.best_answer.model_dump(mode="json") if r.best_answer else None,
                         r.attempts,
                         r.queued_at,
                     )

@@ -1,17 +1,19 @@
-"""Routing decisions for one raw listing; no I/O."""
+"""Routing decisions for raw listings; the only I/O is the optional extraction cache."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from catalog import metrics
+from catalog.cache.extractions import ExtractionCache, TitleRouting, extraction_key
 from catalog.domain.extractor import extract
 from catalog.domain.identity import input_fingerprint
 from catalog.domain.routing import choose_tier, complexity_score
 from catalog.kafka.topics import ROUTED
 from catalog.service import Incoming, Outgoing, Rejected, Result
 from catalog.settings import Settings
-from schemas.models import RawListing, RoutedListing
+from schemas.models import Extraction, RawListing, RoutedListing
 
 
 def _fold(text: str) -> str:
@@ -19,8 +21,9 @@ def _fold(text: str) -> str:
 
 
 class Router:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, extractions: ExtractionCache | None = None) -> None:
         self.settings = settings
+        self.extractions = extractions
         self.routing = settings.routing
         self.excluded = {_fold(c) for c in self.routing.excluded_categories}
 
@@ -42,14 +45,24 @@ class Router:
         if listing.category and _fold(listing.category) in self.excluded:
             raise Rejected("excluded_category", f"category {listing.category!r} is excluded")
 
-    def route(self, listing: RawListing) -> RoutedListing:
-        self.check_business_rules(listing)
-        rules = extract(
+    def extract(self, listing: RawListing) -> Extraction:
+        return extract(
             listing.name,
             retailer_category=listing.category,
             brand_hint=listing.brand,
             retailer_attributes=listing.attributes,
         )
+
+    def title_routing(self, listing: RawListing) -> TitleRouting:
+        rules = self.extract(listing)
+        fingerprint = input_fingerprint(listing.name, rules.category, self.settings.cache.namespace)
+        return TitleRouting(input_fingerprint=fingerprint, rules=rules)
+
+    def route(self, listing: RawListing, known: TitleRouting | None = None) -> RoutedListing:
+        """Route one listing; `known` is what its title fields gave before, if that is known."""
+        self.check_business_rules(listing)
+        titled = known or self.title_routing(listing)
+        rules = titled.rules
         score = complexity_score(listing.name, rules.category, listing.price, rules)
         tier = choose_tier(
             score,
@@ -60,9 +73,7 @@ class Router:
         )
         return RoutedListing(
             listing=listing,
-            input_fingerprint=input_fingerprint(
-                listing.name, rules.category, self.settings.cache.namespace
-            ),
+            input_fingerprint=titled.input_fingerprint,
             category=rules.category,
             complexity=round(min(max(score, 0.0), 1.0), 4),
             tier=tier,
@@ -70,14 +81,31 @@ class Router:
         )
 
     async def handle(self, batch: Sequence[Incoming[RawListing]]) -> list[Result]:
+        # The batch's titles seen before, in one lookup: only the others are extracted.
+        digests = [extraction_key(item.value) for item in batch]
+        known = await self.extractions.get_many(list(set(digests))) if self.extractions else {}
+        fresh: dict[str, TitleRouting] = {}
         results: list[Result] = []
-        for item in batch:
+        stores: Counter[str] = Counter()
+        tiers: Counter[str] = Counter()
+        for item, digest in zip(batch, digests, strict=True):
             try:
-                routed = self.route(item.value)
+                routed = self.route(item.value, known.get(digest) or fresh.get(digest))
             except Rejected as rejected:
                 results.append(rejected)
                 continue
-            metrics.LISTINGS.labels(item.value.retailer).inc()
-            metrics.TIERS.labels(routed.tier).inc()
+            if digest not in known and digest not in fresh:
+                fresh[digest] = TitleRouting(
+                    input_fingerprint=routed.input_fingerprint, rules=routed.rules
+                )
+            stores[item.value.retailer] += 1
+            tiers[routed.tier] += 1
             results.append([Outgoing(ROUTED, item.value.listing_key, routed)])
+        # Counted once per label and batch, not once per listing.
+        for store, n in stores.items():
+            metrics.LISTINGS.labels(store).inc(n)
+        for tier, n in tiers.items():
+            metrics.TIERS.labels(tier).inc(n)
+        if self.extractions is not None and fresh:
+            await self.extractions.set_many(list(fresh.items()))
         return results

@@ -123,6 +123,11 @@ def resolutions(p: Pipeline, outcome: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def same_title_attached(p: Pipeline) -> float:
+    found = re.search(r"^catalog_same_title_attached_total (\S+)$", p.metrics("persister"), re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 async def fetch(p: Pipeline, sql: str, *args: object) -> list[dict[str, Any]]:
     conn = await p.db()
     try:
@@ -418,3 +423,44 @@ async def test_a_listing_persisted_before_resolution_keeps_its_master(pipeline: 
     assert "21jk0083cl" in master["model_codes"]
     assert master["category_group"] == "technology"
     assert master["attributes"]["storage_gb"] == 512
+
+
+async def test_the_same_title_at_another_store_attaches_in_one_lookup(pipeline: Pipeline) -> None:
+    """The cache-hit path: a new listing whose title and identity facts another listing already
+    carries is scored against that listing's master alone and attached to it."""
+    code = uuid.uuid4().hex[:6].upper()
+    name = f"Smartphone Samsung Galaxy A56 5G 128GB Negro SM-A{code}"
+    common: dict[str, Any] = {
+        "model": f"Galaxy A56 SM-A{code}",
+        "attributes": {"storage_gb": 128, "color": "black"},
+    }
+    first = product("paris", uuid.uuid4().hex[:8], name, 299_990, **common)
+    await pipeline.produce(VALIDATED, [(first.listing.listing_key, first)])
+    (offer,) = await wait_until(lambda: offers_for(pipeline, first.listing.listing_key), 90)
+    attached_before = resolutions(pipeline, "attached")
+    shortcut_before = same_title_attached(pipeline)
+    # Two stores in one batch: one query finds the master for both.
+    others = [
+        product(store, uuid.uuid4().hex[:8], name, price, **common)
+        for store, price in (("ripley", 289_990), ("lider", 309_990))
+    ]
+    await pipeline.produce(VALIDATED, [(p.listing.listing_key, p) for p in others])
+    for other in others:
+        (moved,) = await wait_until(lambda o=other: offers_for(pipeline, o.listing.listing_key), 90)
+        assert moved.product_fingerprint == offer.product_fingerprint
+    rows = await fetch(
+        pipeline,
+        "SELECT resolution, match_score FROM listings WHERE listing_key = ANY($1)",
+        [p.listing.listing_key for p in others],
+    )
+    assert [r["resolution"] for r in rows] == ["attached", "attached"]
+    assert all(r["match_score"] is not None and r["match_score"] > 0.5 for r in rows)
+    assert resolutions(pipeline, "attached") == attached_before + 2
+    assert same_title_attached(pipeline) == shortcut_before + 2
+    (master,) = await fetch(
+        pipeline,
+        "SELECT count(*) AS offers FROM precios_actuales pa JOIN productos_maestros p "
+        "ON p.id = pa.product_id WHERE p.fingerprint = $1",
+        offer.product_fingerprint,
+    )
+    assert master["offers"] == 3

@@ -7,6 +7,7 @@ L2/L3. `available` feeds the health report and the `catalog_dependency_up` metri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -19,6 +20,10 @@ from catalog.cache.entry import CacheEntry
 from catalog.settings import RedisSettings
 
 log = logging.getLogger(__name__)
+
+# A bound on one Redis round trip beyond the client's socket timeouts: a call caught by an
+# outage must not hold a batch (and its partitions) for longer than this.
+REDIS_CALL_TIMEOUT_S = 2.0
 
 
 def connect(settings: RedisSettings) -> redis.Redis:
@@ -63,8 +68,10 @@ class L1Cache:
         if not fingerprints or not self.available:
             return {}
         try:
-            values = await self.client.mget([self.key(fp) for fp in fingerprints])
-        except (redis.RedisError, OSError) as exc:
+            values = await asyncio.wait_for(
+                self.client.mget([self.key(fp) for fp in fingerprints]), REDIS_CALL_TIMEOUT_S
+            )
+        except (redis.RedisError, OSError, TimeoutError) as exc:
             self._mark_down(exc)
             metrics.CACHE_LOOKUPS.labels("l1", "error").inc(len(fingerprints))
             return {}
@@ -85,8 +92,8 @@ class L1Cache:
             async with self.client.pipeline(transaction=False) as pipe:
                 for fp, entry, ttl in items:
                     pipe.set(self.key(fp), entry.model_dump_json(), ex=max(ttl, 1))
-                await pipe.execute()
-        except (redis.RedisError, OSError) as exc:
+                await asyncio.wait_for(pipe.execute(), REDIS_CALL_TIMEOUT_S)
+        except (redis.RedisError, OSError, TimeoutError) as exc:
             self._mark_down(exc)
 
     async def invalidate(self, pattern: str = "*") -> int:

@@ -5,6 +5,9 @@ to the resolver, inside the caller's transaction:
 
 * `known()`: the listing already resolved with the same normalized title and GTIN (a re-scrape:
   no matching at all), or the master a person chose for it in review;
+* `same_title_masters()`: for a whole batch of new listings in one query, the live master the
+  other listings with the same normalized title and GTIN already hold, offered through one of
+  those listings (the cache-hit path: the same product at another store);
 * `candidates()`: live masters (never merged ones) sharing the GTIN, sharing a model code
   (array overlap), of the same brand and category group with one of the title's code tokens,
   trigram neighbours of the normalized title within the category group, or, when the listing's
@@ -47,6 +50,7 @@ __all__ = [
     "fresh_master_id",
     "lock_blocking_keys",
     "master_seed",
+    "same_title_masters",
 ]
 
 # Tokens that carry both letters and digits but only state a quantity, not a model.
@@ -271,6 +275,75 @@ async def recent_offers(
     for r in rows:
         out.setdefault(r["product_id"], []).append(facts_from_json(r["facts"]))
     return out
+
+
+# The most recent listings of a title that are read to decide whether they agree on a master.
+SAME_TITLE_LISTINGS = 5
+
+
+@dataclass(frozen=True)
+class SameTitleMaster:
+    """The master other listings with a listing's title hold, and one of them as a candidate."""
+
+    product_id: int
+    candidate: Candidate
+
+
+def _identity_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts without the ones that differ between offers of one product (price, store)."""
+    return {k: v for k, v in facts.items() if k not in ("price", "retailer")}
+
+
+async def same_title_masters(
+    conn: asyncpg.Connection, listings: Sequence[tuple[str, Facts]]
+) -> dict[str, SameTitleMaster]:
+    """For each `(listing_key, facts)` of a batch, in one round trip: the live master held by
+    the latest other listings with the same normalized title and GTIN, when they all hold the
+    same one, one of them has the same identity facts (title, brand, category, attributes,
+    GTIN, codes), and no person chose a master for the listing in review. The master rows are
+    share-locked, as `_master_for` does, so a concurrent merge waits for this transaction.
+    Listings without such a master are left out."""
+    if not listings:
+        return {}
+    rows = await conn.fetch(
+        """SELECT t.key, p.id, p.fingerprint, p.merged_into, l.facts,
+                  ARRAY(SELECT DISTINCT pa.retailer FROM precios_actuales pa
+                        WHERE pa.product_id = p.id) AS retailers
+           FROM unnest($1::text[], $2::text[], $3::text[]) AS t(key, title, gtin)
+           JOIN LATERAL (
+               SELECT l.product_id, l.facts FROM listings l
+               WHERE l.match_title = t.title AND l.gtin IS NOT DISTINCT FROM t.gtin
+                 AND l.listing_key <> t.key
+               ORDER BY l.first_seen DESC, l.listing_key LIMIT $4) AS l ON TRUE
+           JOIN productos_maestros p ON p.id = l.product_id
+           -- A master a person chose for the listing in review wins (`PostgresCatalog.known`).
+           WHERE NOT EXISTS (
+               SELECT 1 FROM review_items r WHERE r.listing_key = t.key
+                 AND r.status = 'accepted' AND r.decided_master IS NOT NULL)
+           ORDER BY p.id
+           FOR SHARE OF p""",
+        [key for key, _ in listings],
+        [facts.title for _, facts in listings],
+        [facts.gtin for _, facts in listings],
+        SAME_TITLE_LISTINGS,
+    )
+    by_key: dict[str, list[asyncpg.Record]] = {}
+    for r in rows:
+        by_key.setdefault(r["key"], []).append(r)
+    wanted = {key: _identity_facts(facts_to_json(facts)) for key, facts in listings}
+    found: dict[str, SameTitleMaster] = {}
+    for key, held in by_key.items():
+        if any(r["merged_into"] is not None for r in held) or len({r["id"] for r in held}) != 1:
+            continue  # a merged master, or siblings that disagree: the matcher decides
+        same = [r for r in held if _identity_facts(_load_json(r["facts"]) or {}) == wanted[key]]
+        if not same:
+            continue
+        r = same[0]
+        candidate = Candidate(
+            r["fingerprint"], facts_from_json(r["facts"]), frozenset(r["retailers"] or ())
+        )
+        found[key] = SameTitleMaster(int(r["id"]), candidate)
+    return found
 
 
 @dataclass(frozen=True)

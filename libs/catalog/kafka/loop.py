@@ -139,11 +139,13 @@ class Sender:
         """Connect (created here: aiokafka binds its objects to the running event loop)."""
         if self._producer is not None:
             return
+        tuning = self.settings.kafka.tuning(self.settings.environment)
         producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka.bootstrap,
             client_id=self.client_id,
             acks="all",
-            linger_ms=2,
+            linger_ms=tuning.linger_ms,
+            max_batch_size=tuning.max_batch_bytes,
             max_request_size=self.settings.kafka.max_request_bytes,
         )
         await producer.start()
@@ -300,6 +302,7 @@ class ConsumeLoop:
         return {"fields": {"service": self.service, **more}}
 
     async def _open(self) -> AIOKafkaConsumer:
+        tuning = self.kafka.tuning(self.settings.environment)
         while True:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.kafka.bootstrap,
@@ -307,7 +310,8 @@ class ConsumeLoop:
                 client_id=f"{self.group_id}-consumer",
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
-                fetch_max_wait_ms=self.kafka.fetch_max_wait_ms,
+                fetch_max_wait_ms=tuning.fetch_max_wait_ms,
+                fetch_min_bytes=tuning.fetch_min_bytes,
                 max_poll_records=self.kafka.batch_max,
                 session_timeout_ms=int(self.kafka.session_timeout_s * 1000),
                 heartbeat_interval_ms=max(100, int(self.kafka.session_timeout_s * 1000) // 5),

@@ -1,0 +1,808 @@
+"""End-to-end throughput and latency with all six services on a private embedded stack.
+
+`make bench` runs this. It starts a throwaway embedded stack (broker, Postgres, Redis, the LLM
+emulator answering batches at once) in a temporary directory with the six services, warms the
+cache with the demo feed, and then, `--repeats` times:
+
+1. **broker**: the broker's own produce -> consume rate with plain aiokafka (one producer, one
+   consumer, messages the size of a raw listing), measured in the same run as the pipeline;
+2. **cache-hit path**: `--count` new listings (new skus) whose titles are cached;
+3. **re-scrape path**: the same listings again, same title, new price;
+4. **LLM path**: `--llm-count` listings with titles nobody has seen (invented brands), answered
+   by the emulator through the Batch API.
+
+Throughput is listings in `products.raw.v1` (published as fast as one producer can) over the
+time until the last of them is out on `catalog.offers.v1` (or, on the LLM path, in the review
+queue). Then the cache-hit and re-scrape paths are offered at a fixed rate of half their median
+maximum for `--latency-s` seconds, and the per-listing latency raw -> offer gives p50/p95/p99.
+Per stage: listings per second of handler time (`catalog_stage_seconds`, a stage's capacity)
+and the peak RSS of each service. `--profile` samples every service with py-spy during the
+flooded runs of the first repeat and keeps the top frames.
+
+Writes `bench/results/<date>.json` and PNG plots beside it, and prints a table.
+`--count 100000` is the large run (CI never runs this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
+
+from catalog.db.migrate import migrate  # noqa: E402
+from catalog.devstack.stack import SERVICES, Stack  # noqa: E402
+from catalog.domain.identity import normalize_title  # noqa: E402
+from catalog.kafka.admin import create_topics  # noqa: E402
+from catalog.kafka.topics import CATALOG_OFFERS, RAW  # noqa: E402
+from catalog.service import SERVICE_PORT_OFFSETS  # noqa: E402
+from catalog.settings import KafkaSettings  # noqa: E402
+
+BARS = {"rescrape": 4000.0, "cache_hit": 2000.0}
+P95_BAR_MS = 100.0
+PARTITIONS = 4
+BROKER_TOPIC = "bench.broker.v1"
+_SYLLABLES = ("qwo", "rva", "vor", "tex", "zan", "dri", "kel", "mox", "pli", "tar", "quen", "sul")
+_LLM_TEMPLATES = (
+    ("Electrodomésticos", "Licuadora {brand} {code} {watts}W Vaso Vidrio 1.5L"),
+    ("Audio", "Parlante Bluetooth {brand} {code} {watts}W"),
+    ("Electrodomésticos", "Hervidor Electrico {brand} {code} {watts}W 1.7L"),
+)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+@dataclass
+class Listing:
+    key: str
+    body: dict[str, Any]
+
+    @property
+    def value(self) -> bytes:
+        return orjson.dumps(self.body)
+
+
+@dataclass
+class Watch:
+    """Which listing keys (at which price) a run waits for on catalog.offers.v1."""
+
+    expected: dict[str, int]
+    seen: dict[str, float] = field(default_factory=dict)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class OfferTap:
+    """Reads catalog.offers.v1 from its end and notes when each awaited listing comes out."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.watch: Watch | None = None
+        self.consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        topic = CATALOG_OFFERS.full_name(KafkaSettings())
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5
+        )
+        await self.consumer.start()
+        parts = self.consumer.partitions_for_topic(topic) or set(range(PARTITIONS))
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        assert self.consumer is not None
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
+            received = time.monotonic()
+            watch = self.watch
+            if watch is None:
+                continue
+            for records in batches.values():
+                for rec in records:
+                    offer = orjson.loads(rec.value)
+                    key = offer["listing_key"]
+                    want = watch.expected.get(key)
+                    if want is not None and offer["price"] == want and key not in watch.seen:
+                        watch.seen[key] = received
+            if len(watch.seen) >= len(watch.expected):
+                watch.done.set()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+
+class Bench:
+    def __init__(self, stack: Stack, args: argparse.Namespace) -> None:
+        self.stack = stack
+        self.args = args
+        self.raw_topic = RAW.full_name(KafkaSettings())
+        self.tap = OfferTap(stack.kafka_bootstrap)
+        self.producer: AIOKafkaProducer | None = None
+        self.base: list[Listing] = []
+        self.rss_peak: dict[str, int] = {}
+        self.profiles: dict[str, dict[str, list[tuple[str, float]]]] = {}
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def pid(self, service: str) -> int:
+        return self.stack.procs[service].pid
+
+    def metrics(self, service: str) -> dict[str, float]:
+        port = self.stack.ports.web_base + SERVICE_PORT_OFFSETS[service]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        out = {"stage_s": 0.0, "batches": 0.0, "processed": 0.0}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "catalog_stage_seconds_sum":
+                    out["stage_s"] += sample.value
+                elif sample.name == "catalog_stage_seconds_count":
+                    out["batches"] += sample.value
+                elif (
+                    sample.name == "catalog_messages_total"
+                    and sample.labels.get("outcome") == "processed"
+                ):
+                    out["processed"] += sample.value
+        return out
+
+    def all_metrics(self) -> dict[str, dict[str, float]]:
+        return {s: self.metrics(s) for s in SERVICES}
+
+    def sample_rss(self) -> None:
+        for service in SERVICES:
+            with contextlib.suppress(OSError, KeyError):
+                status = Path(f"/proc/{self.pid(service)}/status").read_text()
+                kb = int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1])
+                self.rss_peak[service] = max(self.rss_peak.get(service, 0), kb * 1024)
+
+    async def rss_sampler(self) -> None:
+        while True:
+            self.sample_rss()
+            await asyncio.sleep(0.5)
+
+    async def wait_ready(self, timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = set(SERVICES)
+        while pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"services not ready: {sorted(pending)}")
+            pending = {s for s in pending if not self.ready(s)}
+            await asyncio.sleep(0.5)
+
+    def ready(self, service: str) -> bool:
+        port = self.stack.ports.web_base + SERVICE_PORT_OFFSETS[service]
+        try:
+            url = f"http://127.0.0.1:{port}/health/ready"
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    async def publish(self, listings: list[Listing]) -> None:
+        assert self.producer is not None
+        futures = [
+            await self.producer.send(self.raw_topic, key=x.key.encode(), value=x.value)
+            for x in listings
+        ]
+        await asyncio.gather(*futures)
+
+    async def db(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.stack.postgres_dsn)
+
+    # -- setup --------------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        await migrate(self.stack.postgres_dsn)
+        await create_topics(KafkaSettings(bootstrap=self.stack.kafka_bootstrap, partitions=4))
+        admin_settings = KafkaSettings(bootstrap=self.stack.kafka_bootstrap, partitions=PARTITIONS)
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=admin_settings.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(BROKER_TOPIC, PARTITIONS, 1)])
+        finally:
+            await admin.close()
+        for name in SERVICES:
+            self.stack.start_service(name)
+        await self.wait_ready()
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.stack.kafka_bootstrap,
+            linger_ms=5,
+            acks=1,
+            max_batch_size=256 * 1024,
+        )
+        await self.producer.start()
+        await self.tap.start()
+        await self.warm_up()
+
+    async def warm_up(self) -> None:
+        """The demo feed, so that its titles sit in every cache level."""
+        lines = (ROOT / "data/sample/listings.jsonl").read_text().splitlines()
+        feed = [json.loads(line) for line in lines]
+        await self.publish([Listing(f"{x['retailer']}:{x['sku']}", x) for x in feed])
+        conn = await self.db()
+        try:
+            last, stable_since = -1, time.monotonic()
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                done = await conn.fetchval(
+                    "SELECT (SELECT count(*) FROM listings) + (SELECT count(*) FROM review_items)"
+                )
+                if done != last:
+                    last, stable_since = done, time.monotonic()
+                elif time.monotonic() - stable_since > 8 and done > len(feed) // 2:
+                    break
+                await asyncio.sleep(0.5)
+            rows = await conn.fetch("SELECT listing_key FROM listings")
+        finally:
+            await conn.close()
+        stored = {r["listing_key"] for r in rows}
+        # Only titles the warm-up persisted: the few that need a person stay out of a speed test.
+        by_key = {f"{x['retailer']}:{x['sku']}": x for x in feed}
+        # One listing per normalized title: the demo feed has some titles at several stores, and
+        # a copy of the feed stands for one store, which sells each product once.
+        by_title: dict[str, Listing] = {}
+        for k in sorted(stored):
+            if k in by_key:
+                by_title.setdefault(normalize_title(by_key[k]["name"]), Listing(k, by_key[k]))
+        self.base = list(by_title.values())
+        print(f"warm-up: {len(self.base)} cached titles")
+
+    # -- feeds --------------------------------------------------------------------------------
+
+    def cache_hit_feed(self, count: int) -> list[Listing]:
+        """Cached titles sold by stores that did not sell them before: each copy of the demo
+        feed is another store (the same title twice in one store is rarely one product, and
+        identity resolution rightly looks harder at it)."""
+        prefix = f"B{uuid.uuid4().hex[:6]}-"
+        out = []
+        for i in range(count):
+            base = self.base[i % len(self.base)].body
+            # Lowercase: the contract turns a store name into its slug.
+            store = f"{prefix.lower()}{i // len(self.base)}"
+            body = {**base, "retailer": store, "sku": f"{prefix}{i}", "scraped_at": now_iso()}
+            out.append(Listing(f"{body['retailer']}:{body['sku']}", body))
+        return out
+
+    @staticmethod
+    def rescrape_feed(known: list[Listing], bump: int) -> list[Listing]:
+        seen_at = now_iso()
+        out = []
+        for x in known:
+            body = {**x.body, "price": x.body["price"] + bump, "scraped_at": seen_at}
+            if body.get("price_original") is not None:
+                # The router refuses a price above the list price.
+                body["price_original"] += bump
+            out.append(Listing(x.key, body))
+        return out
+
+    @staticmethod
+    def llm_feed(count: int, run: int) -> list[Listing]:
+        out = []
+        tag = uuid.uuid4().hex[:4]
+        for i in range(count):
+            n = run * 1_000_000 + i
+            brand = "".join(_SYLLABLES[(n // 12**k) % 12] for k in range(4)).capitalize()
+            category, template = _LLM_TEMPLATES[i % len(_LLM_TEMPLATES)]
+            name = template.format(
+                brand=brand, code=f"QB-{tag}{i:06d}", watts=(300, 600, 800, 1200)[i % 4]
+            )
+            body = {
+                "retailer": "hites",
+                "sku": f"L{tag}-{i}",
+                "name": name,
+                "category": category,
+                "price": 19990 + (i % 50) * 1000,
+                "stock_status": "in_stock",
+                "scraped_at": now_iso(),
+            }
+            out.append(Listing(f"hites:{body['sku']}", body))
+        return out
+
+    # -- measurements -------------------------------------------------------------------------
+
+    async def broker_rate(self, count: int) -> float:
+        """Plain aiokafka: raw-listing-sized messages produced and consumed at once."""
+        assert self.producer is not None
+        value = self.base[0].value
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.stack.kafka_bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            tps = [TopicPartition(BROKER_TOPIC, p) for p in range(PARTITIONS)]
+            consumer.assign(tps)
+            await consumer.seek_to_end(*tps)
+            got = 0
+
+            async def drain() -> None:
+                nonlocal got
+                while got < count:
+                    batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
+                    got += sum(len(r) for r in batches.values())
+
+            started = time.monotonic()
+            reader = asyncio.create_task(drain())
+            futures = [
+                await self.producer.send(BROKER_TOPIC, key=str(i).encode(), value=value)
+                for i in range(count)
+            ]
+            await asyncio.gather(*futures)
+            await asyncio.wait_for(reader, 300)
+            return count / (time.monotonic() - started)
+        finally:
+            await consumer.stop()
+
+    async def flood_offers(self, listings: list[Listing], timeout_s: float) -> float:
+        """Publish as fast as possible; listings/s until every offer is out."""
+        watch = Watch({x.key: int(x.body["price"]) for x in listings})
+        self.tap.watch = watch
+        started = time.monotonic()
+        await self.publish(listings)
+        await asyncio.wait_for(watch.done.wait(), timeout_s)
+        self.tap.watch = None
+        return len(listings) / (max(watch.seen.values()) - started)
+
+    async def flood_llm(self, listings: list[Listing], timeout_s: float) -> float:
+        """The LLM path ends in an offer or in the review queue: both count as done."""
+        watch = Watch({x.key: int(x.body["price"]) for x in listings})
+        self.tap.watch = watch
+        started = time.monotonic()
+        await self.publish(listings)
+        conn = await self.db()
+        keys = list(watch.expected)
+        finished = None
+        try:
+            deadline = started + timeout_s
+            while time.monotonic() < deadline:
+                reviewed = await conn.fetchval(
+                    "SELECT count(*) FROM review_items WHERE listing_key = ANY($1)", keys
+                )
+                if len(watch.seen) + reviewed >= len(keys):
+                    finished = time.monotonic()
+                    break
+                await asyncio.sleep(0.25)
+        finally:
+            await conn.close()
+            self.tap.watch = None
+        if finished is None:
+            raise TimeoutError(f"LLM path: {len(watch.seen)} of {len(keys)} out")
+        return len(listings) / (finished - started)
+
+    async def paced(self, listings: list[Listing], rate: float) -> list[float]:
+        """Offer `listings` at `rate`/s; the latency of each one raw -> offer, in ms."""
+        assert self.producer is not None
+        watch = Watch({x.key: int(x.body["price"]) for x in listings})
+        self.tap.watch = watch
+        sent_at: dict[str, float] = {}
+        futures = []
+        started = time.monotonic()
+        index = 0
+        while index < len(listings):
+            due = min(len(listings), int((time.monotonic() - started) * rate) + 1)
+            while index < due:
+                x = listings[index]
+                sent_at[x.key] = time.monotonic()
+                futures.append(
+                    await self.producer.send(self.raw_topic, key=x.key.encode(), value=x.value)
+                )
+                index += 1
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*futures)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(watch.done.wait(), 120)
+        self.tap.watch = None
+        missing = len(watch.expected) - len(watch.seen)
+        if missing:
+            print(f"  {missing} of {len(watch.expected)} listings not out after 120 s")
+        return [(watch.seen[k] - sent_at[k]) * 1000 for k in watch.expected if k in watch.seen]
+
+    async def profiled(self, label: str, run: Any) -> Any:
+        """Run `run` with py-spy sampling every service; keep each one's top frames."""
+        if not self.args.profile:
+            return await run
+        out_dir = Path(tempfile.mkdtemp(prefix="bench-profile-"))
+        spies = {s: spy(self.pid(s), out_dir / f"{s}.txt") for s in SERVICES}
+        await asyncio.sleep(1.0)
+        try:
+            return await run
+        finally:
+            summary: dict[str, list[tuple[str, float]]] = {}
+            for service, (proc, path) in spies.items():
+                proc.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(20)
+                summary[service] = top_frames(path)
+            self.profiles[label] = summary
+
+    def stage_rates(
+        self, before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        out = {}
+        for service in SERVICES:
+            busy = after[service]["stage_s"] - before[service]["stage_s"]
+            done = after[service]["processed"] - before[service]["processed"]
+            batches = after[service]["batches"] - before[service]["batches"]
+            if done > 0 and busy > 0:
+                out[service] = {
+                    "messages": done,
+                    "busy_s": round(busy, 3),
+                    "per_s": round(done / busy, 1),
+                    "ms_per_message": round(busy / done * 1000, 3),
+                    "mean_batch": round(done / max(batches, 1), 1),
+                }
+        return out
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        args = self.args
+        await self.setup()
+        sampler = asyncio.create_task(self.rss_sampler())
+        runs: dict[str, list[float]] = {"broker": [], "cache_hit": [], "rescrape": [], "llm": []}
+        stages: dict[str, list[dict[str, dict[str, float]]]] = {
+            "cache_hit": [], "rescrape": [], "llm": []
+        }  # fmt: skip
+        known: list[Listing] = []
+        try:
+            for repeat in range(args.repeats):
+                runs["broker"].append(await self.broker_rate(args.count))
+                print(f"repeat {repeat + 1}: broker {runs['broker'][-1]:,.0f} msgs/s")
+                first = repeat == 0
+                for path in ("cache_hit", "rescrape", "llm"):
+                    if path == "llm" and args.llm_count <= 0:
+                        continue
+                    before = self.all_metrics()
+                    if path == "cache_hit":
+                        feed = self.cache_hit_feed(args.count)
+                        job = self.flood_offers(feed, args.timeout_s)
+                    elif path == "rescrape":
+                        feed = self.rescrape_feed(feed, bump=10 * (repeat + 1))
+                        job = self.flood_offers(feed, args.timeout_s)
+                    else:
+                        feed = self.llm_feed(args.llm_count, repeat)
+                        job = self.flood_llm(feed, args.timeout_s)
+                    rate = await (self.profiled(path, job) if first else job)
+                    if path == "rescrape":
+                        known = feed
+                    await asyncio.sleep(1.0)
+                    stages[path].append(self.stage_rates(before, self.all_metrics()))
+                    runs[path].append(rate)
+                    print(f"repeat {repeat + 1}: {path} {rate:,.0f} listings/s")
+            latency: dict[str, dict[str, Any]] = {}
+            for path in ("cache_hit", "rescrape"):
+                rate = statistics.median(runs[path]) / 2
+                count = max(200, min(int(rate * args.latency_s), 50_000))
+                if path == "cache_hit":
+                    feed = self.cache_hit_feed(count)
+                else:
+                    feed = self.rescrape_feed(known[:count], bump=7777)
+                samples = await self.paced(feed, rate)
+                q = statistics.quantiles(samples, n=100)
+                latency[path] = {
+                    "offered_per_s": round(rate, 1),
+                    "listings": len(samples),
+                    "p50_ms": round(q[49], 1),
+                    "p95_ms": round(q[94], 1),
+                    "p99_ms": round(q[98], 1),
+                    "max_ms": round(max(samples), 1),
+                }
+                print(f"latency {path} at {rate:,.0f}/s: {latency[path]}")
+        finally:
+            sampler.cancel()
+            await self.tap.stop()
+            if self.producer is not None:
+                await self.producer.stop()
+        return {"runs": runs, "stages": stages, "latency": latency}
+
+
+def spy(pid: int, path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """py-spy sampling `pid` into `path` (collapsed stacks) until it gets SIGINT."""
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    argv = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw"]
+    argv += ["--nonblocking", "--output", str(path)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, path
+
+
+# Waiting for the network or the next message, not work.
+IDLE_FRAMES = ("EpollSelector.select", "select (selectors.py")
+
+
+def top_frames(path: Path, limit: int = 12) -> list[tuple[str, float]]:
+    """Where a service spends its busy time, from py-spy's collapsed stacks: the share of
+    non-idle samples under each function of the project (inclusive) and, marked `self:`, the
+    frames that themselves used most of it."""
+    if not path.exists():
+        return []
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if any(frames[-1].startswith(idle) for idle in IDLE_FRAMES):
+            continue
+        n = int(count)
+        total += n
+        own["self: " + frames[-1]] += n
+        for name in {
+            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0] + ")"
+            for f in frames
+            if " (" in f and _project_frame(f)
+        }:
+            inclusive[name] += n
+    if not total:
+        return []
+    top = inclusive.most_common(limit) + own.most_common(limit // 2)
+    return [(frame, round(100 * n / total, 1)) for frame, n in top]
+
+
+def _project_frame(frame: str) -> bool:
+    return any(
+        part in frame
+        for part in (
+            "catalog/",
+            "router/",
+            "cache_lookup/",
+            "persister/",
+            "validator/",
+            "batch_builder/",
+            "batch_poller/",
+        )
+    )
+
+
+def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    runs = result["runs"]
+
+    def spread(xs: list[float]) -> dict[str, float]:
+        return {
+            "median": round(statistics.median(xs), 1),
+            "min": round(min(xs), 1),
+            "max": round(max(xs), 1),
+        }
+
+    throughput = {path: spread(xs) for path, xs in runs.items() if xs}
+    broker = throughput["broker"]["median"]
+    for path in ("cache_hit", "rescrape", "llm"):
+        if path in throughput:
+            throughput[path]["ratio_to_broker"] = round(throughput[path]["median"] / broker, 4)
+    stages: dict[str, dict[str, Any]] = {}
+    for path, per_run in result["stages"].items():
+        merged: dict[str, Any] = {}
+        for service in SERVICES:
+            values = [r[service] for r in per_run if service in r]
+            if values:
+                merged[service] = {
+                    "per_s": round(statistics.median(v["per_s"] for v in values), 1),
+                    "ms_per_message": round(
+                        statistics.median(v["ms_per_message"] for v in values), 3
+                    ),
+                    "mean_batch": round(statistics.median(v["mean_batch"] for v in values), 1),
+                }
+        stages[path] = merged
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
+        "config": {
+            "count": args.count,
+            "llm_count": args.llm_count,
+            "repeats": args.repeats,
+            "latency_s": args.latency_s,
+            "partitions": PARTITIONS,
+        },
+        "throughput_per_s": throughput,
+        "raw_runs": runs,
+        "latency_at_half_rate": result["latency"],
+        "stage_capacity": stages,
+        "rss_peak_mb": {},
+        "bars": {"rescrape_per_s": BARS["rescrape"], "cache_hit_per_s": BARS["cache_hit"],
+                 "p95_ms": P95_BAR_MS},
+        "profile_top_self_frames_pct": result.get("profiles", {}),
+    }  # fmt: skip
+
+
+def table(summary: dict[str, Any]) -> str:
+    t = summary["throughput_per_s"]
+    broker = t["broker"]
+    lines = [
+        f"{'path':<10} {'median/s':>10} {'min':>9} {'max':>9} {'/broker':>8} {'bar':>7}",
+        f"{'broker':<10} {broker['median']:>10,.0f} {broker['min']:>9,.0f} {broker['max']:>9,.0f}",
+    ]
+    bars = {"rescrape": BARS["rescrape"], "cache_hit": BARS["cache_hit"]}
+    for path in ("rescrape", "cache_hit", "llm"):
+        if path in t:
+            r = t[path]
+            bar = f"{bars[path]:,.0f}" if path in bars else "-"
+            lines.append(
+                f"{path:<10} {r['median']:>10,.0f} {r['min']:>9,.0f} {r['max']:>9,.0f} "
+                f"{r['ratio_to_broker']:>8.3f} {bar:>7}"
+            )
+    lines.append("")
+    lines.append(f"{'latency':<10} {'offered/s':>10} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
+    for path, lat in summary["latency_at_half_rate"].items():
+        lines.append(
+            f"{path:<10} {lat['offered_per_s']:>10,.0f} {lat['p50_ms']:>9,.1f} "
+            f"{lat['p95_ms']:>9,.1f} {lat['p99_ms']:>9,.1f}"
+        )
+    lines.append("")
+    paths = list(summary["stage_capacity"])
+    lines.append(f"{'stage: ms/msg':<14} " + " ".join(f"{p:>10}" for p in paths) + "  RSS MB")
+    for service in SERVICES:
+        cells = []
+        for p in paths:
+            s = summary["stage_capacity"][p].get(service)
+            cells.append(f"{s['ms_per_message']:>10.3f}" if s else f"{'-':>10}")
+        rss = summary["rss_peak_mb"].get(service, 0)
+        lines.append(f"{service:<14} " + " ".join(cells) + f"  {rss:>6.0f}")
+    return "\n".join(lines)
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The same table in Markdown, for the README's Performance section."""
+    t = summary["throughput_per_s"]
+    lat = summary["latency_at_half_rate"]
+    head = "| path | median listings/s | min - max | ratio to broker | bar | latency at half rate |"
+    rows = [head, "|---|---|---|---|---|---|"]
+    broker = t["broker"]
+    rows.append(
+        f"| broker alone (msgs/s) | {broker['median']:,.0f} | "
+        f"{broker['min']:,.0f} - {broker['max']:,.0f} | 1 | | |"
+    )
+    names = {"rescrape": "re-scrape", "cache_hit": "cache hit", "llm": "LLM (emulator)"}
+    for path in ("rescrape", "cache_hit", "llm"):
+        if path not in t:
+            continue
+        r = t[path]
+        bar = f">= {BARS[path]:,.0f}" if path in BARS else ""
+        latency = ""
+        if path in lat:
+            x = lat[path]
+            latency = (
+                f"p50 {x['p50_ms']:,.0f} / p95 {x['p95_ms']:,.0f} / p99 {x['p99_ms']:,.0f} ms "
+                f"at {x['offered_per_s']:,.0f}/s"
+            )
+        rows.append(
+            f"| {names[path]} | {r['median']:,.0f} | {r['min']:,.0f} - {r['max']:,.0f} | "
+            f"{r['ratio_to_broker']:.3f} | {bar} | {latency} |"
+        )
+    rows += ["", "| service | " + " | ".join(
+        f"{names[p]} ms/listing" for p in summary["stage_capacity"]
+    ) + " | peak RSS MB |"]  # fmt: skip
+    rows.append("|---" * (len(summary["stage_capacity"]) + 2) + "|")
+    for service in SERVICES:
+        cells = []
+        for p in summary["stage_capacity"]:
+            stage = summary["stage_capacity"][p].get(service)
+            cells.append(f"{stage['ms_per_message']:.2f}" if stage else "-")
+        rss = summary["rss_peak_mb"].get(service, 0)
+        rows.append(f"| {service} | " + " | ".join(cells) + f" | {rss:.0f} |")
+    return "\n".join(rows) + "\n"
+
+
+def plot(summary: dict[str, Any], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    t = summary["throughput_per_s"]
+    paths = [p for p in ("rescrape", "cache_hit", "llm") if p in t]
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=80)
+    med = [t[p]["median"] for p in paths]
+    err = [
+        [t[p]["median"] - t[p]["min"] for p in paths],
+        [t[p]["max"] - t[p]["median"] for p in paths],
+    ]
+    ax.bar(paths, med, yerr=err, capsize=4, color=["#4c72b0", "#55a868", "#c44e52"][: len(paths)])
+    for i, p in enumerate(paths):
+        bar = BARS.get(p)
+        if bar:
+            ax.hlines(bar, i - 0.4, i + 0.4, colors="black", linestyles="dashed")
+    ax.set_ylabel("listings/s (median, min-max)")
+    ax.set_title(f"End to end, six services (broker alone: {t['broker']['median']:,.0f} msgs/s)")
+    fig.tight_layout()
+    path = out.with_name(out.stem + "-throughput.png")
+    fig.savefig(path)
+    plt.close(fig)
+    written.append(path)
+
+    stages = summary["stage_capacity"]
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=80)
+    width = 0.8 / max(len(stages), 1)
+    for i, (p, per) in enumerate(stages.items()):
+        xs = [j + i * width for j in range(len(SERVICES))]
+        ax.bar(xs, [per.get(s, {}).get("ms_per_message", 0) for s in SERVICES], width, label=p)
+    ax.set_xticks([j + width for j in range(len(SERVICES))])
+    ax.set_xticklabels([s.replace("_", "\n") for s in SERVICES], fontsize=8)
+    ax.set_ylabel("handler ms per message")
+    ax.legend(fontsize=8)
+    ax.set_title("Per-stage cost (catalog_stage_seconds / messages)")
+    fig.tight_layout()
+    path = out.with_name(out.stem + "-stages.png")
+    fig.savefig(path)
+    plt.close(fig)
+    written.append(path)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--count", type=int, default=int(os.environ.get("BENCH_COUNT", "10000")),
+        help="listings per cache-hit / re-scrape run (BENCH_COUNT; 100000 for the large run)",
+    )  # fmt: skip
+    parser.add_argument("--llm-count", type=int, default=None, help="default: --count")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--latency-s", type=float, default=15.0)
+    parser.add_argument("--timeout-s", type=float, default=1800.0)
+    parser.add_argument("--profile", action="store_true", help="py-spy every service")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    if args.llm_count is None:
+        args.llm_count = args.count
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as root:
+        stack = Stack(Path(root))
+        stack.emulator_args = ["--batch-step-s", "0"]
+        bench = Bench(stack, args)
+        try:
+            stack.start_infra()
+            result = asyncio.run(bench.run())
+        finally:
+            stack.stop_all()
+    result["profiles"] = bench.profiles
+    summary = summarize(result, args)
+    summary["rss_peak_mb"] = {s: round(b / 2**20, 1) for s, b in bench.rss_peak.items()}
+    out = args.out / f"{dt.date.today().isoformat()}.json"
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(summary))
+    plots = plot(summary, out)
+    print()
+    print(table(summary))
+    print(f"\nwrote {out}, {out.with_suffix('.md').name} and {', '.join(p.name for p in plots)}")
+
+
+if __name__ == "__main__":
+    main()
