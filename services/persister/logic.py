@@ -117,6 +117,12 @@ class Changes:
     refuse: set[int] = field(default_factory=set)
     listings: list[str] = field(default_factory=list)
 
+    def absorb(self, other: Changes) -> None:
+        self.products |= other.products
+        self.pairs |= other.pairs
+        self.refuse |= other.refuse
+        self.listings.extend(other.listings)
+
 
 class CatalogWriter:
     def __init__(
@@ -286,10 +292,7 @@ class CatalogWriter:
             # The next listing of the batch must see this one's master as it now is.
             await refresh_best_prices(conn, placed.pairs)
             await fuse_masters(conn, placed.refuse)
-            changes.products |= placed.products
-            changes.pairs |= placed.pairs
-            changes.refuse |= placed.refuse
-            changes.listings.extend(placed.listings)
+            changes.absorb(placed)
         return reviews
 
     async def _attach_same_title(
@@ -329,10 +332,7 @@ class CatalogWriter:
             # The listings resolved one by one next must see these masters as they now are.
             await refresh_best_prices(conn, placed.pairs)
             await fuse_masters(conn, placed.refuse)
-        changes.products |= placed.products
-        changes.pairs |= placed.pairs
-        changes.refuse |= placed.refuse
-        changes.listings.extend(placed.listings)
+        changes.absorb(placed)
         return rest
 
     async def _master_for(
