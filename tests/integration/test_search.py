@@ -8,6 +8,7 @@ shoppers' events land in the interactions table once, however often they are del
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections import Counter
@@ -321,11 +322,18 @@ async def test_hot_queries_are_cached_and_runaway_queries_cancelled(
         # Every filter is part of the key.
         other = await search.search(SearchRequest(q="samsung galaxy", categories=["dairy"]))
         assert not other.cached and other.total == 0
-        # A statement over its timeout is cancelled by Postgres, not waited for.
-        hasty = CatalogSearch(pool, HashingEmbedder(), SearchSettings(statement_timeout_ms=1))
-        with pytest.raises(asyncpg.QueryCanceledError):
-            for _ in range(20):
-                await hasty.search(SearchRequest(q="negro samsung apple sony xiaomi"))
+        # A statement over its timeout is cancelled by Postgres, not waited for: another
+        # session holds the catalog table locked, so the search cannot finish in time.
+        hasty = CatalogSearch(pool, HashingEmbedder(), SearchSettings(statement_timeout_ms=300))
+        blocker = await asyncpg.connect(pipeline.dsn)
+        try:
+            async with blocker.transaction():
+                await blocker.execute("LOCK TABLE productos_maestros IN ACCESS EXCLUSIVE MODE")
+                with pytest.raises(asyncpg.QueryCanceledError):
+                    query = SearchRequest(q="negro samsung apple sony xiaomi")
+                    await asyncio.wait_for(hasty.search(query), timeout=10)
+        finally:
+            await blocker.close()
     finally:
         await client_redis.aclose()
         await pool.close()
