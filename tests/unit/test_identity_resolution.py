@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -181,6 +182,28 @@ def test_sibling_features() -> None:
     same = pair_features(a, _facts("Galaxy A52 Samsung 128 GB negro", retailer="b"))
     assert same["code_token_shared"] == 1.0 and same["code_token_unmatched"] == 0.0
     assert same["unmatched_tokens_max"] == 0.0 < features["unmatched_tokens_max"]
+
+
+def test_abbreviated_and_inflected_words_are_no_unmatched_words() -> None:
+    a = _facts("Shampoo Sedal Prebioticos Biotina 190 ml")
+    b = _facts("Shampoo prebiotico biotina Sedal 190ml", retailer="b")
+    features = pair_features(a, b)
+    assert features["idf_unmatched_max"] > 0.0  # `prebioticos` / `prebiotico` differ as words
+    assert features["soft_unmatched_max"] == 0.0
+    short = pair_features(
+        _facts("Fideos Lucchetti Tirabuzon 500 g"), _facts("Fideos Lucchetti tirabuz 500g", "b")
+    )
+    assert short["soft_unmatched_max"] == 0.0 < short["idf_unmatched_max"]
+    flavour = pair_features(
+        _facts("Yogur Serenisima Frutilla 120 g"), _facts("Yogur Serenisima Vainilla 120g", "b")
+    )
+    assert flavour["soft_unmatched_min"] > 0.0
+    # Words with digits match only exactly, and short words only exactly.
+    codes = pair_features(_facts("Galaxy A52 128GB"), _facts("Galaxy A53 128GB", "b"))
+    assert codes["soft_unmatched_min"] > 0.0
+    assert pair_features(a, a)["char_trigram_jaccard"] == 1.0
+    assert 0.0 < features["char_trigram_jaccard"] < 1.0
+    assert features["char_trigram_jaccard"] > flavour["char_trigram_jaccard"]
 
 
 def test_codes_of_one_shape_with_other_digits_conflict() -> None:
@@ -451,6 +474,64 @@ async def test_decisions_known_new_review_and_judged() -> None:
     assert (judged.outcome, judged.master_id) == ("judged", new_master_id("a:1"))
     refused = await resolver.resolve(catalog, "b:1", close, no)
     assert (refused.outcome, refused.master_id) == ("judged", new_master_id("b:1"))
+
+
+async def test_a_clear_winner_attaches_in_the_band() -> None:
+    matcher = load_resolver().matcher
+    first = _facts("Sony WH-1000XM4 Noise Cancelling Headphones Black")
+    close = _facts("Sony WH1000XM4 headphones", retailer="b")
+    catalog = InMemoryCatalog()
+    catalog.record("a:1", first, "m1")
+    off = Resolver(matcher, attach_at=0.999, new_below=0.05)
+    assert (await off.resolve(catalog, "b:1", close)).outcome == "review"
+    clear = Resolver(matcher, attach_at=0.999, new_below=0.05, clear_at=0.05, clear_margin=0.0)
+    attached = await clear.resolve(catalog, "b:1", close)
+    assert (attached.outcome, attached.master_id) == ("attached", "m1")
+    # The master already holds an offer of the listing's own store: no clear winner.
+    own_store = replace(close, retailer="a")
+    assert (await clear.resolve(catalog, "a:2", own_store)).outcome == "review"
+    # Above the score but not far enough ahead of the next master.
+    catalog.record("c:1", _facts("Sony WH-1000XM4 Wireless Headphones", retailer="c"), "m2")
+    ranked = clear.rank(close, list(await catalog.candidates(close, 20)))
+    assert [c.master_id for c, _ in ranked][:2] in (["m1", "m2"], ["m2", "m1"])
+    gap = ranked[0][1] - ranked[1][1]
+    narrow = Resolver(
+        matcher, attach_at=0.999, new_below=0.05, clear_at=0.05, clear_margin=gap + 0.01
+    )
+    assert (await narrow.resolve(catalog, "b:1", close)).outcome == "review"
+    wide = Resolver(matcher, attach_at=0.999, new_below=0.05, clear_at=0.05, clear_margin=gap)
+    assert (await wide.resolve(catalog, "b:1", close)).outcome == "attached"
+    # Above the score floor only: no clear winner.
+    high = Resolver(
+        matcher, attach_at=0.999, new_below=0.05, clear_at=ranked[0][1] + 0.0001, clear_margin=0
+    )
+    assert (await high.resolve(catalog, "b:1", close)).outcome == "review"
+
+
+def test_clear_winner_thresholds_per_group_and_in_the_model_file() -> None:
+    data = load_matcher().to_dict()
+    data["group_thresholds"] = {
+        "technology": {
+            "attach_at": 0.99,
+            "new_below": 0.2,
+            "judge_at": 0.95,
+            "clear_at": 0.6,
+            "clear_margin": 0.4,
+        }
+    }
+    data["thresholds"] = {"attach_at": 0.99, "new_below": 0.2, "judge_at": 0.9}
+    matcher = Matcher.from_dict(data)
+    assert Matcher.from_dict(matcher.to_dict()) == matcher
+    resolver = Resolver(matcher)
+    assert resolver.clear_rule(_facts("Notebook HP 15", category="notebooks")) == (0.6, 0.4)
+    assert resolver.clear_rule(_facts("Leche entera")) == (1.0, 1.0)  # off by default
+    # Thresholds given to the resolver hold everywhere: the groups' rule does not apply.
+    fixed = Resolver(matcher, attach_at=0.99, new_below=0.2)
+    assert fixed.clear_rule(_facts("Notebook HP 15", category="notebooks")) == (1.0, 1.0)
+    with pytest.raises(ValueError):
+        Thresholds(attach_at=0.9, new_below=0.5, judge_at=0.7, clear_at=0.4, clear_margin=0.1)
+    with pytest.raises(ValueError):
+        Resolver(matcher, clear_at=1.5)
 
 
 async def test_a_changed_title_is_not_known() -> None:

@@ -96,6 +96,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "number_unmatched",
     "unmatched_tokens_min",
     "unmatched_tokens_max",
+    "soft_unmatched_min",
+    "soft_unmatched_max",
+    "char_trigram_jaccard",
     "length_ratio",
     "price_log_ratio",
     "price_missing",
@@ -221,6 +224,8 @@ class Profile:
     """The title names a lighter version (`_LIGHT`)."""
     negated: frozenset[str]
     """Words the title says are absent (`sin palo` -> `palo`)."""
+    trigrams: frozenset[str]
+    """Character trigrams of the title's words, each word padded with a space on both sides."""
 
 
 @lru_cache(maxsize=65536)
@@ -261,6 +266,11 @@ def profile(title: str) -> Profile:
         light=any(w in _LIGHT for w in words),
         negated=frozenset(words[i + 1] for i, w in enumerate(words[:-1]) if w in _NEGATIONS),
         compact=title.replace(" ", ""),
+        trigrams=frozenset(
+            padded[i : i + 3]
+            for padded in (f" {w} " for w in tokens)
+            for i in range(len(padded) - 2)
+        ),
         sorted_text=" ".join(sorted(tokens)),
         code_tokens=frozenset(
             w
@@ -326,6 +336,47 @@ def category_group(category: str | None) -> str:
         seen.add(parent.id)
         node = parent
     return node.id[:50]
+
+
+# A word written shorter or inflected on one side (`prebioticos` / `prebiotico`, `tirabuzon` /
+# `tirabuz`, `frutilla` / `frutillas`) is the same word when they share this long a start.
+_SOFT_PREFIX = 4
+
+
+def _soft_same(left: str, right: str) -> bool:
+    """One word is the other abbreviated or inflected: they share their first `_SOFT_PREFIX`
+    letters and the shorter is the longer's start, or they differ only past the shorter's
+    length minus two (`blanqueadora` / `blanqueador`). Words with digits only match exactly:
+    `a52` is not `a53`."""
+    if left == right:
+        return True
+    if any(c.isdigit() for c in left) or any(c.isdigit() for c in right):
+        return False
+    short, long_ = (left, right) if len(left) <= len(right) else (right, left)
+    if len(short) < _SOFT_PREFIX:
+        return False
+    if long_.startswith(short):
+        return True
+    keep = max(len(short) - 2, _SOFT_PREFIX)
+    return short[:keep] == long_[:keep] and len(long_) - len(short) <= 2
+
+
+def _soft_unmatched(
+    a: frozenset[str], b: frozenset[str], weights: TokenWeights
+) -> tuple[float, float]:
+    """The weighted share of `a`'s and `b`'s tokens with no counterpart on the other side, a
+    counterpart being the same word or the same word abbreviated or inflected (`_soft_same`):
+    what two stores' spellings of one product rarely leave, and siblings (another flavour,
+    another line) always do."""
+    only_a, only_b = a - b, b - a
+    left = [t for t in only_a if not any(_soft_same(t, o) for o in only_b)]
+    right = [t for t in only_b if not any(_soft_same(t, o) for o in only_a)]
+    fsum = math.fsum
+    total_a = fsum(weights(t) for t in a)
+    total_b = fsum(weights(t) for t in b)
+    share_a = fsum(weights(t) for t in left) / total_a if total_a else 0.0
+    share_b = fsum(weights(t) for t in right) / total_b if total_b else 0.0
+    return share_a, share_b
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -579,6 +630,10 @@ def pair_features(
     unmatched_a, unmatched_b = len(pa.tokens - pb.tokens), len(pb.tokens - pa.tokens)
     features["unmatched_tokens_min"] = min(unmatched_a, unmatched_b, 5) / 5.0
     features["unmatched_tokens_max"] = min(max(unmatched_a, unmatched_b), 10) / 10.0
+    soft_a, soft_b = _soft_unmatched(pa.tokens, pb.tokens, token_weights)
+    features["soft_unmatched_min"] = min(soft_a, soft_b)
+    features["soft_unmatched_max"] = max(soft_a, soft_b)
+    features["char_trigram_jaccard"] = _jaccard(pa.trigrams, pb.trigrams)
     longer = max(len(a.title), len(b.title))
     features["length_ratio"] = min(len(a.title), len(b.title)) / longer if longer else 0.0
 
