@@ -38,11 +38,7 @@ fitted on the other folds' pairs:
   for each category group with at least `GROUP_MIN_LISTINGS` training listings in some sets
   (`group_thresholds`), and over all sets for the default, the best mean F1 among the values at
   least `JUDGE_PRECISION` precise on average over those sets (else the most precise value);
-  `attach_at` is raised to `judge_at` where it is below;
-* `clear_at` / `clear_margin` (the resolver's clear-winner rule), per category group: the same
-  sets resolved the same way at the group's `judge_at` with each pair of `CLEAR_GRID`; the best
-  mean F1 among the pairs at least as precise on average as `JUDGE_PRECISION` (or as the rule
-  off, when that is below it), else the rule off.
+  `attach_at` is raised to `judge_at` where it is below.
 
 Deterministic: fixed seeds, sorted inputs, and the script re-runs itself with `PYTHONHASHSEED=0`.
 """
@@ -104,9 +100,6 @@ MIN_DF = 3
 JUDGE_PRECISION = 0.90
 JUDGE_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.91, 0.925, 0.95)
 GROUP_MIN_LISTINGS = 200
-# (clear_at, clear_margin) pairs tried for the clear-winner rule of each category group; the rule
-# off is always a choice.
-CLEAR_GRID = ((0.5, 0.5), (0.6, 0.4), (0.7, 0.3), (0.8, 0.2), (0.8, 0.4))
 
 KIND = "gradient_boosting"
 
@@ -453,8 +446,6 @@ def resolve_folds(
     built: dict[str, Built],
     folds: dict[str, np.ndarray],
     chosen: dict[str, float],
-    grid: Iterable[float] = JUDGE_GRID,
-    clear: tuple[float, float] | None = None,
 ) -> dict[float, dict[str, PRF]]:
     """Grouping quality of each training set at each `judge_at` of `JUDGE_GRID`: the whole set
     resolved in order by each fold's model (fitted without that fold's products), scored on the
@@ -464,7 +455,7 @@ def resolve_folds(
     import asyncio
 
     results: dict[float, dict[str, PRF]] = {}
-    grid = [t for t in grid if t >= chosen["new_below"]]
+    grid = [t for t in JUDGE_GRID if t >= chosen["new_below"]]
     for k, model in enumerate(models):
         matcher = Matcher.from_dict({**model, "thresholds": chosen, "training": {}})
         for t in grid:
@@ -472,8 +463,6 @@ def resolve_folds(
                 matcher,
                 attach_at=max(chosen["attach_at"], t),
                 new_below=chosen["new_below"],
-                clear_at=clear[0] if clear else 1.0,
-                clear_margin=clear[1] if clear else 1.0,
             )
             for name, (facts, _, scorer, _) in built.items():
                 masters = asyncio.run(_resolve(resolver, facts, t))
@@ -488,38 +477,8 @@ def resolve_folds(
                 results[t][name] = prf
     for t, per_set in results.items():
         summary = {n: (round(prf.precision, 3), round(prf.f1, 3)) for n, prf in per_set.items()}
-        print(f"judge_at {t} clear {clear} (P, F1) on unseen products: {summary}", flush=True)
+        print(f"judge_at {t} (P, F1) on unseen products: {summary}", flush=True)
     return results
-
-
-def choose_clear(
-    models: list[dict[str, Any]],
-    built: dict[str, Built],
-    folds: dict[str, np.ndarray],
-    chosen: dict[str, float],
-    judge_at: float,
-    off: dict[str, PRF],
-) -> tuple[tuple[float, float] | None, dict[str, dict[str, Any]]]:
-    """The clear-winner rule for the sets of one category group resolved at `judge_at` (`off`:
-    their figures without the rule): the pair of `CLEAR_GRID` with the best mean F1 among those
-    at least as precise on average as `JUDGE_PRECISION`, or as the rule off when that is below
-    it; None (the rule off) when no pair does better."""
-    names = sorted(off)
-    subset = {name: built[name] for name in names}
-
-    def mean(per_set: dict[str, PRF], attribute: str) -> float:
-        return sum(getattr(per_set[n], attribute) for n in names) / len(names)
-
-    floor = min(JUDGE_PRECISION, mean(off, "precision"))
-    best: tuple[float, float] | None = None
-    best_f1 = mean(off, "f1")
-    record: dict[str, dict[str, Any]] = {"off": {n: off[n].as_dict() for n in names}}
-    for clear in CLEAR_GRID:
-        per_set = resolve_folds(models, subset, folds, chosen, (judge_at,), clear)[judge_at]
-        record[f"{clear[0]}/{clear[1]}"] = {n: per_set[n].as_dict() for n in names}
-        if mean(per_set, "precision") >= floor and mean(per_set, "f1") > best_f1:
-            best, best_f1 = clear, mean(per_set, "f1")
-    return best, record
 
 
 def choose_judge_at(results: dict[float, dict[str, PRF]], names: list[str]) -> float:
@@ -665,33 +624,15 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    clear_rules: dict[str, tuple[float, float] | None] = {}
-    clear_record: dict[str, Any] = {}
-    # Groups of the same sets at the same judge_at share one choice.
-    clear_choices: dict[tuple[tuple[str, ...], float], Any] = {}
-    for group, group_names in covered.items():
-        t = per_group[group]
-        key = (tuple(group_names), t)
-        if key not in clear_choices:
-            off = {name: resolved[t][name] for name in group_names}
-            clear_choices[key] = choose_clear(fold_models, built, folds, chosen, t, off)
-        clear_rules[group], clear_record[group] = clear_choices[key]
-        print(f"clear winner rule of {group}: {clear_rules[group]}", flush=True)
-
-    def with_judge(t: float, clear: tuple[float, float] | None = None) -> dict[str, float]:
-        thresholds = {**chosen, "judge_at": t, "attach_at": max(chosen["attach_at"], t)}
-        if clear is not None:
-            thresholds.update(clear_at=clear[0], clear_margin=clear[1])
-        return thresholds
+    def with_judge(t: float) -> dict[str, float]:
+        return {**chosen, "judge_at": t, "attach_at": max(chosen["attach_at"], t)}
 
     model: dict[str, Any] = {
         "version": VERSION,
         "kind": KIND,
         "features": list(FEATURE_NAMES),
         "thresholds": with_judge(default_judge),
-        "group_thresholds": {
-            group: with_judge(t, clear_rules.get(group)) for group, t in per_group.items()
-        },
+        "group_thresholds": {group: with_judge(t) for group, t in per_group.items()},
         "idf": {"default": weights.default, "tokens": dict(weights.idf)},
     }
     if KIND == "logistic":
@@ -724,8 +665,6 @@ def main(argv: list[str] | None = None) -> int:
         "judge_precision": JUDGE_PRECISION,
         "judge_at_per_set": per_set,
         "group_sets": covered,
-        "clear_winner_grid": [list(pair) for pair in CLEAR_GRID],
-        "clear_winner_resolution_unseen_products": clear_record,
     }
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"thresholds: {model['thresholds']}")

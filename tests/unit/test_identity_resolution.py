@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -474,64 +473,6 @@ async def test_decisions_known_new_review_and_judged() -> None:
     assert (judged.outcome, judged.master_id) == ("judged", new_master_id("a:1"))
     refused = await resolver.resolve(catalog, "b:1", close, no)
     assert (refused.outcome, refused.master_id) == ("judged", new_master_id("b:1"))
-
-
-async def test_a_clear_winner_attaches_in_the_band() -> None:
-    matcher = load_resolver().matcher
-    first = _facts("Sony WH-1000XM4 Noise Cancelling Headphones Black")
-    close = _facts("Sony WH1000XM4 headphones", retailer="b")
-    catalog = InMemoryCatalog()
-    catalog.record("a:1", first, "m1")
-    off = Resolver(matcher, attach_at=0.999, new_below=0.05)
-    assert (await off.resolve(catalog, "b:1", close)).outcome == "review"
-    clear = Resolver(matcher, attach_at=0.999, new_below=0.05, clear_at=0.05, clear_margin=0.0)
-    attached = await clear.resolve(catalog, "b:1", close)
-    assert (attached.outcome, attached.master_id) == ("attached", "m1")
-    # The master already holds an offer of the listing's own store: no clear winner.
-    own_store = replace(close, retailer="a")
-    assert (await clear.resolve(catalog, "a:2", own_store)).outcome == "review"
-    # Above the score but not far enough ahead of the next master.
-    catalog.record("c:1", _facts("Sony WH-1000XM4 Wireless Headphones", retailer="c"), "m2")
-    ranked = clear.rank(close, list(await catalog.candidates(close, 20)))
-    assert [c.master_id for c, _ in ranked][:2] in (["m1", "m2"], ["m2", "m1"])
-    gap = ranked[0][1] - ranked[1][1]
-    narrow = Resolver(
-        matcher, attach_at=0.999, new_below=0.05, clear_at=0.05, clear_margin=gap + 0.01
-    )
-    assert (await narrow.resolve(catalog, "b:1", close)).outcome == "review"
-    wide = Resolver(matcher, attach_at=0.999, new_below=0.05, clear_at=0.05, clear_margin=gap)
-    assert (await wide.resolve(catalog, "b:1", close)).outcome == "attached"
-    # Above the score floor only: no clear winner.
-    high = Resolver(
-        matcher, attach_at=0.999, new_below=0.05, clear_at=ranked[0][1] + 0.0001, clear_margin=0
-    )
-    assert (await high.resolve(catalog, "b:1", close)).outcome == "review"
-
-
-def test_clear_winner_thresholds_per_group_and_in_the_model_file() -> None:
-    data = load_matcher().to_dict()
-    data["group_thresholds"] = {
-        "technology": {
-            "attach_at": 0.99,
-            "new_below": 0.2,
-            "judge_at": 0.95,
-            "clear_at": 0.6,
-            "clear_margin": 0.4,
-        }
-    }
-    data["thresholds"] = {"attach_at": 0.99, "new_below": 0.2, "judge_at": 0.9}
-    matcher = Matcher.from_dict(data)
-    assert Matcher.from_dict(matcher.to_dict()) == matcher
-    resolver = Resolver(matcher)
-    assert resolver.clear_rule(_facts("Notebook HP 15", category="notebooks")) == (0.6, 0.4)
-    assert resolver.clear_rule(_facts("Leche entera")) == (1.0, 1.0)  # off by default
-    # Thresholds given to the resolver hold everywhere: the groups' rule does not apply.
-    fixed = Resolver(matcher, attach_at=0.99, new_below=0.2)
-    assert fixed.clear_rule(_facts("Notebook HP 15", category="notebooks")) == (1.0, 1.0)
-    with pytest.raises(ValueError):
-        Thresholds(attach_at=0.9, new_below=0.5, judge_at=0.7, clear_at=0.4, clear_margin=0.1)
-    with pytest.raises(ValueError):
-        Resolver(matcher, clear_at=1.5)
 
 
 async def test_a_changed_title_is_not_known() -> None:

@@ -52,11 +52,6 @@ class Thresholds:
     """No candidate at or above: a new master."""
     judge_at: float
     """Inside the band, the matcher's own yes/no (what the emulator's judgement answers)."""
-    clear_at: float = 1.0
-    """Inside the band, a clear winner attaches without judgement: its score is at or above
-    `clear_at`, ahead of the next master's by at least `clear_margin`, and its master holds no
-    offer of the listing's store (1.0: never)."""
-    clear_margin: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.new_below <= self.judge_at <= self.attach_at <= 1.0:
@@ -64,21 +59,6 @@ class Thresholds:
                 "thresholds must satisfy 0 <= new_below <= judge_at <= attach_at <= 1, "
                 f"got {self.new_below}, {self.judge_at}, {self.attach_at}"
             )
-        if not (self.new_below <= self.clear_at <= 1.0 and 0.0 <= self.clear_margin <= 1.0):
-            raise ValueError(
-                "clear winner thresholds must satisfy new_below <= clear_at <= 1 and "
-                f"0 <= clear_margin <= 1, got {self.clear_at}, {self.clear_margin}"
-            )
-
-    def as_dict(self) -> dict[str, float]:
-        data = {
-            "attach_at": self.attach_at,
-            "new_below": self.new_below,
-            "judge_at": self.judge_at,
-        }
-        if self.clear_at < 1.0:
-            data.update(clear_at=self.clear_at, clear_margin=self.clear_margin)
-        return data
 
 
 @dataclass(frozen=True)
@@ -196,12 +176,21 @@ class Matcher:
             "version": self.version,
             "kind": self.kind,
             "features": list(self.feature_names),
-            "thresholds": self.thresholds.as_dict(),
+            "thresholds": {
+                "attach_at": self.thresholds.attach_at,
+                "new_below": self.thresholds.new_below,
+                "judge_at": self.thresholds.judge_at,
+            },
             "bias": self.bias,
         }
         if self.group_thresholds:
             data["group_thresholds"] = {
-                group: t.as_dict() for group, t in sorted(self.group_thresholds.items())
+                group: {
+                    "attach_at": t.attach_at,
+                    "new_below": t.new_below,
+                    "judge_at": t.judge_at,
+                }
+                for group, t in sorted(self.group_thresholds.items())
             }
         if self.kind == "logistic":
             data["weights"] = list(self.weights)
@@ -287,8 +276,6 @@ def _thresholds(data: dict[str, Any]) -> Thresholds:
         attach_at=float(data["attach_at"]),
         new_below=float(data["new_below"]),
         judge_at=float(data["judge_at"]),
-        clear_at=float(data.get("clear_at", 1.0)),
-        clear_margin=float(data.get("clear_margin", 1.0)),
     )
 
 

@@ -9,17 +9,9 @@ persister's Postgres catalog):
 3. each candidate is scored by the pairwise `Matcher` (several candidates naming one master keep
    the best score);
 4. the best score at or above `attach_at` -> that master (`attached`); no candidate at or above
-   `new_below` -> a new master (`new`, id from the listing key); in between, a clear winner
-   attaches (`attached`: the best master scores at least `clear_at`, at least `clear_margin`
-   ahead of the next master, and holds no offer of the listing's own store, which rarely lists
-   one product twice), else a `Judge` when one is given (an LLM pairwise judgement, or the
-   matcher's own yes/no offline) decides (`judged`), else the listing goes to review with its
-   scored candidates (`review`, no master).
-
-The clear-winner rule reads what a pair score cannot: a flavour or edition sibling scores as high
-as the true product's other spelling, but then both are in the catalog and close together, while
-a product with one plausible master stands alone. Its thresholds are chosen per category group by
-the training script on resolved training data, like `judge_at`.
+   `new_below` -> a new master (`new`, id from the listing key); in between, a `Judge` when one is
+   given (an LLM pairwise judgement, or the matcher's own yes/no offline) decides (`judged`),
+   else the listing goes to review with its scored candidates (`review`, no master).
 """
 
 from __future__ import annotations
@@ -63,8 +55,6 @@ class Resolver:
         attach_at: float | None = None,
         new_below: float | None = None,
         candidate_limit: int = 20,
-        clear_at: float | None = None,
-        clear_margin: float | None = None,
     ) -> None:
         self.matcher = matcher
         self.fixed = attach_at is not None or new_below is not None
@@ -73,12 +63,6 @@ class Resolver:
         self.new_below = matcher.thresholds.new_below if new_below is None else new_below
         if not 0.0 <= self.new_below <= self.attach_at <= 1.0:
             raise ValueError("thresholds must satisfy 0 <= new_below <= attach_at <= 1")
-        self.fixed_clear = clear_at is not None or clear_margin is not None
-        """A clear-winner rule given here holds for every category group."""
-        self.clear_at = 1.0 if clear_at is None else clear_at
-        self.clear_margin = 1.0 if clear_margin is None else clear_margin
-        if not (0.0 <= self.clear_at <= 1.0 and 0.0 <= self.clear_margin <= 1.0):
-            raise ValueError("clear_at and clear_margin must lie in [0, 1]")
         if candidate_limit < 1:
             raise ValueError("candidate_limit must be at least 1")
         self.candidate_limit = candidate_limit
@@ -89,26 +73,6 @@ class Resolver:
             return self.attach_at, self.new_below
         thresholds = self.matcher.thresholds_for(facts.category)
         return thresholds.attach_at, thresholds.new_below
-
-    def clear_rule(self, facts: Facts) -> tuple[float, float]:
-        """`(clear_at, clear_margin)` for the listing: its category group's, unless given."""
-        if self.fixed_clear:
-            return self.clear_at, self.clear_margin
-        if self.fixed:
-            return 1.0, 1.0
-        thresholds = self.matcher.thresholds_for(facts.category)
-        return thresholds.clear_at, thresholds.clear_margin
-
-    def clear_winner(self, facts: Facts, ranked: list[tuple[Candidate, float]]) -> bool:
-        """The best master of `ranked` stands alone: at least `clear_at`, at least
-        `clear_margin` ahead of the next master, and no offer of the listing's store on it."""
-        if not ranked:
-            return False
-        clear_at, clear_margin = self.clear_rule(facts)
-        best, score = ranked[0]
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        own_store = facts.retailer is not None and facts.retailer in best.retailers
-        return score >= clear_at and score - runner_up >= clear_margin and not own_store
 
     def score(self, facts: Facts, candidate: Candidate) -> float:
         """Probability that the listing is the candidate's product."""
@@ -139,9 +103,6 @@ class Resolver:
         scored = tuple((candidate.master_id, round(score, 6)) for candidate, score in ranked)
         attach_at, new_below = self.bounds(facts)
         if ranked and ranked[0][1] >= attach_at:
-            best, score = ranked[0]
-            return Decision("attached", best.master_id, score, scored)
-        if ranked and ranked[0][1] >= new_below and self.clear_winner(facts, ranked):
             best, score = ranked[0]
             return Decision("attached", best.master_id, score, scored)
         band = [(c, s) for c, s in ranked if s >= new_below]
