@@ -1,7 +1,7 @@
 """The pairwise matcher: the probability that two `Facts` describe one product.
 
 A model over `catalog.identity.features`, trained by `scripts/train_matcher.py` on public labeled
-pairs and shipped as a small JSON file in this package (`data/matcher-v2.json`): feature names,
+pairs and shipped as a small JSON file in this package (`data/matcher-v3.json`): feature names,
 the model, its version, decision thresholds and how it was trained. Two kinds of model read the
 same feature vector:
 
@@ -40,7 +40,7 @@ from catalog.identity.model import Facts
 
 __all__ = ["MODEL_FILE", "Matcher", "Thresholds", "Tree", "load_matcher"]
 
-MODEL_FILE = "matcher-v2.json"
+MODEL_FILE = "matcher-v3.json"
 ModelKind = Literal["logistic", "gradient_boosting"]
 
 
