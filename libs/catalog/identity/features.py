@@ -343,6 +343,13 @@ def category_group(category: str | None) -> str:
 _SOFT_PREFIX = 4
 
 
+@lru_cache(maxsize=65536)
+def _softable(word: str) -> bool:
+    """A word that may match another abbreviated or inflected: long enough, no digits."""
+    return len(word) >= _SOFT_PREFIX and not any(c.isdigit() for c in word)
+
+
+@lru_cache(maxsize=262144)
 def _soft_same(left: str, right: str) -> bool:
     """One word is the other abbreviated or inflected: they share their first `_SOFT_PREFIX`
     letters and the shorter is the longer's start, or they differ only past the shorter's
@@ -350,11 +357,9 @@ def _soft_same(left: str, right: str) -> bool:
     `a52` is not `a53`."""
     if left == right:
         return True
-    if any(c.isdigit() for c in left) or any(c.isdigit() for c in right):
+    if not (_softable(left) and _softable(right)):
         return False
     short, long_ = (left, right) if len(left) <= len(right) else (right, left)
-    if len(short) < _SOFT_PREFIX:
-        return False
     if long_.startswith(short):
         return True
     keep = max(len(short) - 2, _SOFT_PREFIX)
@@ -369,13 +374,16 @@ def _soft_unmatched(
     what two stores' spellings of one product rarely leave, and siblings (another flavour,
     another line) always do."""
     only_a, only_b = a - b, b - a
-    left = [t for t in only_a if not any(_soft_same(t, o) for o in only_b)]
-    right = [t for t in only_b if not any(_soft_same(t, o) for o in only_a)]
+    # Only words `_softable` on both sides can match one another (the two sets share none).
+    soft_a = [t for t in only_a if _softable(t)]
+    soft_b = [t for t in only_b if _softable(t)]
+    matched_a = {t for t in soft_a if any(_soft_same(t, o) for o in soft_b)}
+    matched_b = {t for t in soft_b if any(_soft_same(t, o) for o in soft_a)}
     fsum = math.fsum
     total_a = fsum(weights(t) for t in a)
     total_b = fsum(weights(t) for t in b)
-    share_a = fsum(weights(t) for t in left) / total_a if total_a else 0.0
-    share_b = fsum(weights(t) for t in right) / total_b if total_b else 0.0
+    share_a = fsum(weights(t) for t in only_a if t not in matched_a) / total_a if total_a else 0.0
+    share_b = fsum(weights(t) for t in only_b if t not in matched_b) / total_b if total_b else 0.0
     return share_a, share_b
 
 
