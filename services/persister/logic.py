@@ -74,6 +74,8 @@ CACHEABLE_SOURCES = ("rules", "llm")
 # Candidates a review item shows a person, best first.
 REVIEW_CANDIDATES = 5
 IDENTITY_REASON = "identity_uncertain"
+# New listings prefetched at first in a round of batched resolution (see `_resolve_and_place`).
+PREFETCH_WINDOW = 32
 # Joins a master's codes into one text per row of an `unnest` insert (codes never contain it).
 CODE_SEPARATOR = "\x1f"
 
@@ -270,20 +272,23 @@ class CatalogWriter:
         vectors = VectorIndex(self.semantic.model, self.semantic.dim) if self.semantic else None
         pending = unresolved
         rounds = 0
+        window = PREFETCH_WINDOW
         while pending:
-            # One prefetch answers every pending listing as the catalog is now; the listings it
-            # still answers exactly (nothing decided earlier in the round can change their
-            # candidates) are decided from it, the rest after this round is written.
+            # One prefetch answers the next pending listings as the catalog is now; the
+            # listings it still answers exactly (nothing decided earlier in the round can change
+            # their candidates) are decided from it, the rest after this round is written. The
+            # window follows how far the last round got, so a batch whose listings depend on
+            # each other does not prefetch the same listings over and over.
             rounds += 1
             batch = [
                 BatchListing(p.listing.listing_key, facts, p.input_fingerprint)
-                for p, facts in pending
+                for p, facts in pending[:window]
             ]
             found = await prefetch(conn, batch, self.resolver.candidate_limit, vectors)
             round_ = Round(found)
             decided: list[tuple[ValidatedProduct, Facts, Decision]] = []
             done = 0
-            for (p, facts), listing in zip(pending, batch, strict=True):
+            for (p, facts), listing in zip(pending, batch, strict=False):
                 if not round_.independent(listing):
                     break
                 done += 1
@@ -305,6 +310,7 @@ class CatalogWriter:
                 )
                 decided.append((p, facts, decision))
             pending = pending[done:]
+            window = 2 * window if done == len(batch) else max(PREFETCH_WINDOW // 4, 2 * done)
             if not decided:
                 continue
             ids = await self._masters_for(conn, decided, found)

@@ -58,6 +58,8 @@ _SEEDS_PER_KEY = 11
 _SEPARATOR = "\x1f"
 _TRIGRAM_WORD = re.compile(r"[a-z0-9]+")
 _TRIGRAM_SAFE = re.compile(r"[a-z0-9. ]*")
+# What a title similarity computed here may be off by from pg_trgm's (float4 rounding).
+_SIMILARITY_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class Prefetch:
     masters: dict[int, PrefetchedMaster] = field(default_factory=dict)
     similarity_threshold: float = 0.3
     _by_fingerprint: dict[str, PrefetchedMaster] = field(default_factory=dict)
+    _effective: dict[str, tuple[frozenset[int], tuple[int, float] | None]] = field(
+        default_factory=dict
+    )
 
     def top_ids(self, listing_key: str) -> list[int]:
         """The `limit` best masters: identifier hits first, then by title similarity."""
@@ -118,6 +123,28 @@ class Prefetch:
 
     def top(self, listing_key: str) -> list[PrefetchedMaster]:
         return [self.masters[i] for i in self.top_ids(listing_key)]
+
+    def effective(self, listing_key: str) -> tuple[frozenset[int], tuple[int, float] | None]:
+        """The masters whose offers are the listing's candidates, and the (rank, -similarity)
+        of the last of them; None instead when the candidates do not fill `limit` (any other
+        hit would add some)."""
+        held = self._effective.get(listing_key)
+        if held is None:
+            hits = sorted(
+                self.hits.get(listing_key, ()), key=lambda h: (h.rank, -h.similarity, h.master)
+            )
+            masters: set[int] = set()
+            offers = 0
+            cutoff: tuple[int, float] | None = None
+            for h in hits[: self.limit]:
+                masters.add(h.master)
+                offers += max(len(self.masters[h.master].offers), 1)
+                if offers >= self.limit:
+                    cutoff = (h.rank, -h.similarity)
+                    break
+            held = (frozenset(masters), cutoff)
+            self._effective[listing_key] = held
+        return held
 
     def by_fingerprint(self) -> dict[str, PrefetchedMaster]:
         if len(self._by_fingerprint) != len(self.masters):
@@ -363,16 +390,24 @@ def _trigrams(title: str) -> frozenset[str] | None:
     return frozenset(grams)
 
 
-def _similar(a: frozenset[str] | None, b: frozenset[str] | None, threshold: float) -> bool:
-    """Whether pg_trgm's `%` may hold between two titles' trigrams: a margin below the
-    threshold keeps this a superset of it (float4 rounding), and an unknown side may."""
-    if a is None or b is None:
-        return True
+def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """pg_trgm's `similarity` of two titles' trigrams (in float4, as it computes it)."""
     common = len(a & b)
     union = len(a) + len(b) - common
-    if union == 0:
-        return False
-    return float(np.float32(common) / np.float32(union)) >= threshold - 0.02
+    return float(np.float32(common) / np.float32(union)) if union else 0.0
+
+
+def _similar(a: frozenset[str] | None, b: frozenset[str] | None, threshold: float) -> bool:
+    """Whether pg_trgm's `%` may hold between two titles' trigrams: a margin below the
+    threshold keeps this a superset of it, and an unknown side may."""
+    if a is None or b is None:
+        return True
+    return _similarity(a, b) >= threshold - _SIMILARITY_MARGIN
+
+
+def _jaccard(a: _Reach, b: _Reach) -> float:
+    assert a.trigrams is not None and b.trigrams is not None
+    return _similarity(a.trigrams, b.trigrams)
 
 
 @dataclass(frozen=True)
@@ -406,12 +441,20 @@ class _Placed:
     title, brand, category and GTIN after fusion are each one of its listings' (the old fused
     state or one of its recent offers, or the new offer); its codes are their union."""
 
+    master: int | None
+    """The master's row, when it was prefetched (None: created in this round)."""
     states: tuple[_Reach, ...]
     input_fingerprint: str | None
 
 
 class Round:
-    """The listings of a batch decided together from one prefetch (see the module docstring)."""
+    """The listings of a batch decided together from one prefetch (see the module docstring).
+
+    A listing's candidates are the offers of its first masters in (rank, similarity, id) order
+    until `limit` offers: its *effective* masters. A master decided on earlier in the round
+    changes the listing's candidates only if it is one of them, or if what it may hold now
+    (see `_Placed`) could rank it at or before the last of them. When the listing has fewer
+    candidates than `limit`, any master that could be a hit at all counts."""
 
     def __init__(self, prefetch: Prefetch) -> None:
         self.prefetch = prefetch
@@ -430,37 +473,59 @@ class Round:
         key = listing.listing_key
         if self.prefetch.seed_ids.get(key, frozenset()) & self.created:
             return False
-        if any(h.master in self.touched for h in self.prefetch.hits.get(key, ())):
+        effective, cutoff = self.prefetch.effective(key)
+        if self.touched & effective:
             return False
+        hits = {h.master: h for h in self.prefetch.hits.get(key, ())}
         neighbours = self.prefetch.neighbours.get(key, frozenset())
         mine = _reach(listing.facts)
         for placed in self.placed:
-            if placed.input_fingerprint is not None and placed.input_fingerprint in neighbours:
+            held = hits.get(placed.master) if placed.master is not None else None
+            rank = self._best_rank(placed, mine, neighbours, held)
+            if rank is None:
+                continue  # it cannot be one of the listing's hits
+            if cutoff is None:
                 return False
-            if self._reaches(placed.states, mine):
+            similarity = max(
+                (
+                    1.0 if s.trigrams is None or mine.trigrams is None else _jaccard(s, mine)
+                    for s in placed.states
+                ),
+                default=0.0,
+            )
+            if held is not None:
+                similarity = max(similarity, held.similarity)
+            if (rank, -(similarity + _SIMILARITY_MARGIN)) <= cutoff:
                 return False
         return True
 
-    def _reaches(self, states: tuple[_Reach, ...], listing: _Reach) -> bool:
-        """Whether a master fused from `states` (any mix of their values) could be one of the
-        listing's hits: a shared GTIN or code key; in the listing's category group, the same
-        brand with one of its code tokens in the title, or a title within trigram reach."""
-        if any(
-            (listing.gtin is not None and s.gtin == listing.gtin) or (s.codes & listing.codes)
-            for s in states
-        ):
-            return True
-        if not any(s.group == listing.group for s in states):
-            return False
+    def _best_rank(
+        self, placed: _Placed, listing: _Reach, neighbours: frozenset[str], held: _Hit | None
+    ) -> int | None:
+        """The best rank the master of `placed` may have among the listing's hits now (any
+        mix of its states' values), or None when it cannot be one of them."""
+        states = placed.states
+        if listing.gtin is not None and any(s.gtin == listing.gtin for s in states):
+            return 0
+        if any(s.codes & listing.codes for s in states):
+            return 1
+        in_group = any(s.group == listing.group for s in states)
         if (
-            listing.brand is not None
+            in_group
+            and listing.brand is not None
             and listing.tokens
             and any(s.brand == listing.brand for s in states)
             and any(token in s.title for s in states for token in listing.tokens)
         ):
-            return True
+            return 2
         threshold = self.prefetch.similarity_threshold
-        return any(_similar(s.trigrams, listing.trigrams, threshold) for s in states)
+        if in_group and any(_similar(s.trigrams, listing.trigrams, threshold) for s in states):
+            return 3
+        if held is not None:
+            return held.rank
+        if placed.input_fingerprint is not None and placed.input_fingerprint in neighbours:
+            return 4
+        return None
 
     def record(
         self,
@@ -484,4 +549,6 @@ class Round:
         if previous_master is not None:
             self.touched.add(previous_master)
             self.closed = True
-        self.placed.append(_Placed(tuple(states), listing.input_fingerprint))
+        self.placed.append(
+            _Placed(existing.id if existing else None, tuple(states), listing.input_fingerprint)
+        )
