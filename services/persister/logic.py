@@ -273,6 +273,7 @@ class CatalogWriter:
         pending = unresolved
         rounds = 0
         window = PREFETCH_WINDOW
+        carried: Prefetch | None = None
         while pending:
             # One prefetch answers the next pending listings as the catalog is now; the
             # listings it still answers exactly (nothing decided earlier in the round can change
@@ -284,7 +285,9 @@ class CatalogWriter:
                 BatchListing(p.listing.listing_key, facts, p.input_fingerprint)
                 for p, facts in pending[:window]
             ]
-            found = await prefetch(conn, batch, self.resolver.candidate_limit, vectors)
+            found = await prefetch(
+                conn, batch, self.resolver.candidate_limit, vectors, reuse=carried
+            )
             round_ = Round(found)
             decided: list[tuple[ValidatedProduct, Facts, Decision]] = []
             done = 0
@@ -310,6 +313,8 @@ class CatalogWriter:
                 )
                 decided.append((p, facts, decision))
             pending = pending[done:]
+            # Answers the round's decisions cannot have changed are not asked again.
+            carried = found.carry(round_, batch[done:])
             window = 2 * window if done == len(batch) else max(PREFETCH_WINDOW // 4, 2 * done)
             if not decided:
                 continue

@@ -109,6 +109,8 @@ class Prefetch:
     """The input fingerprints of each listing's nearest title embeddings."""
     masters: dict[int, PrefetchedMaster] = field(default_factory=dict)
     similarity_threshold: float = 0.3
+    answered: set[str] = field(default_factory=set)
+    """The listings answered here."""
     _by_fingerprint: dict[str, PrefetchedMaster] = field(default_factory=dict)
     _effective: dict[str, tuple[frozenset[int], tuple[int, float] | None]] = field(
         default_factory=dict
@@ -145,6 +147,29 @@ class Prefetch:
             held = (frozenset(masters), cutoff)
             self._effective[listing_key] = held
         return held
+
+    def carry(self, round_: Round, rest: Sequence[BatchListing]) -> Prefetch:
+        """What stays true once `round_`'s decisions are written: the answers for the listings
+        of `rest` that nothing decided in the round can change, and the masters it did not
+        touch."""
+        out = Prefetch(self.limit, similarity_threshold=self.similarity_threshold)
+        if round_.closed:
+            return out  # the round went where it does not track what changed
+        out.masters = {i: m for i, m in self.masters.items() if i not in round_.touched}
+        for listing in rest:
+            key = listing.listing_key
+            if key not in self.answered or not round_.independent(listing):
+                continue
+            out.answered.add(key)
+            if key in self.known:
+                out.known[key] = self.known[key]
+            out.seeds[key] = self.seeds[key]
+            out.seed_ids[key] = self.seed_ids[key]
+            if key in self.hits:
+                out.hits[key] = self.hits[key]
+            if key in self.neighbours:
+                out.neighbours[key] = self.neighbours[key]
+        return out
 
     def by_fingerprint(self) -> dict[str, PrefetchedMaster]:
         if len(self._by_fingerprint) != len(self.masters):
@@ -292,13 +317,19 @@ async def prefetch(
     limit: int,
     vectors: VectorIndex | None = None,
     exclude: Sequence[int] = (),
+    reuse: Prefetch | None = None,
 ) -> Prefetch:
     """What `PostgresCatalog(conn, exclude, vectors)` answers for each listing (`master_seed`,
-    `known`, `candidates(facts, limit, input_fingerprint)`), in three round trips."""
-    out = Prefetch(limit)
+    `known`, `candidates(facts, limit, input_fingerprint)`), in three round trips; `reuse`
+    (see `Prefetch.carry`) holds answers still valid, which are not asked again."""
+    out = Prefetch(limit) if reuse is None else reuse
+    if out.limit != limit:
+        raise ValueError(f"reused a prefetch of {out.limit} candidates, asked for {limit}")
+    listings = [x for x in listings if x.listing_key not in out.answered]
     if not listings:
         return out
     keys = [x.listing_key for x in listings]
+    out.answered.update(keys)
     seed_ids = {key: {new_master_id(s): s for s in _seeds(key)} for key in keys}
     rows = await conn.fetch(
         _CONTEXT_SQL,
@@ -358,7 +389,7 @@ async def prefetch(
             out.hits.setdefault(r["key"], []).append(
                 _Hit(int(r["id"]), int(r["rank"]), float(r["sim"]))
             )
-    wanted = sorted({i for key in keys for i in out.top_ids(key)})
+    wanted = sorted({i for key in keys for i in out.top_ids(key)} - out.masters.keys())
     if wanted:
         offers: dict[int, list[Facts]] = {}
         for r in await conn.fetch(_MASTERS_SQL, wanted, OFFERS_PER_MASTER):
