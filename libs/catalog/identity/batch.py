@@ -123,9 +123,6 @@ class Prefetch:
         )
         return [h.master for h in hits[: self.limit]]
 
-    def top(self, listing_key: str) -> list[PrefetchedMaster]:
-        return [self.masters[i] for i in self.top_ids(listing_key)]
-
     def effective(self, listing_key: str) -> tuple[frozenset[int], tuple[int, float] | None]:
         """The masters whose offers are the listing's candidates, and the (rank, -similarity)
         of the last of them; None instead when the candidates do not fill `limit` (any other
@@ -178,7 +175,11 @@ class Prefetch:
 
     def candidates(self, listing_key: str) -> list[Candidate]:
         found: list[Candidate] = []
-        for master in self.top(listing_key):
+        for master_id in self.top_ids(listing_key):
+            # Masters past the last one needed may be gone from a carried prefetch.
+            if len(found) >= self.limit:
+                return found
+            master = self.masters[master_id]
             offers = master.offers or (master.facts,)
             for offer in offers:
                 if len(found) >= self.limit:
