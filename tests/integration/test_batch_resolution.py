@@ -25,6 +25,7 @@ from catalog import metrics
 from catalog.cache.l2 import SemanticCache
 from catalog.cache.stores import make_embedder
 from catalog.db.pool import _init_connection
+from catalog.db.statistics import analyze_stale
 from catalog.devstack.stack import Stack
 from catalog.domain.identity import input_fingerprint, product_fingerprint
 from catalog.domain.taxonomy import load_taxonomy
@@ -36,7 +37,7 @@ from catalog.service import Incoming
 from catalog.settings import get_settings
 from persister.logic import CatalogWriter
 from schemas.models import AttributeValue, RawListing, ValidatedProduct
-from tests.integration.harness import create_database
+from tests.integration.harness import create_database, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -443,3 +444,24 @@ async def test_title_trigrams_reproduce_pg_trgm(catalogs: tuple[Catalog, Catalog
         assert common / (len(ga) + len(gb) - common) == pytest.approx(r["sim"], abs=1e-6)
         if r["similar"]:
             assert _similar(ga, gb, r["threshold"])
+
+
+async def test_stale_planner_statistics_are_refreshed(catalogs: tuple[Catalog, Catalog]) -> None:
+    """Tables that changed more than the bound since their last analysis are analysed, and
+    then are not again until they change."""
+    pool = catalogs[1].pool
+    await catalogs[1].write([p.model_copy() for p in batch_feed()[:3]])
+
+    async def analysed_listings() -> list[str] | None:
+        done = await analyze_stale(pool, threshold=0, share=0.0)
+        return done if "listings" in done else None
+
+    await wait_until(analysed_listings, 30)
+    assert await pool.fetchval(
+        "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'listings'"
+    )
+
+    async def quiet() -> bool:
+        return "listings" not in await analyze_stale(pool, threshold=10_000, share=0.0)
+
+    assert await wait_until(quiet, 30)

@@ -264,10 +264,14 @@ WITH t AS (
 SELECT t.key, NULL::int AS id, NULL::int AS rank, NULL::real AS sim, v.fps
 FROM t JOIN v ON v.key = t.key
 UNION ALL
-SELECT t.key, r.id, r.rank, similarity(p.match_title, t.title), NULL
+SELECT t.key, r.id, r.rank, r.sim, NULL
 FROM t LEFT JOIN v ON v.key = t.key
 CROSS JOIN LATERAL (
-    SELECT h.id, min(h.rank) AS rank FROM (
+    -- Each hit's row by primary key: a plan that does not depend on fresh statistics.
+    SELECT h.id, min(h.rank) AS rank,
+           (SELECT similarity(p.match_title, t.title) FROM productos_maestros p
+            WHERE p.id = h.id AND p.merged_into IS NULL) AS sim
+    FROM (
         (SELECT p.id, 0 AS rank FROM productos_maestros p
          WHERE t.gtin IS NOT NULL AND p.gtin = t.gtin AND p.merged_into IS NULL LIMIT $10)
         UNION ALL
@@ -292,8 +296,7 @@ CROSS JOIN LATERAL (
     WHERE NOT (h.id = ANY($11::int[]))
     GROUP BY h.id
 ) AS r
-JOIN productos_maestros p ON p.id = r.id
-WHERE p.merged_into IS NULL"""
+WHERE r.sim IS NOT NULL"""
 
 
 _MASTERS_SQL = f"""
