@@ -13,8 +13,12 @@ For each validated listing, in the batch's transaction:
    or, without one, goes to products.review.v1 with its scored candidates instead of creating a
    master. Creation is serialised per blocking key (GTIN, model codes, brand + category group)
    with transaction-scoped advisory locks taken before candidates are read, so two listings of
-   one new product, in one batch or on two replicas, leave one master; within a batch listings
-   are resolved one after the other, so the second sees the first's master.
+   one new product, in one batch or on two replicas, leave one master. Within a batch the
+   listings are resolved together in rounds (`catalog.identity.batch`): one prefetch of every
+   pending listing's candidates, decisions in batch order for the listings nothing decided
+   earlier in the round can affect, then the round is written and the rest prefetched again;
+   the outcome is the one of resolving them one after the other, so the second listing of a
+   new product sees the first's master.
 2. **Write** the listing with its own price (`listings`, a `price_history` row only when the
    price changed) and recompute its store's best price for the product (`precios_actuales`).
 3. **Learn**: a master whose listings changed is re-fused from all of them (attributes, name,
@@ -318,7 +322,7 @@ class CatalogWriter:
             window = 2 * window if done == len(batch) else max(PREFETCH_WINDOW // 4, 2 * done)
             if not decided:
                 continue
-            ids = await self._masters_for(conn, decided, found)
+            ids = await self._masters_for(conn, decided)
             placements = [
                 Placement(p, facts, ids[i], d.outcome, d.score if d.candidates else None)
                 for i, (p, facts, d) in enumerate(decided)
@@ -337,7 +341,6 @@ class CatalogWriter:
         self,
         conn: asyncpg.Connection,
         decided: Sequence[tuple[ValidatedProduct, Facts, Decision]],
-        found: Prefetch,
     ) -> list[int]:
         """The row id of each decision's master, as `_master_for` gives it, for a whole round:
         live masters share-locked in one statement (in id order), new ones created in one

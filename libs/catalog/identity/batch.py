@@ -538,12 +538,14 @@ class Round:
         self, placed: _Placed, listing: _Reach, neighbours: frozenset[str], held: _Hit | None
     ) -> int | None:
         """The best rank the master of `placed` may have among the listing's hits now (any
-        mix of its states' values), or None when it cannot be one of them."""
+        mix of its states' values, or the rank it held before), or None when it cannot be one
+        of them."""
         states = placed.states
+        ranks = [held.rank] if held is not None else []
         if listing.gtin is not None and any(s.gtin == listing.gtin for s in states):
-            return 0
+            ranks.append(0)
         if any(s.codes & listing.codes for s in states):
-            return 1
+            ranks.append(1)
         in_group = any(s.group == listing.group for s in states)
         if (
             in_group
@@ -552,15 +554,13 @@ class Round:
             and any(s.brand == listing.brand for s in states)
             and any(token in s.title for s in states for token in listing.tokens)
         ):
-            return 2
+            ranks.append(2)
         threshold = self.prefetch.similarity_threshold
         if in_group and any(_similar(s.trigrams, listing.trigrams, threshold) for s in states):
-            return 3
-        if held is not None:
-            return held.rank
+            ranks.append(3)
         if placed.input_fingerprint is not None and placed.input_fingerprint in neighbours:
-            return 4
-        return None
+            ranks.append(4)
+        return min(ranks, default=None)
 
     def record(
         self,
