@@ -18,12 +18,14 @@ with, exactly as `PostgresCatalog` would have answered before the batch wrote an
 Resolving one listing after another, the second of a batch sees what the first wrote (a master
 it created, an offer it added to a master). `Round` keeps a batch exact: a listing is decided
 from the prefetch only when nothing decided earlier in the same round can change its answers:
-no master touched in this round is among its hits, none could become one (a shared GTIN or
-code key, the same brand with one of its code tokens, a title within trigram reach in its
-category group, a listing placed on it among its nearest embeddings), and no master created in
-this round took one of its seeds. The first listing that fails this ends the round: the caller
-writes what the round decided and prefetches again for the rest, so the outcome is the one of
-resolving the listings one by one in order.
+no master touched in this round is among the masters whose offers are its candidates, none
+touched or created could now rank at or before the last of them (a shared GTIN or code key,
+the same brand with one of its code tokens, a title within trigram reach in its category
+group, a listing placed on it among its nearest embeddings), and no master created in this
+round took one of its seeds. The first listing that fails this ends the round: the caller
+writes what the round decided and prefetches again for the rest (`Prefetch.carry` keeps the
+answers the round cannot have changed), so the outcome is the one of resolving the listings
+one by one in order.
 """
 
 from __future__ import annotations
