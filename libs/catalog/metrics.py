@@ -225,6 +225,13 @@ SAME_TITLE_ATTACHED = Counter(
     registry=REGISTRY,
 )
 # Histogram: the matcher's probability for the best candidate of each resolution that scored one.
+RESOLUTION_ROUNDS = Histogram(
+    "catalog_resolution_rounds",
+    "Rounds of candidate prefetching needed to resolve a batch's new listings.",
+    buckets=(1, 2, 3, 5, 8, 13, 21, 34, 55, 89),
+    registry=REGISTRY,
+)
+
 MATCH_SCORE = Histogram(
     "catalog_match_score",
     "Matcher score of the best candidate per resolution.",

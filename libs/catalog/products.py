@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from catalog.cache.entry import CacheEntry
 from catalog.domain.identity import product_fingerprint
@@ -16,21 +17,29 @@ def custom_id(listing_key: str, input_fingerprint: str, attempt: int) -> str:
 
 
 def from_entry(routed: RoutedListing, entry: CacheEntry, source: ResultSource) -> ValidatedProduct:
-    return ValidatedProduct(
-        listing=routed.listing,
-        input_fingerprint=routed.input_fingerprint,
-        product_fingerprint=entry.product_fingerprint,
-        brand=entry.brand,
-        model=entry.model,
-        normalized_name=entry.normalized_name,
-        category=entry.category,
-        attributes=entry.attributes,
-        confidence=entry.confidence,
-        source=source,
-        tier=routed.tier,
-        model_used=entry.model_used,
-        prompt_version=entry.prompt_version,
-    )
+    """The validated product a cache hit answers: every field comes from a model validated
+    already (the routed listing by its topic's contract, the entry when it was read), so the
+    product is built without validating them again, the hot path of every cache hit. The one
+    constraint the entry's own type does not carry (confidence within 0..1) is checked, and
+    an entry outside it goes through full validation, which rejects it."""
+    fields: dict[str, Any] = {
+        "listing": routed.listing,
+        "input_fingerprint": routed.input_fingerprint,
+        "product_fingerprint": entry.product_fingerprint,
+        "brand": entry.brand,
+        "model": entry.model,
+        "normalized_name": entry.normalized_name,
+        "category": entry.category,
+        "attributes": entry.attributes,
+        "confidence": entry.confidence,
+        "source": source,
+        "tier": routed.tier,
+        "model_used": entry.model_used,
+        "prompt_version": entry.prompt_version,
+    }
+    if 0.0 <= entry.confidence <= 1.0:
+        return ValidatedProduct.model_construct(None, **fields)
+    return ValidatedProduct.model_validate(fields)
 
 
 def from_extraction(

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from catalog.cache.stores import CacheStores
 from catalog.catalog_gauges import refresh_catalog_gauges
+from catalog.db.statistics import analyze_stale
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.identity.llm_judge import LLMJudge
 from catalog.identity.resolver import Judge, load_resolver, matcher_judge
@@ -20,6 +21,8 @@ from schemas.models import DeadLetter, ReviewItem, ValidatedProduct
 
 # Catalog size and review backlog move slowly; a count every 30 s is cheap and fresh enough.
 CATALOG_GAUGES_INTERVAL_S = 30.0
+# How often the catalog tables' planner statistics are checked (`catalog.db.statistics`).
+STATISTICS_INTERVAL_S = 15.0
 
 
 class PersisterProcessor:
@@ -69,7 +72,14 @@ class PersisterProcessor:
         return self.stores.health_checks() if self.stores else {}
 
     def timers(self) -> list[tuple[float, Callable[[], Awaitable[None]]]]:
-        return [(CATALOG_GAUGES_INTERVAL_S, self._refresh_catalog_gauges)]
+        return [
+            (CATALOG_GAUGES_INTERVAL_S, self._refresh_catalog_gauges),
+            (STATISTICS_INTERVAL_S, self._refresh_statistics),
+        ]
+
+    async def _refresh_statistics(self) -> None:
+        if self.stores is not None:
+            await analyze_stale(self.stores.pool)
 
     async def _refresh_catalog_gauges(self) -> None:
         if self.stores is not None:

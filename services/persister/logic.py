@@ -13,8 +13,12 @@ For each validated listing, in the batch's transaction:
    or, without one, goes to products.review.v1 with its scored candidates instead of creating a
    master. Creation is serialised per blocking key (GTIN, model codes, brand + category group)
    with transaction-scoped advisory locks taken before candidates are read, so two listings of
-   one new product, in one batch or on two replicas, leave one master; within a batch listings
-   are resolved one after the other, so the second sees the first's master.
+   one new product, in one batch or on two replicas, leave one master. Within a batch the
+   listings are resolved together in rounds (`catalog.identity.batch`): one prefetch of every
+   pending listing's candidates, decisions in batch order for the listings nothing decided
+   earlier in the round can affect, then the round is written and the rest prefetched again;
+   the outcome is the one of resolving them one after the other, so the second listing of a
+   new product sees the first's master.
 2. **Write** the listing with its own price (`listings`, a `price_history` row only when the
    price changed) and recompute its store's best price for the product (`precios_actuales`).
 3. **Learn**: a master whose listings changed is re-fused from all of them (attributes, name,
@@ -43,9 +47,8 @@ from catalog.cache.embeddings import EmbeddingProvider
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
 from catalog.domain.taxonomy import Taxonomy
+from catalog.identity.batch import BatchListing, Prefetch, Round, prefetch
 from catalog.identity.catalog_pg import (
-    PostgresCatalog,
-    SeededSource,
     VectorIndex,
     blocking_keys,
     category_group,
@@ -53,7 +56,6 @@ from catalog.identity.catalog_pg import (
     facts_from_json,
     facts_to_json,
     lock_blocking_keys,
-    master_seed,
     same_title_masters,
 )
 from catalog.identity.facts import facts_from_product
@@ -76,6 +78,10 @@ CACHEABLE_SOURCES = ("rules", "llm")
 # Candidates a review item shows a person, best first.
 REVIEW_CANDIDATES = 5
 IDENTITY_REASON = "identity_uncertain"
+# New listings prefetched at first in a round of batched resolution (see `_resolve_and_place`).
+PREFETCH_WINDOW = 32
+# Joins a master's codes into one text per row of an `unnest` insert (codes never contain it).
+CODE_SEPARATOR = "\x1f"
 
 
 def _seen_at(product: ValidatedProduct) -> datetime:
@@ -268,32 +274,148 @@ class CatalogWriter:
             return reviews
         await lock_blocking_keys(conn, (k for _, f in unresolved for k in blocking_keys(f)))
         vectors = VectorIndex(self.semantic.model, self.semantic.dim) if self.semantic else None
-        source = PostgresCatalog(conn, vectors=vectors)
-        for p, facts in unresolved:
-            key = p.listing.listing_key
-            # A new master's id comes from the seed: the listing key, unless the listing created
-            # a master before (it was another product then).
-            seed = await master_seed(conn, key)
-            decision = await self.resolver.resolve(
-                SeededSource(source, key, p.input_fingerprint), seed, facts, self.judge
+        pending = unresolved
+        rounds = 0
+        window = PREFETCH_WINDOW
+        carried: Prefetch | None = None
+        while pending:
+            # One prefetch answers the next pending listings as the catalog is now; the
+            # listings it still answers exactly (nothing decided earlier in the round can change
+            # their candidates) are decided from it, the rest after this round is written. The
+            # window follows how far the last round got, so a batch whose listings depend on
+            # each other does not prefetch the same listings over and over.
+            rounds += 1
+            batch = [
+                BatchListing(p.listing.listing_key, facts, p.input_fingerprint)
+                for p, facts in pending[:window]
+            ]
+            found = await prefetch(
+                conn, batch, self.resolver.candidate_limit, vectors, reuse=carried
             )
-            metrics.RESOLUTIONS.labels(decision.outcome).inc()
-            if decision.candidates:
-                metrics.MATCH_SCORE.observe(decision.candidates[0][1])
-            if decision.outcome == "review" or decision.master_id is None:
-                reviews.append(await self._queue_review(conn, p, decision))
+            round_ = Round(found)
+            decided: list[tuple[ValidatedProduct, Facts, Decision]] = []
+            done = 0
+            for (p, facts), listing in zip(pending, batch, strict=False):
+                if not round_.independent(listing):
+                    break
+                done += 1
+                key = listing.listing_key
+                decision = await self.resolver.resolve(
+                    found.source(key), found.seeds[key], facts, self.judge
+                )
+                metrics.RESOLUTIONS.labels(decision.outcome).inc()
+                if decision.candidates:
+                    metrics.MATCH_SCORE.observe(decision.candidates[0][1])
+                if decision.outcome == "review" or decision.master_id is None:
+                    reviews.append(await self._queue_review(conn, p, decision))
+                    continue
+                before = previous.get(key)
+                round_.record(
+                    listing,
+                    decision.master_id,
+                    previous_master=before["product_id"] if before is not None else None,
+                )
+                decided.append((p, facts, decision))
+            pending = pending[done:]
+            # Answers the round's decisions cannot have changed are not asked again.
+            carried = found.carry(round_, batch[done:])
+            window = 2 * window if done == len(batch) else max(PREFETCH_WINDOW // 4, 2 * done)
+            if not decided:
                 continue
-            product_id = await self._master_for(conn, decision.master_id, p, facts)
+            ids = await self._masters_for(conn, decided)
+            placements = [
+                Placement(p, facts, ids[i], d.outcome, d.score if d.candidates else None)
+                for i, (p, facts, d) in enumerate(decided)
+            ]
             placed = Changes()
-            score = decision.score if decision.candidates else None
-            await self._place(
-                conn, [Placement(p, facts, product_id, decision.outcome, score)], previous, placed
-            )
-            # The next listing of the batch must see this one's master as it now is.
-            await refresh_best_prices(conn, placed.pairs)
-            await fuse_masters(conn, placed.refuse)
+            await self._place(conn, placements, previous, placed)
+            if pending:
+                # The next round must see these masters as they now are.
+                await refresh_best_prices(conn, placed.pairs)
+                await fuse_masters(conn, placed.refuse)
             changes.absorb(placed)
+        metrics.RESOLUTION_ROUNDS.observe(rounds)
         return reviews
+
+    async def _masters_for(
+        self,
+        conn: asyncpg.Connection,
+        decided: Sequence[tuple[ValidatedProduct, Facts, Decision]],
+    ) -> list[int]:
+        """The row id of each decision's master, as `_master_for` gives it, for a whole round:
+        live masters share-locked in one statement (in id order), new ones created in one
+        statement; a master merged since (or any other case) goes through `_master_for`."""
+        fingerprints = sorted({d.master_id for _, _, d in decided if d.master_id is not None})
+        rows = await conn.fetch(
+            "SELECT id, fingerprint, merged_into FROM productos_maestros "
+            "WHERE fingerprint = ANY($1) ORDER BY id FOR SHARE",
+            fingerprints,
+        )
+        live = {r["fingerprint"]: int(r["id"]) for r in rows if r["merged_into"] is None}
+        held = {r["fingerprint"] for r in rows}
+        # One creation per new master: the first listing of the round that named it.
+        creations: dict[str, tuple[ValidatedProduct, Facts]] = {}
+        for p, facts, d in decided:
+            assert d.master_id is not None
+            if d.master_id not in held and d.master_id not in creations:
+                creations[d.master_id] = (p, facts)
+        if creations:
+            live.update(await self._create_masters(conn, creations))
+        ids: list[int] = []
+        for p, facts, d in decided:
+            assert d.master_id is not None
+            master = live.get(d.master_id)
+            ids.append(
+                master
+                if master is not None
+                else await self._master_for(conn, d.master_id, p, facts)
+            )
+        return ids
+
+    async def _create_masters(
+        self, conn: asyncpg.Connection, creations: dict[str, tuple[ValidatedProduct, Facts]]
+    ) -> dict[str, int]:
+        """New masters, each from the listing that first resolved to it (as `_master_for`
+        creates one), in one statement; returns their row ids."""
+        items = list(creations.items())
+        rows = await conn.fetch(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id, attributes, ai_confidence, ai_enhanced, processing_version, gtin,
+                   model_codes, code_keys, match_brand, category_group, match_title, name_source)
+               SELECT t.fingerprint, t.brand, t.model, t.normalized_name, t.category_id,
+                      t.attributes, t.ai_confidence, t.ai_enhanced, t.processing_version, t.gtin,
+                      string_to_array(t.model_codes, $17), string_to_array(t.code_keys, $17),
+                      t.match_brand, t.category_group, t.match_title, t.name_source
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                           $6::jsonb[], $7::numeric[], $8::bool[], $9::text[], $10::text[],
+                           $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                           $16::text[])
+                    AS t(fingerprint, brand, model, normalized_name, category_id, attributes,
+                         ai_confidence, ai_enhanced, processing_version, gtin, model_codes,
+                         code_keys, match_brand, category_group, match_title, name_source)
+               ORDER BY t.fingerprint
+               ON CONFLICT (fingerprint) DO NOTHING RETURNING id, fingerprint""",
+            [fingerprint for fingerprint, _ in items],
+            [p.brand[:100] for _, (p, _) in items],
+            [p.model[:200] for _, (p, _) in items],
+            [p.normalized_name[:500] for _, (p, _) in items],
+            [p.category[:50] for _, (p, _) in items],
+            [dict(facts.attributes) for _, (_, facts) in items],
+            [round(p.confidence, 2) for _, (p, _) in items],
+            [p.source != "rules" for _, (p, _) in items],
+            [p.prompt_version[:20] for _, (p, _) in items],
+            [facts.gtin for _, (_, facts) in items],
+            [CODE_SEPARATOR.join(sorted(facts.codes)) for _, (_, facts) in items],
+            [CODE_SEPARATOR.join(code_keys(facts.codes)) for _, (_, facts) in items],
+            [facts.brand[:100] if facts.brand else None for _, (_, facts) in items],
+            [category_group(facts.category) for _, (_, facts) in items],
+            [facts.title for _, (_, facts) in items],
+            [p.listing.listing_key for _, (p, _) in items],
+            CODE_SEPARATOR,
+        )
+        created = {r["fingerprint"]: int(r["id"]) for r in rows}
+        metrics.PERSISTED.labels("product_created").inc(len(created))
+        return created
 
     async def _attach_same_title(
         self,
