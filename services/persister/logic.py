@@ -233,7 +233,15 @@ class CatalogWriter:
         detours: list[tuple[int, PriceObservation]] = []
         stale = 0
         async with self.pool.acquire() as conn, conn.transaction():
-            previous = await self._previous(conn, list(latest))
+            # Locked in key order, like `_previous` on the full path: the two paths (on two
+            # replicas, since they are two topics) queue on a listing instead of deadlocking.
+            rows = await conn.fetch(
+                "SELECT listing_key, product_id, retailer, price, price_original, last_seen, "
+                "identity_digest FROM listings WHERE listing_key = ANY($1) "
+                "ORDER BY listing_key FOR UPDATE",
+                list(latest),
+            )
+            previous = {r["listing_key"]: r for r in rows}
             for key, (index, obs) in latest.items():
                 before = previous.get(key)
                 if before is None or before["identity_digest"] != obs.identity_digest:
