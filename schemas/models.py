@@ -119,6 +119,22 @@ class RoutedListing(_Contract):
     routed_at: datetime = Field(default_factory=utcnow)
 
 
+class PriceObservation(_Contract):
+    """A re-scraped listing the router recognised as already persisted with the same identity
+    inputs (`products.prices.v1`): only its price, stock and seen-at can have moved, so it skips
+    normalization and goes straight to the persister. The raw listing travels whole, so a
+    listing the persister finds changed after all goes back through the full path intact."""
+
+    schema_version: Literal[1] = 1
+    listing: RawListing
+    identity_digest: str = Field(
+        description="Digest of the listing's identity inputs (title, GTIN, brand, retailer "
+        "category, attributes) under the cache namespace; the persister applies the price only "
+        "when the listing's stored digest is the same."
+    )
+    routed_at: datetime = Field(default_factory=utcnow)
+
+
 PromptKind = Literal["minimal", "batch", "standard", "detailed", "fallback"]
 
 

@@ -219,6 +219,15 @@ RESOLUTIONS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+# Counter{service,outcome}: re-scrapes on the price-only path. router: `routed` (sent to
+# products.prices.v1); persister: `applied` (price written), `stale_skipped` (older than the row),
+# `full_path` (identity inputs changed or unknown: sent back through the full path).
+FAST_PATH = Counter(
+    "catalog_fast_path_total",
+    "Re-scraped listings on the price-only fast path, by service and outcome.",
+    ["service", "outcome"],
+    registry=REGISTRY,
+)
 SAME_TITLE_ATTACHED = Counter(
     "catalog_same_title_attached_total",
     "New listings attached by the same-title lookup, without a candidate search.",

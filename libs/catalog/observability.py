@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.semconv._incubating.attributes import messaging_attributes as messaging
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 
@@ -129,6 +130,25 @@ def headers_to_dict(
 
 def extract_context(headers: Mapping[str, str]) -> otel_context.Context:
     return propagate.extract(headers)
+
+
+BAGGAGE_FIELDS = frozenset(W3CBaggagePropagator().fields)
+
+
+def tracing_recording() -> bool:
+    """Whether spans are recorded at all: false until a tracer provider is set (tracing not
+    configured), when every span is a non-recording wrapper of its parent's context."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def carried_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A consumed message's trace context headers (`traceparent`, `tracestate`, or whatever the
+    configured propagators use), for an output to carry on unchanged: what a non-recording span
+    injects, without the per-message span work. Baggage is left out, as a span does not carry
+    it either."""
+    fields = propagate.get_global_textmap().fields - BAGGAGE_FIELDS
+    return {k: headers[k] for k in fields if k in headers}
 
 
 def inject_headers(extra: Mapping[str, str] | None = None) -> dict[str, bytes]:

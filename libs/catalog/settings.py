@@ -266,6 +266,12 @@ class RoutingSettings(_Section):
     # The router keeps each title's rules extraction in Redis this long (0: no cache), so a
     # re-scraped title or one seen at another store is not extracted again.
     extraction_cache_ttl_s: int = Field(default=86_400, ge=0)
+    # The persister records in Redis, for this long, a digest of each listing's identity inputs
+    # when it persists the listing on the full path; a re-scrape with the same digest skips
+    # normalization and goes to products.prices.v1 (0: no fast path). Longer than the daily
+    # re-scrape cycle, so a listing takes the full path about once per TTL, which is also how
+    # late an improved cached answer can reach an unchanged listing.
+    listing_digest_ttl_s: int = Field(default=604_800, ge=0)
 
 
 class ValidationSettings(_Section):

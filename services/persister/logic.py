@@ -26,6 +26,14 @@ For each validated listing, in the batch's transaction:
 4. **Publish** catalog.products.v1 / catalog.offers.v1 states whose version grows only when the
    state changed, with event ids derived from key and version.
 
+**Re-scrapes on products.prices.v1** (`handle_prices`): the router sends a listing there when
+Redis holds the identity digest this writer recorded for it (`catalog.cache.listing_digests`)
+and the listing's digest is the same. In one transaction per batch the rows are locked, each
+listing whose row still holds that digest gets its new price, stock and seen-at (one statement
+for all of them and their history rows), and the same catalog.products.v1 / catalog.offers.v1
+states as a re-scrape on the full path are published. A listing whose row holds another digest
+(or none, or no row) goes back to products.raw.v1 with `FULL_PATH_HEADER`, for the full path.
+
 Redelivery changes nothing: the same message takes the fast path to the same master, writes no
 history row, keeps every version, and re-publishes the same event ids. Timestamps come from the
 message (`scraped_at`, else `validated_at`); a message older than what the listing already
@@ -46,6 +54,7 @@ from catalog.brand_registry import observations
 from catalog.cache.embeddings import EmbeddingProvider
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
+from catalog.cache.listing_digests import FULL_PATH_HEADER, ListingDigests, listing_digest
 from catalog.domain.taxonomy import Taxonomy
 from catalog.identity.batch import BatchListing, Prefetch, Round, prefetch
 from catalog.identity.catalog_pg import (
@@ -62,13 +71,14 @@ from catalog.identity.facts import facts_from_product
 from catalog.identity.identifiers import canonical_gtin
 from catalog.identity.model import Decision, Facts, Outcome
 from catalog.identity.resolver import Judge, Resolver, load_resolver
-from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, REVIEW
+from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, RAW, REVIEW
 from catalog.masters import fuse_masters, offer_events, product_states, refresh_best_prices
 from catalog.products import to_entry
 from catalog.service import Incoming, Outgoing, Result
 from schemas.models import (
     DeadLetter,
     Extraction,
+    PriceObservation,
     ReviewCandidate,
     ReviewItem,
     ValidatedProduct,
@@ -142,6 +152,7 @@ class CatalogWriter:
         default_ttl_s: int,
         resolver: Resolver | None = None,
         judge: Judge | None = None,
+        digests: ListingDigests | None = None,
     ) -> None:
         self.pool = pool
         self.taxonomy = taxonomy
@@ -153,6 +164,8 @@ class CatalogWriter:
         self.resolver = resolver or load_resolver()
         # Decides the uncertain band; without one, those listings go to review.
         self.judge = judge
+        # Where the re-scrape fast path learns which listings it may take (None: nowhere).
+        self.digests = digests
 
     async def handle_validated(self, batch: Sequence[Incoming[ValidatedProduct]]) -> list[Result]:
         # Within one batch the last message of a listing is its current state.
@@ -195,6 +208,16 @@ class CatalogWriter:
             await self.l1.set_many(
                 [(p.input_fingerprint, to_entry(p), self._ttl(p.category)) for p in cacheable]
             )
+        if self.digests is not None:
+            # Only now that the rows are committed: their next re-scrape may skip the way here.
+            placed = set(changes.listings)
+            await self.digests.record_many(
+                [
+                    (p.listing.listing_key, listing_digest(p.listing, self.namespace))
+                    for p in products
+                    if p.listing.listing_key in placed
+                ]
+            )
         out: list[Outgoing] = [Outgoing(CATALOG_PRODUCTS, s.product_fingerprint, s) for s in states]
         out.extend(Outgoing(CATALOG_OFFERS, o.product_fingerprint, o) for o in offers)
         out.extend(Outgoing(REVIEW, r.listing.listing_key, r) for r in reviews)
@@ -204,12 +227,69 @@ class CatalogWriter:
         results[0] = out
         return results
 
+    async def handle_prices(self, batch: Sequence[Incoming[PriceObservation]]) -> list[Result]:
+        """Re-scrapes the router found unchanged: the price, stock and seen-at of each listing
+        whose row still holds the observed identity digest, in one statement; the events a
+        re-scrape on the full path publishes; every other listing back to the full path."""
+        latest: dict[str, tuple[int, PriceObservation]] = {}
+        for index, item in enumerate(batch):
+            latest[item.value.listing.listing_key] = (index, item.value)
+        outputs: list[list[Outgoing]] = [[] for _ in batch]
+        applied: list[tuple[PriceObservation, asyncpg.Record]] = []
+        detours: list[tuple[int, PriceObservation]] = []
+        stale = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Locked in key order, like `_previous` on the full path: the two paths (on two
+            # replicas, since they are two topics) queue on a listing instead of deadlocking.
+            rows = await conn.fetch(
+                "SELECT listing_key, product_id, retailer, price, price_original, last_seen, "
+                "identity_digest FROM listings WHERE listing_key = ANY($1) "
+                "ORDER BY listing_key FOR UPDATE",
+                list(latest),
+            )
+            previous = {r["listing_key"]: r for r in rows}
+            for key, (index, obs) in latest.items():
+                before = previous.get(key)
+                if before is None or before["identity_digest"] != obs.identity_digest:
+                    detours.append((index, obs))
+                elif _observed_at(obs) < before["last_seen"]:
+                    # Older than what the listing reflects: like `_stale` on the full path.
+                    stale += 1
+                else:
+                    applied.append((obs, before))
+            if applied:
+                await _apply_prices(conn, applied)
+            pairs = {(b["product_id"], b["retailer"]) for _, b in applied}
+            await refresh_best_prices(conn, pairs)
+            states = await product_states(conn, {b["product_id"] for _, b in applied})
+            offers = await offer_events(conn, [o.listing.listing_key for o, _ in applied])
+        metrics.FAST_PATH.labels("persister", "applied").inc(len(applied))
+        if applied:
+            metrics.RESOLUTIONS.labels("known").inc(len(applied))
+            metrics.PERSISTED.labels("offer").inc(len(applied))
+        if stale:
+            metrics.FAST_PATH.labels("persister", "stale_skipped").inc(stale)
+            metrics.PERSISTED.labels("stale_skipped").inc(stale)
+        if detours:
+            metrics.FAST_PATH.labels("persister", "full_path").inc(len(detours))
+        for index, obs in detours:
+            # The recorded digest was stale (title changed, row gone, Redis behind Postgres):
+            # the listing goes the full way, acknowledged before this batch is committed.
+            outputs[index].append(
+                Outgoing(RAW, obs.listing.listing_key, obs.listing, {FULL_PATH_HEADER: "1"})
+            )
+        if batch:
+            # Like `handle_validated`: the batch's events go with its first message.
+            outputs[0].extend(Outgoing(CATALOG_PRODUCTS, s.product_fingerprint, s) for s in states)
+            outputs[0].extend(Outgoing(CATALOG_OFFERS, o.product_fingerprint, o) for o in offers)
+        return list(outputs)
+
     @staticmethod
     async def _previous(conn: asyncpg.Connection, keys: list[str]) -> dict[str, asyncpg.Record]:
         """The current row of each listing, locked until the transaction ends."""
         rows = await conn.fetch(
             "SELECT listing_key, product_id, retailer, price, price_original, last_seen, "
-            "title, normalization, match_title, gtin, facts FROM listings "
+            "title, normalization, match_title, gtin, facts, identity_digest FROM listings "
             "WHERE listing_key = ANY($1) ORDER BY listing_key FOR UPDATE",
             keys,
         )
@@ -618,19 +698,20 @@ class CatalogWriter:
             """INSERT INTO listings AS l (listing_key, retailer, sku, product_id,
                    input_fingerprint, title, price, price_original, source, first_seen,
                    last_seen, gtin, match_title, facts, normalized_name, currency, stock_status,
-                   url, resolution, match_score, normalization)
+                   url, resolution, match_score, normalization, identity_digest)
                SELECT t.key, t.retailer, t.sku, t.product_id, t.input_fingerprint, t.title,
                       t.price, t.price_original, t.source, t.seen, t.seen, t.gtin,
                       t.match_title, t.facts, t.normalized_name, t.currency, t.stock_status,
-                      t.url, t.resolution, t.match_score, t.normalization
+                      t.url, t.resolution, t.match_score, t.normalization, t.identity_digest
                FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
                            $6::text[], $7::int[], $8::int[], $9::text[], $10::timestamptz[],
                            $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
-                           $16::text[], $17::text[], $18::text[], $19::real[], $20::text[])
+                           $16::text[], $17::text[], $18::text[], $19::real[], $20::text[],
+                           $21::text[])
                     AS t(key, retailer, sku, product_id, input_fingerprint, title, price,
                          price_original, source, seen, gtin, match_title, facts,
                          normalized_name, currency, stock_status, url, resolution, match_score,
-                         normalization)
+                         normalization, identity_digest)
                ON CONFLICT (listing_key) DO UPDATE SET
                    version = l.version + CASE WHEN
                        (l.product_id, l.sku, l.price, l.price_original, l.currency,
@@ -649,6 +730,7 @@ class CatalogWriter:
                    match_title = EXCLUDED.match_title, facts = EXCLUDED.facts,
                    normalized_name = EXCLUDED.normalized_name, currency = EXCLUDED.currency,
                    normalization = EXCLUDED.normalization,
+                   identity_digest = EXCLUDED.identity_digest,
                    stock_status = EXCLUDED.stock_status, url = EXCLUDED.url,
                    resolution = CASE WHEN EXCLUDED.resolution = 'known' THEN l.resolution
                                      ELSE EXCLUDED.resolution END,
@@ -678,6 +760,7 @@ class CatalogWriter:
                 lambda pl: pl.outcome,
                 lambda pl: pl.score,
                 lambda pl: pl.product.product_fingerprint,
+                lambda pl: listing_digest(pl.product.listing, self.namespace),
             ),
         )
         if history:
@@ -799,6 +882,65 @@ class CatalogWriter:
             ],
         )
         return [[] for _ in batch]
+
+
+def _observed_at(obs: PriceObservation) -> datetime:
+    return obs.listing.scraped_at or obs.routed_at
+
+
+async def _apply_prices(
+    conn: asyncpg.Connection, rows: Sequence[tuple[PriceObservation, asyncpg.Record]]
+) -> None:
+    """One statement: the new price, stock and seen-at of each (locked) listing, with the
+    version rules of `CatalogWriter._place` (the identity columns do not move), and a history
+    row where the price changed."""
+    moved = [
+        (b["price"], b["price_original"]) != (o.listing.price, o.listing.price_original)
+        for o, b in rows
+    ]
+    await conn.execute(
+        """WITH t AS (
+               SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[],
+                                    $6::text[], $7::timestamptz[], $8::bool[])
+                   AS t(key, price, price_original, currency, stock_status, url, seen, moved)
+           ), updated AS (
+               UPDATE listings l SET
+                   version = l.version + CASE WHEN
+                       (l.price, l.price_original, l.currency, l.stock_status, l.url,
+                        l.last_seen)
+                       IS DISTINCT FROM (t.price, t.price_original, t.currency, t.stock_status,
+                        t.url, greatest(l.last_seen, t.seen))
+                       THEN 1 ELSE 0 END,
+                   price_version = CASE WHEN (l.price, l.price_original)
+                       IS DISTINCT FROM (t.price, t.price_original)
+                       THEN l.version + 1 ELSE l.price_version END,
+                   price = t.price, price_original = t.price_original, currency = t.currency,
+                   stock_status = t.stock_status, url = t.url,
+                   facts = CASE WHEN jsonb_typeof(l.facts) = 'object'
+                       THEN jsonb_set(l.facts, '{price}', CASE WHEN t.price > 0
+                           THEN to_jsonb(t.price::float8) ELSE 'null'::jsonb END)
+                       ELSE l.facts END,
+                   persisted_at = now(),
+                   last_seen = greatest(l.last_seen, t.seen)
+               FROM t WHERE l.listing_key = t.key
+               RETURNING l.listing_key, l.product_id, l.retailer
+           )
+           INSERT INTO price_history (listing_key, product_id, retailer, price, price_original,
+                                      observed_at)
+           SELECT t.key, u.product_id, u.retailer, t.price, t.price_original, t.seen
+           FROM t JOIN updated u ON u.listing_key = t.key WHERE t.moved""",
+        [o.listing.listing_key for o, _ in rows],
+        [o.listing.price for o, _ in rows],
+        [o.listing.price_original for o, _ in rows],
+        [o.listing.currency for o, _ in rows],
+        [o.listing.stock_status for o, _ in rows],
+        [o.listing.url for o, _ in rows],
+        [_observed_at(o) for o, _ in rows],
+        moved,
+    )
+    changed = sum(moved)
+    if changed:
+        metrics.PERSISTED.labels("price_change").inc(changed)
 
 
 def _columns(rows: Sequence[Placement], *getters: Any) -> list[list[Any]]:

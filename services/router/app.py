@@ -24,7 +24,8 @@ class RouterProcessor:
 
     async def start(self, publish: Publisher) -> None:
         s = self.settings
-        if s.routing.extraction_cache_ttl_s > 0:
+        # One Redis connection for the extraction cache and the re-scrape digests.
+        if s.routing.extraction_cache_ttl_s > 0 or s.routing.listing_digest_ttl_s > 0:
             self.extractions = ExtractionCache(
                 connect(s.redis),
                 s.cache.namespace,

@@ -1,4 +1,8 @@
-"""Routing decisions for raw listings; the only I/O is the optional extraction cache."""
+"""Routing decisions for raw listings; the only I/O is the optional extraction cache.
+
+A re-scrape (the persister recorded this listing's identity digest, and it is unchanged) goes
+to products.prices.v1 after the business rules, with no extraction, scoring or cache lookup;
+a listing the persister sent back with `FULL_PATH_HEADER` always takes the full path."""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ from collections.abc import Sequence
 
 from catalog import metrics
 from catalog.cache.extractions import ExtractionCache, TitleRouting, extraction_key
+from catalog.cache.listing_digests import FULL_PATH_HEADER, listing_digest
 from catalog.domain.extractor import extract
 from catalog.domain.identity import input_fingerprint
 from catalog.domain.routing import choose_tier, complexity_score
-from catalog.kafka.topics import ROUTED
+from catalog.kafka.topics import PRICES, ROUTED
 from catalog.service import Incoming, Outgoing, Rejected, Result
 from catalog.settings import Settings
-from schemas.models import Extraction, RawListing, RoutedListing
+from schemas.models import Extraction, PriceObservation, RawListing, RoutedListing
 
 
 def _fold(text: str) -> str:
@@ -26,6 +31,8 @@ class Router:
         self.extractions = extractions
         self.routing = settings.routing
         self.excluded = {_fold(c) for c in self.routing.excluded_categories}
+        self.namespace = settings.cache.namespace
+        self.fast_path = self.routing.listing_digest_ttl_s > 0
 
     def check_business_rules(self, listing: RawListing) -> None:
         rules = self.routing
@@ -81,16 +88,37 @@ class Router:
         )
 
     async def handle(self, batch: Sequence[Incoming[RawListing]]) -> list[Result]:
-        # The batch's titles seen before, in one lookup: only the others are extracted.
+        # The batch's titles seen before and its listings' recorded identity digests, in one
+        # lookup: re-scrapes skip the rest, and only unseen titles are extracted.
         digests = [extraction_key(item.value) for item in batch]
-        known = await self.extractions.get_many(list(set(digests))) if self.extractions else {}
+        candidates = (
+            sorted({i.value.listing_key for i in batch if FULL_PATH_HEADER not in i.headers})
+            if self.fast_path
+            else []
+        )
+        known: dict[str, TitleRouting] = {}
+        recorded: dict[str, str] = {}
+        if self.extractions is not None:
+            known, recorded = await self.extractions.lookup(list(set(digests)), candidates)
         fresh: dict[str, TitleRouting] = {}
         results: list[Result] = []
         stores: Counter[str] = Counter()
         tiers: Counter[str] = Counter()
+        prices = 0
         for item, digest in zip(batch, digests, strict=True):
+            listing = item.value
+            stored = recorded.get(listing.listing_key)
             try:
-                routed = self.route(item.value, known.get(digest) or fresh.get(digest))
+                if stored is not None and FULL_PATH_HEADER not in item.headers:
+                    identity = listing_digest(listing, self.namespace)
+                    if identity == stored:
+                        self.check_business_rules(listing)
+                        observation = PriceObservation(listing=listing, identity_digest=identity)
+                        results.append([Outgoing(PRICES, listing.listing_key, observation)])
+                        stores[listing.retailer] += 1
+                        prices += 1
+                        continue
+                routed = self.route(listing, known.get(digest) or fresh.get(digest))
             except Rejected as rejected:
                 results.append(rejected)
                 continue
@@ -98,14 +126,16 @@ class Router:
                 fresh[digest] = TitleRouting(
                     input_fingerprint=routed.input_fingerprint, rules=routed.rules
                 )
-            stores[item.value.retailer] += 1
+            stores[listing.retailer] += 1
             tiers[routed.tier] += 1
-            results.append([Outgoing(ROUTED, item.value.listing_key, routed)])
+            results.append([Outgoing(ROUTED, listing.listing_key, routed)])
         # Counted once per label and batch, not once per listing.
         for store, n in stores.items():
             metrics.LISTINGS.labels(store).inc(n)
         for tier, n in tiers.items():
             metrics.TIERS.labels(tier).inc(n)
+        if prices:
+            metrics.FAST_PATH.labels("router", "routed").inc(prices)
         if self.extractions is not None and fresh:
             await self.extractions.set_many(list(fresh.items()))
         return results

@@ -9,6 +9,9 @@ under the cache namespace, so a new prompt/taxonomy version starts afresh; entri
 `routing.extraction_cache_ttl_s`, so a change of the extractor's data reaches every title within
 that time.
 
+The same MGET also fetches the re-scrape fast path's listing digests
+(`catalog.cache.listing_digests`), so a batch costs the router one Redis round trip for both.
+
 Like L1, Redis is an accelerator, never a dependency: an error marks it down for
 `retry_after_s`, during which every title is extracted and nothing is written.
 """
@@ -27,6 +30,7 @@ from pydantic import BaseModel
 
 from catalog import metrics
 from catalog.cache.l1 import REDIS_CALL_TIMEOUT_S
+from catalog.cache.listing_digests import digest_key
 from schemas.models import Extraction, RawListing
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ class ExtractionCache:
     ) -> None:
         self.client = client
         self.namespace = namespace
+        # 0: extractions are neither looked up nor stored (the digests may still be).
+        self.enabled = ttl_s > 0
         self.ttl_s = max(ttl_s, 1)
         self.retry_after_s = retry_after_s
         self._down_until = 0.0
@@ -71,18 +77,33 @@ class ExtractionCache:
         metrics.DEPENDENCY_UP.labels("redis").set(0)
 
     async def get_many(self, digests: Sequence[str]) -> dict[str, TitleRouting]:
-        if not digests or not self.available:
-            return {}
+        found, _ = await self.lookup(digests, [])
+        return found
+
+    async def lookup(
+        self, digests: Sequence[str], listing_keys: Sequence[str]
+    ) -> tuple[dict[str, TitleRouting], dict[str, str]]:
+        """The extractions of `digests` and the recorded identity digests of `listing_keys`,
+        in one MGET; both empty while Redis is down."""
+        if not self.enabled:
+            digests = []
+        if (not digests and not listing_keys) or not self.available:
+            return {}, {}
+        keys = [self.key(d) for d in digests]
+        keys.extend(digest_key(self.namespace, k) for k in listing_keys)
         try:
-            values = await asyncio.wait_for(
-                self.client.mget([self.key(d) for d in digests]), REDIS_CALL_TIMEOUT_S
-            )
+            values = await asyncio.wait_for(self.client.mget(keys), REDIS_CALL_TIMEOUT_S)
         except (redis.RedisError, OSError, TimeoutError) as exc:
             self._mark_down(exc)
-            return {}
+            return {}, {}
         metrics.DEPENDENCY_UP.labels("redis").set(1)
+        recorded = {
+            key: raw.decode() if isinstance(raw, bytes) else str(raw)
+            for key, raw in zip(listing_keys, values[len(digests) :], strict=True)
+            if raw is not None
+        }
         found: dict[str, TitleRouting] = {}
-        for digest, raw in zip(digests, values, strict=True):
+        for digest, raw in zip(digests, values[: len(digests)], strict=True):
             if raw is not None:
                 try:
                     found[digest] = TitleRouting.model_validate_json(raw)
@@ -90,10 +111,10 @@ class ExtractionCache:
                     log.warning("unreadable extraction entry %s ignored", digest)
         metrics.CACHE_LOOKUPS.labels("extraction", "hit").inc(len(found))
         metrics.CACHE_LOOKUPS.labels("extraction", "miss").inc(len(digests) - len(found))
-        return found
+        return found, recorded
 
     async def set_many(self, items: Sequence[tuple[str, TitleRouting]]) -> None:
-        if not items or not self.available:
+        if not items or not self.available or not self.enabled:
             return
         try:
             async with self.client.pipeline(transaction=False) as pipe:

@@ -66,7 +66,13 @@ from catalog.kafka.failures import (
     sleep_unless,
 )
 from catalog.kafka.topics import DLQ, TopicSpec
-from catalog.observability import ConsumerSpans, headers_to_dict, inject_headers
+from catalog.observability import (
+    ConsumerSpans,
+    carried_headers,
+    headers_to_dict,
+    inject_headers,
+    tracing_recording,
+)
 from catalog.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -156,13 +162,20 @@ class Sender:
             await self._producer.stop()
             self._producer = None
 
-    def record(self, out: Outgoing, source: int | None = None) -> Send:
-        """Encode an output; call inside the span it should be traced under."""
+    def record(
+        self, out: Outgoing, source: int | None = None, carried: dict[str, str] | None = None
+    ) -> Send:
+        """Encode an output; call inside the span it should be traced under, or pass the trace
+        headers it should carry (`carried`, when no span is recorded)."""
+        if carried is None:
+            headers = list(inject_headers(out.headers).items())
+        else:
+            headers = [(k, v.encode("latin-1")) for k, v in {**carried, **out.headers}.items()]
         return Send(
             topic=out.topic.full_name(self.settings.kafka),
             key=out.key.encode("utf-8"),
             value=encode(out.value),
-            headers=list(inject_headers(out.headers).items()),
+            headers=headers,
             source=source,
         )
 
@@ -447,7 +460,22 @@ class ConsumeLoop:
                 )
             )
             sources.append(index)
-        if items:
+        if items and not tracing_recording():
+            # No span would be recorded: each output carries its message's trace headers as
+            # they came (what a non-recording span passes on), without per-message span work.
+            self.faults.before_handler()
+            results = list(await handler(items))
+            if len(results) != len(items):
+                raise RuntimeError("handler returned a result count unlike its input")
+            for position, (index, result) in enumerate(zip(sources, results, strict=True)):
+                if isinstance(result, Rejected):
+                    sends.append(
+                        await self._dead_letter(records[index], result.error_type, result.reason)
+                    )
+                    continue
+                carried = carried_headers(items[position].headers)
+                sends.extend(self.sender.record(out, index, carried) for out in result)
+        elif items:
             self.faults.before_handler()
             spans = ConsumerSpans(items, self.group_id)
             try:

@@ -16,6 +16,7 @@ from schemas.models import (
     Interaction,
     LLMRequest,
     LLMResult,
+    PriceObservation,
     RawListing,
     ReviewItem,
     RoutedListing,
@@ -50,6 +51,8 @@ LLM_REQUESTS = TopicSpec("llm.requests.v1", LLMRequest, "custom_id", 6)
 LLM_BATCHES = TopicSpec("llm.batches.v1", BatchSubmitted, "batch_id", 3)
 LLM_RESULTS = TopicSpec("llm.results.v1", LLMResult, "custom_id", 6)
 VALIDATED = TopicSpec("products.validated.v1", ValidatedProduct, "retailer:sku", 12)
+# Re-scrapes whose identity inputs the persister recorded: router -> persister, price only.
+PRICES = TopicSpec("products.prices.v1", PriceObservation, "retailer:sku", 12)
 REVIEW = TopicSpec("products.review.v1", ReviewItem, "retailer:sku", 3)
 DLQ = TopicSpec("products.dlq.v1", DeadLetter, "source topic:partition:offset", 3)
 CATALOG_PRODUCTS = TopicSpec(
@@ -66,6 +69,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     LLM_BATCHES,
     LLM_RESULTS,
     VALIDATED,
+    PRICES,
     REVIEW,
     DLQ,
     CATALOG_PRODUCTS,
