@@ -226,6 +226,8 @@ class Sender:
                 if current is not None and _append(current[0], rec):
                     continue
                 if current is not None:
+                    # Out of the open batches first: a batch is never handed over twice.
+                    del open_batches[tp]
                     handed.append(await self._hand_over(current, tp))
                 batch = producer.create_batch()
                 if not _append(batch, rec):
