@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 from pydantic import SecretStr
 
@@ -716,3 +717,217 @@ async def test_a_postgres_outage_is_waited_out_without_dead_letters(stack: Stack
     finally:
         pipeline.stop()
         gate.shutdown()
+
+
+# -- batched sends: partitions, order and a failed send phase ---------------------------------
+
+
+WIDE = TopicSpec("test.wide.v1", RawListing, "retailer:sku", 6)
+PER_RECORD = TopicSpec("test.per-record.v1", RawListing, "retailer:sku", 6)
+
+
+async def read_placed(
+    stack: Stack, topic: str, partitions: int
+) -> list[tuple[int, str, bytes, dict[str, bytes]]]:
+    """Every record on a topic as (partition, key, value, headers), each partition in order."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[tuple[int, str, bytes, dict[str, bytes]]] = []
+        while True:
+            fetched = await consumer.getmany(timeout_ms=300)
+            for tp, records in fetched.items():
+                out.extend(
+                    (tp.partition, r.key.decode(), r.value, dict(r.headers))
+                    for r in records
+                    if r.key is not None and r.value is not None
+                )
+            behind = any([await consumer.position(tp) < ends[tp] for tp in tps])
+            if not fetched and not behind:
+                return out
+    finally:
+        await consumer.stop()
+
+
+async def test_batched_sends_keep_each_keys_partition_order_and_headers(stack: Stack) -> None:
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
+    kafka = topics.kafka.model_copy(update={"partitions": 6})
+    await create_topics(kafka, (WIDE, PER_RECORD))
+    wide, per_record = WIDE.full_name(kafka), PER_RECORD.full_name(kafka)
+    # 40 keys, 5 records each, interleaved; 2 KB values fill a 16 KiB producer batch after a
+    # few records, so every partition gets several batches.
+    keys = [f"lider:sku-{i}" for i in range(40)]
+    sequence = [(key, step) for step in range(5) for key in keys]
+
+    def value(key: str, step: int) -> bytes:
+        return f"{key}|{step}|".encode() + b"v" * 2000
+
+    # The per-record path the producer takes on its own: which partition each key gets.
+    plain = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    await plain.start()
+    try:
+        for key, step in sequence:
+            await plain.send(per_record, key=key.encode(), value=value(key, step))
+        await plain.flush()
+    finally:
+        await plain.stop()
+
+    settings = Settings(kafka=kafka.model_copy(update={"max_batch_bytes": 16_384}))
+    sender = Sender(settings, FaultInjector(FaultSettings(), "test"), "test-sender")
+    await sender.start()
+    try:
+        await sender.send_all(
+            [
+                Send(wide, k.encode(), value(k, s), [("step", str(s).encode())], source=i)
+                for i, (k, s) in enumerate(sequence)
+            ]
+        )
+    finally:
+        await sender.stop()
+
+    expected = {k: p for p, k, _, _ in await read_placed(stack, per_record, 6)}
+    placed = await read_placed(stack, wide, 6)
+    assert len(placed) == len(sequence)
+    assert len({p for p, _, _, _ in placed}) == 6
+    for key in keys:
+        mine = [(p, v, h) for p, k, v, h in placed if k == key]
+        assert {p for p, _, _ in mine} == {expected[key]}
+        assert [v for _, v, _ in mine] == [value(key, s) for s in range(5)]
+        assert [h["step"] for _, _, h in mine] == [str(s).encode() for s in range(5)]
+
+
+class ScriptedSendFaults(FaultInjector):
+    """Fails every send phase half-way through while `failing` is set, and records where."""
+
+    def __init__(self) -> None:
+        super().__init__(FaultSettings(), "echo")
+        self.failing = True
+        self.failed_at: list[int] = []
+
+    def send_fault_at(self, count: int) -> int | None:
+        if not self.failing or count < 1:
+            return None
+        self.failed_at.append(count // 2)
+        return count // 2
+
+
+class RecordingSender(Sender):
+    """The real sender, remembering the records of each send phase."""
+
+    def __init__(self, settings: Settings, faults: FaultInjector) -> None:
+        super().__init__(settings, faults, "echo")
+        self.phases: list[list[Send]] = []
+
+    async def send_all(self, records: Sequence[Send]) -> None:
+        self.phases.append(list(records))
+        await super().send_all(records)
+
+
+def spread_failure(sender: RecordingSender, faults: ScriptedSendFaults) -> bool:
+    """At least three failed phases, one of them with records for two partitions or more of
+    the output topic both before and after its fault."""
+    six = list(range(6))
+
+    def partitions(records: Sequence[Send]) -> int:
+        return len({DefaultPartitioner()(r.key, six, six) for r in records})
+
+    failed = zip(sender.phases, list(faults.failed_at), strict=False)
+    spread = any(partitions(p[:at]) >= 2 and partitions(p[at:]) >= 2 for p, at in failed)
+    return len(faults.failed_at) >= 3 and spread
+
+
+class WideEcho:
+    async def __call__(self, batch: Sequence[Incoming[Any]]) -> list[Result]:
+        return [[Outgoing(WIDE, item.value.listing_key, item.value)] for item in batch]
+
+
+async def test_a_send_phase_failing_across_partitions_commits_nothing_then_all_arrive(
+    stack: Stack,
+) -> None:
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
+    kafka = topics.kafka.model_copy(
+        update={
+            "partitions": 6, "session_timeout_s": 4.0, "retry_base_s": 0.05,
+            "retry_max_s": 0.3, "batch_max": 40,
+        }
+    )  # fmt: skip
+    await create_topics(kafka, (RAW, WIDE, DLQ))
+    listings = [
+        RawListing(retailer="lider", sku=f"wide-{i}", name=f"Producto {i}", price=1000 + i)
+        for i in range(120)
+    ]
+    raw = RAW.full_name(kafka)
+    plain = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    await plain.start()
+    try:
+        for x in listings:
+            await plain.send(raw, key=x.listing_key.encode(), value=encode(x))
+        await plain.flush()
+    finally:
+        await plain.stop()
+
+    faults = ScriptedSendFaults()
+    settings = Settings(kafka=kafka, faults=FaultSettings())
+    sender = RecordingSender(settings, faults)
+    originals = OriginalStore(settings.postgres)
+    loop = ConsumeLoop("echo", settings, {RAW: WideEcho()}, sender, originals, all_healthy, faults)
+    await run_loop(loop)
+    wide = WIDE.full_name(kafka)
+    try:
+        # Several failed phases, one of them with records for several partitions of the output
+        # topic on both sides of its fault.
+        await wait_until(lambda: _async(spread_failure(sender, faults)), 30)
+        async with loop._in_flight:  # no send phase in flight while the offsets are read
+            group = AIOKafkaConsumer(
+                bootstrap_servers=stack.kafka_bootstrap,
+                group_id=loop.group_id,
+                enable_auto_commit=False,
+            )
+            await group.start()
+            try:
+                tps = [TopicPartition(raw, p) for p in range(6)]
+                assert [await group.committed(tp) for tp in tps] == [None] * 6
+            finally:
+                await group.stop()
+            faults.failing = False
+        total = len(listings)
+
+        async def all_committed() -> bool:
+            return await _committed_in(stack, loop.group_id, raw, 6) == total
+
+        await wait_until(all_committed, 60)
+    finally:
+        await stop_loop(loop)
+    failed_phases = sender.phases[: len(faults.failed_at)]
+    handed_before_fault: dict[str, int] = {}
+    for phase, at in zip(failed_phases, faults.failed_at, strict=True):
+        for rec in phase[:at]:
+            handed_before_fault[rec.key.decode()] = handed_before_fault.get(rec.key.decode(), 0) + 1
+    placed = await read_placed(stack, wide, 6)
+    counts: dict[str, int] = {}
+    for _, key, _, _ in placed:
+        counts[key] = counts.get(key, 0) + 1
+    # Every output once from the attempt that committed, plus exactly the records the failed
+    # attempts had handed over before their fault (at-least-once: a retry resends those).
+    assert counts == {
+        x.listing_key: 1 + handed_before_fault.get(x.listing_key, 0) for x in listings
+    }
+    assert len({p for p, _, _, _ in placed}) == 6
+
+
+async def _committed_in(stack: Stack, group_id: str, topic: str, partitions: int) -> int:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.kafka_bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        return sum([(await consumer.committed(tp)) or 0 for tp in tps])
+    finally:
+        await consumer.stop()

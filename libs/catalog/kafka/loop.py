@@ -49,7 +49,10 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, MessageSizeTooLargeError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 
@@ -134,6 +137,9 @@ class Sender:
         self.faults = faults
         self.client_id = client_id
         self._producer: AIOKafkaProducer | None = None
+        # The producer's partitioner, also used to group records per partition before sending.
+        self._partitioner = DefaultPartitioner()
+        self._max_request_bytes = settings.kafka.max_request_bytes
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -152,7 +158,8 @@ class Sender:
             acks="all",
             linger_ms=tuning.linger_ms,
             max_batch_size=tuning.max_batch_bytes,
-            max_request_size=self.settings.kafka.max_request_bytes,
+            max_request_size=self._max_request_bytes,
+            partitioner=self._partitioner,
         )
         await producer.start()
         self._producer = producer
@@ -182,33 +189,69 @@ class Sender:
     async def send_all(self, records: Sequence[Send]) -> None:
         """Send `records` and return once the broker has acknowledged every one of them.
 
-        Raises the first failure, after every record handed to the producer has settled, so a
+        The records are appended, in order, to one producer batch per topic and partition (the
+        partition the producer's own partitioner gives the key, so a key keeps its partition and
+        its order); a full batch is handed over and a new one started. Each batch is one
+        request entry with one acknowledgement, instead of one future per record.
+
+        Raises the first failure, after every batch handed to the producer has settled, so a
         retry never overlaps a send still in flight. A record the producer can never accept
-        raises `OutputTooLarge` naming the message it came from.
+        raises `OutputTooLarge` naming the message it came from; the records before a failure
+        are still sent (as a per-record send would have), the ones after it are not.
         """
         fail_at = self.faults.send_fault_at(len(records))
+        producer = self.producer
+        partitions: dict[str, list[int]] = {}
+        open_batches: dict[tuple[str, int], tuple[BatchBuilder, Send]] = {}
         handed: list[tuple[Send, asyncio.Future[Any]]] = []
         failure: BaseException | None = None
         for index, rec in enumerate(records):
             try:
                 if index == fail_at:
                     self.faults.fail_send()
-                future = await self.producer.send(
-                    rec.topic, key=rec.key, value=rec.value, headers=rec.headers
+                size = DefaultRecordBatchBuilder.estimate_size_in_bytes(
+                    rec.key, rec.value, rec.headers
                 )
+                if size > self._max_request_bytes:
+                    raise MessageSizeTooLargeError(
+                        f"The message is {size} bytes when serialized which is larger than "
+                        "the maximum request size you have configured with the "
+                        "max_request_size configuration"
+                    )
+                if rec.topic not in partitions:
+                    partitions[rec.topic] = sorted(await producer.partitions_for(rec.topic))
+                all_partitions = partitions[rec.topic]
+                tp = (rec.topic, self._partitioner(rec.key, all_partitions, all_partitions))
+                current = open_batches.get(tp)
+                if current is not None and _append(current[0], rec):
+                    continue
+                if current is not None:
+                    # Out of the open batches first: a batch is never handed over twice.
+                    del open_batches[tp]
+                    handed.append(await self._hand_over(current, tp))
+                batch = producer.create_batch()
+                if not _append(batch, rec):
+                    raise RuntimeError("an empty producer batch refused its first record")
+                open_batches[tp] = (batch, rec)
             except TOO_LARGE as exc:
                 failure = OutputTooLarge(rec.source or 0, rec.topic, len(rec.value), str(exc))
                 break
             except Exception as exc:
                 failure = exc
                 break
-            handed.append((rec, future))
+        # Whatever was appended before a failure goes out too, as a per-record send would have.
+        for tp, current in open_batches.items():
+            try:
+                handed.append(await self._hand_over(current, tp))
+            except Exception as exc:
+                failure = failure or exc
+                break
         outcomes = await asyncio.gather(*(f for _, f in handed), return_exceptions=True)
         if failure is None:
-            for (rec, _), outcome in zip(handed, outcomes, strict=True):
+            for (first, _), outcome in zip(handed, outcomes, strict=True):
                 if isinstance(outcome, TOO_LARGE):
                     failure = OutputTooLarge(
-                        rec.source or 0, rec.topic, len(rec.value), str(outcome)
+                        first.source or 0, first.topic, len(first.value), str(outcome)
                     )
                     break
                 if isinstance(outcome, BaseException):
@@ -216,6 +259,22 @@ class Sender:
                     break
         if failure is not None:
             raise failure
+
+    async def _hand_over(
+        self, current: tuple[BatchBuilder, Send], tp: tuple[str, int]
+    ) -> tuple[Send, asyncio.Future[Any]]:
+        """Close a batch and queue it for its partition; the future settles on its ack."""
+        batch, first = current
+        batch.close()
+        future = await self.producer.send_batch(batch, tp[0], partition=tp[1])
+        return first, future
+
+
+def _append(batch: BatchBuilder, rec: Send) -> bool:
+    """Append a record to a producer batch; False when the batch is full."""
+    return (
+        batch.append(timestamp=None, key=rec.key, value=rec.value, headers=rec.headers) is not None
+    )
 
 
 @dataclass
