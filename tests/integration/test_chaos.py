@@ -43,5 +43,6 @@ async def test_small_chaos_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
     assert set(chaos.terms) == set(SERVICES) and min(chaos.terms.values()) >= 2, report
     assert result.restarts >= 3 * len(SERVICES), report
     assert result.persisted and result.review and result.dlq, report
+    assert result.rescrapes > 0, report
     assert chaos.injected > 0, report
     assert result.ok, report

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from catalog.chaos.feed import POISON_KINDS, build_feed
+from catalog.chaos.feed import POISON_KINDS, build_feed, rescrape
 from catalog.chaos.report import Facts, idle_tail, longest_stall, tally
+from catalog.chaos.run import RestartingCounter
 from catalog.settings import Settings
 from router.logic import Router
 from schemas.models import RawListing
@@ -96,3 +97,47 @@ def test_the_verdict_counts_loss_and_every_kind_of_duplicate() -> None:
     )
     split = tally(feed, calm, restarts=3, progress=[])
     assert split.duplicate_masters == 1 and split.ok
+
+
+def test_a_rescrape_is_the_same_listing_later_at_another_price() -> None:
+    item = next(i for i in build_feed(100, seed=4) if i.kind == "rules")
+    again, price = rescrape(item, 5)
+    before = RawListing.model_validate_json(item.value)
+    after = RawListing.model_validate_json(again.value)
+    assert again.key == item.key and again.product == item.product
+    assert after.name == before.name and after.price == price != before.price
+    assert before.scraped_at is not None and after.scraped_at is not None
+    assert after.scraped_at > before.scraped_at
+    assert rescrape(item, 6)[0].value != again.value
+
+
+def test_the_verdict_fails_a_rescraped_listing_left_at_an_older_price() -> None:
+    feed = build_feed(200, seed=3, oversized_bytes=1000)
+    facts = Facts()
+    for item in feed:
+        if item.product is not None:
+            facts.persisted[item.key] = 1
+            facts.offers[item.key] = 1
+            facts.prices[item.key] = json.loads(item.value)["price"]
+        elif item.kind == "review":
+            facts.review.add(item.key)
+        else:
+            facts.dead_letters[item.key] = 1
+    rules = [i for i in feed if i.kind == "rules"][:3]
+    last_prices = {i.key: rescrape(i, n)[1] for n, i in enumerate(rules)}
+    for key, price in list(last_prices.items())[:2]:
+        facts.prices[key] = price
+    behind = tally(feed, facts, restarts=0, progress=[], last_prices=last_prices, rescrapes=4)
+    assert not behind.ok
+    assert behind.stale_prices == 1 and behind.stale_keys == (rules[2].key,)
+    assert (behind.rescrapes, behind.rescraped_listings) == (4, 3)
+    assert "not at their last price" in behind.render()
+    facts.prices[rules[2].key] = last_prices[rules[2].key]
+    assert tally(feed, facts, restarts=0, progress=[], last_prices=last_prices).ok
+
+
+def test_a_restarting_counter_adds_up_each_life() -> None:
+    counter = RestartingCounter()
+    for value in (0.0, 3.0, 5.0, None, 1.0, 4.0, 0.0, 2.0):
+        counter.sample(value)
+    assert counter.value == 5.0 + 4.0 + 2.0

@@ -14,10 +14,16 @@ normalized (by the rules tier or the LLM) and the others are cache hits. The mix
 
 Every message has a unique Kafka key, so each one can be found again in `listings`,
 `review_items` or `dead_letters`. Standard library only and deterministic for a seed.
+
+While the run publishes, it also re-publishes listings it sent earlier with a new price
+(`rescrape`, the daily re-scrape of a store's catalog): same key, same title, a later
+`scraped_at`, so most of them take the re-scrape fast path. Every listing carries `scraped_at`,
+as real scrapers send it: it orders a listing's observations across redeliveries.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from dataclasses import dataclass
@@ -46,6 +52,9 @@ _SYLLABLES = ("qwo", "rva", "vor", "tex", "zan", "dri", "kel", "mox", "pli", "ta
 _COLORS = ("Negro", "Azul", "Verde", "Blanco", "Gris")
 _UNREADABLE = ("??", "!!", "##", "--", "..", "1234", "5678", "**")
 POISON_KINDS = ("malformed_json", "binary", "wrong_schema", "wrong_types", "oversized")
+# Fixed times keep the feed deterministic; every re-scrape is observed after every first listing.
+SCRAPED_FROM = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+RESCRAPED_FROM = SCRAPED_FROM + dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,13 @@ def _brand(rng: random.Random, taken: set[str]) -> str:
             return name
 
 
-def _listing(retailer: str, sku: str, name: str, category: str, price: int) -> dict[str, object]:
+def _scraped_at(start: dt.datetime, serial: int) -> str:
+    return (start + dt.timedelta(milliseconds=serial)).isoformat()
+
+
+def _listing(
+    retailer: str, sku: str, name: str, category: str, price: int, serial: int = 0
+) -> dict[str, object]:
     return {
         "retailer": retailer,
         "sku": sku,
@@ -85,7 +100,17 @@ def _listing(retailer: str, sku: str, name: str, category: str, price: int) -> d
         "category": category,
         "price": price,
         "stock_status": "in_stock",
+        "scraped_at": _scraped_at(SCRAPED_FROM, serial),
     }
+
+
+def rescrape(item: FeedItem, serial: int) -> tuple[FeedItem, int]:
+    """`item` scraped again later (the `serial`-th re-scrape of the run) at a new price: the
+    message and the price the listing must end up with."""
+    body = json.loads(item.value)
+    body["price"] = int(body["price"]) + 1000 * (serial % 9 + 1)
+    body["scraped_at"] = _scraped_at(RESCRAPED_FROM, serial)
+    return FeedItem(item.key, json.dumps(body).encode(), item.kind, item.product), body["price"]
 
 
 def _poison(kind: str, index: int, rng: random.Random, oversized_bytes: int) -> bytes:
@@ -147,7 +172,8 @@ def build_feed(
         sellers = rng.sample(RETAILERS, k=min(mix.listings_per_product, valid - len(items)))
         for retailer in sellers:
             sku = f"{product}-{retailer[:3]}"
-            body = _listing(retailer, sku, title, category, price + rng.randrange(0, 5) * 1000)
+            price_here = price + rng.randrange(0, 5) * 1000
+            body = _listing(retailer, sku, title, category, price_here, len(items))
             items.append(FeedItem(f"{retailer}:{sku}", json.dumps(body).encode(), kind, product))
     for i in range(count["review"]):
         noise = " ".join(rng.choice(_UNREADABLE) for _ in range(3))

@@ -20,6 +20,8 @@ class Facts:
     dead_letters: Counter[str] = field(default_factory=Counter)
     # listing_key -> `precios_actuales` rows naming it
     offers: Counter[str] = field(default_factory=Counter)
+    # listing_key -> the listing's current price (`listings.price`)
+    prices: dict[str, int] = field(default_factory=dict)
     # LLM requests the spend ledger billed, and the LLM items that hold one billed result each
     ledger_requests: int = 0
     billed_items: int = 0
@@ -42,7 +44,14 @@ class Tally:
     longest_stall_s: float
     idle_tail_s: float = 0.0
     dlq_topic_replays: int = 0
+    # Re-scrapes published, listings they touched, how many of those do not hold their last
+    # price (a lost or reordered re-scrape), and price batches the fast path applied (sampled).
+    rescrapes: int = 0
+    rescraped_listings: int = 0
+    stale_prices: int = 0
+    fast_path_applied: int = 0
     missing_keys: tuple[str, ...] = ()
+    stale_keys: tuple[str, ...] = ()
     by_kind: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @property
@@ -54,6 +63,7 @@ class Tally:
             # offer row per listing, counted below), and concurrent creation of one product is
             # proven apart (tests/integration/test_identity.py).
             self.missing == 0
+            and self.stale_prices == 0
             and self.duplicate_offers == 0
             and self.duplicate_charges == 0
             and self.duplicate_dead_letters == 0
@@ -66,6 +76,9 @@ class Tally:
             ("review", str(self.review)),
             ("DLQ", str(self.dlq)),
             ("missing", str(self.missing)),
+            ("re-scrapes (listings)", f"{self.rescrapes} ({self.rescraped_listings})"),
+            ("re-scraped listings not at their last price", str(self.stale_prices)),
+            ("re-scrapes applied by the fast path (sampled)", str(self.fast_path_applied)),
             ("products split over masters (matching)", str(self.duplicate_masters)),
             ("duplicate offers", str(self.duplicate_offers)),
             ("duplicate LLM charges", str(self.duplicate_charges)),
@@ -86,7 +99,11 @@ class Tally:
             lines.append(f"  {kind:<8} {parts}")
         if self.missing_keys:
             lines.append(f"missing (first 20): {', '.join(self.missing_keys[:20])}")
-        lines.append("verdict: " + ("OK" if self.ok else "FAILED (loss or duplicates)"))
+        if self.stale_keys:
+            stale = ", ".join(self.stale_keys[:20])
+            lines.append(f"not at their last price (first 20): {stale}")
+        verdict = "OK" if self.ok else "FAILED (loss, stale prices or duplicates)"
+        lines.append(f"verdict: {verdict}")
         return "\n".join(lines)
 
 
@@ -131,7 +148,13 @@ def tally(
     facts: Facts,
     restarts: int,
     progress: Sequence[tuple[float, int]],
+    last_prices: Mapping[str, int] | None = None,
+    rescrapes: int = 0,
+    fast_path_applied: int = 0,
 ) -> Tally:
+    """The verdict. `last_prices`: each re-scraped listing's last published price; a persisted
+    listing must hold it (re-scrapes are of `rules` listings, which never go to review)."""
+    last_prices = last_prices or {}
     items = list(feed)
     counts: Counter[str] = Counter()
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
@@ -146,6 +169,11 @@ def tally(
         if item.product is not None and item.key in facts.persisted:
             masters[item.product].add(facts.persisted[item.key])
     keys = {item.key for item in items}
+    stale = sorted(
+        key
+        for key, price in last_prices.items()
+        if key in facts.persisted and facts.prices.get(key) != price
+    )
     return Tally(
         published=len(items),
         persisted=counts["persisted"],
@@ -162,6 +190,11 @@ def tally(
         longest_stall_s=longest_stall(progress, len(items)),
         idle_tail_s=idle_tail(progress, len(items)),
         dlq_topic_replays=sum(n - 1 for n in facts.dlq_records.values() if n > 1),
+        rescrapes=rescrapes,
+        rescraped_listings=len(last_prices),
+        stale_prices=len(stale),
+        fast_path_applied=fast_path_applied,
         missing_keys=tuple(sorted(missing)),
+        stale_keys=tuple(stale),
         by_kind={k: dict(v) for k, v in by_kind.items()},
     )

@@ -5,7 +5,9 @@ One run:
 1. starts a private embedded stack (its own directory, ports, database and broker, so a `make up`
    stack is never touched) and the six services under an in-process `Supervisor`;
 2. publishes the chaos feed (`feed.py`): a burst first (a large backlog: the Batch API path), then
-   a trickle of small groups (small backlogs: the synchronous path) for as long as the chaos lasts;
+   a trickle of small groups (small backlogs: the synchronous path) for as long as the chaos lasts,
+   with re-scrapes (new prices) of `rules` listings sent earlier among them (the re-scrape fast
+   path; the rules tier never sends one to review, so each must end at its last price);
 3. meanwhile, in order:
    - SIGKILLs round-robin over the six services. Kills of batch_builder and batch_poller are aimed
      at the LLM recovery windows by watching `llm_batch_items`: a kill of batch_builder waits
@@ -23,7 +25,8 @@ One run:
      started: it is a cache), the LLM endpoint down (the emulator stopped and started; its files
      and batches are kept in its data directory). The broker is in-memory and never touched;
 4. waits until every published message is accounted for (a `listings` row, a `review_items` row
-   or a `dead_letters` row with its key) or the timeout, and prints the table of `report.py`.
+   or a `dead_letters` row with its key) and every re-scraped listing holds its last price, or
+   the timeout, and prints the table of `report.py`.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from catalog.chaos.feed import FeedItem, build_feed
+from catalog.chaos.feed import FeedItem, build_feed, rescrape
 from catalog.chaos.report import Facts, Tally, tally
 from catalog.devstack.stack import SERVICES, Stack
 from catalog.devstack.supervisor import RestartPolicy, Supervisor
@@ -62,6 +65,10 @@ SEND_RATE_ENV = "CATALOG_FAULTS__SEND_RATE"
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # How long a kill of batch_builder/batch_poller waits for its LLM recovery window to open.
 AIM_TIMEOUT_S = 20.0
+# Re-scrapes: after each group of the trickle, this chance of re-publishing a `rules` listing
+# sent at least RESCRAPE_LAG listings earlier (by then it is usually persisted: the fast path).
+RESCRAPE_SHARE = 0.6
+RESCRAPE_LAG = 150
 # Batch-path kills first: right after the opening burst the Batch API has work in flight.
 KILL_ORDER = ("batch_poller", "router", "batch_builder", "cache_lookup", "validator", "persister")
 
@@ -165,12 +172,62 @@ SELECT count(*) FROM wanted w WHERE
 """
 
 
-async def accounted(dsn: str, keys: list[str]) -> int:
+# Re-scraped listings (keys, last prices) not yet at their last price.
+BEHIND_SQL = """
+SELECT count(*) FROM unnest($1::text[], $2::int[]) AS w(k, price)
+WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.listing_key = w.k AND l.price = w.price)
+"""
+
+
+async def accounted(dsn: str, keys: list[str], last_prices: dict[str, int] | None = None) -> int:
+    """Messages accounted for: every key with a row, less the re-scraped listings whose row
+    does not hold their last price yet."""
+    prices = last_prices or {}
+
     async def count(conn: asyncpg.Connection) -> int:
-        return int(await conn.fetchval(ACCOUNTED_SQL, keys))
+        done = int(await conn.fetchval(ACCOUNTED_SQL, keys))
+        if prices:
+            done -= int(await conn.fetchval(BEHIND_SQL, list(prices), list(prices.values())))
+        return done
 
     result: int = await _query(dsn, count)
     return result
+
+
+def _fast_path_applied(stack: Stack) -> float | None:
+    """The persister's `catalog_fast_path_total{outcome="applied"}` (None when unreachable)."""
+    from catalog.service import SERVICE_PORT_OFFSETS
+
+    port = stack.ports.web_base + SERVICE_PORT_OFFSETS["persister"]
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("catalog_fast_path_total{") and 'outcome="applied"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@dataclass
+class RestartingCounter:
+    """A counter of a process that restarts (back to 0): the sum of what each life counted,
+    as sampled (what a life counted after its last sample is lost: a lower bound)."""
+
+    total: float = 0.0
+    last: float = 0.0
+
+    def sample(self, value: float | None) -> None:
+        if value is None:
+            return
+        if value < self.last:
+            self.total += self.last
+        self.last = value
+
+    @property
+    def value(self) -> float:
+        return self.total + self.last
 
 
 async def _llm_states(dsn: str) -> Counter[str]:
@@ -227,6 +284,8 @@ async def collect_facts(stack: Stack) -> Facts:
             "SELECT listing_key, count(*) AS n FROM precios_actuales GROUP BY listing_key"
         ):
             facts.offers[row["listing_key"]] = row["n"]
+        for row in await conn.fetch("SELECT listing_key, price FROM listings"):
+            facts.prices[row["listing_key"]] = row["price"]
         facts.ledger_requests = int(
             await conn.fetchval("SELECT coalesce(sum(requests), 0) FROM llm_spend")
         )
@@ -302,6 +361,10 @@ class ChaosRun:
             config.listings, seed=config.seed, oversized_bytes=config.oversized_bytes
         )
         self.keys = [item.key for item in self.feed]
+        # Re-scraped listing -> the price of its last re-scrape (what its row must end at).
+        self.last_prices: dict[str, int] = {}
+        self.rescrapes = 0
+        self.fast_path = RestartingCounter()
         self.progress: list[tuple[float, int]] = []
         self.publishing_done = asyncio.Event()
         self.chaos_done = asyncio.Event()
@@ -335,13 +398,28 @@ class ChaosRun:
                 groups.append(rest[:size])
                 rest = rest[size:]
             pause = spread_s / max(len(groups), 1)
+            sent = burst
             for group in groups:
-                await self._send(producer, topic, group)
+                await self._send(producer, topic, group + self._rescrapes(sent))
+                sent += len(group)
                 await asyncio.sleep(pause)
-            self.say(f"published all {len(self.feed)} messages")
+            self.say(
+                f"published all {len(self.feed)} messages and {self.rescrapes} re-scrapes of "
+                f"{len(self.last_prices)} listings"
+            )
         finally:
             await producer.stop()
             self.publishing_done.set()
+
+    def _rescrapes(self, sent: int) -> list[FeedItem]:
+        """Now and then a re-scrape of a `rules` listing sent RESCRAPE_LAG messages ago or more."""
+        earlier = [i for i in self.feed[: max(0, sent - RESCRAPE_LAG)] if i.kind == "rules"]
+        if not earlier or self.rng.random() >= RESCRAPE_SHARE:
+            return []
+        item, price = rescrape(self.rng.choice(earlier), self.rescrapes)
+        self.rescrapes += 1
+        self.last_prices[item.key] = price
+        return [item]
 
     @staticmethod
     async def _send(producer: AIOKafkaProducer, topic: str, items: list[FeedItem]) -> None:
@@ -355,8 +433,9 @@ class ChaosRun:
     async def watch(self) -> None:
         """Sample the accounted count every second (skipped while Postgres is down)."""
         while True:
+            self.fast_path.sample(await asyncio.to_thread(_fast_path_applied, self.stack))
             with contextlib.suppress(OSError, asyncpg.PostgresError, asyncio.TimeoutError):
-                done = await accounted(self.stack.postgres_dsn, self.keys)
+                done = await accounted(self.stack.postgres_dsn, self.keys, self.last_prices)
                 self.progress.append((time.monotonic(), done))
                 if done >= len(self.keys) and self.publishing_done.is_set():
                     return
@@ -534,7 +613,15 @@ class ChaosRun:
             f"kill windows {dict(self.windows)}; restarts {restarts}; "
             f"injected handler/send exceptions logged: {self.injected}"
         )
-        return tally(self.feed, facts, sum(restarts.values()), self.progress)
+        return tally(
+            self.feed,
+            facts,
+            sum(restarts.values()),
+            self.progress,
+            last_prices=self.last_prices,
+            rescrapes=self.rescrapes,
+            fast_path_applied=int(self.fast_path.value),
+        )
 
 
 def run(config: ChaosConfig) -> Tally:
