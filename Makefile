@@ -77,7 +77,7 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, dev set, recommendations vs popularity, known-item search (../shared/data when present)
+eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, Chilean titles, dev set, recommendations vs popularity, known-item search (../shared/data when present)
 	$(BIN)/python -m catalog.evaluation
 	$(BIN)/python -m catalog.evaluation.semantic_cache
 	$(BIN)/python -m catalog.evaluation.recommendations

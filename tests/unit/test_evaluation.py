@@ -12,6 +12,7 @@ from rich.console import Console
 
 from catalog.evaluation import (
     PRF,
+    chile,
     devset,
     fold_model,
     foreign_settings,
@@ -255,6 +256,66 @@ def test_wdc_mapping_and_scoring(tmp_path: Path) -> None:
     assert scores.overall.tp == 0 and scores.overall.predicted == 2
 
 
+# ----------------------------------------------------------------------------- chile-unlabeled
+
+
+def _chile(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / chile.JUMBO).write_text(
+        "Producto,Precio\n"
+        "Mantequilla Soprole Con Sal 250 g,$2.490\n"
+        "Pack Yogurt Batido Soprole Frutilla 115 g 6 un.,$3.990\n"
+        "Leche Colun Entera 1 L,$1.190\n",
+        encoding="utf-8",
+    )
+    (folder / chile.SOLOTODO).write_text(
+        "Nombre,Precio,Link\n"
+        "132 resultados,Tarjetas de video,https://www.solotodo.cl\n"
+        "MSI GeForce RTX 3050 VENTUS 2X 6G OC,$259.990,https://www.solotodo.cl/products/1-msi\n"
+        "Gigabyte GeForce RTX 4060 WINDFORCE OC 8G [GV-N4060WF2OC-8GD],$349.990,"
+        "https://www.solotodo.cl/products/2-gigabyte\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_chilean_titles_loaders_and_stated_sizes(tmp_path: Path) -> None:
+    folder = _chile(tmp_path / "chile-unlabeled")
+    jumbo = chile.jumbo_dairy(folder / chile.JUMBO)
+    assert [(x.retailer, x.price, x.category) for x in jumbo][:1] == [("jumbo", 2490, "Lácteos")]
+    cards = chile.solotodo_gpus(folder / chile.SOLOTODO)
+    assert [x.sku for x in cards] == ["1", "2"]  # the header artefact row is skipped
+    assert chile.stated_sizes(jumbo[1].name) == {"weight_g": 115.0, "pack_count": 6.0}
+    assert chile.stated_sizes("Leche Colun Entera 1,5 L") == {"volume_ml": 1500.0}
+    assert chile.stated_sizes(cards[1].name, cards=True) == {"vram_gb": 8.0}
+    assert chile.stated_sizes("MSI GeForce GTX 1650 D6 VENTUS XS OCV1", cards=True) == {}
+
+
+def test_chilean_titles_scores_count_false_merges_and_wrong_sizes(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    scores = chile.evaluate(_settings(), "none", _chile(tmp_path / "chile-unlabeled"))
+    jumbo, cards = scores.sets["Jumbo dairy"], scores.sets["SoloTodo graphics cards"]
+    assert (jumbo.listings, cards.listings) == (3, 2)
+    assert jumbo.false_merges == cards.false_merges == 0 and jumbo.without_master == 0
+    assert cards.brand_agrees == cards.brand_checked == 2
+    assert (jumbo.sizes_stated, cards.sizes_stated) == (4, 2)
+    assert jumbo.sizes_agree == 4 and cards.sizes_agree == 2
+    assert jumbo.in_section == 3 and cards.in_section == 2
+
+    results = chile.run_listings(
+        _settings(), chile.solotodo_gpus(tmp_path / "chile-unlabeled" / chile.SOLOTODO), "none"
+    )
+    first = results[0]
+    assert first.decision is not None and first.product is not None
+    merged = replace(results[1], decision=first.decision)  # two cards on one master
+    wrong = replace(first, product=first.product.model_copy(update={"attributes": {}}))
+    bad = chile.score("cards", [wrong, merged], "video_cards", brand_is_first_word=True, cards=True)
+    assert bad.false_merges == 2 and bad.false_merge_rate == 1.0
+    assert bad.sizes_agree == 1 and len(bad.size_misses) == 1
+    assert bad.as_dict()["merged_titles"] and "vram_gb" in bad.size_misses[0]
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -263,7 +324,13 @@ def test_report_runs_everything_and_skips_absent_data(tmp_path: Path) -> None:
     out = tmp_path / "eval.json"
     result = report.run(_settings(), "none", tmp_path / "missing", out, console=console)
     console.file.close()
-    assert set(result.skipped) == {"Abt-Buy", "WDC Products", "latam-grocery", "WDC PAVE"}
+    assert set(result.skipped) == {
+        "Abt-Buy",
+        "WDC Products",
+        "latam-grocery",
+        "WDC PAVE",
+        "chile-unlabeled",
+    }
     data = json.loads(out.read_text())
     assert data["devset"]["listings"] == 680 and data["matching"] == {}
     text = (tmp_path / "console.txt").read_text()

@@ -9,6 +9,8 @@ validator's fallback chain, then identity resolution in input order) and scores 
   `../shared/data` when present;
 * `wdc_pave`: WDC PAVE attribute extraction, train split (English), read from
   `../shared/data/wdc-pave` when present;
+* `chile`: real Chilean store titles without labels (Jumbo dairy, SoloTodo graphics cards),
+  checked against what the sources state: false merges, section, brand, stated sizes;
 * `devset`: the generated dev set (`tests/data/devset.jsonl`), a regression fixture only: its
   listings and labels come from the project's own templates, so it is no evidence of quality.
 

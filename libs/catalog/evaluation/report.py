@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from catalog.evaluation import PRF, devset, matching, matching_data, wdc_pave
+from catalog.evaluation import PRF, chile, devset, matching, matching_data, wdc_pave
 from catalog.inline import LLMMode
 from catalog.settings import Settings
 
@@ -26,6 +26,7 @@ class Report:
     devset: devset.DevsetScores
     matching: dict[str, matching.ResolutionScores] = field(default_factory=dict)
     wdc_pave: wdc_pave.WdcScores | None = None
+    chile: chile.ChileScores | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -37,6 +38,7 @@ class Report:
             "matching": {name: scores.as_dict() for name, scores in self.matching.items()},
             "devset": self.devset.as_dict(),
             "wdc_pave": self.wdc_pave.as_dict() if self.wdc_pave else None,
+            "chile_unlabeled": self.chile.as_dict() if self.chile else None,
             "skipped": self.skipped,
             "seconds": round(self.seconds, 2),
         }
@@ -97,6 +99,28 @@ def build_table(report: Report) -> Table:
         table.add_row(
             name, "not covered", str(uncovered), f"gold values of {len(w.not_covered)} attributes"
         )
+    for name, c in (report.chile.sets if report.chile else {}).items():
+        label = f"{name} ({c.listings}, unlabeled)"
+        table.add_row(
+            label,
+            "false merges",
+            _pct(c.false_merge_rate),
+            f"{c.false_merges} listings share a master with another title; "
+            f"no master {_pct(c.without_master / (c.listings or 1))}",
+        )
+        table.add_row(label, "in its section", _pct(c.in_section / (c.listings or 1)), "")
+        table.add_row(
+            label,
+            "brand",
+            _pct(c.brand_agrees / (c.brand_checked or 1)),
+            "= the title's first word" if name.startswith("SoloTodo") else "found at all",
+        )
+        table.add_row(
+            label,
+            "stated sizes",
+            _pct(c.sizes_agree / (c.sizes_stated or 1)),
+            f"{c.sizes_stated} sizes stated in titles",
+        )
     for name, why in report.skipped.items():
         table.add_row(name, "skipped", "-", why)
     return table
@@ -146,6 +170,12 @@ def run(
         report.wdc_pave = wdc_pave.evaluate(settings, llm, wdc)
     else:
         report.skipped["WDC PAVE"] = f"{wdc / wdc_pave.TRAIN} not found"
+    unlabeled = data_dir / chile.FOLDER
+    if unlabeled.is_dir():
+        console.print(f"Chilean titles without labels: {unlabeled}")
+        report.chile = chile.evaluate(settings, llm, unlabeled)
+    else:
+        report.skipped["chile-unlabeled"] = f"{unlabeled} not found"
     for name, why in report.skipped.items():
         console.print(f"[yellow]{name} skipped:[/yellow] {why}")
     report.seconds = time.perf_counter() - started
