@@ -524,39 +524,50 @@ class ConsumeLoop:
             # they came (what a non-recording span passes on), without per-message span work.
             self.faults.before_handler()
             results = list(await handler(items))
-            if len(results) != len(items):
-                raise RuntimeError("handler returned a result count unlike its input")
-            for position, (index, result) in enumerate(zip(sources, results, strict=True)):
-                if isinstance(result, Rejected):
-                    sends.append(
-                        await self._dead_letter(records[index], result.error_type, result.reason)
-                    )
-                    continue
+
+            def untraced(position: int, index: int, outputs: Sequence[Outgoing]) -> list[Send]:
                 carried = carried_headers(items[position].headers)
-                sends.extend(self.sender.record(out, index, carried) for out in result)
+                return [self.sender.record(out, index, carried) for out in outputs]
+
+            sends += await self._outputs(records, sources, results, untraced)
         elif items:
             self.faults.before_handler()
             spans = ConsumerSpans(items, self.group_id)
+
+            def traced(position: int, index: int, outputs: Sequence[Outgoing]) -> list[Send]:
+                with spans.message(position):
+                    return [self.sender.record(out, index) for out in outputs]
+
             try:
                 with spans.handling(records[0].topic):
                     results = list(await handler(items))
-                if len(results) != len(items):
-                    raise RuntimeError("handler returned a result count unlike its input")
-                for position, (index, result) in enumerate(zip(sources, results, strict=True)):
-                    if isinstance(result, Rejected):
-                        sends.append(
-                            await self._dead_letter(
-                                records[index], result.error_type, result.reason
-                            )
-                        )
-                        continue
-                    with spans.message(position):
-                        sends.extend(self.sender.record(out, index) for out in result)
+                sends += await self._outputs(records, sources, results, traced)
             except BaseException as exc:
                 spans.end(exc)
                 raise
             spans.end()
         await self.sender.send_all(sends)
+
+    async def _outputs(
+        self,
+        records: Sequence[ConsumerRecord],
+        sources: Sequence[int],
+        results: Sequence[Result],
+        record: Callable[[int, int, Sequence[Outgoing]], list[Send]],
+    ) -> list[Send]:
+        """The sends of a handled batch: `record(position, record index, outputs)` for each
+        message the handler accepted, a dead letter for each it rejected."""
+        if len(results) != len(sources):
+            raise RuntimeError("handler returned a result count unlike its input")
+        sends: list[Send] = []
+        for position, (index, result) in enumerate(zip(sources, results, strict=True)):
+            if isinstance(result, Rejected):
+                sends.append(
+                    await self._dead_letter(records[index], result.error_type, result.reason)
+                )
+            else:
+                sends.extend(record(position, index, result))
+        return sends
 
     async def _dead_letter(self, rec: ConsumerRecord, error_type: str, reason: str) -> Send:
         original = Original(
