@@ -30,9 +30,11 @@ For each validated listing, in the batch's transaction:
 Redis holds the identity digest this writer recorded for it (`catalog.cache.listing_digests`)
 and the listing's digest is the same. In one transaction per batch the rows are locked, each
 listing whose row still holds that digest gets its new price, stock and seen-at (one statement
-for all of them and their history rows), and the same catalog.products.v1 / catalog.offers.v1
-states as a re-scrape on the full path are published. A listing whose row holds another digest
-(or none, or no row) goes back to products.raw.v1 with `FULL_PATH_HEADER`, for the full path.
+for all of them and their history rows), and its catalog.offers.v1 event is published as on the
+full path; a master's catalog.products.v1 state only when its version grew, or when the batch
+holds a message its listing already reflects (a possible redelivery: the state is sent again).
+A listing whose row holds another digest (or none, or no row) goes back to products.raw.v1 with
+`FULL_PATH_HEADER`, for the full path.
 
 Redelivery changes nothing: the same message takes the fast path to the same master, writes no
 history row, keeps every version, and re-publishes the same event ids. Timestamps come from the
