@@ -30,9 +30,11 @@ For each validated listing, in the batch's transaction:
 Redis holds the identity digest this writer recorded for it (`catalog.cache.listing_digests`)
 and the listing's digest is the same. In one transaction per batch the rows are locked, each
 listing whose row still holds that digest gets its new price, stock and seen-at (one statement
-for all of them and their history rows), and the same catalog.products.v1 / catalog.offers.v1
-states as a re-scrape on the full path are published. A listing whose row holds another digest
-(or none, or no row) goes back to products.raw.v1 with `FULL_PATH_HEADER`, for the full path.
+for all of them and their history rows), and its catalog.offers.v1 event is published as on the
+full path; a master's catalog.products.v1 state only when its version grew, or when the batch
+holds a message its listing already reflects (a possible redelivery: the state is sent again).
+A listing whose row holds another digest (or none, or no row) goes back to products.raw.v1 with
+`FULL_PATH_HEADER`, for the full path.
 
 Redelivery changes nothing: the same message takes the fast path to the same master, writes no
 history row, keeps every version, and re-publishes the same event ids. Timestamps come from the
@@ -72,7 +74,15 @@ from catalog.identity.identifiers import canonical_gtin
 from catalog.identity.model import Decision, Facts, Outcome
 from catalog.identity.resolver import Judge, Resolver, load_resolver
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, RAW, REVIEW
-from catalog.masters import fuse_masters, offer_events, product_states, refresh_best_prices
+from catalog.masters import (
+    OFFER_COLUMNS,
+    changed_product_states,
+    fuse_masters,
+    offer_events,
+    offer_from_row,
+    product_states,
+    refresh_best_prices,
+)
 from catalog.products import to_entry
 from catalog.service import Incoming, Outgoing, Result
 from schemas.models import (
@@ -243,7 +253,7 @@ class CatalogWriter:
             # replicas, since they are two topics) queue on a listing instead of deadlocking.
             rows = await conn.fetch(
                 "SELECT listing_key, product_id, retailer, price, price_original, last_seen, "
-                "identity_digest FROM listings WHERE listing_key = ANY($1) "
+                "identity_digest, version FROM listings WHERE listing_key = ANY($1) "
                 "ORDER BY listing_key FOR UPDATE",
                 list(latest),
             )
@@ -257,12 +267,23 @@ class CatalogWriter:
                     stale += 1
                 else:
                     applied.append((obs, before))
-            if applied:
-                await _apply_prices(conn, applied)
-            pairs = {(b["product_id"], b["retailer"]) for _, b in applied}
-            await refresh_best_prices(conn, pairs)
-            states = await product_states(conn, {b["product_id"] for _, b in applied})
-            offers = await offer_events(conn, [o.listing.listing_key for o, _ in applied])
+            written = await _apply_prices(conn, applied) if applied else []
+            # No listing leaves its store's pair here: best prices are upserted, never deleted.
+            await refresh_best_prices(
+                conn, {(b["product_id"], b["retailer"]) for _, b in applied}, listings_stay=True
+            )
+            # A master's state is published when it changed (a new version); an unchanged one
+            # needs no event, its consumers hold that very version already. Except after a
+            # message its listing already reflects (seen no later than the row: a
+            # redelivery, whose first delivery may have committed here and failed before
+            # sending): then the master's current state is published again, whatever else
+            # the batch holds for that listing.
+            states = await changed_product_states(
+                conn,
+                {r["product_id"] for r in written},
+                republish=_redelivered_masters(batch, previous),
+            )
+            offers = [offer_from_row(r) for r in written]
         metrics.FAST_PATH.labels("persister", "applied").inc(len(applied))
         if applied:
             metrics.RESOLUTIONS.labels("known").inc(len(applied))
@@ -888,18 +909,35 @@ def _observed_at(obs: PriceObservation) -> datetime:
     return obs.listing.scraped_at or obs.routed_at
 
 
+def _redelivered_masters(
+    batch: Sequence[Incoming[PriceObservation]], previous: dict[str, asyncpg.Record]
+) -> set[int]:
+    """The masters of listings whose row already reflects one of the batch's messages (seen
+    no later than the row's `last_seen`, which only grows): a message applied before, so the
+    batch may be a redelivery whose events were never sent. Every message counts, not only a
+    listing's latest in the batch: a redelivered batch can hold a newer message of the same
+    listing that changes nothing the master publishes."""
+    masters: set[int] = set()
+    for item in batch:
+        before = previous.get(item.value.listing.listing_key)
+        if before is not None and _observed_at(item.value) <= before["last_seen"]:
+            masters.add(before["product_id"])
+    return masters
+
+
 async def _apply_prices(
     conn: asyncpg.Connection, rows: Sequence[tuple[PriceObservation, asyncpg.Record]]
-) -> None:
+) -> list[asyncpg.Record]:
     """One statement: the new price, stock and seen-at of each (locked) listing, with the
-    version rules of `CatalogWriter._place` (the identity columns do not move), and a history
-    row where the price changed."""
+    version rules of `CatalogWriter._place` (the identity columns do not move), a history row
+    where the price changed, and the listings as they are now (`OFFER_COLUMNS` and
+    `product_id`, in key order) for their offer events."""
     moved = [
         (b["price"], b["price_original"]) != (o.listing.price, o.listing.price_original)
         for o, b in rows
     ]
-    await conn.execute(
-        """WITH t AS (
+    written = await conn.fetch(
+        f"""WITH t AS (
                SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[],
                                     $6::text[], $7::timestamptz[], $8::bool[])
                    AS t(key, price, price_original, currency, stock_status, url, seen, moved)
@@ -917,18 +955,22 @@ async def _apply_prices(
                    price = t.price, price_original = t.price_original, currency = t.currency,
                    stock_status = t.stock_status, url = t.url,
                    facts = CASE WHEN jsonb_typeof(l.facts) = 'object'
-                       THEN jsonb_set(l.facts, '{price}', CASE WHEN t.price > 0
+                       THEN jsonb_set(l.facts, '{{price}}', CASE WHEN t.price > 0
                            THEN to_jsonb(t.price::float8) ELSE 'null'::jsonb END)
                        ELSE l.facts END,
                    persisted_at = now(),
                    last_seen = greatest(l.last_seen, t.seen)
                FROM t WHERE l.listing_key = t.key
-               RETURNING l.listing_key, l.product_id, l.retailer
+               RETURNING l.*
+           ), history AS (
+               INSERT INTO price_history (listing_key, product_id, retailer, price,
+                                          price_original, observed_at)
+               SELECT t.key, u.product_id, u.retailer, t.price, t.price_original, t.seen
+               FROM t JOIN updated u ON u.listing_key = t.key WHERE t.moved
            )
-           INSERT INTO price_history (listing_key, product_id, retailer, price, price_original,
-                                      observed_at)
-           SELECT t.key, u.product_id, u.retailer, t.price, t.price_original, t.seen
-           FROM t JOIN updated u ON u.listing_key = t.key WHERE t.moved""",
+           SELECT {OFFER_COLUMNS}, l.product_id
+           FROM updated l JOIN productos_maestros p ON p.id = l.product_id
+           ORDER BY l.listing_key""",
         [o.listing.listing_key for o, _ in rows],
         [o.listing.price for o, _ in rows],
         [o.listing.price_original for o, _ in rows],
@@ -941,6 +983,7 @@ async def _apply_prices(
     changed = sum(moved)
     if changed:
         metrics.PERSISTED.labels("price_change").inc(changed)
+    return list(written)
 
 
 def _columns(rows: Sequence[Placement], *getters: Any) -> list[list[Any]]:

@@ -5,7 +5,8 @@ same listing re-scraped with a new price goes router -> products.prices.v1 -> pe
 cache-lookup work, and its price shows in the row, in the history and on catalog.offers.v1. A
 Redis entry that does not match Postgres (the title changed meanwhile, or the listing is not
 there) sends the listing back through the full path; redelivering a price batch changes
-nothing; without Redis every listing takes the full path.
+nothing and publishes the same events again; a master's state is published only when it changed
+or after a redelivered message; without Redis every listing takes the full path.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from catalog.cache.listing_digests import digest_key, listing_digest
 from catalog.devstack.stack import Stack, free_port, redis_binary, wait_for_port
-from catalog.kafka.topics import CATALOG_OFFERS, PRICES, RAW, ROUTED
-from schemas.models import CatalogOffer, RawListing
+from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, PRICES, RAW, ROUTED
+from schemas.models import CatalogOffer, CatalogProduct, PriceObservation, RawListing
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -222,6 +223,98 @@ async def test_a_redelivered_price_batch_changes_nothing(
     again_published = await wait_until(republished, 30)
     assert {o.event_id for o in again_published} == {events.event_id}
     assert max(o.version for o in await offers(pipeline, key)) == state["version"]
+    # The master's state (its minimum price moved) goes out again too: same version, same id.
+    fingerprint = await master_fingerprint(pipeline, state["product_id"])
+
+    async def state_again() -> list[CatalogProduct]:
+        latest = [s for s in await products(pipeline, fingerprint)]
+        top = max(s.version for s in latest)
+        same = [s for s in latest if s.version == top]
+        return same if len(same) >= 2 else []
+
+    states = await wait_until(state_again, 30)
+    assert len({s.event_id for s in states}) == 1
+    assert states[0].min_price is not None and states[0].min_price <= 1990
+
+
+async def master_fingerprint(p: Pipeline, product_id: int) -> str:
+    conn = await p.db()
+    try:
+        return str(
+            await conn.fetchval(
+                "SELECT fingerprint FROM productos_maestros WHERE id = $1", product_id
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def products(p: Pipeline, fingerprint: str) -> list[CatalogProduct]:
+    return [
+        s for s in await p.read_models(CATALOG_PRODUCTS) if s.product_fingerprint == fingerprint
+    ]
+
+
+async def test_an_unchanged_master_state_is_not_published_again_unless_redelivered(
+    pipeline: Pipeline, stack_redis: redis.Redis
+) -> None:
+    sku = f"same-{uuid.uuid4().hex[:8]}"
+    await persist(pipeline, listing(sku, PHONE, 259_990, T0), stack_redis)
+    placed = await row(pipeline, listing(sku, PHONE, 259_990, T0).listing_key)
+    assert placed is not None
+    fingerprint = await master_fingerprint(pipeline, placed["product_id"])
+    await wait_until(
+        lambda: _offer_at_version(pipeline, placed["listing_key"], placed["version"]), 30
+    )
+    published_before = await products(pipeline, fingerprint)
+    assert published_before, "placing the listing publishes its master's state"
+
+    # Re-scraped at the same price and stock: the offer moves (seen-at), the master does not.
+    again = listing(sku, PHONE, 259_990, T0 + timedelta(hours=3))
+    applied_before = fast_path(pipeline, "persister", "applied")
+    await pipeline.produce(RAW, [(again.listing_key, again)])
+
+    async def applied() -> bool:
+        return fast_path(pipeline, "persister", "applied") >= applied_before + 1
+
+    await wait_until(applied, 60)
+    state = await row(pipeline, again.listing_key)
+    assert state is not None and state["last_seen"] == again.scraped_at
+    assert state["version"] == placed["version"] + 1
+    offer = await wait_until(
+        lambda: _offer_at_version(pipeline, again.listing_key, state["version"]), 30
+    )
+    assert offer.price_changed is False
+    # Sent with the offer, before the batch was committed: had there been one, it would be here.
+    await asyncio.sleep(2)
+    assert await products(pipeline, fingerprint) == published_before
+    assert await history(pipeline, again.listing_key) == [(259_990, T0)]
+
+    # The same record again (a redelivery), now followed by a newer one of the same listing
+    # that changes nothing the master publishes: the master's state goes out again, unchanged.
+    sent = [
+        value
+        for k, value in await pipeline.read(PRICES)
+        if k == again.listing_key
+        and PriceObservation.model_validate_json(value).listing.scraped_at == again.scraped_at
+    ]
+    assert len(sent) == 1
+    newer = PriceObservation(
+        listing=listing(sku, PHONE, 259_990, T0 + timedelta(hours=4)),
+        identity_digest=state["identity_digest"],
+    )
+    await pipeline.produce(PRICES, [(again.listing_key, sent[0]), (again.listing_key, newer)])
+
+    async def republished() -> list[CatalogProduct]:
+        now = await products(pipeline, fingerprint)
+        return now[len(published_before) :]
+
+    extra = await wait_until(republished, 30)
+    last = max(published_before, key=lambda s: s.version)
+    assert {(s.version, s.event_id) for s in extra} == {(last.version, last.event_id)}
+    final = await row(pipeline, again.listing_key)
+    assert final is not None and final["product_id"] == placed["product_id"]
+    assert await history(pipeline, again.listing_key) == [(259_990, T0)]
 
 
 async def test_a_stale_digest_in_redis_goes_the_full_path(

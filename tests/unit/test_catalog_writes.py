@@ -15,7 +15,7 @@ from catalog.identity.catalog_pg import (
     facts_to_json,
 )
 from catalog.identity.model import Facts
-from catalog.masters import event_id, fuse_listings
+from catalog.masters import EVENT_NAMESPACE, event_id, fuse_listings
 
 
 def test_category_group_is_the_top_level_node() -> None:
@@ -103,3 +103,10 @@ def test_event_ids_are_stable_per_key_and_version() -> None:
     assert first == event_id("product", "abc", 1)
     assert uuid.UUID(first).version == 5
     assert len({first, event_id("product", "abc", 2), event_id("offer", "abc", 1)}) == 3
+
+
+def test_event_ids_are_the_uuid5_of_kind_key_and_version() -> None:
+    # Consumers may have stored ids made by `uuid.uuid5`: the id of an event must not change.
+    for kind, key, version in [("offer", "lider:123", 7), ("product", "ñandú-é", 1), ("x", "", 0)]:
+        expected = uuid.uuid5(EVENT_NAMESPACE, f"{kind}:{key}:{version}")
+        assert event_id(kind, key, version) == str(expected)
