@@ -19,6 +19,7 @@ import pytest
 from catalog.devstack.stack import Stack
 from catalog.domain.identity import input_fingerprint, product_fingerprint
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, VALIDATED
+from catalog.masters import fuse_masters
 from schemas.models import (
     AttributeValue,
     CatalogOffer,
@@ -464,3 +465,21 @@ async def test_the_same_title_at_another_store_attaches_in_one_lookup(pipeline: 
         offer.product_fingerprint,
     )
     assert master["offers"] == 3
+    # The attached listings did not re-fuse the master: fusing it from all three listings now
+    # must change nothing, since they carry the first one's identity facts.
+    fused_columns = (
+        "SELECT attributes, normalized_name, category_id, gtin, model_codes, code_keys, "
+        "match_brand, category_group, match_title, attribute_sources, name_source "
+        "FROM productos_maestros WHERE fingerprint = $1"
+    )
+    (kept,) = await fetch(pipeline, fused_columns, offer.product_fingerprint)
+    conn = await pipeline.db()
+    try:
+        master_id = await conn.fetchval(
+            "SELECT id FROM productos_maestros WHERE fingerprint = $1", offer.product_fingerprint
+        )
+        await fuse_masters(conn, [master_id])
+    finally:
+        await conn.close()
+    (refused,) = await fetch(pipeline, fused_columns, offer.product_fingerprint)
+    assert refused == kept
