@@ -124,8 +124,9 @@ class Placement:
     score: float | None = None
     fused: bool = False
     """The master's facts already hold this listing's identity facts (a listing of it has the
-    same ones): folding the listing in again cannot change them (`fuse` is idempotent), so the
-    master is not re-fused for it."""
+    same ones) and the listing comes last in the order a master is fused in (`first_seen`):
+    folding it in at the end cannot change the master's facts or the listings they are
+    credited to (`fuse` is idempotent), so the master is not re-fused for it."""
 
 
 @dataclass
@@ -526,9 +527,11 @@ class CatalogWriter:
             if master is not None:
                 score = next(scores)
                 if score >= self.resolver.bounds(facts)[0]:
-                    # A listing of the master has the same identity facts.
+                    # A listing of the master has the same identity facts; seen after all of
+                    # them, this one would be folded in last.
+                    last = master.latest_seen is None or _seen_at(p) > master.latest_seen
                     attached.append(
-                        Placement(p, facts, master.product_id, "attached", score, fused=True)
+                        Placement(p, facts, master.product_id, "attached", score, fused=last)
                     )
                     continue
             rest.append((p, facts))
