@@ -2,11 +2,13 @@
 
 `make bench` runs this. It starts a throwaway embedded stack (broker, Postgres, Redis, the LLM
 emulator answering batches at once) in a temporary directory with the six services, warms the
-cache with the demo feed, and then, `--repeats` times:
+caches with at least `--count` distinct titles the rules tier normalizes (the demo feed's, each
+with a model code of its own), and then, `--repeats` times:
 
 1. **broker**: the broker's own produce -> consume rate with plain aiokafka (one producer, one
    consumer, messages the size of a raw listing), measured in the same run as the pipeline;
-2. **cache-hit path**: `--count` new listings (new skus) whose titles are cached;
+2. **cache-hit path**: `--count` new listings (new skus) whose titles are cached, each at a
+   store that did not sell its title before (about one new store per master and run);
 3. **re-scrape path**: the same listings again, same title, new price;
 4. **LLM path**: `--llm-count` listings with titles nobody has seen (invented brands), answered
    by the emulator through the Batch API.
@@ -176,6 +178,29 @@ class Bench:
                     and sample.labels.get("outcome") == "processed"
                 ):
                     out["processed"] += sample.value
+                elif sample.name == "catalog_cache_lookups_total":
+                    name = f"cache_{sample.labels.get('level')}_{sample.labels.get('outcome')}"
+                    out[name] = out.get(name, 0.0) + sample.value
+                elif sample.name == "catalog_resolutions_total":
+                    name = f"resolved_{sample.labels.get('outcome')}"
+                    out[name] = out.get(name, 0.0) + sample.value
+                elif sample.name == "catalog_same_title_attached_total":
+                    out["resolved_same_title"] = out.get("resolved_same_title", 0.0) + sample.value
+        return out
+
+    @staticmethod
+    def outcomes(
+        before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+    ) -> dict[str, int]:
+        """What a run's listings met on the way: cache-lookup's hits and misses per level and
+        the persister's resolution outcomes (attached by the same-title lookup, matched, ...)."""
+        out: dict[str, int] = {}
+        for service in ("cache_lookup", "persister"):
+            for name, value in after[service].items():
+                if name.startswith(("cache_", "resolved_")):
+                    delta = int(value - before[service].get(name, 0.0))
+                    if delta:
+                        out[name] = delta
         return out
 
     def all_metrics(self) -> dict[str, dict[str, float]]:
@@ -250,21 +275,29 @@ class Bench:
         await self.warm_up()
 
     async def warm_up(self) -> None:
-        """The demo feed, so that its titles sit in every cache level."""
-        lines = (ROOT / "data/sample/listings.jsonl").read_text().splitlines()
-        feed = [json.loads(line) for line in lines]
+        """Caches warmed with `warm_titles()` distinct titles (at least `--count`), so that each
+        repeat's cache-hit feed gives each master about one new store, as a real catalog's new
+        listings do. A master that took every repeat's copy of a few hundred titles (the demo
+        feed) would grow by dozens of stores per run and slow the later runs down."""
+        feed = self.warm_titles(max(self.args.count, len(self.demo_feed())))
         await self.publish([Listing(f"{x['retailer']}:{x['sku']}", x) for x in feed])
+        started = time.monotonic()
         conn = await self.db()
         try:
             last, stable_since = -1, time.monotonic()
-            deadline = time.monotonic() + 300
+            deadline = time.monotonic() + 900
             while time.monotonic() < deadline:
                 done = await conn.fetchval(
                     "SELECT (SELECT count(*) FROM listings) + (SELECT count(*) FROM review_items)"
                 )
+                if done >= len(feed):
+                    break
+                # The persister commits a batch of new titles at once, after resolving all of
+                # them (many seconds on a loaded machine): only a long silence means the rest
+                # went missing.
                 if done != last:
                     last, stable_since = done, time.monotonic()
-                elif time.monotonic() - stable_since > 8 and done > len(feed) // 2:
+                elif time.monotonic() - stable_since > 60 and done > len(feed) // 2:
                     break
                 await asyncio.sleep(0.5)
             rows = await conn.fetch("SELECT listing_key FROM listings")
@@ -272,22 +305,75 @@ class Bench:
             await conn.close()
         stored = {r["listing_key"] for r in rows}
         # Only titles the warm-up persisted: the few that need a person stay out of a speed test.
-        by_key = {f"{x['retailer']}:{x['sku']}": x for x in feed}
-        # One listing per normalized title: the demo feed has some titles at several stores, and
-        # a copy of the feed stands for one store, which sells each product once.
-        by_title: dict[str, Listing] = {}
-        for k in sorted(stored):
-            if k in by_key:
-                by_title.setdefault(normalize_title(by_key[k]["name"]), Listing(k, by_key[k]))
-        self.base = list(by_title.values())
-        print(f"warm-up: {len(self.base)} cached titles")
+        self.base = [
+            Listing(f"{x['retailer']}:{x['sku']}", x)
+            for x in feed
+            if f"{x['retailer']}:{x['sku']}" in stored
+        ]
+        took = time.monotonic() - started
+        print(f"warm-up: {len(self.base)} cached titles of {len(feed)} in {took:.0f} s")
+
+    @staticmethod
+    def demo_feed() -> list[dict[str, Any]]:
+        lines = (ROOT / "data/sample/listings.jsonl").read_text().splitlines()
+        return [json.loads(line) for line in lines]
+
+    def warm_titles(self, count: int) -> list[dict[str, Any]]:
+        """`count` distinct product titles the rules tier normalizes (no LLM): the demo feed's
+        titles the router sends to the rules tier, each with a model code and a weight of its
+        own appended (`... ZB00042 Peso 43 g`), so each is another product with its own cache
+        entry. Synthetic: speed only, not quality."""
+        from catalog.domain.extractor import extract
+        from catalog.domain.routing import choose_tier, complexity_score
+
+        routing = self.routing_settings()
+        templates = []
+        for x in self.demo_feed():
+            rules = extract(x["name"], x.get("category"), x.get("brand"), x.get("attributes"))
+            score = complexity_score(x["name"], rules.category, x["price"], rules)
+            if choose_tier(score, rules, **routing) == "rules":
+                templates.append(x)
+        # One per normalized title: a demo title sold at several stores gives one template.
+        by_title: dict[str, dict[str, Any]] = {}
+        for x in templates:
+            by_title.setdefault(normalize_title(x["name"]), x)
+        bases = list(by_title.values())
+        tag = uuid.uuid4().hex[:4]
+        out = []
+        for i in range(count):
+            base = bases[i % len(bases)]
+            body = {
+                **base,
+                # Two titles that differ only in a model code are in the matcher's uncertain
+                # band (the warm-up would queue most for review); a stated weight of its own
+                # makes each another product for identity resolution (a veto dimension).
+                "name": f"{base['name']} ZB{i:05d} Peso {i + 1} g",
+                "sku": f"W{tag}-{i}",
+                # The template's EAN would make every variant one product, its URL is another's.
+                "ean": None,
+                "url": None,
+                "scraped_at": now_iso(),
+            }
+            out.append(body)
+        return out
+
+    @staticmethod
+    def routing_settings() -> dict[str, float]:
+        from catalog.settings import get_settings
+
+        routing = get_settings().routing
+        return {
+            "simple_threshold": routing.simple_threshold,
+            "complex_threshold": routing.complex_threshold,
+            "rules_min_confidence": routing.rules_min_confidence,
+        }
 
     # -- feeds --------------------------------------------------------------------------------
 
     def cache_hit_feed(self, count: int) -> list[Listing]:
-        """Cached titles sold by stores that did not sell them before: each copy of the demo
-        feed is another store (the same title twice in one store is rarely one product, and
-        identity resolution rightly looks harder at it)."""
+        """Warmed titles sold by a store that did not sell them before: listing `i` takes warm
+        title `i` (one new store's offer per master and run, as long as `count` is at most the
+        number of warm titles; a larger feed wraps round to a further store)."""
         prefix = f"B{uuid.uuid4().hex[:6]}-"
         out = []
         for i in range(count):
@@ -480,6 +566,7 @@ class Bench:
         stages: dict[str, list[dict[str, dict[str, float]]]] = {
             "cache_hit": [], "rescrape": [], "llm": []
         }  # fmt: skip
+        outcomes: dict[str, list[dict[str, int]]] = {"cache_hit": [], "rescrape": [], "llm": []}
         known: list[Listing] = []
         try:
             for repeat in range(args.repeats):
@@ -503,9 +590,14 @@ class Bench:
                     if path == "rescrape":
                         known = feed
                     await asyncio.sleep(1.0)
-                    stages[path].append(self.stage_rates(before, self.all_metrics()))
+                    after = self.all_metrics()
+                    stages[path].append(self.stage_rates(before, after))
+                    outcomes[path].append(self.outcomes(before, after))
                     runs[path].append(rate)
-                    print(f"repeat {repeat + 1}: {path} {rate:,.0f} listings/s")
+                    print(
+                        f"repeat {repeat + 1}: {path} {rate:,.0f} listings/s "
+                        f"(load {os.getloadavg()[0]:.2f}) {outcomes[path][-1]}"
+                    )
             latency: dict[str, dict[str, Any]] = {}
             for path in ("cache_hit", "rescrape"):
                 rate = statistics.median(runs[path]) / 2
@@ -530,7 +622,7 @@ class Bench:
             await self.tap.stop()
             if self.producer is not None:
                 await self.producer.stop()
-        return {"runs": runs, "stages": stages, "latency": latency}
+        return {"runs": runs, "stages": stages, "latency": latency, "outcomes": outcomes}
 
 
 def spy(pid: int, path: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -635,6 +727,7 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
         "raw_runs": runs,
         "latency_at_half_rate": result["latency"],
         "stage_capacity": stages,
+        "outcomes_per_run": result.get("outcomes", {}),
         "rss_peak_mb": {},
         "bars": {"rescrape_per_s": BARS["rescrape"], "cache_hit_per_s": BARS["cache_hit"],
                  "p95_ms": P95_BAR_MS},

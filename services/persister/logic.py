@@ -132,6 +132,11 @@ class Placement:
     product_id: int
     outcome: Outcome
     score: float | None = None
+    fused: bool = False
+    """The master's facts already hold this listing's identity facts (a listing of it has the
+    same ones) and the listing comes last in the order a master is fused in (`first_seen`):
+    folding it in at the end cannot change the master's facts or the listings they are
+    credited to (`fuse` is idempotent), so the master is not re-fused for it."""
 
 
 @dataclass
@@ -533,14 +538,22 @@ class CatalogWriter:
         masters = await same_title_masters(
             conn, [(p.listing.listing_key, facts) for p, facts in unresolved]
         )
+        found = [masters.get(p.listing.listing_key) for p, _ in unresolved]
+        # One model evaluation for the batch; the same scores as one `score` call each.
+        pairs = [(facts, m.candidate) for (_, facts), m in zip(unresolved, found, strict=True) if m]
+        scores = iter(self.resolver.score_pairs(pairs))
         attached: list[Placement] = []
         rest: list[tuple[ValidatedProduct, Facts]] = []
-        for p, facts in unresolved:
-            found = masters.get(p.listing.listing_key)
-            if found is not None:
-                score = self.resolver.score(facts, found.candidate)
+        for (p, facts), master in zip(unresolved, found, strict=True):
+            if master is not None:
+                score = next(scores)
                 if score >= self.resolver.bounds(facts)[0]:
-                    attached.append(Placement(p, facts, found.product_id, "attached", score))
+                    # A listing of the master has the same identity facts; seen after all of
+                    # them, this one would be folded in last.
+                    last = master.latest_seen is None or _seen_at(p) > master.latest_seen
+                    attached.append(
+                        Placement(p, facts, master.product_id, "attached", score, fused=last)
+                    )
                     continue
             rest.append((p, facts))
         if not attached:
@@ -699,7 +712,8 @@ class CatalogWriter:
             changes.listings.append(key)
             facts_json = facts_to_json(pl.facts)
             if before is None:
-                changes.refuse.add(pl.product_id)
+                if not pl.fused:
+                    changes.refuse.add(pl.product_id)
             else:
                 if before["product_id"] != pl.product_id:
                     changes.products.add(before["product_id"])

@@ -19,6 +19,7 @@ import pytest
 from catalog.devstack.stack import Stack
 from catalog.domain.identity import input_fingerprint, product_fingerprint
 from catalog.kafka.topics import CATALOG_OFFERS, CATALOG_PRODUCTS, VALIDATED
+from catalog.masters import fuse_masters
 from schemas.models import (
     AttributeValue,
     CatalogOffer,
@@ -464,3 +465,30 @@ async def test_the_same_title_at_another_store_attaches_in_one_lookup(pipeline: 
         offer.product_fingerprint,
     )
     assert master["offers"] == 3
+    # Seen after every listing of the master: attached without re-fusing it (the two above,
+    # seen at the same moment as the first, sort before it and re-fused it).
+    later = product(
+        "hites", uuid.uuid4().hex[:8], name, 279_990, seen=T0 + timedelta(minutes=5), **common
+    )
+    await pipeline.produce(VALIDATED, [(later.listing.listing_key, later)])
+    (last,) = await wait_until(lambda: offers_for(pipeline, later.listing.listing_key), 90)
+    assert last.product_fingerprint == offer.product_fingerprint
+    assert same_title_attached(pipeline) == shortcut_before + 3
+    # Either way the master is what fusing all four listings gives: fusing it again now must
+    # change nothing (its facts, name and the listings they are credited to).
+    fused_columns = (
+        "SELECT attributes, normalized_name, category_id, gtin, model_codes, code_keys, "
+        "match_brand, category_group, match_title, attribute_sources, name_source "
+        "FROM productos_maestros WHERE fingerprint = $1"
+    )
+    (kept,) = await fetch(pipeline, fused_columns, offer.product_fingerprint)
+    conn = await pipeline.db()
+    try:
+        master_id = await conn.fetchval(
+            "SELECT id FROM productos_maestros WHERE fingerprint = $1", offer.product_fingerprint
+        )
+        await fuse_masters(conn, [master_id])
+    finally:
+        await conn.close()
+    (refused,) = await fetch(pipeline, fused_columns, offer.product_fingerprint)
+    assert refused == kept

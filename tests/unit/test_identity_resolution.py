@@ -350,6 +350,41 @@ def test_logistic_model_scores_by_its_weights() -> None:
     assert matcher.score(a, b) == 0.0  # 40 vs 46 inches: vetoed whatever the weights say
 
 
+def _demo_pairs() -> list[tuple[Facts, Facts, frozenset[str] | None]]:
+    """Pairs of demo-feed titles of one retailer category (many near the thresholds)."""
+    lines = (Path(__file__).parents[2] / "data/sample/listings.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    facts = [_facts(r["name"], r["retailer"], r["price"], brand=r.get("brand")) for r in rows]
+    by_category: dict[str, list[Facts]] = {}
+    for row, f in zip(rows, facts, strict=True):
+        by_category.setdefault(str(row.get("category")), []).append(f)
+    pairs: list[tuple[Facts, Facts, frozenset[str] | None]] = []
+    for group in by_category.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 : i + 6]:
+                pairs.append((a, b, frozenset({b.retailer or ""}) if i % 2 else None))
+    return pairs
+
+
+@pytest.mark.parametrize("kind", ["gradient_boosting", "logistic"])
+def test_scores_of_many_pairs_equal_one_by_one_bit_for_bit(kind: str) -> None:
+    """The batched scoring the same-title attach uses must give the very numbers `score`
+    gives: the attach threshold is compared with them."""
+    matcher = load_matcher()
+    if kind == "logistic":
+        names = matcher.feature_names
+        weights = tuple((-1.0) ** i * (0.37 + i / 17) for i in range(len(names)))
+        matcher = Matcher("t", names, matcher.thresholds, weights=weights, bias=-0.3)
+    pairs = _demo_pairs()
+    scores = matcher.score_pairs(pairs)
+    assert scores == [matcher.score(a, b, r) for a, b, r in pairs]
+    assert sum(0.0 < s < 1.0 for s in scores) > 100  # the model decided many, not the vetoes
+    assert matcher.score_pairs([]) == []
+    resolver = Resolver(matcher)
+    candidates = [(a, Candidate("m", b, r or frozenset())) for a, b, r in pairs[:50]]
+    assert resolver.score_pairs(candidates) == [resolver.score(a, c) for a, c in candidates]
+
+
 def test_shipped_matcher_orders_pairs() -> None:
     matcher = load_matcher()
     listing = _facts("Audifonos Sony WH-1000XM4 Noise Cancelling Negro", price=300)

@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -287,6 +288,8 @@ class SameTitleMaster:
 
     product_id: int
     candidate: Candidate
+    latest_seen: datetime | None = None
+    """The latest `first_seen` among the master's listings (the order it is fused in)."""
 
 
 def _identity_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -308,7 +311,9 @@ async def same_title_masters(
     rows = await conn.fetch(
         """SELECT t.key, p.id, p.fingerprint, p.merged_into, l.facts,
                   ARRAY(SELECT DISTINCT pa.retailer FROM precios_actuales pa
-                        WHERE pa.product_id = p.id) AS retailers
+                        WHERE pa.product_id = p.id) AS retailers,
+                  (SELECT max(lp.first_seen) FROM listings lp
+                   WHERE lp.product_id = p.id) AS latest_seen
            FROM unnest($1::text[], $2::text[], $3::text[]) AS t(key, title, gtin)
            JOIN LATERAL (
                SELECT l.product_id, l.facts FROM listings l
@@ -342,7 +347,7 @@ async def same_title_masters(
         candidate = Candidate(
             r["fingerprint"], facts_from_json(r["facts"]), frozenset(r["retailers"] or ())
         )
-        found[key] = SameTitleMaster(int(r["id"]), candidate)
+        found[key] = SameTitleMaster(int(r["id"]), candidate, r["latest_seen"])
     return found
 
 

@@ -215,11 +215,26 @@ class Matcher:
         return self.bias + self.learning_rate * sum(tree(vector) for tree in self.trees)
 
     def probability(self, vector: Sequence[float]) -> float:
-        z = self.log_odds(vector)
-        if z >= 0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
+        return _sigmoid(self.log_odds(vector))
+
+    def exact_log_odds(self, vectors: Sequence[Sequence[float]]) -> list[float]:
+        """`log_odds` of many vectors at once, bit for bit: the trees (or weights) are walked
+        for all rows together, and their values added in `log_odds`'s order, one term at a
+        time, not in numpy's pairwise order."""
+        if not vectors:
+            return []
+        x = np.asarray(vectors, dtype=float)
+        total = np.zeros(x.shape[0], dtype=float)
+        if self.kind == "logistic":
+            for j, weight in enumerate(self.weights):
+                total = total + weight * x[:, j]
+            z = self.bias + total
+        else:
+            compiled: _Compiled = self._compiled  # type: ignore[attr-defined]
+            for leaf in compiled.leaves(x):
+                total = total + leaf
+            z = self.bias + self.learning_rate * total
+        return [float(v) for v in z]
 
     def probabilities(self, vectors: Sequence[Sequence[float]]) -> list[float]:
         """`probability` of many vectors at once (numpy: what scoring a listing's candidates
@@ -245,6 +260,18 @@ class Matcher:
             out[i] = p
         return [float(s or 0.0) for s in out]
 
+    def score_pairs(
+        self, pairs: Sequence[tuple[Facts, Facts, frozenset[str] | None]]
+    ) -> list[float]:
+        """`score` of each `(a, b, b_retailers)`, equal to it bit for bit (the attach threshold
+        sees the same number), with the model evaluated once for all pairs."""
+        out: list[float | None] = [_decided(a, b) for a, b, _ in pairs]
+        open_ = [i for i, decided in enumerate(out) if decided is None]
+        vectors = [self.vector(*pairs[i]) for i in open_]
+        for i, z in zip(open_, self.exact_log_odds(vectors), strict=True):
+            out[i] = _sigmoid(z)
+        return [float(s if s is not None else 0.0) for s in out]
+
     def score(self, a: Facts, b: Facts, b_retailers: frozenset[str] | None = None) -> float:
         """Probability that `a` and `b` are the same product (`b_retailers`: the stores with an
         offer on `b`, when `b` is a master). The same checksum-valid GTIN on both sides scores 1
@@ -261,6 +288,13 @@ class Matcher:
         if not self.group_thresholds:
             return self.thresholds
         return self.group_thresholds.get(category_group(category), self.thresholds)
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def _decided(a: Facts, b: Facts) -> float | None:
@@ -300,6 +334,11 @@ class _Compiled:
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Sum over trees of each row's leaf value."""
+        total: np.ndarray = self.leaves(x).sum(axis=0)
+        return total
+
+    def leaves(self, x: np.ndarray) -> np.ndarray:
+        """Each tree's leaf value for each row (trees x rows)."""
         trees = self.feature.shape[0]
         rows = np.arange(x.shape[0])[None, :]
         tree_index = np.arange(trees)[:, None]
@@ -308,8 +347,8 @@ class _Compiled:
             feature = self.feature[tree_index, node]
             go_left = x[rows, feature] <= self.threshold[tree_index, node]
             node = np.where(go_left, self.left[tree_index, node], self.right[tree_index, node])
-        total: np.ndarray = self.value[tree_index, node].sum(axis=0)
-        return total
+        values: np.ndarray = self.value[tree_index, node]
+        return values
 
 
 def _depth(tree: Tree, node: int = 0) -> int:

@@ -17,7 +17,7 @@ persister's Postgres catalog):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from catalog.identity.matcher import Matcher, load_matcher
 from catalog.identity.model import Candidate, CandidateSource, Decision, Facts
@@ -77,6 +77,12 @@ class Resolver:
     def score(self, facts: Facts, candidate: Candidate) -> float:
         """Probability that the listing is the candidate's product."""
         return self.matcher.score(facts, candidate.facts, candidate.retailers or None)
+
+    def score_pairs(self, pairs: Sequence[tuple[Facts, Candidate]]) -> list[float]:
+        """`score` of each `(facts, candidate)`, bit for bit, the model run once for all."""
+        return self.matcher.score_pairs(
+            [(facts, c.facts, c.retailers or None) for facts, c in pairs]
+        )
 
     def rank(self, facts: Facts, candidates: list[Candidate]) -> list[tuple[Candidate, float]]:
         """Each master once, with its best-scoring candidate, best first (ties: master id)."""
