@@ -123,13 +123,17 @@ class SetScores:
     false_merges: int
     """Listings sharing their master with a listing of another title."""
     in_section: int
-    brand_checked: int
     brand_agrees: int
     sizes_stated: int
     sizes_agree: int
     seconds: float = 0.0
     merged_titles: tuple[tuple[str, ...], ...] = ()
     size_misses: tuple[str, ...] = ()
+
+    @property
+    def brand_checked(self) -> int:
+        """Every listing is checked for its brand."""
+        return self.listings
 
     @property
     def false_merge_rate(self) -> float:
@@ -186,13 +190,12 @@ def score(
     false_merges = sum(
         1 for r in results if r.master_id is not None and len(titles_by_master[r.master_id]) > 1
     )
-    in_section = brand_checked = brand_agrees = stated_total = agree_total = 0
+    in_section = brand_agrees = stated_total = agree_total = 0
     misses: list[str] = []
     for r in results:
         product = r.product
         if product is not None and product.category == section:
             in_section += 1
-        brand_checked += 1
         if brand_is_first_word:
             first = r.listing.name.split()[0] if r.listing.name.split() else ""
             brand_agrees += bool(
@@ -215,7 +218,6 @@ def score(
         without_master=sum(1 for r in results if r.master_id is None),
         false_merges=false_merges,
         in_section=in_section,
-        brand_checked=brand_checked,
         brand_agrees=brand_agrees,
         sizes_stated=stated_total,
         sizes_agree=agree_total,
