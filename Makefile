@@ -77,8 +77,9 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, Chilean titles, dev set, recommendations vs popularity, known-item search (../shared/data when present)
+eval: install ## Quality figures: grouping on Abt-Buy valid, WDC Products valid and the held-back latam-grocery half, WDC PAVE, Chilean titles, brands from titles (WDC Products, WDC PAVE), dev set, recommendations vs popularity, known-item search (../shared/data when present)
 	$(BIN)/python -m catalog.evaluation
+	$(BIN)/python -m catalog.evaluation.brands
 	$(BIN)/python -m catalog.evaluation.semantic_cache
 	$(BIN)/python -m catalog.evaluation.recommendations
 	$(BIN)/python -m catalog.evaluation.search
