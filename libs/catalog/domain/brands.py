@@ -71,6 +71,7 @@ class BrandAliases:
         unbranded: str = UNBRANDED,
         unbranded_markers: tuple[str, ...] = (),
         generic_words: tuple[str, ...] = (),
+        product_words: tuple[str, ...] = (),
     ) -> None:
         self.version = version
         self.unbranded = unbranded
@@ -78,6 +79,7 @@ class BrandAliases:
             (marker, True) for marker in unbranded_markers
         )
         self._generic_words = frozenset(alias_key(word) for word in generic_words)
+        self._product_words = frozenset(alias_key(word) for word in product_words)
         self._brands: dict[str, Brand] = {}
         self._index: PhraseIndex[tuple[str, MatchKind]] = PhraseIndex()
         self._model_words: dict[str, PhraseIndex[str]] = {}
@@ -119,6 +121,11 @@ class BrandAliases:
     def is_generic_word(self, word: str) -> bool:
         """A word that starts titles without being a brand ("set", "wireless", "nuevo")."""
         return alias_key(word) in self._generic_words
+
+    def is_product_word(self, word: str) -> bool:
+        """A word naming a kind of product in one of the languages stores write ("Relógio",
+        "Casque", "Pneu"): a title opening with it names its brand after it."""
+        return alias_key(word) in self._product_words
 
     def sold_unbranded(self, title: str) -> bool:
         """The title sells by weight or in bulk ("x kg", "a granel"): with no brand named, the
@@ -243,6 +250,7 @@ class BrandAliases:
             unbranded=unbranded_name,
             unbranded_markers=tuple(str(m) for m in data.get("unbranded_markers") or ()),
             generic_words=tuple(str(w) for w in data.get("generic_words") or ()),
+            product_words=tuple(str(w) for w in data.get("product_words") or ()),
         )
 
 

@@ -785,6 +785,12 @@ def _brand_span(
 
 _MIN_BRAND_LETTERS = 2
 _MAX_LEADING_WORDS = 3
+# Characters that join two word pieces into one name ("D-Link", "D'Addario", "Elmer's").
+_GLUE = "-'’"
+# Product words a title may open with before its brand ("Disco Duro Externo LaCie ...").
+_MAX_PRODUCT_WORDS = 3
+# Words before "by" that do not introduce the product's maker ("Powered by Intel").
+_BY_NOT_MAKER = frozenset({"powered", "inspired", "driven", "sold", "followed", "signed", "used"})
 # Words that open a brand name and join the next word ("La Serenísima", "Saint Felicien").
 _NAME_PREFIXES = frozenset(
     {"la", "el", "los", "las", "don", "dona", "san", "santa", "santo", "saint", "st", "dr", "mr"}
@@ -835,17 +841,21 @@ def _name_at(
     blocked: list[tuple[int, int]],
 ) -> tuple[int, int] | None:
     """The brand name starting at token `index`, as a character span, if one starts there: one
-    word, a prefix and its word ("La Serenísima"), or words joined by "&" ("Cuisine & Co")."""
+    word, a prefix and its word ("La Serenísima"), words joined by "&" ("Cuisine & Co"), or, in
+    a mixed-case title, a run of capitalised words ("Relógio DANIEL WELLINGTON Classic")."""
     token = tokens[index]
     glued = index
     while (
         glued + 1 < len(tokens)
         and tokens[glued + 1][0] == tokens[glued][1] + 1
-        and title[tokens[glued][1]] == "-"
+        and title[tokens[glued][1]] in _GLUE
     ):
-        glued += 1  # "D-Link", "Z-Line": one name written with a hyphen
+        glued += 1  # "D-Link", "D'Addario": one name written with a hyphen or an apostrophe
     if glued > index:
-        word = "".join(t[2] for t in tokens[index : glued + 1])
+        pieces = [t[2] for t in tokens[index : glued + 1]]
+        if any(_DIGIT.search(piece) for piece in pieces):
+            return None  # "UVC-G4-PRO", "WS-C2960X": a model code, not a name
+        word = "".join(pieces)
         if _brand_word((token[0], tokens[glued][1], word), title, brands, blocked):
             return token[0], tokens[glued][1]
         return None
@@ -856,15 +866,24 @@ def _name_at(
     if not _brand_word(token, title, brands, blocked):
         return None
     end = token
+    capitals = _is_mixed_case(title) and _upper_word(title, token)
     for follower in tokens[index + 1 : index + _MAX_LEADING_WORDS]:
         gap = title[end[1] : follower[0]].strip().lower()
         if follower[2] == "and":
             continue  # "Cuisine And Co": the joining word itself
         joined = gap in ("&", "+", "and") or (gap == "" and follower[0] == end[1])
+        # A mixed-case title writes its maker in capitals: the capitalised words run together.
+        joined = joined or (capitals and gap == "" and _upper_word(title, follower))
         if not joined or not _brand_word(follower, title, brands, blocked):
             break
         end = follower
     return token[0], end[1]
+
+
+def _upper_word(title: str, token: tuple[int, int, str]) -> bool:
+    """The word is written in capitals ("WELLINGTON"; not "X" nor "4K")."""
+    text = title[token[0] : token[1]]
+    return sum(c.isalpha() for c in text) >= _MIN_BRAND_LETTERS and text.isupper()
 
 
 def _leading_name(
@@ -879,6 +898,125 @@ def _leading_name(
         return None
     span = _name_at(title, tokens, 0, brands, blocked)
     return title[span[0] : span[1]] if span is not None else None
+
+
+def _repeated_name(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    brands: BrandAliases,
+    blocked: list[tuple[int, int]],
+) -> str | None:
+    """A title opening with the same name twice names its maker there ("Park Tool Park Tool
+    CC-3.2", "D'Addario D'Addario EJ16"): stores prepend their brand field to a title that
+    already starts with it."""
+    for size in range(1, _MAX_LEADING_WORDS + 1):
+        if 2 * size > len(tokens):
+            break
+        first = [t[2] for t in tokens[:size]]
+        if first != [t[2] for t in tokens[size : 2 * size]]:
+            continue
+        start, end = tokens[0][0], tokens[size - 1][1]
+        if any(_DIGIT.search(word) for word in first) or sum(map(len, first)) < 2:
+            return None
+        if all(brands.is_generic_word(word) or word in _FILLERS for word in first):
+            return None
+        if any(start < b_end and b_start < end for b_start, b_end in blocked):
+            return None
+        return title[start:end]
+    return None
+
+
+def _by_name(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    brands: BrandAliases,
+    blocked: list[tuple[int, int]],
+    mixed: bool,
+) -> str | None:
+    """The maker a title states with "by" ("Labels, 2 x 4, White by Avery AVE05444", "Mighty
+    Tea by Ocean Spray"): a name after "by", capitalised in a mixed-case title, with the
+    capitalised words that follow it."""
+    for index in range(1, len(tokens) - 1):
+        if tokens[index][2] != "by" or tokens[index - 1][2] in _BY_NOT_MAKER:
+            continue
+        first = tokens[index + 1]
+        if mixed and not title[first[0]].isupper():
+            continue
+        span = _name_at(title, tokens, index + 1, brands, blocked)
+        if span is None:
+            continue
+        end = span[1]
+        following = [t for t in tokens[index + 2 :] if t[0] >= end]
+        for follower in following[: _MAX_LEADING_WORDS - 1]:
+            if not mixed or title[end : follower[0]] != " " or not title[follower[0]].isupper():
+                break
+            if _DIGIT.search(follower[2]) or not _brand_word(follower, title, brands, blocked):
+                break
+            end = follower[1]
+        return title[span[0] : end]
+    return None
+
+
+def _name_after_product_words(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    brands: BrandAliases,
+    blocked: list[tuple[int, int]],
+    mixed: bool,
+) -> str | None:
+    """The name after the product words a title opens with ("Relógio DANIEL WELLINGTON Classic",
+    "Pneu Maxxis Ardent", "Disco Duro Externo LaCie Rugged"): in a mixed-case title it must be
+    capitalised."""
+
+    def product_word(token: tuple[int, int, str]) -> bool:
+        start, end, word = token
+        return (
+            brands.is_product_word(word)
+            or brands.is_generic_word(word)
+            or word in _FILLERS
+            or any(start < b_end and b_start < end for b_start, b_end in blocked)
+        )
+
+    index = 0
+    while index < min(len(tokens), _MAX_PRODUCT_WORDS) and product_word(tokens[index]):
+        if _DIGIT.search(tokens[index][2]):
+            return None
+        index += 1
+    if index == 0 or index >= len(tokens):
+        return None
+    token = tokens[index]
+    if _DIGIT.search(token[2]) or (mixed and not title[token[0]].isupper()):
+        return None
+    span = _name_at(title, tokens, index, brands, blocked)
+    if span is None:
+        return None
+    name = title[span[0] : span[1]]
+    following = [t for t in tokens[index + 1 :] if t[0] >= span[1]]
+    # A grocery title names its product in Title Case ("Sal Lobos de Mesa", "Palta Hass"): a
+    # word after the product noun is a maker only when something says so: a product word the
+    # taxonomy does not list (another language's), the maker's own casing ("LaCie", "DANIEL
+    # WELLINGTON" in a mixed-case title), or a model code right after it ("Netgear GS108E").
+    said = (
+        any(brands.is_product_word(t[2]) for t in tokens[:index])
+        or (mixed and (name.isupper() or any(c.isupper() for c in name[1:])))
+        or (bool(following) and _model_code(following[0], blocked))
+    )
+    return name if said else None
+
+
+def _model_code(token: tuple[int, int, str], blocked: list[tuple[int, int]]) -> bool:
+    """Letters and digits in one word that is not a size ("GS108E", "X77L"; not "250g")."""
+    start, end, word = token
+    if not (_DIGIT.search(word) and _ALPHA.search(word)):
+        return False
+    return not any(start < b_end and b_start < end for b_start, b_end in blocked)
+
+
+def _after_code(hit: BrandMatch, tokens: list[tuple[int, int, str]]) -> bool:
+    """A brand named after the model code has started ("Sigma 35mm f1.4 ... Nikon Fit"): the
+    mount, printer or phone the product fits, not its maker, when the title opens with a name
+    (an acronym in capitals, "LED 55'' SONY", is a product word, not a name)."""
+    return any(_DIGIT.search(word) for _start, end, word in tokens if end <= hit.start)
 
 
 def _is_mixed_case(title: str) -> bool:
@@ -930,6 +1068,9 @@ def _title_brand(
     leading = _leading_name(title, tokens, brands, blocked, mixed)
     if leading is not None:
         return leading
+    after_product = _name_after_product_words(title, tokens, brands, blocked, mixed)
+    if after_product is not None:
+        return after_product
     if not mixed or not capitalised(first):
         return None
     rest = [t for t in tokens[1:] if not _DIGIT.search(t[2]) and t[2] not in _FILLERS]
@@ -1002,12 +1143,31 @@ def parts(
                 brand = _clean_hint(brand_hint)
     if brand is None:
         hit = brands.match(title)
-        if hit is not None and _leads_over(hit, title, tokens):
-            leading = _leading_name(
-                title, tokens, brands, _blocked_spans(folded, taxonomy), _is_mixed_case(title)
+        opens = hit is not None and hit.kind == "alias" and hit.start == tokens[0][0]
+        named: str | None = None
+        if not opens:
+            blocked = _blocked_spans(folded, taxonomy)
+            mixed = _is_mixed_case(title)
+            # The maker stated outright (named twice at the start, or "by" a name) outranks a
+            # brand met later in the title and the title's first word.
+            named = _repeated_name(title, tokens, brands, blocked) or _by_name(
+                title, tokens, brands, blocked, mixed
             )
-            if leading is not None:
-                brand, hit = _clean_hint(leading), None
+            if named is None and hit is not None:
+                leading = _leading_name(title, tokens, brands, blocked, mixed)
+                if leading is not None and (
+                    _leads_over(hit, title, tokens)
+                    or (
+                        mixed
+                        and not _upper_word(title, tokens[0])
+                        and _after_code(hit, tokens)
+                        and brands.canonical(leading) is None
+                    )
+                ):
+                    named = leading
+        if named is not None:
+            known = brands.canonical(named)
+            brand, brand_known, hit = known or _clean_hint(named), known is not None, None
         if hit is not None:
             brand, brand_known = hit.brand, True
     if brand is None:
