@@ -137,8 +137,8 @@ def test_a_coarse_node_cannot_require_attributes_and_parents_cannot_cycle() -> N
 @pytest.mark.parametrize(
     ("title", "brand"),
     [
-        ("linksys etherfast ezxs88w ethernet switch", "LINKSYS"),
-        ("Linksys EtherFast 8-Port Switch", "LINKSYS"),
+        ("trendnet teg s80g ethernet switch", "TRENDNET"),
+        ("TRENDnet Unmanaged 8-Port Switch", "TRENDNET"),
         ("YESTON GeForce RTX 3050 6GB", "YESTON"),
         ("Queso colonia Verónica horma x kg.", "VERÓNICA"),
         ("Yerba mate La cumbrecita con hierbas naturales 500 g.", "LA CUMBRECITA"),
@@ -227,7 +227,7 @@ def test_a_coarse_node_with_a_brand_and_a_name_is_answered_by_the_rules_tier() -
 def test_missing_attributes_and_unknown_brands_never_fail_the_gate() -> None:
     for title, label in (
         ("HP Chromebook 11A-NA0035NR [18J38UA]", None),  # a part number, no RAM/storage
-        ("Linksys Notebook X 15", None),  # an unknown brand in a typed category
+        ("Trendnet Notebook X 15", None),  # an unknown brand in a typed category
         ("Televisor smart Hyundai", "Televisores"),
         ("Pulsera Acme azul", None),
     ):
