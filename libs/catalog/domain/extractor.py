@@ -789,6 +789,8 @@ _MAX_LEADING_WORDS = 3
 _GLUE = "-'’"
 # Product words a title may open with before its brand ("Disco Duro Externo LaCie ...").
 _MAX_PRODUCT_WORDS = 3
+# Words after a brand that make it the system a product fits ("Nikon Fit", "Sony E mount").
+_FIT_WORDS = frozenset({"fit", "fits", "mount", "mounts", "bajonett", "montura", "compatible"})
 # Words before "by" that do not introduce the product's maker ("Powered by Intel").
 _BY_NOT_MAKER = frozenset({"powered", "inspired", "driven", "sold", "followed", "signed", "used"})
 # Words that open a brand name and join the next word ("La Serenísima", "Saint Felicien").
@@ -822,6 +824,8 @@ def _brand_word(
         return False  # a size or a model code; "Twenty20" is a name
     if brands.is_generic_word(word) or word in _FILLERS or brands.is_line(word):
         return False
+    if brands.is_product_word(word):
+        return False  # "Memoire DDR3 HyperX", "Genuine Oki Toner"
     if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
         return False
     return not any(start < b_end and b_start < end for b_start, b_end in blocked)
@@ -873,7 +877,12 @@ def _name_at(
             continue  # "Cuisine And Co": the joining word itself
         joined = gap in ("&", "+", "and") or (gap == "" and follower[0] == end[1])
         # A mixed-case title writes its maker in capitals: the capitalised words run together.
-        joined = joined or (capitals and gap == "" and _upper_word(title, follower))
+        joined = joined or (
+            capitals
+            and gap == ""
+            and _upper_word(title, follower)
+            and not _DIGIT.search(follower[2])
+        )
         if not joined or not _brand_word(follower, title, brands, blocked):
             break
         end = follower
@@ -1012,11 +1021,26 @@ def _model_code(token: tuple[int, int, str], blocked: list[tuple[int, int]]) -> 
     return not any(start < b_end and b_start < end for b_start, b_end in blocked)
 
 
-def _after_code(hit: BrandMatch, tokens: list[tuple[int, int, str]]) -> bool:
-    """A brand named after the model code has started ("Sigma 35mm f1.4 ... Nikon Fit"): the
-    mount, printer or phone the product fits, not its maker, when the title opens with a name
-    (an acronym in capitals, "LED 55'' SONY", is a product word, not a name)."""
-    return any(_DIGIT.search(word) for _start, end, word in tokens if end <= hit.start)
+def _known_at(brands: BrandAliases, title: str, name: str) -> str | None:
+    """The known brand a name read from the title starts with ("by Ocean Spray OCS22712" ->
+    OCEAN SPRAY, though "Spray" alone is a generic word)."""
+    known = brands.canonical(name)
+    if known is not None:
+        return known
+    start = title.find(name)
+    if start < 0:
+        return None
+    for hit in brands.matches(title[start:]):
+        if hit.start == 0 and hit.kind == "alias":
+            return hit.brand
+    return None
+
+
+def _fitted(hit: BrandMatch, tokens: list[tuple[int, int, str]]) -> bool:
+    """A brand named as the mount or system the product fits ("Sigma 35mm f1.4 ... Nikon Fit",
+    "Sigma 50mm F1.4 ... Sony E mount"), not its maker."""
+    after = [word for start, _end, word in tokens if start >= hit.end][: _MAX_LEADING_WORDS - 1]
+    return any(word in _FIT_WORDS for word in after)
 
 
 def _is_mixed_case(title: str) -> bool:
@@ -1157,16 +1181,11 @@ def parts(
                 leading = _leading_name(title, tokens, brands, blocked, mixed)
                 if leading is not None and (
                     _leads_over(hit, title, tokens)
-                    or (
-                        mixed
-                        and not _upper_word(title, tokens[0])
-                        and _after_code(hit, tokens)
-                        and brands.canonical(leading) is None
-                    )
+                    or (_fitted(hit, tokens) and brands.canonical(leading) is None)
                 ):
                     named = leading
         if named is not None:
-            known = brands.canonical(named)
+            known = _known_at(brands, title, named)
             brand, brand_known, hit = known or _clean_hint(named), known is not None, None
         if hit is not None:
             brand, brand_known = hit.brand, True

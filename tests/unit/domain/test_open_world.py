@@ -272,3 +272,97 @@ def test_ram_and_storage_as_titles_write_them(title: str, ram: int, storage: int
 def test_grocery_sizes(title: str, expected: dict[str, int]) -> None:
     attributes = extract(title).attributes
     assert {k: attributes.get(k) for k in expected} == expected
+
+
+# ------------------------------------------------------------------ brands in real title shapes
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        # A product word in another language opens the title; the maker follows it.
+        ("Relógio Zorvex Classic Black 40mm", "ZORVEX"),
+        ("Pneu Qwerbike Ardent Race 27.5 x 2.35", "QWERBIKE"),
+        # A Spanish or English product noun, then a name with a model code right after it.
+        ("Switch Qwernet GS108E 8 puertos", "QWERNET"),
+        # The maker's own casing after product nouns: inner capitals, capitals in mixed case.
+        ("Disco Duro Externo QwerCie Rugged 2 TB", "QWERCIE"),
+        ("Relogio QWERTY WELLINGTON Classic Sheffield", "QWERTY WELLINGTON"),
+        # Known makers after a product word, in any language.
+        ("Casque Micro Jabra BIZ 2300 USB", "JABRA"),
+        ("Memoire DDR3 HyperX Fury Black 8Go", "HYPERX"),
+        ("Genuine Oki Magenta Laser Toner Cartridge", "OKI"),
+    ],
+)
+def test_brand_after_leading_product_words(title: str, brand: str) -> None:
+    assert extract(title).brand == brand
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Sal Lobos de Mesa 1 kg",  # Title Case grocery: nothing says "Lobos" is a maker
+        "Queso Gouda Laminado 250 g",  # a size is no model code
+    ],
+)
+def test_a_title_case_word_after_a_product_noun_is_not_taken_for_a_maker(title: str) -> None:
+    assert extract(title).brand in (None, "GENERICO")
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("Qwer Tool Qwer Tool HXS-1.2 Professional L-Shaped Hex Set", "QWER TOOL"),
+        ("D'Qwerty D'Qwerty EJ16 Phosphor Bronze 12-53", "D'QWERTY"),
+        ("Canon Canon EOS 250D", "CANON"),
+    ],
+)
+def test_a_maker_named_twice_at_the_start(title: str, brand: str) -> None:
+    assert extract(title).brand == brand
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("Removable Multi-Use Labels, 2 x 4, White by Qwerty QWE05444 - Store.com", "QWERTY"),
+        ("Sparkling Juices, 8.4 oz Can, 6/Pack Juices by Ocean Spray OCS22712", "OCEAN SPRAY"),
+        ("Mighty Tea Pouches by Qwerty Leaf Company MLC40028", "QWERTY LEAF COMPANY"),
+        # A product line found earlier is what the product is, not its maker.
+        ("Prestige Whiteboard, 24 x 18, White Surface by Qwertet QRT561T", "QWERTET"),
+    ],
+)
+def test_a_maker_stated_with_by(title: str, brand: str) -> None:
+    assert extract(title).brand == brand
+
+
+def test_powered_by_names_a_component_not_the_maker() -> None:
+    assert extract("Qwerbook Laptop powered by Zorvex chips").brand == "QWERBOOK"
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("Qwerma 35mm f1.4 DG HSM Art Lens - Nikon Fit", "QWERMA"),
+        ("Qwerma 50mm F1.4 Art DG HSM Sony E mount", "QWERMA"),
+        # Without a mount word, a known maker later in the title still wins.
+        ("Lismore 7oz Tumbler, Set of 4 - Waterford", "WATERFORD"),
+    ],
+)
+def test_a_brand_named_as_the_mount_a_product_fits_is_not_its_maker(title: str, brand: str) -> None:
+    assert extract(title).brand == brand
+
+
+@pytest.mark.parametrize(
+    ("title", "code"),
+    [
+        ("UVC-G4-PRO Qwerty Bullet Camera", "UVC"),
+        ("WS-C2960X-24TS-L Qwerty switch", "WS"),
+    ],
+)
+def test_a_hyphenated_model_code_is_not_a_name(title: str, code: str) -> None:
+    assert not (extract(title).brand or "").startswith(code)
+    assert extract(title.replace("Qwerty", "Ubiquiti")).brand == "UBIQUITI"
+
+
+def test_capitals_in_a_mixed_case_title_stop_at_a_model_code() -> None:
+    assert extract("Tape by QWERTY QWEWOMTP21 - Store.com").brand == "QWERTY"
