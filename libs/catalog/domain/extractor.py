@@ -789,6 +789,15 @@ _MAX_LEADING_WORDS = 3
 _GLUE = "-'’"
 # Product words a title may open with before its brand ("Disco Duro Externo LaCie ...").
 _MAX_PRODUCT_WORDS = 3
+# Words that close a company's name ("Focus Foodservice LLC", "MVP Group", "Royal Industries").
+_COMPANY_WORDS = frozenset(
+    {
+        "inc", "llc", "ltd", "limited", "gmbh", "corp", "corporation", "co", "company", "group",
+        "industries", "enterprises", "international", "manufacturing", "brands", "labs",
+        "laboratories", "technologies", "systems", "networks", "electronics", "packaging",
+        "products", "jewelers",
+    }
+)  # fmt: skip
 # Words after a brand that make it the system a product fits ("Nikon Fit", "Sony E mount").
 _FIT_WORDS = frozenset({"fit", "fits", "mount", "mounts", "bajonett", "montura", "compatible"})
 # Words before "by" that do not introduce the product's maker ("Powered by Intel").
@@ -861,12 +870,12 @@ def _name_at(
             return None  # "UVC-G4-PRO", "WS-C2960X": a model code, not a name
         word = "".join(pieces)
         if _brand_word((token[0], tokens[glued][1], word), title, brands, blocked):
-            return token[0], tokens[glued][1]
+            return token[0], _company_end(title, tokens, glued)
         return None
     if token[2] in _NAME_PREFIXES and index + 1 < len(tokens):
         follower = tokens[index + 1]
         if _brand_word(follower, title, brands, blocked):
-            return token[0], follower[1]
+            return token[0], _company_end(title, tokens, index + 1)
     if not _brand_word(token, title, brands, blocked):
         return None
     end = token
@@ -886,7 +895,23 @@ def _name_at(
         if not joined or not _brand_word(follower, title, brands, blocked):
             break
         end = follower
-    return token[0], end[1]
+    return token[0], _company_end(title, tokens, tokens.index(end))
+
+
+def _company_end(title: str, tokens: list[tuple[int, int, str]], last: int) -> int:
+    """Where a name ends once the company word closing it is counted: "Focus Foodservice LLC",
+    "MVP Group", "Traveler's Company" (at most two words on, in the name's own casing)."""
+    mixed = _is_mixed_case(title)
+    end = tokens[last][1]
+    for follower in tokens[last + 1 : last + 3]:
+        if title[end : follower[0]] != " " or _DIGIT.search(follower[2]):
+            break
+        if mixed and not title[follower[0]].isupper():
+            break
+        if follower[2] in _COMPANY_WORDS:
+            return follower[1]
+        end = follower[1]
+    return tokens[last][1]
 
 
 def _upper_word(title: str, token: tuple[int, int, str]) -> bool:
@@ -952,6 +977,8 @@ def _by_name(
         if mixed and not title[first[0]].isupper():
             continue
         span = _name_at(title, tokens, index + 1, brands, blocked)
+        if span is None and _stated_word(first, title, brands, blocked):
+            span = first[0], first[1]  # "Pads by Universal UNV35688": said outright
         if span is None:
             continue
         end = span[1]
@@ -964,6 +991,19 @@ def _by_name(
             end = follower[1]
         return title[span[0] : end]
     return None
+
+
+def _stated_word(
+    token: tuple[int, int, str], title: str, brands: BrandAliases, blocked: list[tuple[int, int]]
+) -> bool:
+    """A common word that is a name where the title says it is one ("by Universal"): not a
+    joining word, product word, size, colour or code."""
+    start, end, word = token
+    if _DIGIT.search(word) or word in _FILLERS or brands.is_product_word(word):
+        return False
+    if sum(c.isalpha() for c in word) < _MIN_BRAND_LETTERS:
+        return False
+    return not any(start < b_end and b_start < end for b_start, b_end in blocked)
 
 
 def _name_after_product_words(

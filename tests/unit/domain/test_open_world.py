@@ -366,3 +366,24 @@ def test_a_hyphenated_model_code_is_not_a_name(title: str, code: str) -> None:
 
 def test_capitals_in_a_mixed_case_title_stop_at_a_model_code() -> None:
     assert extract("Tape by QWERTY QWEWOMTP21 - Store.com").brand == "QWERTY"
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("Qwerty Foodservice LLC FF2142BK Shelving, Wire", "QWERTY FOODSERVICE LLC"),
+        ("ZXV Group AX-M40 Mixer, Planetary", "ZXV GROUP"),
+        ("Qwerty Industries CORBTP3096 Folding Banquet Table", "QWERTY INDUSTRIES"),
+        ("Qwerler's Company 012. Sketching Paper", "QWERLER'S COMPANY"),
+        # Not a company word: the name stays one word.
+        ("Qwerty Bedding Single Size Euro Spring Mattress", "QWERTY"),
+    ],
+)
+def test_a_company_word_closes_a_leading_name(title: str, brand: str) -> None:
+    assert extract(title).brand == brand
+
+
+def test_a_common_word_after_by_is_the_maker() -> None:
+    assert extract("Self-Stick Note Pads, 3 x 3, Yellow by Universal UNV35688").brand == (
+        "UNIVERSAL"
+    )
