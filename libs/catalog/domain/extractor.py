@@ -1061,6 +1061,24 @@ def _model_code(token: tuple[int, int, str], blocked: list[tuple[int, int]]) -> 
     return not any(start < b_end and b_start < end for b_start, b_end in blocked)
 
 
+_GLUED_CODE = re.compile(r"([a-z]+)(\d[a-z0-9]*)")
+
+
+def _glued_brand(tokens: list[tuple[int, int, str]], brands: BrandAliases) -> str | None:
+    """A known brand written onto its model code at the start of a title ("HP15-dw1001nl",
+    "Lenovo82H8 IdeaPad"): letters, then digits, where the letters are a brand's alias. Only the
+    first words, where a title names its maker; a code later on is a model ("RTX3050")."""
+    for _start, _end, word in tokens[:_MAX_LEADING_WORDS]:
+        match = _GLUED_CODE.fullmatch(word)
+        if match is None or len(match.group(1)) < _MIN_BRAND_LETTERS:
+            continue
+        canonical = brands.canonical(match.group(1))
+        info = brands.get(canonical) if canonical else None
+        if info is not None and not info.weak:
+            return info.name
+    return None
+
+
 def _known_at(brands: BrandAliases, title: str, name: str) -> str | None:
     """The known brand a name read from the title starts with ("by Ocean Spray OCS22712" ->
     OCEAN SPRAY, though "Spray" alone is a generic word)."""
@@ -1209,7 +1227,10 @@ def parts(
         hit = brands.match(title)
         opens = hit is not None and hit.kind == "alias" and hit.start == tokens[0][0]
         named: str | None = None
-        if not opens:
+        glued = None if opens else _glued_brand(tokens, brands)
+        if glued is not None:
+            brand, brand_known, hit = glued, True, None
+        elif not opens:
             blocked = _blocked_spans(folded, taxonomy)
             mixed = _is_mixed_case(title)
             # The maker stated outright (named twice at the start, or "by" a name) outranks a

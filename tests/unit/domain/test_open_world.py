@@ -387,3 +387,20 @@ def test_a_common_word_after_by_is_the_maker() -> None:
     assert extract("Self-Stick Note Pads, 3 x 3, Yellow by Universal UNV35688").brand == (
         "UNIVERSAL"
     )
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("HP15-dw1001nl Notebook 15.6", "HP"),
+        ("Lenovo82H8 IdeaPad 3 15ITL6", "LENOVO"),
+        ("Tinta HP664 Negro", "HP"),
+    ],
+)
+def test_a_known_brand_glued_to_its_model_code(title: str, brand: str) -> None:
+    assert extract(title).brand == brand
+
+
+def test_a_code_later_in_the_title_is_a_model_not_a_glued_brand() -> None:
+    # "rtx" is no brand; a weak brand glued to digits is not read either.
+    assert extract("Tarjeta de video RTX3050 6GB").brand in (None, "GENERICO")
