@@ -789,6 +789,8 @@ _MAX_LEADING_WORDS = 3
 _GLUE = "-'’"
 # Product words a title may open with before its brand ("Disco Duro Externo LaCie ...").
 _MAX_PRODUCT_WORDS = 3
+# The fewest characters of a title-opening part number ("MBD2147RC", "22947800"; not "500 g").
+_MIN_PART_NUMBER = 5
 # Words that close a company's name ("Focus Foodservice LLC", "MVP Group", "Royal Industries").
 _COMPANY_WORDS = frozenset(
     {
@@ -1013,9 +1015,9 @@ def _name_after_product_words(
     blocked: list[tuple[int, int]],
     mixed: bool,
 ) -> str | None:
-    """The name after the product words a title opens with ("Relógio DANIEL WELLINGTON Classic",
-    "Pneu Maxxis Ardent", "Disco Duro Externo LaCie Rugged"): in a mixed-case title it must be
-    capitalised."""
+    """The name after the part number or product words a title opens with ("Relógio DANIEL
+    WELLINGTON Classic", "Pneu Maxxis Ardent", "Disco Duro Externo LaCie Rugged"): in a
+    mixed-case title it must be capitalised."""
 
     def product_word(token: tuple[int, int, str]) -> bool:
         start, end, word = token
@@ -1026,8 +1028,21 @@ def _name_after_product_words(
             or any(start < b_end and b_start < end for b_start, b_end in blocked)
         )
 
+    # A part number may open the title ("22947800 Artesyn Power Supply", "MBD2147RC Fujitsu
+    # 146-GB"): its pieces are skipped, and the name after it is the maker's.
     index = 0
-    while index < min(len(tokens), _MAX_PRODUCT_WORDS) and product_word(tokens[index]):
+    if len(tokens[0][2]) >= _MIN_PART_NUMBER and _DIGIT.search(tokens[0][2]):
+        while index < len(tokens) and _DIGIT.search(tokens[index][2]):
+            if any(
+                tokens[index][0] < b_end and b_start < tokens[index][1]
+                for b_start, b_end in blocked
+            ):
+                return None  # a size, not a part number
+            index += 1
+    part_number = index
+    while index < min(len(tokens), part_number + _MAX_PRODUCT_WORDS) and product_word(
+        tokens[index]
+    ):
         if _DIGIT.search(tokens[index][2]):
             return None
         index += 1
@@ -1046,7 +1061,8 @@ def _name_after_product_words(
     # taxonomy does not list (another language's), the maker's own casing ("LaCie", "DANIEL
     # WELLINGTON" in a mixed-case title), or a model code right after it ("Netgear GS108E").
     said = (
-        any(brands.is_product_word(t[2]) for t in tokens[:index])
+        part_number > 0
+        or any(brands.is_product_word(t[2]) for t in tokens[:index])
         or (mixed and (name.isupper() or any(c.isupper() for c in name[1:])))
         or (bool(following) and _model_code(following[0], blocked))
     )

@@ -404,3 +404,18 @@ def test_a_known_brand_glued_to_its_model_code(title: str, brand: str) -> None:
 def test_a_code_later_in_the_title_is_a_model_not_a_glued_brand() -> None:
     # "rtx" is no brand; a weak brand glued to digits is not read either.
     assert extract("Tarjeta de video RTX3050 6GB").brand in (None, "GENERICO")
+
+
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        ("22947800 Zorvex Power Supply 200 - 240VAC", "ZORVEX"),
+        ("MBD2147RC Zorvex 146-GB 6G 10K 2.5 SAS HDD", "ZORVEX"),
+    ],
+)
+def test_the_name_after_a_title_opening_part_number(title: str, brand: str) -> None:
+    assert extract(title).brand == brand
+
+
+def test_a_size_opening_the_title_is_no_part_number() -> None:
+    assert extract("500 g Queso Gouda").brand in (None, "GENERICO")
