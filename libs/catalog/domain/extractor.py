@@ -791,6 +791,8 @@ _GLUE = "-'’"
 _MAX_PRODUCT_WORDS = 3
 # The fewest characters of a title-opening part number ("MBD2147RC", "22947800"; not "500 g").
 _MIN_PART_NUMBER = 5
+# A capital inside a word: a maker's own spelling ("LaCie", "iiyama G-Master"; not "La Ropa").
+_CAMEL = re.compile(r"[a-z][A-Z]")
 # Words that close a company's name ("Focus Foodservice LLC", "MVP Group", "Royal Industries").
 _COMPANY_WORDS = frozenset(
     {
@@ -902,13 +904,15 @@ def _name_at(
 
 def _company_end(title: str, tokens: list[tuple[int, int, str]], last: int) -> int:
     """Where a name ends once the company word closing it is counted: "Focus Foodservice LLC",
-    "MVP Group", "Traveler's Company" (at most two words on, in the name's own casing)."""
-    mixed = _is_mixed_case(title)
+    "MVP Group", "Traveler's Company" (at most two capitalised words on, in a mixed-case
+    title)."""
+    if not _is_mixed_case(title):
+        return tokens[last][1]  # "speck products seethru case": no casing tells a name's end
     end = tokens[last][1]
     for follower in tokens[last + 1 : last + 3]:
         if title[end : follower[0]] != " " or _DIGIT.search(follower[2]):
             break
-        if mixed and not title[follower[0]].isupper():
+        if not title[follower[0]].isupper():
             break
         if follower[2] in _COMPANY_WORDS:
             return follower[1]
@@ -1021,6 +1025,8 @@ def _name_after_product_words(
 
     def product_word(token: tuple[int, int, str]) -> bool:
         start, end, word = token
+        if word in _NAME_PREFIXES:
+            return False  # "Leche Entera La Serenísima": the name starts there
         return (
             brands.is_product_word(word)
             or brands.is_generic_word(word)
@@ -1028,10 +1034,11 @@ def _name_after_product_words(
             or any(start < b_end and b_start < end for b_start, b_end in blocked)
         )
 
-    # A part number may open the title ("22947800 Artesyn Power Supply", "MBD2147RC Fujitsu
-    # 146-GB"): its pieces are skipped, and the name after it is the maker's.
+    # A part number may open a mixed-case title ("22947800 Artesyn Power Supply", "MBD2147RC
+    # Fujitsu 146-GB"): its pieces are skipped, and the capitalised name after it is the
+    # maker's ("abs48 wood tv stand" says nothing).
     index = 0
-    if len(tokens[0][2]) >= _MIN_PART_NUMBER and _DIGIT.search(tokens[0][2]):
+    if mixed and len(tokens[0][2]) >= _MIN_PART_NUMBER and _DIGIT.search(tokens[0][2]):
         while index < len(tokens) and _DIGIT.search(tokens[index][2]):
             if any(
                 tokens[index][0] < b_end and b_start < tokens[index][1]
@@ -1048,6 +1055,10 @@ def _name_after_product_words(
         index += 1
     if index == 0 or index >= len(tokens):
         return None
+    if part_number == 0 and all(
+        brands.is_generic_word(t[2]) or t[2] in _FILLERS for t in tokens[:index]
+    ):
+        return None  # "twin tub dtt420", "New Age 13048GSC": no product word opens the title
     token = tokens[index]
     if _DIGIT.search(token[2]) or (mixed and not title[token[0]].isupper()):
         return None
@@ -1063,7 +1074,7 @@ def _name_after_product_words(
     said = (
         part_number > 0
         or any(brands.is_product_word(t[2]) for t in tokens[:index])
-        or (mixed and (name.isupper() or any(c.isupper() for c in name[1:])))
+        or (mixed and (name.isupper() or any(_CAMEL.search(word) for word in name.split())))
         or (bool(following) and _model_code(following[0], blocked))
     )
     return name if said else None
