@@ -976,10 +976,15 @@ def _by_name(
     """The maker a title states with "by" ("Labels, 2 x 4, White by Avery AVE05444", "Mighty
     Tea by Ocean Spray"): a name after "by", capitalised in a mixed-case title, with the
     capitalised words that follow it."""
+    known: dict[int, BrandMatch] | None = None
     for index in range(1, len(tokens) - 1):
         if tokens[index][2] != "by" or tokens[index - 1][2] in _BY_NOT_MAKER:
             continue
         first = tokens[index + 1]
+        if known is None:
+            known = {hit.start: hit for hit in brands.matches(title) if hit.kind == "alias"}
+        if first[0] in known:  # "Pad by 3M MMM08004": a known maker, whatever its spelling
+            return title[first[0] : known[first[0]].end]
         if mixed and not title[first[0]].isupper():
             continue
         span = _name_at(title, tokens, index + 1, brands, blocked)

@@ -327,6 +327,8 @@ def test_a_maker_named_twice_at_the_start(title: str, brand: str) -> None:
         ("Removable Multi-Use Labels, 2 x 4, White by Qwerty QWE05444 - Store.com", "QWERTY"),
         ("Sparkling Juices, 8.4 oz Can, 6/Pack Juices by Ocean Spray OCS22712", "OCEAN SPRAY"),
         ("Mighty Tea Pouches by Qwerty Leaf Company MLC40028", "QWERTY LEAF COMPANY"),
+        # A known maker after "by", digits in its name or not.
+        ("Doodlebug Scrub Pad, 4 5/8 x 10, 20/Carton Pad by 3M MMM08004", "3M"),
         # A product line found earlier is what the product is, not its maker.
         ("Prestige Whiteboard, 24 x 18, White Surface by Qwertet QRT561T", "QWERTET"),
     ],
