@@ -883,7 +883,7 @@ def _name_at(
     if not _brand_word(token, title, brands, blocked):
         return None
     end = token
-    capitals = _is_mixed_case(title) and _upper_word(title, token)
+    capitals = _upper_word(title, token) and _is_mixed_case(title)
     for follower in tokens[index + 1 : index + _MAX_LEADING_WORDS]:
         gap = title[end[1] : follower[0]].strip().lower()
         if follower[2] == "and":
@@ -906,10 +906,11 @@ def _company_end(title: str, tokens: list[tuple[int, int, str]], last: int) -> i
     """Where a name ends once the company word closing it is counted: "Focus Foodservice LLC",
     "MVP Group", "Traveler's Company" (at most two capitalised words on, in a mixed-case
     title)."""
-    if not _is_mixed_case(title):
+    following = tokens[last + 1 : last + 3]
+    if not any(t[2] in _COMPANY_WORDS for t in following) or not _is_mixed_case(title):
         return tokens[last][1]  # "speck products seethru case": no casing tells a name's end
     end = tokens[last][1]
-    for follower in tokens[last + 1 : last + 3]:
+    for follower in following:
         if title[end : follower[0]] != " " or _DIGIT.search(follower[2]):
             break
         if not title[follower[0]].isupper():
@@ -1111,6 +1112,38 @@ def _glued_brand(tokens: list[tuple[int, int, str]], brands: BrandAliases) -> st
     return None
 
 
+def _opens_twice(tokens: list[tuple[int, int, str]]) -> bool:
+    """The first words come again right after themselves ("Park Tool Park Tool ...")."""
+    words = [t[2] for t in tokens[: 2 * _MAX_LEADING_WORDS]]
+    return any(words[:size] == words[size : 2 * size] for size in range(1, _MAX_LEADING_WORDS + 1))
+
+
+def _stated_or_leading(
+    title: str,
+    tokens: list[tuple[int, int, str]],
+    brands: BrandAliases,
+    folded: str,
+    taxonomy: Taxonomy,
+    outranked: bool,
+    fitted: bool,
+) -> str | None:
+    """The maker stated outright (named twice at the start, or "by" a name), which outranks a
+    brand met later in the title; else the title's leading name when it outranks that brand
+    (`outranked`) or that brand is the mount the product fits (`fitted`; an unknown leading
+    name only)."""
+    blocked = _blocked_spans(folded, taxonomy)
+    mixed = _is_mixed_case(title)
+    named = _repeated_name(title, tokens, brands, blocked) or _by_name(
+        title, tokens, brands, blocked, mixed
+    )
+    if named is not None:
+        return named
+    leading = _leading_name(title, tokens, brands, blocked, mixed)
+    if leading is None or not (outranked or (fitted and brands.canonical(leading) is None)):
+        return None
+    return leading
+
+
 def _known_at(brands: BrandAliases, title: str, name: str) -> str | None:
     """The known brand a name read from the title starts with ("by Ocean Spray OCS22712" ->
     OCEAN SPRAY, though "Spray" alone is a generic word)."""
@@ -1134,8 +1167,8 @@ def _fitted(hit: BrandMatch, tokens: list[tuple[int, int, str]]) -> bool:
 
 
 def _is_mixed_case(title: str) -> bool:
-    letters = [c for c in title if c.isalpha()]
-    return any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+    """Some letters in capitals and some not (a cased letter changes under upper or lower)."""
+    return title.upper() != title and title.lower() != title
 
 
 # An alias this short is easily a piece of a model code ("WD-65735" is not Western Digital).
@@ -1263,20 +1296,13 @@ def parts(
         if glued is not None:
             brand, brand_known, hit = glued, True, None
         elif not opens:
-            blocked = _blocked_spans(folded, taxonomy)
-            mixed = _is_mixed_case(title)
-            # The maker stated outright (named twice at the start, or "by" a name) outranks a
-            # brand met later in the title and the title's first word.
-            named = _repeated_name(title, tokens, brands, blocked) or _by_name(
-                title, tokens, brands, blocked, mixed
-            )
-            if named is None and hit is not None:
-                leading = _leading_name(title, tokens, brands, blocked, mixed)
-                if leading is not None and (
-                    _leads_over(hit, title, tokens)
-                    or (_fitted(hit, tokens) and brands.canonical(leading) is None)
-                ):
-                    named = leading
+            stated = _opens_twice(tokens) or any(t[2] == "by" for t in tokens[1:-1])
+            outranked = hit is not None and _leads_over(hit, title, tokens)
+            fitted = hit is not None and _fitted(hit, tokens)
+            if stated or outranked or fitted:
+                named = _stated_or_leading(
+                    title, tokens, brands, folded, taxonomy, outranked, fitted
+                )
         if named is not None:
             known = _known_at(brands, title, named)
             brand, brand_known, hit = known or _clean_hint(named), known is not None, None
