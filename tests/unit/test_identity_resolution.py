@@ -538,3 +538,29 @@ def test_new_master_id_is_deterministic() -> None:
 def test_resolver_thresholds_must_be_ordered() -> None:
     with pytest.raises(ValueError):
         Resolver(load_matcher(), attach_at=0.2, new_below=0.5)
+
+
+def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> None:
+    """A listing against its own title at another store (the same-title attach) takes the
+    shortcuts for one token set on both sides; the features must be those of two equal but
+    separate sets, to the bit."""
+    from catalog.identity import features
+
+    weights = load_matcher().token_weights
+    assert weights is not None
+    lines = (Path(__file__).parents[2] / "data/sample/listings.jsonl").read_text().splitlines()
+    titles = {_facts(json.loads(line)["name"]).title for line in lines}
+    assert len(titles) > 300
+    for title in titles:
+        p = features.profile(title)
+        for one in (p.tokens, p.rare, p.numbers, p.trigrams):
+            other = frozenset(list(one))  # equal, not the same object
+            assert other is not one
+            for w in (weights, features._UNIFORM):
+                assert repr(features._weighted(one, one, w)) == repr(
+                    features._weighted(one, other, w)
+                )
+                assert repr(features._soft_unmatched(one, one, w)) == repr(
+                    features._soft_unmatched(one, other, w)
+                )
+            assert repr(features._jaccard(one, one)) == repr(features._jaccard(one, other))

@@ -57,3 +57,14 @@ def test_a_cache_hit_builds_the_product_full_validation_builds() -> None:
 def test_an_entry_outside_the_contract_still_fails() -> None:
     with pytest.raises(ValidationError):
         from_entry(routed(), entry(confidence=1.5), "l1")
+
+
+def test_a_cache_hit_takes_the_routed_listing_as_it_is() -> None:
+    # The listing was validated by its topic's contract: the product holds that very object,
+    # not a copy validated again.
+    hit = routed()
+    built = from_entry(hit, entry(), "l2")
+    assert built.listing is hit.listing
+    assert built.source == "l2" and built.tier == "rules"
+    assert built.attributes == {"storage_gb": 256, "color": "gray"}
+    assert isinstance(built.attributes["storage_gb"], int)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Literal
 
 from catalog.domain import units
@@ -59,9 +60,7 @@ def complexity_factors(
     title: str, category: str | None, price: int, extraction: Extraction
 ) -> dict[str, float]:
     """The five routing factors, each in 0..1 (see the module docstring)."""
-    text = units.fold(title if isinstance(title, str) else "")[:1000]
-    length = min(len(text) / _LENGTH_FULL, 1.0)
-    technical = min(len(_TECHNICAL.findall(text)) / _TECH_FULL, 1.0)
+    length, technical, markers, coloured = _title_signals(title if isinstance(title, str) else "")
     cat = load_taxonomy().get(category or extraction.category)
     category_factor = cat.complexity if cat is not None and not cat.is_root else _UNKNOWN_CATEGORY
     if isinstance(price, int | float) and not isinstance(price, bool) and price > _PRICE_LOW:
@@ -69,10 +68,7 @@ def complexity_factors(
         price_factor = min((math.log10(price) - math.log10(_PRICE_LOW)) / span, 1.0)
     else:
         price_factor = 0.0
-    markers = len(_VARIANT.findall(text))
-    if units.color_spans(text) or "color" in extraction.attributes:
-        markers += 1
-    if len(_NUMBER.findall(text)) >= 4:
+    if coloured or "color" in extraction.attributes:
         markers += 1
     variants = min(markers / _VARIANT_FULL, 1.0)
     return {
@@ -82,6 +78,21 @@ def complexity_factors(
         "price": price_factor,
         "variants": variants,
     }
+
+
+# Every listing of a title is scored again (its price and store change, its title does not),
+# and the title's regular expressions were most of the score: they are read once per title.
+@lru_cache(maxsize=65536)
+def _title_signals(title: str) -> tuple[float, float, int, bool]:
+    """The title's part of the factors: the length and technical factors, the variant markers
+    other than colour, and whether the title names a colour."""
+    text = units.fold(title)[:1000]
+    length = min(len(text) / _LENGTH_FULL, 1.0)
+    technical = min(len(_TECHNICAL.findall(text)) / _TECH_FULL, 1.0)
+    markers = len(_VARIANT.findall(text))
+    if len(_NUMBER.findall(text)) >= 4:
+        markers += 1
+    return length, technical, markers, bool(units.color_spans(text))
 
 
 def complexity_score(title: str, category: str | None, price: int, extraction: Extraction) -> float:

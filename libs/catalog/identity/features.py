@@ -305,11 +305,17 @@ def _weighted(
 ) -> tuple[float, float, float]:
     """Weighted cosine of the token sets, and the weighted share of `a`'s and `b`'s tokens the
     other side lacks."""
+    # fsum: exact, so the result does not depend on set iteration order (string hashing).
+    fsum = math.fsum
+    if a is b:
+        # One title on both sides (a listing against its own title at another store): the
+        # same sums as below, each computed once. Every token is shared, none is left over.
+        squares = fsum(w * w for w in map(weights, a))
+        norm = math.sqrt(squares * squares)
+        return (squares / norm if norm else 0.0), 0.0, 0.0
     wa = {t: weights(t) for t in a}
     wb = {t: weights(t) for t in b}
     shared = a & b
-    # fsum: exact, so the result does not depend on set iteration order (string hashing).
-    fsum = math.fsum
     norm = math.sqrt(fsum(w * w for w in wa.values()) * fsum(w * w for w in wb.values()))
     cosine = fsum(wa[t] * wa[t] for t in shared) / norm if norm else 0.0
     total_a, total_b = fsum(wa.values()), fsum(wb.values())
@@ -373,6 +379,8 @@ def _soft_unmatched(
     counterpart being the same word or the same word abbreviated or inflected (`_soft_same`):
     what two stores' spellings of one product rarely leave, and siblings (another flavour,
     another line) always do."""
+    if a is b:
+        return 0.0, 0.0  # one title on both sides: nothing is left unmatched
     only_a, only_b = a - b, b - a
     # Only words `_softable` on both sides can match one another (the two sets share none).
     soft_a = [t for t in only_a if _softable(t)]
@@ -390,6 +398,8 @@ def _soft_unmatched(
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 0.0
+    if a is b:
+        return 1.0  # len(a & a) / len(a | a), without building either set
     return len(a & b) / len(a | b)
 
 

@@ -318,3 +318,19 @@ def test_same_product_written_three_ways(
 )
 def test_near_duplicates_stay_apart(a: str, b: str) -> None:
     assert _fp_of(a) != _fp_of(b)
+
+
+def test_normalize_title_answers_a_title_seen_before_the_same_way() -> None:
+    from catalog.domain.identity import _normalized
+
+    titles = ["iPhone 15 256 GB Negro", 'Smart TV 55" 4K', "Lácteos ¡OFERTA! Leche"]
+    first = [normalize_title(t) for t in titles]
+    hits = _normalized.cache_info().hits
+    assert (
+        [normalize_title(t) for t in titles]
+        == first
+        == [_normalized.__wrapped__(t) for t in titles]
+    )
+    assert _normalized.cache_info().hits >= hits + len(titles)
+    # Not a string (a malformed value reaching facts): an empty title, not a cache error.
+    assert normalize_title(["not", "a", "title"]) == ""  # type: ignore[arg-type]

@@ -60,3 +60,78 @@ def test_choose_tier() -> None:
     assert choose_tier(0.2, no_brand) == "mini"
     assert choose_tier(0.69, no_brand, complex_threshold=0.6) == "full"
     assert choose_tier(0.2, confident, rules_min_confidence=0.99) == "mini"
+
+
+def _factors_read_in_full(
+    title: str, category: str | None, price: int, extraction: Extraction
+) -> dict[str, float]:
+    """The factors as computed before the title's part was cached: every regular expression
+    read on every call."""
+    import math
+
+    from catalog.domain import routing, units
+    from catalog.domain.taxonomy import load_taxonomy
+
+    text = units.fold(title if isinstance(title, str) else "")[:1000]
+    length = min(len(text) / 120, 1.0)
+    technical = min(len(routing._TECHNICAL.findall(text)) / 5, 1.0)
+    cat = load_taxonomy().get(category or extraction.category)
+    category_factor = cat.complexity if cat is not None and not cat.is_root else 0.5
+    if isinstance(price, int | float) and not isinstance(price, bool) and price > 1_000:
+        span = math.log10(2_000_000) - math.log10(1_000)
+        price_factor = min((math.log10(price) - math.log10(1_000)) / span, 1.0)
+    else:
+        price_factor = 0.0
+    markers = len(routing._VARIANT.findall(text))
+    if units.color_spans(text) or "color" in extraction.attributes:
+        markers += 1
+    if len(routing._NUMBER.findall(text)) >= 4:
+        markers += 1
+    return {
+        "length": length,
+        "technical": technical,
+        "category": category_factor,
+        "price": price_factor,
+        "variants": min(markers / 3, 1.0),
+    }
+
+
+def test_factors_and_score_equal_reading_the_title_in_full_every_time() -> None:
+    import json
+    from pathlib import Path
+
+    from schemas.models import RawListing
+
+    root = Path(__file__).resolve().parents[3]
+    listings = [
+        RawListing.model_validate(json.loads(line)["listing"])
+        for line in (root / "tests/data/devset.jsonl").read_text().splitlines()
+    ] + [
+        RawListing.model_validate_json(line)
+        for line in (root / "data/sample/listings.jsonl").read_text().splitlines()
+    ]
+    assert len(listings) > 1000
+    coloured = Extraction(attributes={"color": "black"})
+    checked = 0
+    # Twice over: the second pass reads every title's part from the cache, with other prices,
+    # another category and a colour the extraction states.
+    for bump in (0, 137_000):
+        for listing in listings:
+            rules = extract(listing.name, listing.category, listing.brand, listing.attributes)
+            for category, extraction in ((rules.category, rules), ("dairy", coloured)):
+                price = listing.price + bump
+                expected = _factors_read_in_full(listing.name, category, price, extraction)
+                assert complexity_factors(listing.name, category, price, extraction) == expected
+                assert complexity_score(listing.name, category, price, extraction) == round(
+                    min(max(sum(FACTOR_WEIGHTS[k] * v for k, v in expected.items()), 0.0), 1.0),
+                    4,
+                )
+                checked += 1
+    assert checked == 4 * len(listings)
+    # Not a title: the factors of an empty one, as before.
+    assert complexity_factors(None, None, 0, Extraction()) == _factors_read_in_full(  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,
+        0,
+        Extraction(),
+    )
