@@ -1079,8 +1079,19 @@ def _name_after_product_words(
     # WELLINGTON" in a mixed-case title), or a model code right after it ("Netgear GS108E").
     said = (
         part_number > 0
-        or any(brands.is_product_word(t[2]) for t in tokens[:index])
-        or (mixed and (name.isupper() or any(_CAMEL.search(word) for word in name.split())))
+        or any(
+            brands.is_product_word(t[2])
+            and not any(t[0] < b_end and b_start < t[1] for b_start, b_end in blocked)
+            for t in tokens[:index]
+        )
+        # Two capitals are an abbreviation as often as a maker ("Memoria USB DT Exodia").
+        or (
+            mixed
+            and (
+                (name.isupper() and sum(c.isalpha() for c in name) > 2)
+                or any(_CAMEL.search(word) for word in name.split())
+            )
+        )
         or (bool(following) and _model_code(following[0], blocked))
     )
     return name if said else None

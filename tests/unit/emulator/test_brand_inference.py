@@ -29,7 +29,7 @@ UNKNOWN_BRANDS = [
     ("Jugo en Polvo Zuko Naranja 20 g", "Jugos", "ZUKO"),
     ("Atún Desmenuzado en Agua San José 170 g", "Conservas", "SAN JOSÉ"),
     ("Perfume Hombre Polo Blue 125 ml Ralph Lauren", "Perfumes Hombre", "RALPH LAUREN"),
-    ("PARLANTE BLUETOOTH ULTIMATE EARS WONDERBOOM 4 NEGRO", "Audio > Parlantes", "ULTIMATE EARS"),
+    ("PARLANTE BLUETOOTH ALTEC LANSING HYDRAMINI 2 NEGRO", "Audio > Parlantes", "ALTEC LANSING"),
     ("Sal Lobos de Mesa 1 kg", "Despensa", "LOBOS"),  # "sal" is a known product noun
 ]
 # Titles that start with the brand: the rules read it too (a title-leading name).
