@@ -151,5 +151,24 @@ async def test_search_columns_follow_the_text_and_skip_version_bumps(stack: Stac
             await conn.execute("UPDATE productos_maestros SET category_id = 'granos_de_cafe'")
             assert await trigger_calls() == before + 2
         assert await matches_011("fp-a") and await matches_011("fp-b")
+
+        # Pages keep room for those bumps: each new row version stays on its page (heap-only),
+        # so none of the table's indexes gets a new entry.
+        await conn.execute(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id)
+               SELECT 'fp-' || i, 'MARCA', 'Modelo ' || i, 'Producto de prueba número ' || i,
+                      'smartphones'
+               FROM generate_series(1, 400) i"""
+        )
+        hot = "SELECT pg_stat_get_xact_tuples_hot_updated('productos_maestros'::regclass)"
+        async with conn.transaction():
+            # The count includes this session's earlier writes not yet reported.
+            before = await conn.fetchval(hot)
+            bumped = await conn.execute(
+                "UPDATE productos_maestros SET version = version + 1, state_hash = 'h2', "
+                "updated_at = now() WHERE id % 10 = 0"
+            )
+            assert bumped == "UPDATE 40" and await conn.fetchval(hot) - before == 40
     finally:
         await conn.close()
