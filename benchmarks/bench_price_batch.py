@@ -41,7 +41,7 @@ from catalog.db.migrate import load_migrations, migrate  # noqa: E402
 from catalog.db.pool import create_pool  # noqa: E402
 from catalog.devstack.stack import Stack  # noqa: E402
 from catalog.domain.taxonomy import load_taxonomy  # noqa: E402
-from catalog.kafka.loop import Incoming  # noqa: E402
+from catalog.kafka.loop import Incoming, Rejected  # noqa: E402
 from catalog.settings import PostgresSettings  # noqa: E402
 from persister.logic import CatalogWriter  # noqa: E402
 from schemas.models import PriceObservation, RawListing  # noqa: E402
@@ -166,7 +166,8 @@ async def measure(pool: asyncpg.Pool, writer: CatalogWriter, args: argparse.Name
             batches.append(time.perf_counter() - began)
             async with pool.acquire() as conn:
                 conn.remove_query_logger(logged)
-            if len(results[0]) != 2 * len(batch):
+            first = results[0]
+            if isinstance(first, Rejected) or len(first) != 2 * len(batch):
                 raise RuntimeError("every listing's offer and master state should be published")
         await asyncio.sleep(0.5)
     median = statistics.median(batches)
