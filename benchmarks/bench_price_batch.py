@@ -166,8 +166,8 @@ async def measure(pool: asyncpg.Pool, writer: CatalogWriter, args: argparse.Name
             batches.append(time.perf_counter() - began)
             async with pool.acquire() as conn:
                 conn.remove_query_logger(logged)
-            first = results[0]
-            if isinstance(first, Rejected) or len(first) != 2 * len(batch):
+            out = results[0]
+            if isinstance(out, Rejected) or len(out) != 2 * len(batch):
                 raise RuntimeError("every listing's offer and master state should be published")
         await asyncio.sleep(0.5)
     median = statistics.median(batches)
