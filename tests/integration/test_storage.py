@@ -76,3 +76,99 @@ async def test_services_starting_together_create_the_vector_index_once(stack: St
     finally:
         for pool in pools:
             await pool.close()
+
+
+# What 011's generated columns computed, for comparison with what the trigger of 015 writes.
+SEARCH_TEXT_011 = """lower(catalog_unaccent(coalesce(brand, '') || ' ' || coalesce(model, '') || ' '
+    || coalesce(normalized_name, '') || ' ' || replace(coalesce(category_id, ''), '_', ' ')))"""
+SEARCH_TSV_011 = """setweight(to_tsvector('spanish'::regconfig,
+        catalog_unaccent(coalesce(brand, '') || ' ' || coalesce(model, ''))), 'A')
+    || setweight(to_tsvector('spanish'::regconfig,
+        catalog_unaccent(coalesce(normalized_name, ''))), 'B')
+    || setweight(to_tsvector('spanish'::regconfig,
+        replace(coalesce(category_id, ''), '_', ' ')), 'C')"""
+
+
+async def test_search_columns_follow_the_text_and_skip_version_bumps(stack: Stack) -> None:
+    dsn = await create_database(stack, f"srch_{uuid.uuid4().hex[:8]}")
+    conn = await asyncpg.connect(dsn)
+
+    async def matches_011(fingerprint: str) -> bool:
+        return bool(
+            await conn.fetchval(
+                f"""SELECT search_text = {SEARCH_TEXT_011} AND search_tsv = {SEARCH_TSV_011}
+                    FROM productos_maestros WHERE fingerprint = $1""",
+                fingerprint,
+            )
+        )
+
+    async def trigger_calls() -> int:
+        # Calls of the trigger function in the current transaction (track_functions = 'pl').
+        return int(
+            await conn.fetchval(
+                "SELECT coalesce(pg_stat_get_xact_function_calls("
+                "'productos_maestros_search_columns'::regproc), 0)"
+            )
+        )
+
+    try:
+        await conn.execute("SET track_functions = 'pl'")
+        await conn.execute(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id)
+               VALUES ('fp-a', 'CAFÉ ARÁBICO', 'Tostado', 'Café Molido Ñuñoa 250 g',
+                       'cafe_molido'),
+                      ('fp-b', 'SAMSUNG', 'Galaxy A35', 'Celular Galaxy A35 256GB',
+                       'smartphones')"""
+        )
+        assert await matches_011("fp-a") and await matches_011("fp-b")
+        text = await conn.fetchval("SELECT search_text FROM productos_maestros WHERE id = 1")
+        assert text == "cafe arabico tostado cafe molido nunoa 250 g cafe molido"
+
+        # A change of the text is followed, and a direct write cannot make the columns lie.
+        await conn.execute(
+            "UPDATE productos_maestros SET normalized_name = 'Café en Grano 1 kg' "
+            "WHERE fingerprint = 'fp-a'"
+        )
+        await conn.execute(
+            "UPDATE productos_maestros SET search_text = 'otra cosa', search_tsv = NULL "
+            "WHERE fingerprint = 'fp-b'"
+        )
+        assert await matches_011("fp-a") and await matches_011("fp-b")
+        assert "grano" in await conn.fetchval(
+            "SELECT search_text FROM productos_maestros WHERE fingerprint = 'fp-a'"
+        )
+
+        # A version bump (what the persister does to each master whose offers changed) leaves
+        # the columns as they are without computing them again.
+        async with conn.transaction():
+            before = await trigger_calls()
+            await conn.execute(
+                "UPDATE productos_maestros SET version = version + 1, state_hash = 'h', "
+                "updated_at = now(), active = true"
+            )
+            assert await trigger_calls() == before
+            await conn.execute("UPDATE productos_maestros SET category_id = 'granos_de_cafe'")
+            assert await trigger_calls() == before + 2
+        assert await matches_011("fp-a") and await matches_011("fp-b")
+
+        # Pages keep room for those bumps: each new row version stays on its page (heap-only),
+        # so none of the table's indexes gets a new entry.
+        await conn.execute(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id)
+               SELECT 'fp-' || i, 'MARCA', 'Modelo ' || i, 'Producto de prueba número ' || i,
+                      'smartphones'
+               FROM generate_series(1, 400) i"""
+        )
+        hot = "SELECT pg_stat_get_xact_tuples_hot_updated('productos_maestros'::regclass)"
+        async with conn.transaction():
+            # The count includes this session's earlier writes not yet reported.
+            before = await conn.fetchval(hot)
+            bumped = await conn.execute(
+                "UPDATE productos_maestros SET version = version + 1, state_hash = 'h2', "
+                "updated_at = now() WHERE id % 10 = 0"
+            )
+            assert bumped == "UPDATE 40" and await conn.fetchval(hot) - before == 40
+    finally:
+        await conn.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.settings import KAFKA_TUNING, KafkaSettings
+from catalog.settings import KAFKA_TUNING, KafkaSettings, KafkaTuning, Settings
 
 
 @pytest.mark.parametrize("environment", ["dev", "test", "prod"])
@@ -26,3 +26,33 @@ def test_a_producer_batch_never_exceeds_the_request_limit() -> None:
 def test_production_waits_for_data_where_the_embedded_broker_cannot() -> None:
     assert KAFKA_TUNING["prod"].fetch_min_bytes > KAFKA_TUNING["dev"].fetch_min_bytes
     assert KAFKA_TUNING["dev"].fetch_max_wait_ms <= 20
+
+
+def test_a_service_can_fetch_with_its_own_wait() -> None:
+    environment = KafkaTuning(
+        fetch_max_wait_ms=20,
+        fetch_min_bytes=1,
+        linger_ms=2,
+        max_batch_bytes=16_384,
+        service_fetch_max_wait_ms={"router": 5},
+    )
+    tunings = {**KAFKA_TUNING, "hot": environment}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("catalog.settings.KAFKA_TUNING", tunings)
+        unset = KafkaSettings()
+        # The environment's value for the service, the environment's wait for the others.
+        assert unset.tuning("hot", "router").fetch_max_wait_ms == 5
+        assert unset.tuning("hot", "validator").fetch_max_wait_ms == 20
+        assert unset.tuning("hot").fetch_max_wait_ms == 20
+        # A wait set for every service wins over the environment's per-service value...
+        assert KafkaSettings(fetch_max_wait_ms=50).tuning("hot", "router").fetch_max_wait_ms == 50
+        # ... and a wait set for the service wins over both.
+        named = KafkaSettings(fetch_max_wait_ms=50, service_fetch_max_wait_ms={"router": 1})
+        assert named.tuning("hot", "router").fetch_max_wait_ms == 1
+        assert named.tuning("hot", "persister").fetch_max_wait_ms == 50
+
+
+def test_a_service_wait_can_be_set_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CATALOG_KAFKA__SERVICE_FETCH_MAX_WAIT_MS", '{"persister": 3}')
+    settings = Settings()
+    assert settings.kafka.tuning("dev", "persister").fetch_max_wait_ms == 3

@@ -374,7 +374,7 @@ class ConsumeLoop:
         return {"fields": {"service": self.service, **more}}
 
     async def _open(self) -> AIOKafkaConsumer:
-        tuning = self.kafka.tuning(self.settings.environment)
+        tuning = self.kafka.tuning(self.settings.environment, self.service)
         while True:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.kafka.bootstrap,

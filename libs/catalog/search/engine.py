@@ -16,8 +16,9 @@ They are fused with reciprocal-rank fusion (score = sum of 1 / (k + rank)). The 
 the facets, the sort and the page are then computed on the fused list, so facet counts always
 add up to the total. Each master comes with its cheapest offer in stock and its offer count.
 
-Everything reads the tables the persister writes (generated columns keep the text index in
-step), so merges and deactivations are visible to the next query.
+Everything reads the tables the persister writes (a trigger keeps the search columns and their
+index in step with a master's text, migration 015), so merges and deactivations are visible to
+the next query.
 """
 
 from __future__ import annotations
