@@ -18,8 +18,10 @@ time until the last of them is out on `catalog.offers.v1` (or, on the LLM path, 
 queue). Then the cache-hit and re-scrape paths are offered at a fixed rate of half their median
 maximum for `--latency-s` seconds, and the per-listing latency raw -> offer gives p50/p95/p99.
 Per stage: listings per second of handler time (`catalog_stage_seconds`, a stage's capacity)
-and the peak RSS of each service. `--profile` samples every service with py-spy during the
-flooded runs of the first repeat and keeps the top frames.
+and the peak RSS of each service. CPU time per listing of every process of the stack (each
+service, the broker, Postgres, Redis, the emulator, this benchmark's producer and tap) during
+each flooded run shows where the machine's cores go. `--profile` samples every service with
+py-spy during the flooded runs of the first repeat and keeps the top frames.
 
 Writes `bench/results/<date>.json` and PNG plots beside it, and prints a table.
 `--count 100000` is the large run (CI never runs this).
@@ -146,6 +148,33 @@ class OfferTap:
             await self.consumer.stop()
 
 
+def process_tree_cpu(root: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by `root` and every process under it, by pid,
+    with each one's command name (Linux /proc; empty elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            raw = (entry / "stat").read_text()
+            name = raw[raw.index("(") + 1 : raw.rindex(")")]
+            fields = raw[raw.rindex(")") + 2 :].split()
+            cpu_s = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            stats[int(entry.name)] = (int(fields[1]), name, cpu_s)
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    out: dict[int, tuple[str, float]] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            out[pid] = (stats[pid][1], stats[pid][2])
+            todo.extend(children.get(pid, []))
+    return out
+
+
 class Bench:
     def __init__(self, stack: Stack, args: argparse.Namespace) -> None:
         self.stack = stack
@@ -202,6 +231,23 @@ class Bench:
                     if delta:
                         out[name] = delta
         return out
+
+    def cpu_snapshot(self) -> dict[int, tuple[str, float]]:
+        return process_tree_cpu(os.getpid())
+
+    def cpu_per_listing(
+        self, before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], count: int
+    ) -> dict[str, float]:
+        """CPU ms per listing of a run, by process: each service, the broker, Postgres (all its
+        backends), Redis, the emulator and this benchmark's own producer and offer tap."""
+        labels = {self.pid(s): s for s in SERVICES}
+        labels[os.getpid()] = "bench"
+        used: dict[str, float] = {}
+        for pid, (name, seconds) in after.items():
+            label = labels.get(pid, name)
+            used[label] = used.get(label, 0.0) + seconds - before.get(pid, (name, 0.0))[1]
+        ranked = sorted(used.items(), key=lambda x: -x[1])
+        return {k: round(v / count * 1000, 4) for k, v in ranked if v > 0.005}
 
     def all_metrics(self) -> dict[str, dict[str, float]]:
         return {s: self.metrics(s) for s in SERVICES}
@@ -567,6 +613,7 @@ class Bench:
             "cache_hit": [], "rescrape": [], "llm": []
         }  # fmt: skip
         outcomes: dict[str, list[dict[str, int]]] = {"cache_hit": [], "rescrape": [], "llm": []}
+        cpu: dict[str, list[dict[str, float]]] = {"cache_hit": [], "rescrape": [], "llm": []}
         known: list[Listing] = []
         try:
             for repeat in range(args.repeats):
@@ -586,7 +633,12 @@ class Bench:
                     else:
                         feed = self.llm_feed(args.llm_count, repeat)
                         job = self.flood_llm(feed, args.timeout_s)
+                    cpu_before = self.cpu_snapshot()
                     rate = await (self.profiled(path, job) if first else job)
+                    if not (first and args.profile):  # py-spy's own CPU would count
+                        cpu[path].append(
+                            self.cpu_per_listing(cpu_before, self.cpu_snapshot(), len(feed))
+                        )
                     if path == "rescrape":
                         known = feed
                     await asyncio.sleep(1.0)
@@ -622,7 +674,13 @@ class Bench:
             await self.tap.stop()
             if self.producer is not None:
                 await self.producer.stop()
-        return {"runs": runs, "stages": stages, "latency": latency, "outcomes": outcomes}
+        return {
+            "runs": runs,
+            "stages": stages,
+            "latency": latency,
+            "outcomes": outcomes,
+            "cpu": cpu,
+        }
 
 
 def spy(pid: int, path: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -713,6 +771,13 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
                     "mean_batch": round(statistics.median(v["mean_batch"] for v in values), 1),
                 }
         stages[path] = merged
+    cpu: dict[str, dict[str, float]] = {}
+    for path, per_run in result.get("cpu", {}).items():
+        if per_run:
+            names = {name for r in per_run for name in r}
+            medians = {n: statistics.median(r.get(n, 0.0) for r in per_run) for n in names}
+            cpu[path] = {n: round(v, 3) for n, v in sorted(medians.items(), key=lambda x: -x[1])}
+            cpu[path]["total"] = round(sum(medians.values()), 3)
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
@@ -728,6 +793,7 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
         "latency_at_half_rate": result["latency"],
         "stage_capacity": stages,
         "outcomes_per_run": result.get("outcomes", {}),
+        "cpu_ms_per_listing": cpu,
         "rss_peak_mb": {},
         "bars": {"rescrape_per_s": BARS["rescrape"], "cache_hit_per_s": BARS["cache_hit"],
                  "p95_ms": P95_BAR_MS},
@@ -768,6 +834,18 @@ def table(summary: dict[str, Any]) -> str:
             cells.append(f"{s['ms_per_message']:>10.3f}" if s else f"{'-':>10}")
         rss = summary["rss_peak_mb"].get(service, 0)
         lines.append(f"{service:<14} " + " ".join(cells) + f"  {rss:>6.0f}")
+    cpu = summary.get("cpu_ms_per_listing", {})
+    if cpu:
+        lines.append("")
+        first = next(iter(cpu.values()))
+        names = sorted(
+            {n for per in cpu.values() for n in per},
+            key=lambda n: (n == "total", -first.get(n, 0.0)),
+        )
+        lines.append(f"{'CPU ms/listing':<14} " + " ".join(f"{p:>10}" for p in cpu))
+        for name in names:
+            cells = [f"{cpu[p].get(name, 0.0):>10.3f}" for p in cpu]
+            lines.append(f"{name[:14]:<14} " + " ".join(cells))
     return "\n".join(lines)
 
 
