@@ -516,11 +516,12 @@ def _codes(a: Facts, b: Facts, pa: Profile, pb: Profile) -> dict[str, float]:
                 contained = 1.0
                 longest = max(longest, min(len(left), len(right)))
     in_text = 0.0
+    # Every code written into the other title, not the first one met: which one a set yields
+    # first depends on how the set was built, and the features must not.
     for code, other in [(c, pb.compact) for c in a.codes] + [(c, pa.compact) for c in b.codes]:
         if len(code) >= 5 and code in other:
             in_text = 1.0
             longest = max(longest, len(code))
-            break
     related = equal or suffix or contained
     both = bool(a.codes) and bool(b.codes)
     return {
