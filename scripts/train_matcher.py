@@ -98,7 +98,23 @@ LEARNING_RATE = 0.08
 SUBSAMPLE = 0.8
 MIN_DF = 3
 JUDGE_PRECISION = 0.90
-JUDGE_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.91, 0.925, 0.95)
+JUDGE_GRID = (
+    0.5,
+    0.6,
+    0.7,
+    0.75,
+    0.8,
+    0.85,
+    0.875,
+    0.9,
+    0.91,
+    0.925,
+    0.93,
+    0.935,
+    0.94,
+    0.945,
+    0.95,
+)
 GROUP_MIN_LISTINGS = 200
 
 KIND = "gradient_boosting"

@@ -558,7 +558,7 @@ async def test_an_uncertain_pair_reaches_review_with_candidates_and_review_resol
     # this side to agree with).
     same = validated(
         "paris",
-        "Audífonos Sony WH1000XM5 Inalámbricos",
+        "Audífonos Sony WH1000XM5 Inalámbricos Over Ear",
         329_990,
         model="WH1000XM5",
         **headphones,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -203,6 +204,28 @@ def test_abbreviated_and_inflected_words_are_no_unmatched_words() -> None:
     assert pair_features(a, a)["char_trigram_jaccard"] == 1.0
     assert 0.0 < features["char_trigram_jaccard"] < 1.0
     assert features["char_trigram_jaccard"] > flavour["char_trigram_jaccard"]
+
+
+def test_misspelt_and_split_words_are_no_loose_unmatched_words() -> None:
+    split = pair_features(
+        _facts("Papas Mc Cain Noisete 600 g"), _facts("Papas Noisette McCain 600g", "b")
+    )
+    assert split["loose_unmatched_max"] == 0.0 < split["soft_unmatched_max"]
+    slip = pair_features(
+        _facts("Crema Dental Paradontax Blanqueadora 90 g"),
+        _facts("Crema dental Parodontax blanqueador 90g", "b"),
+    )
+    assert slip["loose_unmatched_max"] == 0.0 < slip["soft_unmatched_max"]
+    # Siblings still differ in whole words; words with digits and short words match exactly.
+    flavour = pair_features(
+        _facts("Yogur Serenisima Frutilla 120 g"), _facts("Yogur Serenisima Vainilla 120g", "b")
+    )
+    assert flavour["loose_unmatched_min"] > 0.0
+    for left, right in (
+        ("Galaxy A52 128GB", "Galaxy A53 128GB"),
+        ("Vino Toro 1 l", "Vino Tero 1l"),
+    ):
+        assert pair_features(_facts(left), _facts(right, "b"))["loose_unmatched_min"] > 0.0
 
 
 def test_codes_of_one_shape_with_other_digits_conflict() -> None:
@@ -564,3 +587,9 @@ def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> Non
                     features._soft_unmatched(one, other, w)
                 )
             assert repr(features._jaccard(one, one)) == repr(features._jaccard(one, other))
+        twin = replace(p, tokens=frozenset(list(p.tokens)))
+        assert twin.tokens is not p.tokens
+        for w in (weights, features._UNIFORM):
+            assert repr(features._loose_unmatched(p, p, w)) == repr(
+                features._loose_unmatched(p, twin, w)
+            )

@@ -29,8 +29,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from catalog.domain.brands import UNBRANDED, load_brands
 from catalog.domain.identity import FUNCTION_WORDS
@@ -98,6 +100,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "unmatched_tokens_max",
     "soft_unmatched_min",
     "soft_unmatched_max",
+    "loose_unmatched_min",
+    "loose_unmatched_max",
     "char_trigram_jaccard",
     "length_ratio",
     "price_log_ratio",
@@ -226,6 +230,9 @@ class Profile:
     """Words the title says are absent (`sin palo` -> `palo`)."""
     trigrams: frozenset[str]
     """Character trigrams of the title's words, each word padded with a space on both sides."""
+    joined: Mapping[str, tuple[str, str]]
+    """Two adjacent words written as one (`mc cain` -> `mccain`, `oral b` -> `oralb`), to the
+    two words."""
 
 
 @lru_cache(maxsize=65536)
@@ -272,6 +279,11 @@ def profile(title: str) -> Profile:
             for i in range(len(padded) - 2)
         ),
         sorted_text=" ".join(sorted(tokens)),
+        joined={
+            left + right: (left, right)
+            for left, right in pairwise(words)
+            if left in tokens and right in tokens
+        },
         code_tokens=frozenset(
             w
             for w in tokens
@@ -395,6 +407,53 @@ def _soft_unmatched(
     return share_a, share_b
 
 
+# Two spellings of one word a typing slip apart (`parodontax` / `paradontax`, `egran` / `ergan`,
+# `barbacua` / `barcbacua`): words this long, one edit or swap of adjacent letters apart.
+_TYPO_LENGTH = 5
+
+
+@lru_cache(maxsize=262144)
+def _loose_same(left: str, right: str) -> bool:
+    """`_soft_same`, or two words without digits of at least `_TYPO_LENGTH` letters one typing
+    slip apart (optimal string alignment distance 1)."""
+    if _soft_same(left, right):
+        return True
+    if min(len(left), len(right)) < _TYPO_LENGTH or not (_softable(left) and _softable(right)):
+        return False
+    return OSA.distance(left, right, score_cutoff=1) <= 1
+
+
+def _loose_unmatched(pa: Profile, pb: Profile, weights: TokenWeights) -> tuple[float, float]:
+    """`_soft_unmatched` with two more ways for a word to have a counterpart: a typing slip
+    (`_loose_same`), or two adjacent words on one side written as one on the other (`mc cain` /
+    `mccain`). Stores misspell and split brand and product names; siblings still differ in
+    whole words."""
+    a, b = pa.tokens, pb.tokens
+    if a is b:
+        return 0.0, 0.0
+    only_a, only_b = a - b, b - a
+    matched_a: set[str] = set()
+    matched_b: set[str] = set()
+    for word, pieces in pa.joined.items():
+        if word in only_b:
+            matched_b.add(word)
+            matched_a.update(p for p in pieces if p in only_a)
+    for word, pieces in pb.joined.items():
+        if word in only_a:
+            matched_a.add(word)
+            matched_b.update(p for p in pieces if p in only_b)
+    loose_a = [t for t in only_a if _softable(t)]
+    loose_b = [t for t in only_b if _softable(t)]
+    matched_a.update(t for t in loose_a if any(_loose_same(t, o) for o in loose_b))
+    matched_b.update(t for t in loose_b if any(_loose_same(t, o) for o in loose_a))
+    fsum = math.fsum
+    total_a = fsum(weights(t) for t in a)
+    total_b = fsum(weights(t) for t in b)
+    share_a = fsum(weights(t) for t in only_a if t not in matched_a) / total_a if total_a else 0.0
+    share_b = fsum(weights(t) for t in only_b if t not in matched_b) / total_b if total_b else 0.0
+    return share_a, share_b
+
+
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 0.0
@@ -457,11 +516,12 @@ def _codes(a: Facts, b: Facts, pa: Profile, pb: Profile) -> dict[str, float]:
                 contained = 1.0
                 longest = max(longest, min(len(left), len(right)))
     in_text = 0.0
+    # Every code written into the other title, not the first one met: which one a set yields
+    # first depends on how the set was built, and the features must not.
     for code, other in [(c, pb.compact) for c in a.codes] + [(c, pa.compact) for c in b.codes]:
         if len(code) >= 5 and code in other:
             in_text = 1.0
             longest = max(longest, len(code))
-            break
     related = equal or suffix or contained
     both = bool(a.codes) and bool(b.codes)
     return {
@@ -651,6 +711,9 @@ def pair_features(
     soft_a, soft_b = _soft_unmatched(pa.tokens, pb.tokens, token_weights)
     features["soft_unmatched_min"] = min(soft_a, soft_b)
     features["soft_unmatched_max"] = max(soft_a, soft_b)
+    loose_a, loose_b = _loose_unmatched(pa, pb, token_weights)
+    features["loose_unmatched_min"] = min(loose_a, loose_b)
+    features["loose_unmatched_max"] = max(loose_a, loose_b)
     features["char_trigram_jaccard"] = _jaccard(pa.trigrams, pb.trigrams)
     longer = max(len(a.title), len(b.title))
     features["length_ratio"] = min(len(a.title), len(b.title)) / longer if longer else 0.0
