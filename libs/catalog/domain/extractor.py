@@ -10,7 +10,7 @@ taxonomy and brand data).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from catalog.domain import units
@@ -524,7 +524,7 @@ def _build_model(
                 break
         if replaced:
             continue
-        if any(start < d_end and d_start < end for d_start, d_end in drops):
+        if _overlaps(start, end, drops):
             continue
         token = match.group()
         original = title[start:end]
@@ -841,7 +841,7 @@ def _brand_word(
         return False  # "Memoire DDR3 HyperX", "Genuine Oki Toner"
     if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
         return False
-    return not any(start < b_end and b_start < end for b_start, b_end in blocked)
+    return not _overlaps(start, end, blocked)
 
 
 def _joined(title: str, left: tuple[int, int, str], right: tuple[int, int, str]) -> bool:
@@ -961,7 +961,7 @@ def _repeated_name(
             return None
         if all(brands.is_generic_word(word) or word in _FILLERS for word in first):
             return None
-        if any(start < b_end and b_start < end for b_start, b_end in blocked):
+        if _overlaps(start, end, blocked):
             return None
         return title[start:end]
     return None
@@ -1015,7 +1015,7 @@ def _stated_word(
         return False
     if sum(c.isalpha() for c in word) < _MIN_BRAND_LETTERS:
         return False
-    return not any(start < b_end and b_start < end for b_start, b_end in blocked)
+    return not _overlaps(start, end, blocked)
 
 
 def _name_after_product_words(
@@ -1037,7 +1037,7 @@ def _name_after_product_words(
             brands.is_product_word(word)
             or brands.is_generic_word(word)
             or word in _FILLERS
-            or any(start < b_end and b_start < end for b_start, b_end in blocked)
+            or _overlaps(start, end, blocked)
         )
 
     # A part number may open a mixed-case title ("22947800 Artesyn Power Supply", "MBD2147RC
@@ -1046,10 +1046,7 @@ def _name_after_product_words(
     index = 0
     if mixed and len(tokens[0][2]) >= _MIN_PART_NUMBER and _DIGIT.search(tokens[0][2]):
         while index < len(tokens) and _DIGIT.search(tokens[index][2]):
-            if any(
-                tokens[index][0] < b_end and b_start < tokens[index][1]
-                for b_start, b_end in blocked
-            ):
+            if _overlaps(tokens[index][0], tokens[index][1], blocked):
                 return None  # a size, not a part number
             index += 1
     part_number = index
@@ -1080,8 +1077,7 @@ def _name_after_product_words(
     said = (
         part_number > 0
         or any(
-            brands.is_product_word(t[2])
-            and not any(t[0] < b_end and b_start < t[1] for b_start, b_end in blocked)
+            brands.is_product_word(t[2]) and not _overlaps(t[0], t[1], blocked)
             for t in tokens[:index]
         )
         # Two capitals are an abbreviation as often as a maker ("Memoria USB DT Exodia").
@@ -1097,12 +1093,17 @@ def _name_after_product_words(
     return name if said else None
 
 
+def _overlaps(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
+    """Whether [start, end) shares a character with any of `spans`."""
+    return any(start < span_end and span_start < end for span_start, span_end in spans)
+
+
 def _model_code(token: tuple[int, int, str], blocked: list[tuple[int, int]]) -> bool:
     """Letters and digits in one word that is not a size ("GS108E", "X77L"; not "250g")."""
     start, end, word = token
     if not (_DIGIT.search(word) and _ALPHA.search(word)):
         return False
-    return not any(start < b_end and b_start < end for b_start, b_end in blocked)
+    return not _overlaps(start, end, blocked)
 
 
 _GLUED_CODE = re.compile(r"([a-z]+)(\d[a-z0-9]*)")
@@ -1262,7 +1263,7 @@ def _names_no_maker(
             continue
         if len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS):
             continue
-        if not any(start < b_end and b_start < end for b_start, b_end in blocked):
+        if not _overlaps(start, end, blocked):
             return False
     return True
 
