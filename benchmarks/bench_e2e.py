@@ -244,7 +244,7 @@ class Bench:
         labels[os.getpid()] = "bench"
         used: dict[str, float] = {}
         for pid, (name, seconds) in after.items():
-            label = labels.get(pid, name)
+            label = labels.get(pid) or ("broker" if name.startswith("tansu") else name)
             used[label] = used.get(label, 0.0) + seconds - before.get(pid, (name, 0.0))[1]
         ranked = sorted(used.items(), key=lambda x: -x[1])
         return {k: round(v / count * 1000, 4) for k, v in ranked if v > 0.005}
@@ -888,6 +888,18 @@ def markdown(summary: dict[str, Any]) -> str:
             cells.append(f"{stage['ms_per_message']:.2f}" if stage else "-")
         rss = summary["rss_peak_mb"].get(service, 0)
         rows.append(f"| {service} | " + " | ".join(cells) + f" | {rss:.0f} |")
+    cpu = summary.get("cpu_ms_per_listing", {})
+    if cpu:
+        first = next(iter(cpu.values()))
+        processes = sorted(
+            {n for per in cpu.values() for n in per},
+            key=lambda n: (n == "total", -first.get(n, 0.0)),
+        )
+        rows += ["", "| process | " + " | ".join(f"{names[p]} CPU ms/listing" for p in cpu) + " |"]
+        rows.append("|---" * (len(cpu) + 1) + "|")
+        for name in processes:
+            cells = [f"{cpu[p].get(name, 0.0):.3f}" for p in cpu]
+            rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
 
