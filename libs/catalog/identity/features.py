@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -399,11 +400,22 @@ def _soft_unmatched(
     soft_b = [t for t in only_b if _softable(t)]
     matched_a = {t for t in soft_a if any(_soft_same(t, o) for o in soft_b)}
     matched_b = {t for t in soft_b if any(_soft_same(t, o) for o in soft_a)}
+    return _unmatched_shares(a, b, only_a - matched_a, only_b - matched_b, weights)
+
+
+def _unmatched_shares(
+    a: frozenset[str],
+    b: frozenset[str],
+    left_a: AbstractSet[str],
+    left_b: AbstractSet[str],
+    weights: TokenWeights,
+) -> tuple[float, float]:
+    """The weighted share of `a`'s tokens in `left_a` and of `b`'s in `left_b`."""
     fsum = math.fsum
     total_a = fsum(weights(t) for t in a)
     total_b = fsum(weights(t) for t in b)
-    share_a = fsum(weights(t) for t in only_a if t not in matched_a) / total_a if total_a else 0.0
-    share_b = fsum(weights(t) for t in only_b if t not in matched_b) / total_b if total_b else 0.0
+    share_a = fsum(weights(t) for t in left_a) / total_a if total_a else 0.0
+    share_b = fsum(weights(t) for t in left_b) / total_b if total_b else 0.0
     return share_a, share_b
 
 
@@ -446,12 +458,7 @@ def _loose_unmatched(pa: Profile, pb: Profile, weights: TokenWeights) -> tuple[f
     loose_b = [t for t in only_b if _softable(t)]
     matched_a.update(t for t in loose_a if any(_loose_same(t, o) for o in loose_b))
     matched_b.update(t for t in loose_b if any(_loose_same(t, o) for o in loose_a))
-    fsum = math.fsum
-    total_a = fsum(weights(t) for t in a)
-    total_b = fsum(weights(t) for t in b)
-    share_a = fsum(weights(t) for t in only_a if t not in matched_a) / total_a if total_a else 0.0
-    share_b = fsum(weights(t) for t in only_b if t not in matched_b) / total_b if total_b else 0.0
-    return share_a, share_b
+    return _unmatched_shares(a, b, only_a - matched_a, only_b - matched_b, weights)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
