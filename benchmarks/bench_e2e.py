@@ -16,7 +16,9 @@ with a model code of its own), and then, `--repeats` times:
 Throughput is listings in `products.raw.v1` (published as fast as one producer can) over the
 time until the last of them is out on `catalog.offers.v1` (or, on the LLM path, in the review
 queue). Then the cache-hit and re-scrape paths are offered at a fixed rate of half their median
-maximum for `--latency-s` seconds, and the per-listing latency raw -> offer gives p50/p95/p99.
+maximum for `--latency-s` seconds, and the per-listing latency raw -> offer gives p50/p95/p99,
+also split into hops from the record timestamps of the topics in between (router, cache-lookup,
+persister, and the offer's way to the benchmark's tap).
 Per stage: listings per second of handler time (`catalog_stage_seconds`, a stage's capacity)
 and the peak RSS of each service. CPU time per listing of every process of the stack (each
 service, the broker, Postgres, Redis, the emulator, this benchmark's producer and tap) during
@@ -61,7 +63,7 @@ from catalog.db.migrate import migrate  # noqa: E402
 from catalog.devstack.stack import SERVICES, Stack  # noqa: E402
 from catalog.domain.identity import normalize_title  # noqa: E402
 from catalog.kafka.admin import create_topics  # noqa: E402
-from catalog.kafka.topics import CATALOG_OFFERS, RAW  # noqa: E402
+from catalog.kafka.topics import CATALOG_OFFERS, PRICES, RAW, ROUTED, VALIDATED  # noqa: E402
 from catalog.service import SERVICE_PORT_OFFSETS  # noqa: E402
 from catalog.settings import KafkaSettings  # noqa: E402
 
@@ -97,6 +99,8 @@ class Watch:
 
     expected: dict[str, int]
     seen: dict[str, float] = field(default_factory=dict)
+    created: dict[str, int] = field(default_factory=dict)
+    """Each offer's record timestamp (epoch ms): when the persister handed it to its producer."""
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -136,6 +140,7 @@ class OfferTap:
                     want = watch.expected.get(key)
                     if want is not None and offer["price"] == want and key not in watch.seen:
                         watch.seen[key] = received
+                        watch.created[key] = rec.timestamp
             if len(watch.seen) >= len(watch.expected):
                 watch.done.set()
 
@@ -146,6 +151,90 @@ class OfferTap:
                 await self.task
         if self.consumer is not None:
             await self.consumer.stop()
+
+
+class HopTap:
+    """Reads the topics between the raw listing and its offer from their end and keeps, for each
+    awaited listing key, the record timestamp (epoch ms) of its first message on each: when the
+    service before that hop handed it to its producer. Differences between them split the
+    end-to-end latency into hops, each one a consumer's fetch wait plus its handler."""
+
+    TOPICS = (ROUTED, VALIDATED, PRICES)
+
+    def __init__(self, bootstrap: str, keys: set[bytes]) -> None:
+        self.bootstrap = bootstrap
+        self.keys = keys
+        self.created: dict[str, dict[bytes, int]] = {spec.name: {} for spec in self.TOPICS}
+        # The embedded broker's end offset can lag its log, so the tap may start a little before
+        # the end: records created before it started belong to earlier runs.
+        self.since_ms = int(time.time() * 1000)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        kafka = KafkaSettings()
+        names = {spec.full_name(kafka): spec.name for spec in self.TOPICS}
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5
+        )
+        await self.consumer.start()
+        tps = [
+            TopicPartition(topic, p)
+            for topic in names
+            for p in sorted(self.consumer.partitions_for_topic(topic) or range(PARTITIONS))
+        ]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        self.task = asyncio.create_task(self._run(names))
+
+    async def _run(self, names: dict[str, str]) -> None:
+        assert self.consumer is not None
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
+            for tp, records in batches.items():
+                created = self.created[names[tp.topic]]
+                for rec in records:
+                    if (
+                        rec.timestamp >= self.since_ms
+                        and rec.key in self.keys
+                        and rec.key not in created
+                    ):
+                        created[rec.key] = rec.timestamp
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+
+def hop_latencies(
+    sent_ms: dict[str, float],
+    offers_ms: dict[str, int],
+    received_ms: dict[str, float],
+    created: dict[str, dict[bytes, int]],
+) -> dict[str, list[float]]:
+    """Per listing, the time spent in each hop (ms): from its publication to the router's
+    output, through cache-lookup (cache hits) to the persister's offer, and from the offer's
+    hand-over to the benchmark's tap (the broker's acknowledgement plus the tap's fetch)."""
+    hops: dict[str, list[float]] = {}
+
+    def add(name: str, start: float | None, end: float | None) -> None:
+        if start is not None and end is not None:
+            hops.setdefault(name, []).append(end - start)
+
+    routed, validated, prices = (created[spec.name] for spec in HopTap.TOPICS)
+    for key, offer in offers_ms.items():
+        raw = key.encode()
+        first = routed.get(raw, prices.get(raw))
+        add("router", sent_ms[key], first)
+        if raw in validated:
+            add("cache_lookup", first, validated[raw])
+        add("persister", validated.get(raw, prices.get(raw)), offer)
+        add("to tap", offer, received_ms[key])
+    return hops
 
 
 def process_tree_cpu(root: int) -> dict[int, tuple[str, float]]:
@@ -538,10 +627,15 @@ class Bench:
             raise TimeoutError(f"LLM path: {len(watch.seen)} of {len(keys)} out")
         return len(listings) / (finished - started)
 
-    async def paced(self, listings: list[Listing], rate: float) -> list[float]:
-        """Offer `listings` at `rate`/s; the latency of each one raw -> offer, in ms."""
+    async def paced(
+        self, listings: list[Listing], rate: float
+    ) -> tuple[list[float], dict[str, list[float]]]:
+        """Offer `listings` at `rate`/s: the latency of each one raw -> offer (ms), and the same
+        split into hops (`hop_latencies`)."""
         assert self.producer is not None
         watch = Watch({x.key: int(x.body["price"]) for x in listings})
+        hops = HopTap(self.stack.kafka_bootstrap, {x.key.encode() for x in listings})
+        await hops.start()
         self.tap.watch = watch
         sent_at: dict[str, float] = {}
         futures = []
@@ -561,10 +655,21 @@ class Bench:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(watch.done.wait(), 120)
         self.tap.watch = None
+        await asyncio.sleep(0.5)  # the hop tap's last fetch
+        await hops.stop()
         missing = len(watch.expected) - len(watch.seen)
         if missing:
             print(f"  {missing} of {len(watch.expected)} listings not out after 120 s")
-        return [(watch.seen[k] - sent_at[k]) * 1000 for k in watch.expected if k in watch.seen]
+        # Record timestamps are wall-clock epoch ms; the tap's clock is monotonic.
+        wall = (time.time() - time.monotonic()) * 1000
+        split = hop_latencies(
+            {k: t * 1000 + wall for k, t in sent_at.items()},
+            watch.created,
+            {k: t * 1000 + wall for k, t in watch.seen.items()},
+            hops.created,
+        )
+        samples = [(watch.seen[k] - sent_at[k]) * 1000 for k in watch.expected if k in watch.seen]
+        return samples, split
 
     async def profiled(self, label: str, run: Any) -> Any:
         """Run `run` with py-spy sampling every service; keep each one's top frames."""
@@ -658,7 +763,7 @@ class Bench:
                     feed = self.cache_hit_feed(count)
                 else:
                     feed = self.rescrape_feed(known[:count], bump=7777)
-                samples = await self.paced(feed, rate)
+                samples, split = await self.paced(feed, rate)
                 q = statistics.quantiles(samples, n=100)
                 latency[path] = {
                     "offered_per_s": round(rate, 1),
@@ -667,6 +772,7 @@ class Bench:
                     "p95_ms": round(q[94], 1),
                     "p99_ms": round(q[98], 1),
                     "max_ms": round(max(samples), 1),
+                    "hops_ms": {hop: percentiles(xs) for hop, xs in split.items()},
                 }
                 print(f"latency {path} at {rate:,.0f}/s: {latency[path]}")
         finally:
@@ -681,6 +787,12 @@ class Bench:
             "outcomes": outcomes,
             "cpu": cpu,
         }
+
+
+def percentiles(xs: list[float]) -> dict[str, float]:
+    """p50 / p95 / p99 of `xs`, rounded to 0.1."""
+    q = statistics.quantiles(xs, n=100) if len(xs) > 1 else [xs[0]] * 99
+    return {"p50": round(q[49], 1), "p95": round(q[94], 1), "p99": round(q[98], 1)}
 
 
 def spy(pid: int, path: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -824,6 +936,10 @@ def table(summary: dict[str, Any]) -> str:
             f"{path:<10} {lat['offered_per_s']:>10,.0f} {lat['p50_ms']:>9,.1f} "
             f"{lat['p95_ms']:>9,.1f} {lat['p99_ms']:>9,.1f}"
         )
+        for hop, q in lat.get("hops_ms", {}).items():
+            lines.append(
+                f"  {hop:<12} {'':>8} {q['p50']:>9,.1f} {q['p95']:>9,.1f} {q['p99']:>9,.1f}"
+            )
     lines.append("")
     paths = list(summary["stage_capacity"])
     lines.append(f"{'stage: ms/msg':<14} " + " ".join(f"{p:>10}" for p in paths) + "  RSS MB")
@@ -888,6 +1004,14 @@ def markdown(summary: dict[str, Any]) -> str:
             cells.append(f"{stage['ms_per_message']:.2f}" if stage else "-")
         rss = summary["rss_peak_mb"].get(service, 0)
         rows.append(f"| {service} | " + " | ".join(cells) + f" | {rss:.0f} |")
+    hop_rows = [
+        f"| {names[path]} | {hop} | {q['p50']:,.0f} | {q['p95']:,.0f} | {q['p99']:,.0f} |"
+        for path, x in lat.items()
+        for hop, q in x.get("hops_ms", {}).items()
+    ]
+    if hop_rows:
+        rows += ["", "| path at half rate | hop | p50 ms | p95 ms | p99 ms |", "|---" * 5 + "|"]
+        rows += hop_rows
     cpu = summary.get("cpu_ms_per_listing", {})
     if cpu:
         first = next(iter(cpu.values()))

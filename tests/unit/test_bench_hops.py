@@ -1,0 +1,41 @@
+"""The end-to-end benchmark's split of a listing's latency into hops."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.bench_e2e import HopTap, hop_latencies, percentiles
+
+ROUTED, VALIDATED, PRICES = (spec.name for spec in HopTap.TOPICS)
+
+
+def test_a_cache_hit_is_split_into_its_four_hops() -> None:
+    created = {ROUTED: {b"s:1": 1_030}, VALIDATED: {b"s:1": 1_045}, PRICES: {}}
+    hops = hop_latencies({"s:1": 1_000.0}, {"s:1": 1_080}, {"s:1": 1_090.0}, created)
+    assert hops == {
+        "router": [30.0],
+        "cache_lookup": [15.0],
+        "persister": [35.0],
+        "to tap": [10.0],
+    }
+    # The hops add up to the end-to-end latency.
+    assert sum(x[0] for x in hops.values()) == 90.0
+
+
+def test_a_rescrape_goes_from_the_price_observation_to_the_offer() -> None:
+    created = {ROUTED: {}, VALIDATED: {}, PRICES: {b"s:1": 1_020}}
+    hops = hop_latencies({"s:1": 1_000.0}, {"s:1": 1_050}, {"s:1": 1_055.0}, created)
+    assert hops == {"router": [20.0], "persister": [30.0], "to tap": [5.0]}
+
+
+def test_a_listing_whose_middle_hop_was_not_seen_keeps_the_hops_it_has() -> None:
+    created: dict[str, dict[bytes, int]] = {ROUTED: {}, VALIDATED: {}, PRICES: {}}
+    hops = hop_latencies({"s:1": 1_000.0}, {"s:1": 1_050}, {"s:1": 1_055.0}, created)
+    assert hops == {"to tap": [5.0]}
+
+
+def test_percentiles() -> None:
+    q = percentiles([float(x) for x in range(1, 101)])
+    assert q["p50"] == pytest.approx(50.5)
+    assert q["p95"] == pytest.approx(95.95, abs=0.1)
+    assert percentiles([7.0]) == {"p50": 7.0, "p95": 7.0, "p99": 7.0}
