@@ -1094,6 +1094,9 @@ def main() -> None:
     if args.llm_count is None:
         args.llm_count = min(args.count, 500)
     args.out.mkdir(parents=True, exist_ok=True)
+    # A terminated benchmark still stops its stack (the `finally` below) instead of leaving a
+    # broker, Postgres and six services running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as root:
         stack = Stack(Path(root))
         stack.emulator_args = ["--batch-step-s", "0"]
@@ -1102,6 +1105,7 @@ def main() -> None:
             stack.start_infra()
             result = asyncio.run(bench.run())
         finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the stop itself is not cut short
             stack.stop_all()
     result["profiles"] = bench.profiles
     summary = summarize(result, args)
