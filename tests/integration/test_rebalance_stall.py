@@ -39,21 +39,25 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 SESSION_S = 4.0
 REBALANCE_S = 2.0
 
-# A member of the group that takes its partitions, then never returns from its revocation
-# callback: the next rebalance waits for it to re-join, which it never does. It keeps
-# heartbeating (aiokafka heartbeats during the callback) until it is killed.
+# A member of the group that takes its partitions, gives them up `let_through` times, then never
+# returns from its revocation callback: the rebalance waits for it to re-join, which it never
+# does. It keeps heartbeating (aiokafka heartbeats during the callback) until it is killed.
 BLOCKING_MEMBER = """
 import asyncio, sys
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 
-bootstrap, group, topic, session_ms, rebalance_ms = sys.argv[1:6]
+bootstrap, group, topic, session_ms, rebalance_ms, let_through = sys.argv[1:7]
 
 class HoldsTheJoin(ConsumerRebalanceListener):
+    revocations = 0
+
     async def on_partitions_revoked(self, revoked):
         if revoked:
+            self.revocations += 1
             print("revoked", flush=True)
-            await asyncio.Event().wait()
+            if self.revocations > int(let_through):
+                await asyncio.Event().wait()
 
     async def on_partitions_assigned(self, assigned):
         print("assigned", len(assigned), flush=True)
@@ -112,6 +116,22 @@ async def committed_offsets(stack: Stack, group_id: str, topic: str, partitions:
         await consumer.stop()
 
 
+async def start_member(
+    stack: Stack, group: str, topic: str, let_through: int, assigned: bool = True
+) -> asyncio.subprocess.Process:
+    """A member running `BLOCKING_MEMBER` (once it holds its first assignment, if `assigned`)."""
+    member = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", BLOCKING_MEMBER, stack.kafka_bootstrap, group, topic,
+        str(int(SESSION_S * 1000)), str(int(REBALANCE_S * 1000)), str(let_through),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert member.stdout is not None
+    if assigned:
+        line = await asyncio.wait_for(member.stdout.readline(), 60)
+        assert line.startswith(b"assigned"), line
+    return member
+
+
 async def test_a_rebalance_that_does_not_complete_reopens_the_consumer_and_loses_nothing(
     stack: Stack,
 ) -> None:
@@ -126,17 +146,11 @@ async def test_a_rebalance_that_does_not_complete_reopens_the_consumer_and_loses
     loop = echo_loop(settings, Echo())
     raw = topics.topic(RAW)
     partitions = topics.kafka.partitions or 1
-    member = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", BLOCKING_MEMBER, stack.kafka_bootstrap, loop.group_id, raw,
-        str(int(SESSION_S * 1000)), str(int(REBALANCE_S * 1000)),
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    # The member joins first (so it is the group's leader) and holds the first revocation.
+    member = await start_member(stack, loop.group_id, raw, let_through=0)
     assert member.stdout is not None
     before = reopens()
     try:
-        line = await asyncio.wait_for(member.stdout.readline(), 60)
-        assert line.startswith(b"assigned"), line
-
         await run_loop(loop)
         # The loop's consumer joins; the member is asked to re-join and never does.
         revoked = await asyncio.wait_for(member.stdout.readline(), 30)
@@ -173,6 +187,80 @@ async def test_a_rebalance_that_does_not_complete_reopens_the_consumer_and_loses
         with contextlib.suppress(ProcessLookupError):
             member.kill()
         await member.wait()
+        await stop_loop(loop)
+    echoed = [k for k, _ in await topics.read(ECHO)]
+    assert sorted(echoed) == sorted(x.listing_key for x in listings)  # each exactly once
+    assert await topics.read(DLQ) == []
+
+
+async def test_a_rebalance_stuck_while_consuming_reopens_the_consumer_and_loses_nothing(
+    stack: Stack,
+) -> None:
+    # The loop consumes its share of the partitions; then the group's leader is asked to give
+    # its own up and never does: the loop's fetch, waiting for the rebalance, must not wait
+    # forever.
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
+    await create_topics(topics.kafka, (RAW, ECHO, DLQ))
+    listings = [
+        RawListing(retailer="lider", sku=f"consuming-{i}", name=f"Producto {i}", price=1000 + i)
+        for i in range(40)
+    ]
+    settings = loop_settings(topics.kafka)
+    loop = echo_loop(settings, Echo())
+    raw = topics.topic(RAW)
+    partitions = topics.kafka.partitions or 1
+    members: list[asyncio.subprocess.Process] = []
+    before = reopens()
+    await topics.produce(RAW, [(x.listing_key, x) for x in listings])
+    try:
+        # The leader gives its partitions up once (when the loop joins), holds the next time.
+        members.append(await start_member(stack, loop.group_id, raw, let_through=1))
+        await run_loop(loop)
+
+        async def consumed() -> int:
+            return await committed_offsets(stack, loop.group_id, raw, partitions)
+
+        async def own_partitions() -> set[TopicPartition]:
+            return set(loop.consumer.assignment()) if loop.consumer is not None else set()
+
+        # The loop commits its share (the leader's partition is never committed).
+        owned = await wait_until(own_partitions, 30)
+        assert loop.consumer is not None
+        share = sum((await loop.consumer.end_offsets(list(owned))).values())
+        assert 0 < share < len(listings)
+
+        async def share_committed() -> bool:
+            return await consumed() == share
+
+        await wait_until(share_committed, 60)
+        # One more member: the leader's partition is revoked, and it never re-joins (so the
+        # new member is never assigned anything either).
+        members.append(await start_member(stack, loop.group_id, raw, let_through=1, assigned=False))
+        states: list[dict[str, Any]] = []
+
+        async def reopened() -> bool:
+            states.append(loop.status.report())
+            return loop.rebalance.reopened >= 1
+
+        await wait_until(reopened, settings.kafka.rebalance_stall_limit_s + 20, 0.5)
+        assert any(s["state"] == "joining" for s in states)
+        assert reopens() - before >= 1
+        assert await consumed() == share
+
+        # Both members die without leaving; the loop takes every partition and consumes on.
+        for member in members:
+            member.kill()
+            await member.wait()
+
+        async def all_committed() -> bool:
+            return await consumed() == len(listings)
+
+        await wait_until(all_committed, 60)
+    finally:
+        for member in members:
+            with contextlib.suppress(ProcessLookupError):
+                member.kill()
+            await member.wait()
         await stop_loop(loop)
     echoed = [k for k, _ in await topics.read(ECHO)]
     assert sorted(echoed) == sorted(x.listing_key for x in listings)  # each exactly once

@@ -90,6 +90,8 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 IDLE_POLL_MS = 500
+# How often a fetch blocked by a rebalance in progress checks the stall limit and shutdown.
+REBALANCE_CHECK_S = 1.0
 
 
 class Rejected(Exception):
@@ -449,8 +451,7 @@ class ConsumeLoop:
             stopping.cancel()
             if not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await asyncio.wait({task})
         if task.cancelled():
             return False
         task.result()
@@ -493,7 +494,7 @@ class ConsumeLoop:
                     self._cleared()
                     continue
                 max_records = 1 if self._isolate > 0 else self.kafka.batch_max
-                fetched = await consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=max_records)
+                fetched = await self._fetch(consumer, max_records)
                 if fetched and not self._stopping.is_set():
                     await self._process_fetch(consumer, fetched)
         finally:
@@ -502,6 +503,29 @@ class ConsumeLoop:
             # is already closed.
             await consumer.stop()
             log.info("consumer closed", extra=self._fields())
+
+    async def _fetch(
+        self, consumer: AIOKafkaConsumer, max_records: int
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """The next fetch; nothing when a rebalance goes over the stall limit or the loop stops.
+
+        aiokafka's `getmany` waits for a rebalance in progress to complete before it looks at
+        its timeout, so a rebalance that never completes would hold it forever. Giving it up is
+        safe: records it has not returned stay in the consumer's buffer.
+        """
+        fetching = asyncio.ensure_future(
+            consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=max_records)
+        )
+        while True:
+            done, _ = await asyncio.wait({fetching}, timeout=REBALANCE_CHECK_S)
+            if done:
+                return fetching.result()
+            if self.rebalance.overdue() or self._stopping.is_set():
+                fetching.cancel()
+                await asyncio.wait({fetching})
+                # A fetch that completed before the cancellation reached it has moved the
+                # consumer's position: its records must be processed, never dropped.
+                return {} if fetching.cancelled() else fetching.result()
 
     # -- rebalance ------------------------------------------------------------------------------
 
