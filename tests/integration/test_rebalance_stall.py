@@ -3,11 +3,12 @@ loop shows it is joining, replaces its consumer after `kafka.rebalance_stall_lim
 nothing and processes nothing twice; an empty assignment (more members than partitions) is a
 completed rebalance and replaces nothing.
 
-The stuck rebalance is made by a real client: another member of the loop's group whose
-`on_partitions_revoked` listener never returns, so it never re-joins. The embedded broker (Tansu)
-then holds the group's rebalance for as long as that member heartbeats (a Kafka broker would
-evict it after its rebalance timeout); once the member is killed and its session expires, the
-rebalance completes.
+The stuck rebalance is made by a real client: another member of the loop's group, the group's
+leader, whose `on_partitions_revoked` listener never returns, so it never re-joins. The embedded
+broker (Tansu) then holds the group's rebalance for as long as that member heartbeats (a Kafka
+broker would evict it after its rebalance timeout); once the member is killed and its session
+expires, the rebalance completes. Both places the loop can wait are covered: its consumer's
+first join (inside aiokafka's `start()`), and a rebalance while it consumes (inside `getmany`).
 """
 
 from __future__ import annotations
