@@ -283,6 +283,14 @@ CONSUMPTION_PAUSED = Gauge(
     ["service"],
     registry=REGISTRY,
 )
+# Counter{service}: consumers closed and replaced by a new group member because their group's
+# rebalance had not completed within `kafka.rebalance_stall_limit_s`.
+CONSUMER_REOPENS = Counter(
+    "catalog_consumer_reopens_total",
+    "Consumers replaced after a rebalance that did not complete in time.",
+    ["service"],
+    registry=REGISTRY,
+)
 # Counter{service, where=handler|send}: failures injected on purpose (CATALOG_FAULTS__*).
 FAULTS_INJECTED = Counter(
     "catalog_faults_injected_total",

@@ -40,6 +40,11 @@ class KafkaSettings(_Section):
     # How long the group waits for a consumer that stopped heartbeating (e.g. a killed pod)
     # before its partitions move to the others.
     session_timeout_s: float = 30.0
+    # A consumer waiting longer than this for its group's rebalance to complete (no assignment
+    # since it subscribed or since its partitions were revoked) is closed (it leaves the group)
+    # and replaced by a new member. Unset, `rebalance_stall_limit_s` derives it from the
+    # protocol's own timeouts.
+    rebalance_stall_s: float | None = Field(default=None, gt=0)
     # When set, every topic gets this many partitions (the embedded stack uses few); otherwise
     # each topic gets its production count from the topic registry.
     partitions: int | None = None
@@ -57,6 +62,19 @@ class KafkaSettings(_Section):
     # A message that raises this many times in a row while every dependency is healthy is
     # poison: it is dead-lettered as `processing_error` instead of blocking its partition.
     poison_attempts: int = 3
+
+    @property
+    def rebalance_stall_limit_s(self) -> float:
+        """How long a rebalance may take before the consume loop gives up on its consumer.
+
+        A working coordinator needs at most: the session timeout, to declare a member that went
+        silent dead, and the rebalance timeout for each of the two join rounds (the one waiting
+        for that member, the one completing without it). A wait longer than that will not end
+        by itself (a coordinator bug, a network partition, a member stuck in its callback).
+        """
+        if self.rebalance_stall_s is not None:
+            return self.rebalance_stall_s
+        return self.session_timeout_s + 2 * self.rebalance_timeout_s
 
     def tuning(self, environment: str, service: str | None = None) -> KafkaTuning:
         """The fetch and batching values in force (for `service`'s consumer, when named): the

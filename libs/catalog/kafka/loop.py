@@ -32,9 +32,15 @@ Failure policy (`catalog.kafka.failures.classify` places the exception):
 
 Rebalances: when partitions are revoked, a batch being handled is given until the rebalance
 timeout to finish and commit; a batch waiting out a failure is abandoned uncommitted (the next
-owner starts from the committed offset). Shutdown (SIGTERM): stop fetching, finish the batch in
-flight (or abandon it, uncommitted, if it is waiting out a failure), then close the consumer,
-which leaves the group so the partitions move at once.
+owner starts from the committed offset). A rebalance that does not complete (no assignment for
+longer than `kafka.rebalance_stall_limit_s` since the consumer subscribed or since its last
+revocation) is a stuck coordinator or member: the consumer, which holds no partitions and no
+batch by then, is closed (it leaves the group) and a new one joins as a new member. An empty
+assignment (more members than partitions) completes a rebalance like any other.
+
+Shutdown (SIGTERM): stop fetching, finish the batch in flight (or abandon it, uncommitted, if it
+is waiting out a failure), then close the consumer, which leaves the group so the partitions
+move at once.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ from catalog.kafka.failures import (
     classify,
     sleep_unless,
 )
+from catalog.kafka.rebalance import RebalanceWatch
 from catalog.kafka.topics import DLQ, TopicSpec
 from catalog.observability import (
     ConsumerSpans,
@@ -83,6 +90,8 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 IDLE_POLL_MS = 500
+# How often a fetch blocked by a rebalance in progress checks the stall limit and shutdown.
+REBALANCE_CHECK_S = 1.0
 
 
 class Rejected(Exception):
@@ -285,9 +294,20 @@ class LoopStatus:
     error: str | None = None
     since: float | None = None
     consecutive_failures: int = 0
+    # The consumer's wait for its group's rebalance (kept across the failure fields' resets).
+    rebalance: RebalanceWatch | None = None
 
     def report(self) -> dict[str, Any]:
         if self.waiting_on is None:
+            waited = self.rebalance.waited_s() if self.rebalance is not None else None
+            if self.rebalance is not None and waited is not None:
+                # Subscribed but not assigned: nothing is consumed until the rebalance completes.
+                return {
+                    "state": "joining",
+                    "for_s": round(waited, 1),
+                    "limit_s": self.rebalance.limit_s,
+                    "reopened": self.rebalance.reopened,
+                }
             return {"state": "consuming"}
         return {
             "state": "retrying",
@@ -332,7 +352,8 @@ class ConsumeLoop:
         self.originals = originals
         self.unhealthy = unhealthy
         self.faults = faults
-        self.status = LoopStatus()
+        self.rebalance = RebalanceWatch(self.kafka.rebalance_stall_limit_s)
+        self.status = LoopStatus(rebalance=self.rebalance)
         self.consumer: AIOKafkaConsumer | None = None
         self._backoff = Backoff(self.kafka.retry_base_s, self.kafka.retry_max_s)
         self._stopping = asyncio.Event()
@@ -374,6 +395,11 @@ class ConsumeLoop:
         return {"fields": {"service": self.service, **more}}
 
     async def _open(self) -> AIOKafkaConsumer:
+        """A started consumer holding a completed assignment (possibly empty).
+
+        A consumer whose first rebalance does not complete within the stall limit is closed
+        and replaced, as in `run`. Raises `_Abandoned` when the loop is stopping.
+        """
         tuning = self.kafka.tuning(self.settings.environment, self.service)
         while True:
             consumer = AIOKafkaConsumer(
@@ -390,9 +416,12 @@ class ConsumeLoop:
                 rebalance_timeout_ms=int(self.kafka.rebalance_timeout_s * 1000),
             )
             consumer.subscribe(list(self.bindings), listener=_Listener(self))
+            self.rebalance.subscribed()
             try:
-                await consumer.start()
-                return consumer
+                # aiokafka's start() returns once the first rebalance has assigned partitions.
+                started = await self._until_stopping(
+                    consumer.start(), self.rebalance.remaining_s() or 0.0
+                )
             except Exception as exc:
                 await consumer.stop()
                 failure = classify(exc)
@@ -401,29 +430,107 @@ class ConsumeLoop:
                 self._note_failure(Failure("transient", "kafka", failure.error))
                 if await sleep_unless(self._stopping, self._backoff.next_delay()):
                     raise _Abandoned("stopping") from exc
+                continue
+            if started:
+                return consumer
+            if self._stopping.is_set():
+                await consumer.stop()
+                raise _Abandoned("stopping")
+            await self._close_stalled(consumer)
+
+    async def _until_stopping(self, step: Awaitable[None], timeout_s: float) -> bool:
+        """Run `step` until it is done (True), the loop stops or `timeout_s` passes (False: the
+        step was cancelled)."""
+        task = asyncio.ensure_future(step)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait(
+                {task, stopping}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+        if task.cancelled():
+            return False
+        task.result()
+        return True
+
+    async def _close_stalled(self, consumer: AIOKafkaConsumer) -> None:
+        """Close a consumer whose rebalance did not complete in time: it leaves the group, and
+        the next consumer joins as a new member (a new member id)."""
+        waited = self.rebalance.waited_s() or 0.0
+        self.rebalance.reopened += 1
+        metrics.CONSUMER_REOPENS.labels(self.service).inc()
+        log.warning(
+            "group rebalance not completed in time; reopening the consumer",
+            extra=self._fields(
+                group=self.group_id,
+                waited_s=round(waited, 1),
+                limit_s=self.rebalance.limit_s,
+                reopened=self.rebalance.reopened,
+            ),
+        )
+        await consumer.stop()
 
     async def run(self) -> None:
         try:
-            self.consumer = await self._open()
+            consumer = self.consumer = await self._open()
         except _Abandoned:
             return
         self._cleared()
-        consumer = self.consumer
         try:
             while not self._stopping.is_set():
+                if self.rebalance.overdue():
+                    # No assignment since the last revocation, so no partition and no batch is
+                    # held: the revocation gave up whatever was uncommitted, and this consumer
+                    # can commit nothing more. A new member starts from the committed offsets.
+                    await self._close_stalled(consumer)
+                    try:
+                        consumer = self.consumer = await self._open()
+                    except _Abandoned:
+                        return
+                    self._cleared()
+                    continue
                 max_records = 1 if self._isolate > 0 else self.kafka.batch_max
-                fetched = await consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=max_records)
+                fetched = await self._fetch(consumer, max_records)
                 if fetched and not self._stopping.is_set():
                     await self._process_fetch(consumer, fetched)
         finally:
             # Leaves the group: the partitions move to another instance (or to this one after a
-            # restart) at once instead of after the session timeout.
+            # restart) at once instead of after the session timeout. A no-op on a consumer that
+            # is already closed.
             await consumer.stop()
             log.info("consumer closed", extra=self._fields())
+
+    async def _fetch(
+        self, consumer: AIOKafkaConsumer, max_records: int
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """The next fetch; nothing when a rebalance goes over the stall limit or the loop stops.
+
+        aiokafka's `getmany` waits for a rebalance in progress to complete before it looks at
+        its timeout, so a rebalance that never completes would hold it forever. Giving it up is
+        safe: records it has not returned stay in the consumer's buffer.
+        """
+        fetching = asyncio.ensure_future(
+            consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=max_records)
+        )
+        while True:
+            done, _ = await asyncio.wait({fetching}, timeout=REBALANCE_CHECK_S)
+            if done:
+                return fetching.result()
+            if self.rebalance.overdue() or self._stopping.is_set():
+                fetching.cancel()
+                await asyncio.wait({fetching})
+                # A fetch that completed before the cancellation reached it has moved the
+                # consumer's position: its records must be processed, never dropped.
+                return {} if fetching.cancelled() else fetching.result()
 
     # -- rebalance ------------------------------------------------------------------------------
 
     async def on_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.rebalance.revoked()
         self._interrupt.set()
         try:
             # A batch being handled gets to finish and commit; one waiting out a failure was
@@ -437,6 +544,7 @@ class ConsumeLoop:
             return
 
     def on_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.rebalance.assigned()
         if not self._stopping.is_set():
             self._interrupt.clear()
         metrics.CONSUMPTION_PAUSED.labels(self.service).set(0)
@@ -726,5 +834,5 @@ class ConsumeLoop:
                     after_s=round(time.monotonic() - (self.status.since or time.monotonic()), 1)
                 ),
             )
-        self.status = LoopStatus()
+        self.status = LoopStatus(rebalance=self.rebalance)
         self._backoff.reset()
