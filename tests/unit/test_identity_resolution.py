@@ -408,6 +408,29 @@ def test_scores_of_many_pairs_equal_one_by_one_bit_for_bit(kind: str) -> None:
     assert resolver.score_pairs(candidates) == [resolver.score(a, c) for a, c in candidates]
 
 
+def test_compiled_trees_give_each_trees_own_leaf() -> None:
+    """The vectorized walk of all trees reaches, for every row, the leaf each `Tree` reaches
+    on its own: on random rows, on rows whose features sit exactly on the split thresholds
+    (`<=` goes left) and with a NaN (it goes right)."""
+    import numpy as np
+
+    matcher = load_matcher()
+    compiled = matcher._compiled  # type: ignore[attr-defined]
+    width = len(matcher.feature_names)
+    rng = np.random.default_rng(12)
+    thresholds = sorted({t for tree in matcher.trees for t in tree.threshold})
+    rows = [list(rng.random(width)) for _ in range(300)]
+    rows += [list(rng.choice(thresholds, width)) for _ in range(300)]
+    rows += [[float("nan") if j % 7 == i % 7 else 0.5 for j in range(width)] for i in range(7)]
+    leaves = compiled.leaves(np.asarray(rows, dtype=float))
+    assert leaves.shape == (len(matcher.trees), len(rows))
+    for t, tree in enumerate(matcher.trees):
+        assert [float(v) for v in leaves[t]] == [tree(row) for row in rows]
+    one = compiled.leaves(np.asarray(rows[:1], dtype=float))
+    assert [float(v) for v in one[:, 0]] == [tree(rows[0]) for tree in matcher.trees]
+    assert matcher.exact_log_odds(rows) == [matcher.log_odds(row) for row in rows]
+
+
 def test_shipped_matcher_orders_pairs() -> None:
     matcher = load_matcher()
     listing = _facts("Audifonos Sony WH-1000XM4 Noise Cancelling Negro", price=300)
