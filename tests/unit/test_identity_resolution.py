@@ -597,6 +597,8 @@ def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> Non
     lines = (Path(__file__).parents[2] / "data/sample/listings.jsonl").read_text().splitlines()
     titles = {_facts(json.loads(line)["name"]).title for line in lines}
     assert len(titles) > 300
+    # Titles of no token (only function words) or of one character, and no title at all.
+    titles |= {"", "a", "sin", "de la", "x", "1"}
     for title in titles:
         p = features.profile(title)
         for one in (p.tokens, p.rare, p.numbers, p.trigrams):
@@ -610,6 +612,12 @@ def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> Non
                     features._soft_unmatched(one, other, w)
                 )
             assert repr(features._jaccard(one, one)) == repr(features._jaccard(one, other))
+        # rapidfuzz's ratios of the title against an equal string that is another object.
+        copy = "".join(list(title))
+        twin_text = replace(p, sorted_text="".join(list(p.sorted_text)))
+        assert repr(features._ratios(title, title, p, p)) == repr(
+            features._ratios(title, copy, p, twin_text)
+        )
         twin = replace(p, tokens=frozenset(list(p.tokens)))
         assert twin.tokens is not p.tokens
         for w in (weights, features._UNIFORM):
