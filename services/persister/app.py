@@ -3,7 +3,6 @@ review and dead-letter topics for their audit tables)."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Awaitable, Callable, Sequence
 
 from catalog.cache.listing_digests import ListingDigests
@@ -59,10 +58,6 @@ class PersisterProcessor:
             self.stores.embedder, s.cache.namespace, s.cache.l1_default_ttl_s, resolver, judge,
             digests,
         )  # fmt: skip
-        # The model, taxonomy and brand data loaded above live as long as the process: out of
-        # the cyclic collector's full passes, which otherwise walk them again and again (about
-        # 40 ms a pass over a fresh persister's heap here) in the middle of batches.
-        gc.freeze()
 
     async def stop(self) -> None:
         if self.stores is not None:

@@ -64,8 +64,11 @@ def test_raw_listing_rejects(data: dict[str, object]) -> None:
 
 
 def test_codec_round_trip_and_errors() -> None:
-    listing = RawListing(retailer="paris", sku="A", name="Leche Soprole 1L", price=1090)
+    listing = RawListing(
+        retailer="paris", sku="A", name="Leche Soprole 1L ñandú 🎧", price=1090, ean="7801234567897"
+    )
     assert decode(RawListing, encode(listing)) == listing
+    assert encode(listing) == listing.model_dump_json().encode("utf-8")
     with pytest.raises(ContractError, match="tombstone"):
         decode(RawListing, None)
     with pytest.raises(ContractError, match="exceeds"):

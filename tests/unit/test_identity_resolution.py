@@ -408,6 +408,29 @@ def test_scores_of_many_pairs_equal_one_by_one_bit_for_bit(kind: str) -> None:
     assert resolver.score_pairs(candidates) == [resolver.score(a, c) for a, c in candidates]
 
 
+def test_compiled_trees_give_each_trees_own_leaf() -> None:
+    """The vectorized walk of all trees reaches, for every row, the leaf each `Tree` reaches
+    on its own: on random rows, on rows whose features sit exactly on the split thresholds
+    (`<=` goes left) and with a NaN (it goes right)."""
+    import numpy as np
+
+    matcher = load_matcher()
+    compiled = matcher._compiled  # type: ignore[attr-defined]
+    width = len(matcher.feature_names)
+    rng = np.random.default_rng(12)
+    thresholds = sorted({t for tree in matcher.trees for t in tree.threshold})
+    rows = [list(rng.random(width)) for _ in range(300)]
+    rows += [list(rng.choice(thresholds, width)) for _ in range(300)]
+    rows += [[float("nan") if j % 7 == i % 7 else 0.5 for j in range(width)] for i in range(7)]
+    leaves = compiled.leaves(np.asarray(rows, dtype=float))
+    assert leaves.shape == (len(matcher.trees), len(rows))
+    for t, tree in enumerate(matcher.trees):
+        assert [float(v) for v in leaves[t]] == [tree(row) for row in rows]
+    one = compiled.leaves(np.asarray(rows[:1], dtype=float))
+    assert [float(v) for v in one[:, 0]] == [tree(rows[0]) for tree in matcher.trees]
+    assert matcher.exact_log_odds(rows) == [matcher.log_odds(row) for row in rows]
+
+
 def test_shipped_matcher_orders_pairs() -> None:
     matcher = load_matcher()
     listing = _facts("Audifonos Sony WH-1000XM4 Noise Cancelling Negro", price=300)
@@ -574,6 +597,8 @@ def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> Non
     lines = (Path(__file__).parents[2] / "data/sample/listings.jsonl").read_text().splitlines()
     titles = {_facts(json.loads(line)["name"]).title for line in lines}
     assert len(titles) > 300
+    # Titles of no token (only function words) or of one character, and no title at all.
+    titles |= {"", "a", "sin", "de la", "x", "1"}
     for title in titles:
         p = features.profile(title)
         for one in (p.tokens, p.rare, p.numbers, p.trigrams):
@@ -587,6 +612,12 @@ def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> Non
                     features._soft_unmatched(one, other, w)
                 )
             assert repr(features._jaccard(one, one)) == repr(features._jaccard(one, other))
+        # rapidfuzz's ratios of the title against an equal string that is another object.
+        copy = "".join(list(title))
+        twin_text = replace(p, sorted_text="".join(list(p.sorted_text)))
+        assert repr(features._ratios(title, title, p, p)) == repr(
+            features._ratios(title, copy, p, twin_text)
+        )
         twin = replace(p, tokens=frozenset(list(p.tokens)))
         assert twin.tokens is not p.tokens
         for w in (weights, features._UNIFORM):

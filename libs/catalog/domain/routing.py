@@ -63,7 +63,7 @@ def complexity_factors(
     length, technical, markers, coloured = _title_signals(title if isinstance(title, str) else "")
     cat = load_taxonomy().get(category or extraction.category)
     category_factor = cat.complexity if cat is not None and not cat.is_root else _UNKNOWN_CATEGORY
-    if isinstance(price, int | float) and not isinstance(price, bool) and price > _PRICE_LOW:
+    if isinstance(price, (int, float)) and not isinstance(price, bool) and price > _PRICE_LOW:
         span = math.log10(_PRICE_HIGH) - math.log10(_PRICE_LOW)
         price_factor = min((math.log10(price) - math.log10(_PRICE_LOW)) / span, 1.0)
     else:

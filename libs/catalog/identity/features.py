@@ -461,6 +461,23 @@ def _loose_unmatched(pa: Profile, pb: Profile, weights: TokenWeights) -> tuple[f
     return _unmatched_shares(a, b, only_a - matched_a, only_b - matched_b, weights)
 
 
+def _ratios(
+    title_a: str, title_b: str, pa: Profile, pb: Profile
+) -> tuple[float, float, float, float]:
+    """rapidfuzz's token-set, token-sort, partial and plain ratios of the two titles, in 0..1."""
+    if pa is pb:
+        # One title on both sides (the same-title attach): a string against itself scores 100
+        # by `ratio` and `partial_ratio` (empty included), and by `token_set_ratio` when it has
+        # a token (0 without one), so the four calls (4-13 us a pair here) are not made.
+        return (1.0 if pa.tokens else 0.0), 1.0, 1.0, 1.0
+    return (
+        fuzz.token_set_ratio(pa.sorted_text, pb.sorted_text) / 100.0,
+        fuzz.ratio(pa.sorted_text, pb.sorted_text) / 100.0,
+        fuzz.partial_ratio(title_a, title_b) / 100.0,
+        fuzz.ratio(title_a, title_b) / 100.0,
+    )
+
+
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 0.0
@@ -692,10 +709,12 @@ def pair_features(
         else 0.0
     )
 
-    features["token_set_ratio"] = fuzz.token_set_ratio(pa.sorted_text, pb.sorted_text) / 100.0
-    features["token_sort_ratio"] = fuzz.ratio(pa.sorted_text, pb.sorted_text) / 100.0
-    features["partial_ratio"] = fuzz.partial_ratio(a.title, b.title) / 100.0
-    features["ratio"] = fuzz.ratio(a.title, b.title) / 100.0
+    (
+        features["token_set_ratio"],
+        features["token_sort_ratio"],
+        features["partial_ratio"],
+        features["ratio"],
+    ) = _ratios(a.title, b.title, pa, pb)
     features["token_jaccard"] = _jaccard(pa.tokens, pb.tokens)
     shorter = min(len(pa.tokens), len(pb.tokens))
     features["token_containment"] = len(pa.tokens & pb.tokens) / shorter if shorter else 0.0

@@ -322,14 +322,22 @@ def _token_weights(data: dict[str, Any] | None) -> TokenWeights | None:
 
 @dataclass(frozen=True)
 class _Compiled:
-    """Every tree padded to one node count, leaves pointing at themselves, so that all trees
-    walk all rows together in `depth` vectorized steps."""
+    """Every tree's nodes in flat arrays, so that all trees walk all rows together in `depth`
+    vectorized steps of one-dimensional `take`s (several times cheaper than two-dimensional
+    fancy indexing on the persister's batches of a few hundred rows).
+
+    Tree `t`'s node `n` sits at slots `2 * (t * nodes + n)` and the one after it, both holding
+    the node's feature, threshold and leaf value; `child` holds, at those two slots, the slot
+    of the node's left and right child (a leaf's children are itself). A row at slot `s` steps
+    to `child[s + (not x[feature[s]] <= threshold[s])]`: the same comparison as `Tree.__call__`,
+    so the same leaf, bit for bit, NaN included (it goes right in both)."""
 
     feature: np.ndarray
     threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
+    child: np.ndarray
     value: np.ndarray
+    roots: np.ndarray
+    """The slot of each tree's root, as a column (trees x 1)."""
     depth: int
 
     def sum(self, x: np.ndarray) -> np.ndarray:
@@ -339,15 +347,15 @@ class _Compiled:
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
         """Each tree's leaf value for each row (trees x rows)."""
-        trees = self.feature.shape[0]
-        rows = np.arange(x.shape[0])[None, :]
-        tree_index = np.arange(trees)[:, None]
-        node = np.zeros((trees, x.shape[0]), dtype=np.int64)
+        rows, features = x.shape
+        flat = np.ascontiguousarray(x, dtype=float).ravel()
+        row_start = (np.arange(rows, dtype=np.intp) * features)[None, :]
+        slot = np.repeat(self.roots, rows, axis=1)
         for _ in range(self.depth):
-            feature = self.feature[tree_index, node]
-            go_left = x[rows, feature] <= self.threshold[tree_index, node]
-            node = np.where(go_left, self.left[tree_index, node], self.right[tree_index, node])
-        values: np.ndarray = self.value[tree_index, node]
+            go_right = flat.take(row_start + self.feature.take(slot)) <= self.threshold.take(slot)
+            np.logical_not(go_right, out=go_right)
+            slot = self.child.take(slot + go_right)
+        values: np.ndarray = self.value.take(slot)
         return values
 
 
@@ -359,23 +367,27 @@ def _depth(tree: Tree, node: int = 0) -> int:
 
 def _compile(trees: Sequence[Tree]) -> _Compiled:
     size = max(len(t.value) for t in trees)
-    shape = (len(trees), size)
-    feature = np.zeros(shape, dtype=np.int64)
-    threshold = np.zeros(shape, dtype=float)
-    left = np.tile(np.arange(size), (len(trees), 1))
-    right = left.copy()
-    value = np.zeros(shape, dtype=float)
+    slots = 2 * len(trees) * size
+    feature = np.zeros(slots, dtype=np.intp)
+    threshold = np.zeros(slots, dtype=float)
+    child = np.zeros(slots, dtype=np.intp)
+    value = np.zeros(slots, dtype=float)
     for i, tree in enumerate(trees):
-        n = len(tree.value)
-        feature[i, :n] = tree.feature
-        threshold[i, :n] = tree.threshold
-        value[i, :n] = tree.value
-        for node in range(n):
-            if tree.left[node] != -1:
-                left[i, node] = tree.left[node]
-                right[i, node] = tree.right[node]
+        for node in range(size):
+            slot = 2 * (i * size + node)
+            if node < len(tree.value):
+                feature[slot : slot + 2] = tree.feature[node]
+                threshold[slot : slot + 2] = tree.threshold[node]
+                value[slot : slot + 2] = tree.value[node]
+            if node < len(tree.value) and tree.left[node] != -1:
+                child[slot] = 2 * (i * size + tree.left[node])
+                child[slot + 1] = 2 * (i * size + tree.right[node])
+            else:
+                # A leaf (or padding) steps to itself, whichever way the comparison goes.
+                child[slot : slot + 2] = slot
+    roots = (2 * size * np.arange(len(trees), dtype=np.intp))[:, None]
     depth = max(_depth(tree) for tree in trees)
-    return _Compiled(feature, threshold, left, right, value, depth)
+    return _Compiled(feature, threshold, child, value, roots, depth)
 
 
 @lru_cache(maxsize=1)

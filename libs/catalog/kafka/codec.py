@@ -21,7 +21,8 @@ class ContractError(ValueError):
 
 
 def encode(value: BaseModel) -> bytes:
-    return value.model_dump_json().encode("utf-8")
+    # `model_dump_json` is this same call decoded to a str (which the wire needs as bytes).
+    return value.__pydantic_serializer__.to_json(value)
 
 
 def decode(model: type[M], data: bytes | None, max_bytes: int = MAX_MESSAGE_BYTES) -> M:

@@ -56,7 +56,6 @@ from typing import Any, Generic, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, MessageSizeTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -74,6 +73,7 @@ from catalog.kafka.failures import (
     classify,
     sleep_unless,
 )
+from catalog.kafka.partitioner import Murmur2Partitioner
 from catalog.kafka.rebalance import RebalanceWatch
 from catalog.kafka.topics import DLQ, TopicSpec
 from catalog.observability import (
@@ -146,8 +146,9 @@ class Sender:
         self.faults = faults
         self.client_id = client_id
         self._producer: AIOKafkaProducer | None = None
-        # The producer's partitioner, also used to group records per partition before sending.
-        self._partitioner = DefaultPartitioner()
+        # The producer's partitioner, also used to group records per partition before sending:
+        # Kafka's default partition of each key (`catalog.kafka.partitioner`).
+        self._partitioner = Murmur2Partitioner()
         self._max_request_bytes = settings.kafka.max_request_bytes
 
     @property
