@@ -111,13 +111,15 @@ def _first(value: int | None, default: int) -> int:
 
 
 KAFKA_TUNING = {
-    # The embedded broker (Tansu) holds a fetch for the full wait even when data is ready, so the
-    # wait stays short there (~0.5 s per hop saved). Producer batches stay at aiokafka's default
-    # size and a 2 ms linger until larger ones (512 KiB, 5 ms: measured faster) have passed the
-    # chaos runs (retried with 512 KiB / 5 ms on the re-scrape path, one run each at load
-    # average 2.4-3.2: 2,204/s against 2,485/s, p95 402 ms against 75 ms; not taken). No service
-    # has a wait of its own here (`service_fetch_max_wait_ms`): 5 ms for the router and the
-    # persister was not measurably better on a shared machine (one run, load average 6).
+    # The embedded broker (Tansu) answers a fetch with data ready at once, but one that waits at the
+    # end of a topic only some time after data arrives (`benchmarks/bench_broker_fetch.py`: about
+    # 115 ms at a 500 ms wait, 5 ms at 20 ms, 2.4 ms at 10 ms), so the wait stays short there; under
+    # 20 ms it saves a hop only a few milliseconds. Producer batches stay at aiokafka's default size
+    # and a 2 ms linger until larger ones (512 KiB, 5 ms: measured faster) have passed the chaos
+    # runs (retried with 512 KiB / 5 ms on the re-scrape path, one run each at load average 2.4-3.2:
+    # 2,204/s against 2,485/s, p95 402 ms against 75 ms; not taken). No service has a wait of its
+    # own here (`service_fetch_max_wait_ms`): 5 ms for the router and the persister was not
+    # measurably better on a shared machine (one run, load average 6).
     "dev": KafkaTuning(
         fetch_max_wait_ms=20, fetch_min_bytes=1, linger_ms=2, max_batch_bytes=16_384
     ),
