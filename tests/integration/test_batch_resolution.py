@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -27,7 +27,6 @@ from catalog.cache.stores import make_embedder
 from catalog.db.pool import _init_connection
 from catalog.db.statistics import analyze_stale
 from catalog.devstack.stack import Stack
-from catalog.domain.identity import input_fingerprint, product_fingerprint
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.identity.batch import BatchListing, Round, _similar, _trigrams, prefetch
 from catalog.identity.catalog_pg import PostgresCatalog, VectorIndex, master_seed
@@ -36,54 +35,22 @@ from catalog.identity.resolver import load_resolver, matcher_judge, new_master_i
 from catalog.service import Incoming
 from catalog.settings import get_settings
 from persister.logic import CatalogWriter
-from schemas.models import AttributeValue, RawListing, ValidatedProduct
+from schemas.models import ValidatedProduct
+from tests.integration.catalog_support import T0, validated_product
 from tests.integration.harness import create_database, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-T0 = datetime(2025, 11, 20, 10, 0, tzinfo=UTC)
 # Checksum-valid EAN-13s.
 EAN_MILK = "7802920000008"
 EAN_TV = "8806094000009"
 
 
 def validated(
-    retailer: str,
-    name: str,
-    price: int,
-    *,
-    brand: str,
-    model: str,
-    category: str,
-    attributes: dict[str, AttributeValue] | None = None,
-    ean: str | None = None,
-    minutes: int = 0,
+    retailer: str, name: str, price: int, *, minutes: int = 0, **fields: Any
 ) -> ValidatedProduct:
-    attributes = attributes or {}
-    seen = T0 + timedelta(minutes=minutes)
-    listing = RawListing(
-        retailer=retailer,
-        sku=uuid.uuid4().hex[:10],
-        name=name,
-        price=price,
-        scraped_at=seen,
-        ean=ean,
-    )
-    return ValidatedProduct(
-        listing=listing,
-        input_fingerprint=input_fingerprint(name, category, "test"),
-        product_fingerprint=product_fingerprint(brand, model, category, attributes),
-        brand=brand,
-        model=model,
-        normalized_name=f"{brand.title()} {model}",
-        category=category,
-        attributes=attributes,
-        confidence=0.9,
-        source="rules",
-        tier="rules",
-        prompt_version="norm-ia-v2.0",
-        validated_at=seen,
-    )
+    """A listing seen `minutes` after T0 (`validated_product`'s other fields as given)."""
+    return validated_product(retailer, name, price, seen=T0 + timedelta(minutes=minutes), **fields)
 
 
 def catalog_feed() -> list[ValidatedProduct]:

@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
-from typer.testing import CliRunner, Result
 
 from catalog.cache.l2 import SemanticCache
 from catalog.cache.stores import make_embedder
-from catalog.cli import app
 from catalog.db.pool import _init_connection
 from catalog.devstack.stack import Stack
-from catalog.domain.identity import input_fingerprint, product_fingerprint
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.identity.catalog_pg import PostgresCatalog, VectorIndex
 from catalog.identity.facts import facts_from_product
@@ -39,18 +35,17 @@ from catalog.service import Incoming
 from catalog.settings import get_settings
 from persister.logic import CatalogWriter
 from schemas.models import (
-    AttributeValue,
     CatalogOffer,
     CatalogProduct,
-    RawListing,
     ReviewItem,
     ValidatedProduct,
 )
+from tests.integration.catalog_support import T0, cli, rows
+from tests.integration.catalog_support import validated_product as validated
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-T0 = datetime(2025, 11, 20, 10, 0, tzinfo=UTC)
 RESOLVER = load_resolver()
 
 
@@ -83,56 +78,9 @@ async def reviewing(stack: Stack) -> AsyncIterator[Pipeline]:
         p.stop()
 
 
-def validated(
-    retailer: str,
-    name: str,
-    price: int,
-    *,
-    brand: str,
-    model: str,
-    category: str,
-    attributes: dict[str, AttributeValue] | None = None,
-    seen: datetime = T0,
-    sku: str | None = None,
-    ean: str | None = None,
-) -> ValidatedProduct:
-    attributes = attributes or {}
-    listing = RawListing(
-        retailer=retailer,
-        sku=sku or uuid.uuid4().hex[:10],
-        name=name,
-        price=price,
-        scraped_at=seen,
-        ean=ean,
-    )
-    return ValidatedProduct(
-        listing=listing,
-        input_fingerprint=input_fingerprint(name, category, "test"),
-        product_fingerprint=product_fingerprint(brand, model, category, attributes),
-        brand=brand,
-        model=model,
-        normalized_name=f"{brand.title()} {model}",
-        category=category,
-        attributes=attributes,
-        confidence=0.9,
-        source="rules",
-        tier="rules",
-        prompt_version="norm-ia-v2.0",
-        validated_at=seen,
-    )
-
-
 def score(listing: ValidatedProduct, master: ValidatedProduct) -> float:
     """The matcher's score of `listing` against a master made of `master` alone."""
     return RESOLVER.score(facts_from_product(listing), Candidate("m", facts_from_product(master)))
-
-
-async def rows(p: Pipeline, sql: str, *args: object) -> list[dict[str, Any]]:
-    conn = await p.db()
-    try:
-        return [dict(r) for r in await conn.fetch(sql, *args)]
-    finally:
-        await conn.close()
 
 
 async def offers_of(p: Pipeline, key: str) -> list[CatalogOffer]:
@@ -158,20 +106,6 @@ async def publish_and_wait(p: Pipeline, *products: ValidatedProduct) -> list[Cat
         return out
 
     return await wait_until(all_out, 90)
-
-
-async def cli(p: Pipeline, *args: str) -> Result:
-    """Run `catalog ARGS` against the pipeline (in a thread: the CLI runs its own event loop)."""
-    env = {**p.stack.env(p.prefix), **p.env(), "COLUMNS": "250"}
-
-    def invoke() -> Result:
-        get_settings.cache_clear()
-        try:
-            return CliRunner().invoke(app, list(args), env=env)
-        finally:
-            get_settings.cache_clear()
-
-    return await asyncio.to_thread(invoke)
 
 
 async def writer(

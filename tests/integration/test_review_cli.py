@@ -7,7 +7,6 @@ the `catalog` CLI driven with typer's runner, pointed at the pipeline by environ
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -15,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from catalog.cli import app
 from catalog.devstack.stack import Stack
 from catalog.kafka.topics import RAW, REVIEW
-from catalog.settings import get_settings
 from openai_emulator import EmulatorConfig, Faults, run_in_background
 from openai_emulator.server import EmulatorHandle
 from schemas.models import RawListing, ReviewItem
+from tests.integration.catalog_support import cli, rows
 from tests.integration.harness import Pipeline, start_pipeline, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -68,28 +65,6 @@ def listing(retailer: str, sku: str, name: str, price: int, **extra: object) -> 
     return RawListing.model_validate(
         {"retailer": retailer, "sku": sku, "name": name, "price": price, **extra}
     )
-
-
-async def rows(p: Pipeline, sql: str, *args: object) -> list[dict[str, Any]]:
-    conn = await p.db()
-    try:
-        return [dict(r) for r in await conn.fetch(sql, *args)]
-    finally:
-        await conn.close()
-
-
-async def cli(p: Pipeline, *args: str) -> Result:
-    """Run `catalog ARGS` against the pipeline (in a thread: the CLI runs its own event loop)."""
-    env = {**p.stack.env(p.prefix), **p.env(), "COLUMNS": "250"}
-
-    def invoke() -> Result:
-        get_settings.cache_clear()
-        try:
-            return CliRunner().invoke(app, list(args), env=env)
-        finally:
-            get_settings.cache_clear()
-
-    return await asyncio.to_thread(invoke)
 
 
 async def persisted(p: Pipeline, key: str) -> dict[str, Any] | None:
