@@ -104,7 +104,22 @@ class Watch:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class OfferTap:
+class Tap:
+    """A consumer reading from a topic's end in a task of its own, until `stop`."""
+
+    consumer: AIOKafkaConsumer | None = None
+    task: asyncio.Task[None] | None = None
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+
+class OfferTap(Tap):
     """Reads catalog.offers.v1 from its end and notes when each awaited listing comes out."""
 
     def __init__(self, bootstrap: str) -> None:
@@ -144,16 +159,8 @@ class OfferTap:
             if len(watch.seen) >= len(watch.expected):
                 watch.done.set()
 
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        if self.consumer is not None:
-            await self.consumer.stop()
 
-
-class HopTap:
+class HopTap(Tap):
     """Reads the topics between the raw listing and its offer from their end and keeps, for each
     awaited listing key, the record timestamp (epoch ms) of its first message on each: when the
     service before that hop handed it to its producer. Differences between them split the
@@ -200,14 +207,6 @@ class HopTap:
                         and rec.key not in created
                     ):
                         created[rec.key] = rec.timestamp
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        if self.consumer is not None:
-            await self.consumer.stop()
 
 
 def hop_latencies(

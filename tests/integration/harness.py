@@ -52,6 +52,19 @@ async def wait_until(
         await asyncio.sleep(interval_s)
 
 
+async def committed_total(stack: Stack, group_id: str, topic: str, partitions: int) -> int:
+    """The sum of `group_id`'s committed offsets over `topic`'s first `partitions` partitions."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.kafka_bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        return sum([(await consumer.committed(tp)) or 0 for tp in tps])
+    finally:
+        await consumer.stop()
+
+
 async def create_database(stack: Stack, name: str) -> str:
     admin = await asyncpg.connect(stack.postgres_dsn.rsplit("/", 1)[0] + "/postgres")
     try:

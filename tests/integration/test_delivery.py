@@ -32,7 +32,13 @@ from catalog.kafka.loop import ConsumeLoop, Incoming, Outgoing, Result, Send, Se
 from catalog.kafka.topics import DLQ, LLM_REQUESTS, LLM_RESULTS, RAW, ROUTED, TopicSpec
 from catalog.settings import FaultSettings, PostgresSettings, Settings
 from schemas.models import DeadLetter, RawListing
-from tests.integration.harness import Pipeline, create_database, start_pipeline, wait_until
+from tests.integration.harness import (
+    Pipeline,
+    committed_total,
+    create_database,
+    start_pipeline,
+    wait_until,
+)
 from tests.integration.test_batch_lifecycle import make_requests
 from tests.integration.test_review_cli import cli
 
@@ -899,7 +905,7 @@ async def test_a_send_phase_failing_across_partitions_commits_nothing_then_all_a
         total = len(listings)
 
         async def all_committed() -> bool:
-            return await _committed_in(stack, loop.group_id, raw, 6) == total
+            return await committed_total(stack, loop.group_id, raw, 6) == total
 
         await wait_until(all_committed, 60)
     finally:
@@ -919,15 +925,3 @@ async def test_a_send_phase_failing_across_partitions_commits_nothing_then_all_a
         x.listing_key: 1 + handed_before_fault.get(x.listing_key, 0) for x in listings
     }
     assert len({p for p, _, _, _ in placed}) == 6
-
-
-async def _committed_in(stack: Stack, group_id: str, topic: str, partitions: int) -> int:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.kafka_bootstrap, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        return sum([(await consumer.committed(tp)) or 0 for tp in tps])
-    finally:
-        await consumer.stop()

@@ -20,7 +20,6 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from catalog import metrics
@@ -32,7 +31,7 @@ from catalog.kafka.loop import ConsumeLoop, Sender
 from catalog.kafka.topics import DLQ, RAW
 from catalog.settings import FaultSettings, KafkaSettings, Settings
 from schemas.models import RawListing
-from tests.integration.harness import Pipeline, wait_until
+from tests.integration.harness import Pipeline, committed_total, wait_until
 from tests.integration.test_delivery import ECHO, Echo, all_healthy, run_loop, stop_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -105,18 +104,6 @@ def reopens() -> float:
     return sample or 0.0
 
 
-async def committed_offsets(stack: Stack, group_id: str, topic: str, partitions: int) -> int:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.kafka_bootstrap, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        return sum([(await consumer.committed(tp)) or 0 for tp in tps])
-    finally:
-        await consumer.stop()
-
-
 async def start_member(
     stack: Stack, group: str, topic: str, let_through: int, assigned: bool = True
 ) -> asyncio.subprocess.Process:
@@ -171,7 +158,7 @@ async def test_a_rebalance_that_does_not_complete_reopens_the_consumer_and_loses
         assert all(s["state"] != "consuming" for s in states)
         assert reopens() - before >= 1
         # The replacement member is stuck behind the same member: nothing consumed yet.
-        assert await committed_offsets(stack, loop.group_id, raw, partitions) == 0
+        assert await committed_total(stack, loop.group_id, raw, partitions) == 0
         assert await topics.read(ECHO) == []
 
         # The member holding the join dies (no LeaveGroup); once its session expires the
@@ -180,7 +167,7 @@ async def test_a_rebalance_that_does_not_complete_reopens_the_consumer_and_loses
         await member.wait()
 
         async def all_committed() -> bool:
-            return await committed_offsets(stack, loop.group_id, raw, partitions) == len(listings)
+            return await committed_total(stack, loop.group_id, raw, partitions) == len(listings)
 
         await wait_until(all_committed, 60)
         assert loop.status.report() == {"state": "consuming"}
@@ -219,7 +206,7 @@ async def test_a_rebalance_stuck_while_consuming_reopens_the_consumer_and_loses_
         await run_loop(loop)
 
         async def consumed() -> int:
-            return await committed_offsets(stack, loop.group_id, raw, partitions)
+            return await committed_total(stack, loop.group_id, raw, partitions)
 
         async def own_partitions() -> set[TopicPartition]:
             return set(loop.consumer.assignment()) if loop.consumer is not None else set()
@@ -310,7 +297,7 @@ async def test_an_empty_assignment_is_a_completed_rebalance_and_reopens_nothing(
 
         async def all_committed() -> bool:
             raw = RAW.full_name(kafka)
-            return await committed_offsets(stack, first.group_id, raw, 1) == len(listings)
+            return await committed_total(stack, first.group_id, raw, 1) == len(listings)
 
         await wait_until(all_committed, 60)
         assert first.rebalance.reopened == second.rebalance.reopened == 0
