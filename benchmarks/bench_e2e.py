@@ -295,6 +295,9 @@ class Bench:
                     and sample.labels.get("outcome") == "processed"
                 ):
                     out["processed"] += sample.value
+                elif sample.name == "catalog_loop_seconds_total":
+                    name = f"loop_{sample.labels.get('phase')}_s"
+                    out[name] = out.get(name, 0.0) + sample.value
                 elif sample.name == "catalog_cache_lookups_total":
                     name = f"cache_{sample.labels.get('level')}_{sample.labels.get('outcome')}"
                     out[name] = out.get(name, 0.0) + sample.value
@@ -628,11 +631,13 @@ class Bench:
 
     async def paced(
         self, listings: list[Listing], rate: float
-    ) -> tuple[list[float], dict[str, list[float]]]:
-        """Offer `listings` at `rate`/s: the latency of each one raw -> offer (ms), and the same
-        split into hops (`hop_latencies`)."""
+    ) -> tuple[list[float], dict[str, list[float]], dict[str, dict[str, float]]]:
+        """Offer `listings` at `rate`/s: the latency of each one raw -> offer (ms), the same
+        split into hops (`hop_latencies`), and each service's consume loop cycle meanwhile
+        (`loop_cycles`)."""
         assert self.producer is not None
         watch = Watch({x.key: int(x.body["price"]) for x in listings})
+        before = self.all_metrics()
         hops = HopTap(self.stack.kafka_bootstrap, {x.key.encode() for x in listings})
         await hops.start()
         self.tap.watch = watch
@@ -668,7 +673,7 @@ class Bench:
             hops.created,
         )
         samples = [(watch.seen[k] - sent_at[k]) * 1000 for k in watch.expected if k in watch.seen]
-        return samples, split
+        return samples, split, loop_cycles(before, self.all_metrics())
 
     async def profiled(self, label: str, run: Any) -> Any:
         """Run `run` with py-spy sampling every service; keep each one's top frames."""
@@ -756,13 +761,13 @@ class Bench:
                     )
             latency: dict[str, dict[str, Any]] = {}
             for path in ("cache_hit", "rescrape"):
-                rate = statistics.median(runs[path]) / 2
+                rate = args.latency_rate.get(path) or statistics.median(runs[path]) / 2
                 count = max(200, min(int(rate * args.latency_s), 50_000))
                 if path == "cache_hit":
                     feed = self.cache_hit_feed(count)
                 else:
                     feed = self.rescrape_feed(known[:count], bump=7777)
-                samples, split = await self.paced(feed, rate)
+                samples, split, cycles = await self.paced(feed, rate)
                 q = statistics.quantiles(samples, n=100)
                 latency[path] = {
                     "offered_per_s": round(rate, 1),
@@ -772,6 +777,7 @@ class Bench:
                     "p99_ms": round(q[98], 1),
                     "max_ms": round(max(samples), 1),
                     "hops_ms": {hop: percentiles(xs) for hop, xs in split.items()},
+                    "loop_cycle_ms": cycles,
                 }
                 print(f"latency {path} at {rate:,.0f}/s: {latency[path]}")
         finally:
@@ -786,6 +792,30 @@ class Bench:
             "outcomes": outcomes,
             "cpu": cpu,
         }
+
+
+LOOP_PHASES = ("fetch", "handle", "send", "commit")
+
+
+def loop_cycles(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Each service's consume loop between two metric snapshots: batches handled, their mean
+    size, and the mean milliseconds per batch in each phase (`catalog_loop_seconds`: fetch is
+    the wait for records, idle time included; send is the wait for the broker's ack)."""
+    out: dict[str, dict[str, float]] = {}
+    for service, now in after.items():
+        then = before.get(service, {})
+        batches = now.get("batches", 0.0) - then.get("batches", 0.0)
+        if batches <= 0:
+            continue
+        done = now.get("processed", 0.0) - then.get("processed", 0.0)
+        cycle: dict[str, float] = {"batches": batches, "mean_batch": round(done / batches, 1)}
+        for phase in LOOP_PHASES:
+            spent = now.get(f"loop_{phase}_s", 0.0) - then.get(f"loop_{phase}_s", 0.0)
+            cycle[f"{phase}_ms"] = round(spent / batches * 1000, 2)
+        out[service] = cycle
+    return out
 
 
 def percentiles(xs: list[float]) -> dict[str, float]:
@@ -1086,12 +1116,20 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--latency-s", type=float, default=15.0)
+    parser.add_argument(
+        "--latency-rate", action="append", default=[], metavar="PATH=RATE",
+        help="offer PATH (cache_hit, rescrape) at RATE/s in the latency run instead of half its "
+        "measured maximum (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--timeout-s", type=float, default=1800.0)
     parser.add_argument("--profile", action="store_true", help="py-spy every service")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     if args.llm_count is None:
         args.llm_count = min(args.count, 500)
+    args.latency_rate = {
+        path: float(rate) for path, rate in (item.split("=", 1) for item in args.latency_rate)
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     # A terminated benchmark still stops its stack (the `finally` below) instead of leaving a
     # broker, Postgres and six services running.

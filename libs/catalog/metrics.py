@@ -81,6 +81,16 @@ STAGE_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )
+# Counter{service, phase=fetch|handle|send|commit}: seconds the consume loop spent per phase:
+# waiting for a fetch (idle time included), decoding and handling a batch, waiting for the broker
+# to acknowledge its outputs, waiting for the previous batch's commit and sending this one's. Per
+# batch (with the `catalog_stage_seconds` count) it tells where a hop's latency goes.
+LOOP_SECONDS = Counter(
+    "catalog_loop_seconds",
+    "Consume loop time by phase.",
+    ["service", "phase"],
+    registry=REGISTRY,
+)
 # Counter{service, error_type}: messages sent to products.dlq.v1.
 DLQ = Counter(
     "catalog_dlq_messages_total",

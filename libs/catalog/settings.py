@@ -334,12 +334,13 @@ class ObservabilitySettings(_Section):
 
 class FaultSettings(_Section):
     """Fault injection for chaos runs: the probability (0..1) that the shared consume loop raises
-    an injected, transient failure right before calling a handler, or part-way through sending
-    a batch's outputs (also a timer's publish, e.g. LLM results). Injected failures are retried
-    like outages and never dead-lettered."""
+    an injected, transient failure right before calling a handler, part-way through sending
+    a batch's outputs (also a timer's publish, e.g. LLM results), or instead of committing a
+    batch's offsets. Injected failures are retried like outages and never dead-lettered."""
 
     handler_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     send_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    commit_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class Settings(BaseSettings):

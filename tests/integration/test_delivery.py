@@ -287,6 +287,45 @@ async def test_handler_faults_rebalances_and_shutdown_lose_nothing(stack: Stack)
         await stop_loop(second)
 
 
+async def test_a_failing_commit_is_waited_out_and_loses_nothing(stack: Stack) -> None:
+    topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
+    await create_topics(topics.kafka, (RAW, ECHO))
+    listings = [
+        RawListing(retailer="lider", sku=f"commit-{i}", name=f"Producto {i}", price=1000 + i)
+        for i in range(120)
+    ]
+    keys = {x.listing_key for x in listings}
+    await topics.produce(RAW, [(x.listing_key, x) for x in listings])
+
+    async def echoed() -> list[str]:
+        return [k for k, _ in await topics.read(ECHO) if k is not None]
+
+    # Every commit fails: the loop waits at its next commit instead of running ahead, retries
+    # no message and dead-letters nothing; the batches it handled are echoed but not committed.
+    failing = echo_loop(topics, FaultSettings(commit_rate=1.0))
+    await run_loop(failing)
+    try:
+        await wait_until(lambda: _async(failing.status.consecutive_failures >= 3), 30)
+        assert failing.status.waiting_on == "injected"
+        handled = len(await echoed())
+        assert 0 < handled <= 20  # one batch committing, the next one waiting for it
+        assert await committed(topics, "echo", RAW) == 0
+    finally:
+        await stop_loop(failing)
+
+    # Half of the commits fail: each is retried until it succeeds, and everything is committed
+    # and echoed with nothing dead-lettered.
+    flaky = echo_loop(topics, FaultSettings(commit_rate=0.5))
+    await run_loop(flaky)
+    try:
+        await wait_until(lambda: _committed_is_of(topics, "echo", len(listings)), 60)
+        assert keys <= set(await echoed())
+        assert await topics.read(DLQ) == []
+        assert flaky.status.waiting_on is None
+    finally:
+        await stop_loop(flaky)
+
+
 async def test_an_output_too_large_to_send_dead_letters_only_its_input(stack: Stack) -> None:
     prefix = f"t{uuid.uuid4().hex[:8]}."
     dsn = await create_database(stack, prefix.rstrip(".").replace(".", "_"))

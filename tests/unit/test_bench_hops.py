@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.bench_e2e import HopTap, hop_latencies, percentiles
+from benchmarks.bench_e2e import HopTap, hop_latencies, loop_cycles, percentiles
 
 ROUTED, VALIDATED, PRICES = (spec.name for spec in HopTap.TOPICS)
 
@@ -39,3 +39,23 @@ def test_percentiles() -> None:
     assert q["p50"] == pytest.approx(50.5)
     assert q["p95"] == pytest.approx(95.95, abs=0.1)
     assert percentiles([7.0]) == {"p50": 7.0, "p95": 7.0, "p99": 7.0}
+
+
+def test_loop_cycles_are_per_batch_means_between_two_snapshots() -> None:
+    before = {
+        "router": {"batches": 10, "processed": 100, "loop_fetch_s": 1.0, "loop_handle_s": 0.5,
+                   "loop_send_s": 0.2, "loop_commit_s": 0.1},
+        "validator": {"batches": 5, "processed": 50},
+    }  # fmt: skip
+    after = {
+        "router": {"batches": 30, "processed": 500, "loop_fetch_s": 1.2, "loop_handle_s": 0.9,
+                   "loop_send_s": 0.3, "loop_commit_s": 0.15},
+        "validator": {"batches": 5, "processed": 50},
+    }  # fmt: skip
+    cycles = loop_cycles(before, after)
+    # A service that handled no batch in between is left out.
+    assert list(cycles) == ["router"]
+    assert cycles["router"] == pytest.approx(
+        {"batches": 20, "mean_batch": 20.0, "fetch_ms": 10.0, "handle_ms": 20.0,
+         "send_ms": 5.0, "commit_ms": 2.5}
+    )  # fmt: skip

@@ -62,6 +62,7 @@ from catalog.devstack.supervisor import RestartPolicy, Supervisor
 
 HANDLER_RATE_ENV = "CATALOG_FAULTS__HANDLER_RATE"
 SEND_RATE_ENV = "CATALOG_FAULTS__SEND_RATE"
+COMMIT_RATE_ENV = "CATALOG_FAULTS__COMMIT_RATE"
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # How long a kill of batch_builder/batch_poller waits for its LLM recovery window to open.
 AIM_TIMEOUT_S = 20.0
@@ -489,8 +490,13 @@ class ChaosRun:
         period = max(self.config.scaled(30.0), 8.0)
         rate = str(self.config.fault_rate)
         for service in SERVICES:
-            self.supervisor.set_env(service, {HANDLER_RATE_ENV: rate, SEND_RATE_ENV: rate})
-        self.say(f"fault injection on: {HANDLER_RATE_ENV}={rate} {SEND_RATE_ENV}={rate}")
+            self.supervisor.set_env(
+                service, {HANDLER_RATE_ENV: rate, SEND_RATE_ENV: rate, COMMIT_RATE_ENV: rate}
+            )
+        self.say(
+            f"fault injection on: {HANDLER_RATE_ENV}={rate} {SEND_RATE_ENV}={rate} "
+            f"{COMMIT_RATE_ENV}={rate}"
+        )
         await self._terminate_each("to restart with faults")
         # The period counts from the moment every service runs with the faults.
         await self._all_ready()

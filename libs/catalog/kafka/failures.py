@@ -156,7 +156,7 @@ class FaultInjector:
         self.service = service
         self._rng = rng or random.Random()
 
-    def _maybe(self, rate: float, where: Literal["handler", "send"]) -> None:
+    def _maybe(self, rate: float, where: Literal["handler", "send", "commit"]) -> None:
         if rate > 0 and self._rng.random() < rate:
             metrics.FAULTS_INJECTED.labels(self.service, where).inc()
             log.warning(
@@ -166,6 +166,9 @@ class FaultInjector:
 
     def before_handler(self) -> None:
         self._maybe(self.faults.handler_rate, "handler")
+
+    def before_commit(self) -> None:
+        self._maybe(self.faults.commit_rate, "commit")
 
     def send_fault_at(self, count: int) -> int | None:
         """For a send phase of `count` records: the index before which to fail, or None.

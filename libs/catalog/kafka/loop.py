@@ -8,6 +8,14 @@ subscribed to every topic the service consumes. For each fetched batch, per topi
 3. send every output and every dead letter, and await each delivery acknowledgement;
 4. only then commit exactly this batch: the last offset + 1 of each partition.
 
+The commit of a batch is sent at once but not waited for: the next batch is fetched and handled
+while it is on its way, and its outcome is awaited before the next commit is sent (so commits
+stay in order), before partitions are given up in a rebalance and at shutdown. A commit that
+fails is retried, with backoff, until it succeeds (no message is at fault, so none is retried or
+dead-lettered; the loop waits at the next commit), or until the partitions are revoked or the
+loop stops. Its outputs were acknowledged before it was sent, so a commit given up only means a
+replay.
+
 The handler makes its own side effects durable before it returns (a database transaction, the
 LLM store), so a commit always follows durable effects and acknowledged outputs. A failure
 anywhere in 1-4 commits nothing: the batch's partitions are paused and rewound to the first
@@ -366,6 +374,12 @@ class ConsumeLoop:
         self._batch_failures = 0
         self._isolate = 0
         self._strikes: dict[tuple[str, int, int], int] = {}
+        # The last batch's offset commit, sent and not yet awaited (`_commit`).
+        self._committing: asyncio.Task[None] | None = None
+        self._phase_seconds = {
+            phase: metrics.LOOP_SECONDS.labels(service, phase)
+            for phase in ("fetch", "handle", "send", "commit")
+        }
 
     @property
     def group_id(self) -> str:
@@ -473,6 +487,7 @@ class ConsumeLoop:
                 reopened=self.rebalance.reopened,
             ),
         )
+        await self._settle_commit_quietly()
         await consumer.stop()
 
     async def run(self) -> None:
@@ -495,10 +510,13 @@ class ConsumeLoop:
                     self._cleared()
                     continue
                 max_records = 1 if self._isolate > 0 else self.kafka.batch_max
+                fetch_started = time.perf_counter()
                 fetched = await self._fetch(consumer, max_records)
+                self._phase_seconds["fetch"].inc(time.perf_counter() - fetch_started)
                 if fetched and not self._stopping.is_set():
                     await self._process_fetch(consumer, fetched)
         finally:
+            await self._settle_commit_quietly()
             # Leaves the group: the partitions move to another instance (or to this one after a
             # restart) at once instead of after the session timeout. A no-op on a consumer that
             # is already closed.
@@ -534,15 +552,16 @@ class ConsumeLoop:
         self.rebalance.revoked()
         self._interrupt.set()
         try:
-            # A batch being handled gets to finish and commit; one waiting out a failure was
-            # interrupted and gives up without committing.
-            await asyncio.wait_for(self._wait_idle(), self.kafka.rebalance_timeout_s * 0.8)
+            # A batch being handled gets to finish and commit (its commit acknowledged); one
+            # waiting out a failure was interrupted and gives up without committing.
+            await asyncio.wait_for(self._finish_batch(), self.kafka.rebalance_timeout_s * 0.8)
         except TimeoutError:
             log.warning("batch still in flight at rebalance", extra=self._fields())
 
-    async def _wait_idle(self) -> None:
+    async def _finish_batch(self) -> None:
         async with self._in_flight:
-            return
+            pass
+        await self._settle_commit_quietly()
 
     def on_assigned(self, assigned: list[TopicPartition]) -> None:
         self.rebalance.assigned()
@@ -597,7 +616,9 @@ class ConsumeLoop:
         try:
             async with self._in_flight:
                 await self._attempt(spec, handler, records)
+                committing = time.perf_counter()
                 await self._commit(consumer, records)
+                self._phase_seconds["commit"].inc(time.perf_counter() - committing)
         except Exception as exc:
             return await self._on_failure(consumer, spec, records, exc, pending)
         metrics.STAGE_SECONDS.labels(self.service).observe(time.perf_counter() - started)
@@ -608,6 +629,7 @@ class ConsumeLoop:
     async def _attempt(
         self, spec: TopicSpec, handler: Handler, records: Sequence[ConsumerRecord]
     ) -> None:
+        handling = time.perf_counter()
         sends: list[Send] = []
         items: list[Incoming[Any]] = []
         sources: list[int] = []
@@ -655,7 +677,10 @@ class ConsumeLoop:
                 spans.end(exc)
                 raise
             spans.end()
+        sending = time.perf_counter()
+        self._phase_seconds["handle"].inc(sending - handling)
         await self.sender.send_all(sends)
+        self._phase_seconds["send"].inc(time.perf_counter() - sending)
 
     async def _outputs(
         self,
@@ -709,16 +734,66 @@ class ConsumeLoop:
         return self.sender.record(Outgoing(DLQ, original.coordinates, letter))
 
     async def _commit(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord]) -> None:
+        """Send the commit of a batch whose outputs are acknowledged and effects durable.
+
+        Waits for the previous commit first (raising its failure, so that the batch at hand
+        goes through the failure policy), then sends this one without waiting for it.
+        """
         offsets: dict[TopicPartition, int] = {}
         for rec in records:
             tp = TopicPartition(rec.topic, rec.partition)
             offsets[tp] = max(offsets.get(tp, 0), rec.offset + 1)
+        await self._settle_commit()
+        self._committing = asyncio.ensure_future(self._send_commit(consumer, offsets))
+
+    async def _send_commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]
+    ) -> None:
+        """Commit, waiting out failures: no message is at fault when a commit fails, so none
+        is retried or dead-lettered; the next batch's commit (and so the loop) waits for this
+        one. Gives up only when the partitions are revoked or the loop stops: the batch is then
+        replayed by whoever consumes next."""
+        backoff = Backoff(self.kafka.retry_base_s, self.kafka.retry_max_s)
+        failed = False
+        while True:
+            try:
+                self.faults.before_commit()
+                await consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The partitions moved during this batch: the new owner starts from the last
+                # committed offset and replays it (harmless: effects are idempotent).
+                log.warning("commit refused after a rebalance", extra=self._fields(error=str(exc)))
+                return
+            except Exception as exc:
+                failure = classify(exc)
+                failed = True
+                self._note_failure(
+                    Failure("transient", failure.dependency or "kafka", failure.error)
+                )
+                log.warning("commit failed; retrying", extra=self._fields(
+                    dependency=failure.dependency, error=failure.error))  # fmt: skip
+                if await sleep_unless(self._interrupt, backoff.next_delay()):
+                    log.info("commit abandoned; its batch will be replayed", extra=self._fields())
+                    return
+                continue
+            if failed:
+                self._cleared()
+            return
+
+    async def _settle_commit(self) -> None:
+        """Wait for the commit in flight, if any; raises its failure."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
+
+    async def _settle_commit_quietly(self) -> None:
+        """Wait for the commit in flight before the partitions or the consumer go away; a
+        failure only means its batch is replayed by whoever consumes next."""
         try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The partitions moved during this batch: the new owner starts from the last
-            # committed offset and replays it (harmless: effects are idempotent).
-            log.warning("commit refused after a rebalance", extra=self._fields(error=str(exc)))
+            await self._settle_commit()
+        except Exception as exc:
+            log.warning("commit failed; its batch will be replayed", extra=self._fields(
+                error=classify(exc).error))  # fmt: skip
 
     # -- failures -------------------------------------------------------------------------------
 
@@ -774,6 +849,7 @@ class ConsumeLoop:
             async with self._in_flight:
                 await self.sender.send_all([await self._dead_letter(rec, error_type, error)])
                 await self._commit(consumer, [rec])
+                await self._settle_commit()
         except Exception as exc:
             failure = classify(exc)
             log.warning("dead-lettering failed; retrying", extra=self._fields(error=failure.error))
