@@ -295,6 +295,13 @@ class Bench:
                     and sample.labels.get("outcome") == "processed"
                 ):
                     out["processed"] += sample.value
+                elif sample.name == "catalog_gc_pause_seconds_sum":
+                    out["gc_s"] = out.get("gc_s", 0.0) + sample.value
+                elif (
+                    sample.name == "catalog_gc_pause_seconds_count"
+                    and sample.labels.get("generation") == "2"
+                ):
+                    out["gc_full"] = sample.value
                 elif sample.name == "catalog_loop_seconds_total":
                     name = f"loop_{sample.labels.get('phase')}_s"
                     out[name] = out.get(name, 0.0) + sample.value
@@ -801,8 +808,9 @@ def loop_cycles(
     before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
 ) -> dict[str, dict[str, float]]:
     """Each service's consume loop between two metric snapshots: batches handled, their mean
-    size, and the mean milliseconds per batch in each phase (`catalog_loop_seconds`: fetch is
-    the wait for records, idle time included; send is the wait for the broker's ack)."""
+    size, the mean milliseconds per batch in each phase (`catalog_loop_seconds`: fetch is the
+    wait for records, idle time included; send is the wait for the broker's ack), and the
+    garbage collector's pauses in all (`gc_ms`, full collections `gc_full`)."""
     out: dict[str, dict[str, float]] = {}
     for service, now in after.items():
         then = before.get(service, {})
@@ -814,6 +822,8 @@ def loop_cycles(
         for phase in LOOP_PHASES:
             spent = now.get(f"loop_{phase}_s", 0.0) - then.get(f"loop_{phase}_s", 0.0)
             cycle[f"{phase}_ms"] = round(spent / batches * 1000, 2)
+        cycle["gc_ms"] = round((now.get("gc_s", 0.0) - then.get("gc_s", 0.0)) * 1000, 1)
+        cycle["gc_full"] = now.get("gc_full", 0.0) - then.get("gc_full", 0.0)
         out[service] = cycle
     return out
 

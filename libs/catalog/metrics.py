@@ -91,6 +91,15 @@ LOOP_SECONDS = Counter(
     ["service", "phase"],
     registry=REGISTRY,
 )
+# Histogram{generation=0|1|2}: pauses of this process's cyclic garbage collector (the event
+# loop and every batch in flight wait for them; `watch_gc_pauses` feeds it).
+GC_PAUSE_SECONDS = Histogram(
+    "catalog_gc_pause_seconds",
+    "Cyclic garbage collector pauses, by generation.",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+    registry=REGISTRY,
+)
 # Counter{service, error_type}: messages sent to products.dlq.v1.
 DLQ = Counter(
     "catalog_dlq_messages_total",
