@@ -297,6 +297,8 @@ class Bench:
                     out["processed"] += sample.value
                 elif sample.name == "catalog_gc_pause_seconds_sum":
                     out["gc_s"] = out.get("gc_s", 0.0) + sample.value
+                    if sample.labels.get("generation") == "2":
+                        out["gc_full_s"] = sample.value
                 elif (
                     sample.name == "catalog_gc_pause_seconds_count"
                     and sample.labels.get("generation") == "2"
@@ -810,7 +812,8 @@ def loop_cycles(
     """Each service's consume loop between two metric snapshots: batches handled, their mean
     size, the mean milliseconds per batch in each phase (`catalog_loop_seconds`: fetch is the
     wait for records, idle time included; send is the wait for the broker's ack), and the
-    garbage collector's pauses in all (`gc_ms`, full collections `gc_full`)."""
+    garbage collector's pauses in all (`gc_ms`), the number of full collections (`gc_full`)
+    and their pauses (`gc_full_ms`)."""
     out: dict[str, dict[str, float]] = {}
     for service, now in after.items():
         then = before.get(service, {})
@@ -824,6 +827,8 @@ def loop_cycles(
             cycle[f"{phase}_ms"] = round(spent / batches * 1000, 2)
         cycle["gc_ms"] = round((now.get("gc_s", 0.0) - then.get("gc_s", 0.0)) * 1000, 1)
         cycle["gc_full"] = now.get("gc_full", 0.0) - then.get("gc_full", 0.0)
+        full_s = now.get("gc_full_s", 0.0) - then.get("gc_full_s", 0.0)
+        cycle["gc_full_ms"] = round(full_s * 1000, 1)
         out[service] = cycle
     return out
 
@@ -979,6 +984,13 @@ def table(summary: dict[str, Any]) -> str:
             lines.append(
                 f"  {hop:<12} {'':>8} {q['p50']:>9,.1f} {q['p95']:>9,.1f} {q['p99']:>9,.1f}"
             )
+        for service, c in lat.get("loop_cycle_ms", {}).items():
+            lines.append(
+                f"  {service:<12} batch {c['mean_batch']:.0f}: fetch {c['fetch_ms']:.1f} / "
+                f"handle {c['handle_ms']:.1f} / send {c['send_ms']:.1f} / commit "
+                f"{c['commit_ms']:.1f} ms, GC {c.get('gc_ms', 0):.0f} ms "
+                f"({c.get('gc_full', 0):.0f} full: {c.get('gc_full_ms', 0):.0f} ms)"
+            )
     lines.append("")
     paths = list(summary["stage_capacity"])
     lines.append(f"{'stage: ms/msg':<14} " + " ".join(f"{p:>10}" for p in paths) + "  RSS MB")
@@ -1051,6 +1063,22 @@ def markdown(summary: dict[str, Any]) -> str:
     if hop_rows:
         rows += ["", "| path at half rate | hop | p50 ms | p95 ms | p99 ms |", "|---" * 5 + "|"]
         rows += hop_rows
+    cycle_rows = [
+        f"| {names[path]} | {service} | {c['mean_batch']:.0f} | {c['fetch_ms']:.1f} | "
+        f"{c['handle_ms']:.1f} | {c['send_ms']:.1f} | {c['commit_ms']:.1f} | "
+        f"{c.get('gc_ms', 0):.0f} ({c.get('gc_full', 0):.0f} full: "
+        f"{c.get('gc_full_ms', 0):.0f}) |"
+        for path, x in lat.items()
+        for service, c in x.get("loop_cycle_ms", {}).items()
+    ]
+    if cycle_rows:
+        rows += [
+            "",
+            "| path at half rate | service | mean batch | fetch ms | handle ms | send ms | "
+            "commit ms | GC pauses ms (full collections: ms) |",
+            "|---" * 8 + "|",
+        ]
+        rows += cycle_rows
     cpu = summary.get("cpu_ms_per_listing", {})
     if cpu:
         first = next(iter(cpu.values()))

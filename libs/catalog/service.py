@@ -27,7 +27,7 @@ from faust.app.base import BootStrategy
 from prometheus_client import generate_latest
 
 from catalog import metrics
-from catalog.gc_pauses import watch_gc_pauses
+from catalog.gc_pauses import keep_gc_pauses_short
 from catalog.kafka.dead_letters import OriginalStore
 from catalog.kafka.failures import Backoff, FaultInjector, classify
 from catalog.kafka.loop import (
@@ -213,7 +213,7 @@ class ServiceApp:
                 # (about 40 ms a pass over a fresh persister's heap here; in `py-spy` the
                 # passes show up as "self" time of whichever line allocated last).
                 gc.freeze()
-                watch_gc_pauses()
+                keep_gc_pauses_short()
                 return
             except Exception as exc:
                 failure = classify(exc)

@@ -49,7 +49,8 @@ def test_loop_cycles_are_per_batch_means_between_two_snapshots() -> None:
     }  # fmt: skip
     after = {
         "router": {"batches": 30, "processed": 500, "loop_fetch_s": 1.2, "loop_handle_s": 0.9,
-                   "loop_send_s": 0.3, "loop_commit_s": 0.15, "gc_s": 0.25, "gc_full": 2},
+                   "loop_send_s": 0.3, "loop_commit_s": 0.15, "gc_s": 0.25, "gc_full": 2,
+                   "gc_full_s": 0.2},
         "validator": {"batches": 5, "processed": 50},
     }  # fmt: skip
     cycles = loop_cycles(before, after)
@@ -57,5 +58,5 @@ def test_loop_cycles_are_per_batch_means_between_two_snapshots() -> None:
     assert list(cycles) == ["router"]
     assert cycles["router"] == pytest.approx(
         {"batches": 20, "mean_batch": 20.0, "fetch_ms": 10.0, "handle_ms": 20.0,
-         "send_ms": 5.0, "commit_ms": 2.5, "gc_ms": 250.0, "gc_full": 2}
+         "send_ms": 5.0, "commit_ms": 2.5, "gc_ms": 250.0, "gc_full": 2, "gc_full_ms": 200.0}
     )  # fmt: skip
