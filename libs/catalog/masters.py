@@ -79,8 +79,9 @@ async def refresh_best_prices(
 ) -> None:
     """Recompute the `precios_actuales` row of each (product, retailer) from that store's
     listings of the product; a pair left without listings loses its row. `listings_stay`: the
-    caller holds a listing of every pair locked and moved none (the re-scrape fast path), so no
-    pair can be left without listings and that check is skipped."""
+    caller holds a listing of every pair locked (it wrote or locked it in this transaction) and
+    moved none away from its master, so no pair can be left without listings and that check is
+    skipped."""
     unique = sorted(set(pairs))
     if not unique:
         return
@@ -249,23 +250,29 @@ async def _product_states(
     await conn.execute(
         "SELECT 1 FROM productos_maestros WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE", ids
     )
-    await conn.execute(
-        """UPDATE productos_maestros p SET active = want.active
-           FROM (SELECT p2.id, p2.merged_into IS NULL AND EXISTS (
-                        SELECT 1 FROM precios_actuales pa WHERE pa.product_id = p2.id) AS active
-                 FROM productos_maestros p2 WHERE p2.id = ANY($1)) AS want
-           WHERE p.id = want.id AND p.active IS DISTINCT FROM want.active""",
-        ids,
-    )
     rows = await conn.fetch(
         """SELECT p.id, p.fingerprint, p.brand, p.model, p.normalized_name, p.category_id,
                   p.attributes, p.ai_confidence, p.updated_at, p.version, p.state_hash,
-                  p.merged_into, count(pa.id) AS offers, min(pa.price_current) AS min_price,
-                  max(pa.price_current) AS max_price
+                  p.merged_into, p.active, count(pa.id) AS offers,
+                  min(pa.price_current) AS min_price, max(pa.price_current) AS max_price
            FROM productos_maestros p LEFT JOIN precios_actuales pa ON pa.product_id = p.id
            WHERE p.id = ANY($1) GROUP BY p.id ORDER BY p.id""",
         ids,
     )
+    # Active while it has offers and is not merged; written only where that changed (rarely:
+    # most batches add offers to masters that have some).
+    flips = [
+        (r["id"], want)
+        for r in rows
+        if r["active"] is not (want := r["merged_into"] is None and r["offers"] > 0)
+    ]
+    if flips:
+        await conn.execute(
+            """UPDATE productos_maestros p SET active = t.active
+               FROM unnest($1::int[], $2::bool[]) AS t(id, active) WHERE p.id = t.id""",
+            [i for i, _ in flips],
+            [w for _, w in flips],
+        )
     states: list[tuple[asyncpg.Record, dict[str, Any], str]] = []
     for r in rows:
         state: dict[str, Any] = {

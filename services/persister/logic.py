@@ -147,12 +147,16 @@ class Changes:
     pairs: set[tuple[int, str]] = field(default_factory=set)
     refuse: set[int] = field(default_factory=set)
     listings: list[str] = field(default_factory=list)
+    # Whether a listing left a master: only then can a (product, store) pair be left without
+    # listings (`refresh_best_prices(listings_stay=...)`).
+    moved: bool = False
 
     def absorb(self, other: Changes) -> None:
         self.products |= other.products
         self.pairs |= other.pairs
         self.refuse |= other.refuse
         self.listings.extend(other.listings)
+        self.moved |= other.moved
 
 
 class CatalogWriter:
@@ -215,7 +219,7 @@ class CatalogWriter:
                 conn,
                 [p for p in products if not _unchanged(p, previous.get(p.listing.listing_key))],
             )
-            await refresh_best_prices(conn, changes.pairs)
+            await refresh_best_prices(conn, changes.pairs, listings_stay=not changes.moved)
             await fuse_masters(conn, changes.refuse)
             states = await product_states(conn, changes.products)
             offers = await offer_events(conn, changes.listings)
@@ -437,7 +441,7 @@ class CatalogWriter:
             await self._place(conn, placements, previous, placed)
             if pending:
                 # The next round must see these masters as they now are.
-                await refresh_best_prices(conn, placed.pairs)
+                await refresh_best_prices(conn, placed.pairs, listings_stay=not placed.moved)
                 await fuse_masters(conn, placed.refuse)
             changes.absorb(placed)
         metrics.RESOLUTION_ROUNDS.observe(rounds)
@@ -566,7 +570,7 @@ class CatalogWriter:
         await self._place(conn, attached, previous, placed)
         if rest:
             # The listings resolved one by one next must see these masters as they now are.
-            await refresh_best_prices(conn, placed.pairs)
+            await refresh_best_prices(conn, placed.pairs, listings_stay=not placed.moved)
             await fuse_masters(conn, placed.refuse)
         changes.absorb(placed)
         return rest
@@ -719,6 +723,7 @@ class CatalogWriter:
                     changes.products.add(before["product_id"])
                     changes.pairs.add((before["product_id"], before["retailer"]))
                     changes.refuse |= {before["product_id"], pl.product_id}
+                    changes.moved = True
                     metrics.PERSISTED.labels("offer_moved").inc()
                 elif _identity_part(before["facts"] or {}) != _identity_part(facts_json):
                     changes.refuse.add(pl.product_id)
