@@ -1,4 +1,4 @@
-"""Fetch and producer batching settings: the environment's values unless set."""
+"""Fetch, producer batching and group-leave settings: the environment's values unless set."""
 
 from __future__ import annotations
 
@@ -56,3 +56,27 @@ def test_a_service_wait_can_be_set_from_the_environment(monkeypatch: pytest.Monk
     monkeypatch.setenv("CATALOG_KAFKA__SERVICE_FETCH_MAX_WAIT_MS", '{"persister": 3}')
     settings = Settings()
     assert settings.kafka.tuning("dev", "persister").fetch_max_wait_ms == 3
+
+
+@pytest.mark.parametrize(
+    ("environment", "leaves"), [("dev", False), ("test", False), ("prod", True)]
+)
+def test_only_production_consumers_leave_their_group_on_close(
+    environment: str, leaves: bool
+) -> None:
+    # The embedded broker (dev, test) can stay stuck after a LeaveGroup; real Kafka cannot.
+    assert KafkaSettings().tuning(environment).leave_group_on_close is leaves
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("leave", [True, False])
+def test_leaving_on_close_set_wins_over_the_environment(environment: str, leave: bool) -> None:
+    tuning = KafkaSettings(leave_group_on_close=leave).tuning(environment, "router")
+    assert tuning.leave_group_on_close is leave
+
+
+def test_leaving_on_close_can_be_set_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CATALOG_ENVIRONMENT", "dev")
+    monkeypatch.setenv("CATALOG_KAFKA__LEAVE_GROUP_ON_CLOSE", "true")
+    settings = Settings()
+    assert settings.kafka.tuning(settings.environment).leave_group_on_close is True

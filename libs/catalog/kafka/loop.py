@@ -43,12 +43,15 @@ timeout to finish and commit; a batch waiting out a failure is abandoned uncommi
 owner starts from the committed offset). A rebalance that does not complete (no assignment for
 longer than `kafka.rebalance_stall_limit_s` since the consumer subscribed or since its last
 revocation) is a stuck coordinator or member: the consumer, which holds no partitions and no
-batch by then, is closed (it leaves the group) and a new one joins as a new member. An empty
-assignment (more members than partitions) completes a rebalance like any other.
+batch by then, is closed and a new one joins as a new member. An empty assignment (more members
+than partitions) completes a rebalance like any other.
 
 Shutdown (SIGTERM): stop fetching, finish the batch in flight (or abandon it, uncommitted, if it
-is waiting out a failure), then close the consumer, which leaves the group so the partitions
-move at once.
+is waiting out a failure), then close the consumer. Where `leave_group_on_close` is on (prod), a
+closing consumer leaves its group, so its partitions move at once; on the embedded broker it
+does not (a leader leaving while a rebalance starts can leave the group stuck there, see
+`catalog.settings.KAFKA_TUNING`), and its partitions move once its session expires, as after a
+crash. `close_consumer` is the one place a consumer is closed.
 """
 
 from __future__ import annotations
@@ -100,6 +103,47 @@ M = TypeVar("M", bound=BaseModel)
 IDLE_POLL_MS = 500
 # How often a fetch blocked by a rebalance in progress checks the stall limit and shutdown.
 REBALANCE_CHECK_S = 1.0
+
+
+_MISSING = object()
+
+
+async def close_consumer(consumer: AIOKafkaConsumer, leave_group: bool) -> None:
+    """Stop a consumer of a group; without `leave_group`, its member stays in the group until
+    its session expires instead of leaving it. A no-op on a consumer already stopped."""
+    if not leave_group:
+        _skip_leave_group(consumer)
+    await consumer.stop()
+
+
+def _skip_leave_group(consumer: AIOKafkaConsumer) -> None:
+    """Make `consumer`'s next close send no LeaveGroup.
+
+    aiokafka has no option for this; this relies on its 0.14 internals (pinned <0.15): `stop()`
+    closes the consumer's `GroupCoordinator` (`_coordinator`, set by `start()`), whose `close()`
+    lets the coordination task finish (a join in progress included), stops the heartbeat, then
+    calls `_maybe_leave_group()`: LeaveGroup when it holds a generation, then
+    `reset_generation()`. Only that last step is replaced, by the reset alone. Resetting the
+    generation before `stop()` would not do: a join in progress when the close starts completes
+    first and sets a new generation, which the LeaveGroup would then carry. Nothing is lost by
+    skipping the step: offsets are committed by the loop, never on close (auto-commit is off).
+    """
+    coordinator: Any = getattr(consumer, "_coordinator", _MISSING)
+    if coordinator is None:
+        return  # never started, so never joined: there is no group to leave
+    if not callable(getattr(coordinator, "_maybe_leave_group", None)) or not callable(
+        getattr(coordinator, "reset_generation", None)
+    ):
+        log.warning(
+            "cannot close the consumer without leaving its group; closing it normally",
+            extra={"fields": {"coordinator": type(coordinator).__name__}},
+        )
+        return
+
+    async def forget_generation() -> None:
+        coordinator.reset_generation()
+
+    coordinator._maybe_leave_group = forget_generation
 
 
 class Rejected(Exception):
@@ -362,6 +406,7 @@ class ConsumeLoop:
         self.unhealthy = unhealthy
         self.faults = faults
         self.rebalance = RebalanceWatch(self.kafka.rebalance_stall_limit_s)
+        self._leave_group = self.kafka.tuning(settings.environment).leave_group_on_close
         self.status = LoopStatus(rebalance=self.rebalance)
         self.consumer: AIOKafkaConsumer | None = None
         self._backoff = Backoff(self.kafka.retry_base_s, self.kafka.retry_max_s)
@@ -392,7 +437,7 @@ class ConsumeLoop:
         return self._task
 
     async def stop(self, grace_s: float = 15.0) -> None:
-        """Stop fetching, let the batch in flight finish (or abandon it), leave the group."""
+        """Stop fetching, let the batch in flight finish (or abandon it), close the consumer."""
         self._stopping.set()
         self._interrupt.set()
         task = self._task
@@ -438,7 +483,7 @@ class ConsumeLoop:
                     consumer.start(), self.rebalance.remaining_s() or 0.0
                 )
             except Exception as exc:
-                await consumer.stop()
+                await self._close(consumer)
                 failure = classify(exc)
                 if not failure.transient:
                     raise
@@ -449,7 +494,7 @@ class ConsumeLoop:
             if started:
                 return consumer
             if self._stopping.is_set():
-                await consumer.stop()
+                await self._close(consumer)
                 raise _Abandoned("stopping")
             await self._close_stalled(consumer)
 
@@ -473,8 +518,8 @@ class ConsumeLoop:
         return True
 
     async def _close_stalled(self, consumer: AIOKafkaConsumer) -> None:
-        """Close a consumer whose rebalance did not complete in time: it leaves the group, and
-        the next consumer joins as a new member (a new member id)."""
+        """Close a consumer whose rebalance did not complete in time; the next consumer joins as
+        a new member (a new member id)."""
         waited = self.rebalance.waited_s() or 0.0
         self.rebalance.reopened += 1
         metrics.CONSUMER_REOPENS.labels(self.service).inc()
@@ -487,8 +532,12 @@ class ConsumeLoop:
                 reopened=self.rebalance.reopened,
             ),
         )
+        await self._close(consumer)
+
+    async def _close(self, consumer: AIOKafkaConsumer) -> None:
+        """Close a consumer once the commit in flight is answered."""
         await self._settle_commit_quietly()
-        await consumer.stop()
+        await close_consumer(consumer, self._leave_group)
 
     async def run(self) -> None:
         try:
@@ -516,11 +565,8 @@ class ConsumeLoop:
                 if fetched and not self._stopping.is_set():
                     await self._process_fetch(consumer, fetched)
         finally:
-            await self._settle_commit_quietly()
-            # Leaves the group: the partitions move to another instance (or to this one after a
-            # restart) at once instead of after the session timeout. A no-op on a consumer that
-            # is already closed.
-            await consumer.stop()
+            # A no-op on a consumer that is already closed.
+            await self._close(consumer)
             log.info("consumer closed", extra=self._fields())
 
     async def _fetch(
