@@ -245,18 +245,20 @@ async def _product_states(
     ids = sorted(set(product_ids))
     if not ids:
         return []
-    # Row locks in id order: two writers touching overlapping masters queue instead of
-    # deadlocking (FK checks of concurrent listing writes are not blocked by this lock mode).
-    await conn.execute(
-        "SELECT 1 FROM productos_maestros WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE", ids
-    )
+    # Row locks in id order (the locking sub-select sorts, then locks): two writers touching
+    # overlapping masters queue instead of deadlocking (FK checks of concurrent listing writes
+    # are not blocked by this lock mode). Then each master's offers, in the same statement.
     rows = await conn.fetch(
         """SELECT p.id, p.fingerprint, p.brand, p.model, p.normalized_name, p.category_id,
                   p.attributes, p.ai_confidence, p.updated_at, p.version, p.state_hash,
-                  p.merged_into, p.active, count(pa.id) AS offers,
-                  min(pa.price_current) AS min_price, max(pa.price_current) AS max_price
-           FROM productos_maestros p LEFT JOIN precios_actuales pa ON pa.product_id = p.id
-           WHERE p.id = ANY($1) GROUP BY p.id ORDER BY p.id""",
+                  p.merged_into, p.active, o.offers, o.min_price, o.max_price
+           FROM (SELECT * FROM productos_maestros WHERE id = ANY($1)
+                 ORDER BY id FOR NO KEY UPDATE) p
+           CROSS JOIN LATERAL (
+               SELECT count(*) AS offers, min(pa.price_current) AS min_price,
+                      max(pa.price_current) AS max_price
+               FROM precios_actuales pa WHERE pa.product_id = p.id) o
+           ORDER BY p.id""",
         ids,
     )
     # Active while it has offers and is not merged; written only where that changed (rarely:

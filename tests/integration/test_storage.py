@@ -78,6 +78,28 @@ async def test_services_starting_together_create_the_vector_index_once(stack: St
             await pool.close()
 
 
+async def test_a_pooled_connection_comes_back_without_its_transaction(stack: Stack) -> None:
+    # The pool skips asyncpg's session reset query; a transaction left open on release is still
+    # rolled back, with its transaction-local settings.
+    dsn = await create_database(stack, f"pool_{uuid.uuid4().hex[:8]}")
+    pool = await create_pool(PostgresSettings(dsn=dsn), min_size=1, max_size=1)  # type: ignore[arg-type]
+    try:
+        conn = await pool.acquire()
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        left_open = conn.transaction()
+        await left_open.start()
+        await conn.execute("SET LOCAL statement_timeout = '1234ms'")
+        await conn.execute("CREATE TABLE left_behind (id int)")
+        await pool.release(conn)
+        async with pool.acquire() as again:
+            assert await again.fetchval("SELECT pg_backend_pid()") == pid  # the same session
+            assert not again.is_in_transaction()
+            assert await again.fetchval("SHOW statement_timeout") == "0"
+            assert await again.fetchval("SELECT to_regclass('left_behind')") is None
+    finally:
+        await pool.close()
+
+
 # What 011's generated columns computed, for comparison with what the trigger of 015 writes.
 SEARCH_TEXT_011 = """lower(catalog_unaccent(coalesce(brand, '') || ' ' || coalesce(model, '') || ' '
     || coalesce(normalized_name, '') || ' ' || replace(coalesce(category_id, ''), '_', ' ')))"""

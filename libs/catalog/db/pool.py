@@ -27,6 +27,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await register_vector(conn)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A released connection's reset, beyond asyncpg's own (an open transaction rolled back).
+
+    asyncpg's default resets the session with one more round trip per acquire (unlock advisory
+    locks, close cursors, unlisten, reset settings). The project leaves none of that on a pooled
+    connection: its settings are transaction-local (`SET LOCAL`, `set_config(..., true)`), its
+    locks transaction-scoped (`pg_advisory_xact_lock`) except the LLM store's liveness lock,
+    which is released before its connection is, and cursors live in transactions."""
+
+
 async def create_pool(pg: PostgresSettings, **overrides: Any) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn=pg.dsn.get_secret_value(),
@@ -34,6 +44,7 @@ async def create_pool(pg: PostgresSettings, **overrides: Any) -> asyncpg.Pool:
         max_size=overrides.get("max_size", pg.pool_max),
         command_timeout=pg.command_timeout_s,
         init=_init_connection,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool
