@@ -121,6 +121,15 @@ def _first(value: int | None, default: int) -> int:
     return default if value is None else value
 
 
+# The embedded broker's settings, shared by the dev stack and the tests (see below).
+EMBEDDED_BROKER_TUNING = KafkaTuning(
+    fetch_max_wait_ms=20,
+    fetch_min_bytes=1,
+    linger_ms=2,
+    max_batch_bytes=16_384,
+    leave_group_on_close=False,
+)
+
 KAFKA_TUNING = {
     # The embedded broker (Tansu) answers a fetch with data ready at once, but one that waits at the
     # end of a topic only some time after data arrives (`benchmarks/bench_broker_fetch.py`: about
@@ -136,20 +145,8 @@ KAFKA_TUNING = {
     # leaves while a rebalance is starting (4 of 4 runs against a bare broker); a member that
     # just goes silent is expired at the session timeout and the group recovers (5 of 5). The
     # price: a stopped consumer's partitions move only once its session expires.
-    "dev": KafkaTuning(
-        fetch_max_wait_ms=20,
-        fetch_min_bytes=1,
-        linger_ms=2,
-        max_batch_bytes=16_384,
-        leave_group_on_close=False,
-    ),
-    "test": KafkaTuning(
-        fetch_max_wait_ms=20,
-        fetch_min_bytes=1,
-        linger_ms=2,
-        max_batch_bytes=16_384,
-        leave_group_on_close=False,
-    ),
+    "dev": EMBEDDED_BROKER_TUNING,
+    "test": EMBEDDED_BROKER_TUNING,
     # Real Kafka answers a fetch as soon as `fetch_min_bytes` are there: under load batches fill
     # at once, at a trickle a fetch waits at most 50 ms. A stopped consumer leaves its group, so
     # its partitions move at once instead of after the session timeout.

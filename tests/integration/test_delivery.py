@@ -28,7 +28,7 @@ from catalog.kafka.admin import create_topics
 from catalog.kafka.codec import encode
 from catalog.kafka.dead_letters import OriginalStore
 from catalog.kafka.failures import FaultInjector, OutputTooLarge
-from catalog.kafka.loop import ConsumeLoop, Incoming, Outgoing, Result, Send, Sender
+from catalog.kafka.loop import ConsumeLoop, Handler, Incoming, Outgoing, Result, Send, Sender
 from catalog.kafka.topics import DLQ, LLM_REQUESTS, LLM_RESULTS, RAW, ROUTED, TopicSpec
 from catalog.settings import FaultSettings, PostgresSettings, Settings
 from schemas.models import DeadLetter, RawListing
@@ -222,11 +222,15 @@ def echo_loop(
     )  # fmt: skip
     postgres = PostgresSettings(dsn=SecretStr(topics.dsn)) if topics.dsn else PostgresSettings()
     settings = Settings(kafka=kafka, faults=rates, postgres=postgres)
-    faults = FaultInjector(rates, "echo")
+    return consume_loop(settings, handler or Echo())
+
+
+def consume_loop(settings: Settings, handler: Handler) -> ConsumeLoop:
+    """An "echo" service's loop on `RAW` with `handler`, faults as `settings.faults` says."""
+    faults = FaultInjector(settings.faults, "echo")
     sender = Sender(settings, faults, "echo")
     originals = OriginalStore(settings.postgres)
-    handlers = {RAW: handler or Echo()}
-    return ConsumeLoop("echo", settings, handlers, sender, originals, all_healthy, faults)
+    return ConsumeLoop("echo", settings, {RAW: handler}, sender, originals, all_healthy, faults)
 
 
 async def run_loop(loop: ConsumeLoop) -> None:

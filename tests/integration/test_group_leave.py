@@ -24,14 +24,12 @@ from aiokafka.structs import TopicPartition
 
 from catalog.devstack.stack import Stack
 from catalog.kafka.admin import create_topics
-from catalog.kafka.dead_letters import OriginalStore
-from catalog.kafka.failures import FaultInjector
-from catalog.kafka.loop import ConsumeLoop, Incoming, Result, Sender, close_consumer
+from catalog.kafka.loop import Incoming, Result, close_consumer
 from catalog.kafka.topics import RAW
-from catalog.settings import FaultSettings, KafkaSettings, Settings
+from catalog.settings import KafkaSettings, Settings
 from schemas.models import RawListing
 from tests.integration.harness import Pipeline, committed_total, wait_until
-from tests.integration.test_delivery import all_healthy, run_loop, stop_loop
+from tests.integration.test_delivery import consume_loop, run_loop, stop_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -70,13 +68,6 @@ def group_settings(kafka: KafkaSettings) -> Settings:
     )  # fmt: skip
 
 
-def collect_loop(settings: Settings, handler: Collect) -> ConsumeLoop:
-    faults = FaultInjector(FaultSettings(), "echo")
-    sender = Sender(settings, faults, "echo")
-    originals = OriginalStore(settings.postgres)
-    return ConsumeLoop("echo", settings, {RAW: handler}, sender, originals, all_healthy, faults)
-
-
 async def test_a_leader_closing_while_a_member_joins_leaves_the_group_consuming(
     stack: Stack,
 ) -> None:
@@ -87,7 +78,7 @@ async def test_a_leader_closing_while_a_member_joins_leaves_the_group_consuming(
     await create_topics(settings.kafka, (RAW,))
     raw = topics.topic(RAW)
     handlers = [Collect(), Collect()]
-    member, joining = (collect_loop(settings, handler) for handler in handlers)
+    member, joining = (consume_loop(settings, handler) for handler in handlers)
     leader = AIOKafkaConsumer(
         bootstrap_servers=stack.kafka_bootstrap,
         group_id=member.group_id,

@@ -25,14 +25,11 @@ from aiokafka.structs import TopicPartition
 from catalog import metrics
 from catalog.devstack.stack import Stack
 from catalog.kafka.admin import create_topics
-from catalog.kafka.dead_letters import OriginalStore
-from catalog.kafka.failures import FaultInjector
-from catalog.kafka.loop import ConsumeLoop, Sender
 from catalog.kafka.topics import DLQ, RAW
-from catalog.settings import FaultSettings, KafkaSettings, Settings
+from catalog.settings import KafkaSettings, Settings
 from schemas.models import RawListing
 from tests.integration.harness import Pipeline, committed_total, wait_until
-from tests.integration.test_delivery import ECHO, Echo, all_healthy, run_loop, stop_loop
+from tests.integration.test_delivery import ECHO, Echo, consume_loop, run_loop, stop_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -89,13 +86,6 @@ def loop_settings(kafka: KafkaSettings) -> Settings:
     )  # fmt: skip
 
 
-def echo_loop(settings: Settings, handler: Echo) -> ConsumeLoop:
-    faults = FaultInjector(FaultSettings(), "echo")
-    sender = Sender(settings, faults, "echo")
-    originals = OriginalStore(settings.postgres)
-    return ConsumeLoop("echo", settings, {RAW: handler}, sender, originals, all_healthy, faults)
-
-
 def reopens() -> float:
     """The loops' replaced consumers, as Prometheus sees them."""
     sample = metrics.REGISTRY.get_sample_value(
@@ -131,7 +121,7 @@ async def test_a_rebalance_that_does_not_complete_reopens_the_consumer_and_loses
     ]
     await topics.produce(RAW, [(x.listing_key, x) for x in listings])
     settings = loop_settings(topics.kafka)
-    loop = echo_loop(settings, Echo())
+    loop = consume_loop(settings, Echo())
     raw = topics.topic(RAW)
     partitions = topics.kafka.partitions or 1
     # The member joins first (so it is the group's leader) and holds the first revocation.
@@ -194,7 +184,7 @@ async def test_a_rebalance_stuck_while_consuming_reopens_the_consumer_and_loses_
         for i in range(40)
     ]
     settings = loop_settings(topics.kafka)
-    loop = echo_loop(settings, Echo())
+    loop = consume_loop(settings, Echo())
     raw = topics.topic(RAW)
     partitions = topics.kafka.partitions or 1
     members: list[asyncio.subprocess.Process] = []
@@ -263,7 +253,7 @@ async def test_an_empty_assignment_is_a_completed_rebalance_and_reopens_nothing(
     kafka = topics.kafka.model_copy(update={"partitions": 1})
     await create_topics(kafka, (RAW, ECHO))
     settings = loop_settings(kafka)
-    first, second = echo_loop(settings, Echo()), echo_loop(settings, Echo())
+    first, second = consume_loop(settings, Echo()), consume_loop(settings, Echo())
     before = reopens()
     await run_loop(first)
     try:
