@@ -1,5 +1,5 @@
 """A small `make chaos`: a few hundred messages, a SIGKILL of each service, a SIGTERM of each,
-injected handler/send faults, and short Postgres, Redis and LLM outages, on a private stack.
+injected handler/send/commit faults, and short Postgres, Redis and LLM outages, on a private stack.
 
 It needs the consume loop that commits only after delivery (with `CATALOG_FAULTS__*` fault
 injection): the loop before it loses the messages behind an oversized dead letter, which is

@@ -17,8 +17,9 @@ One run:
      is recorded; when none opens within a few seconds the kill happens anyway and says so;
    - the emulator answers badly for a while (low confidence and malformed JSON) through its
      `/_emulator/faults` endpoint, which exercises fallback and review;
-   - injected transient exceptions: `CATALOG_FAULTS__HANDLER_RATE` and `CATALOG_FAULTS__SEND_RATE`
-     are set in every service's environment through the supervisor, and each service is
+   - injected transient exceptions: `CATALOG_FAULTS__HANDLER_RATE`, `__SEND_RATE` and
+     `__COMMIT_RATE` are set in every service's environment through the supervisor, and each
+     service is
      SIGTERMed so that it restarts with them (the SIGTERM of each service); after the fault period
      they are cleared and each service is SIGTERMed again;
    - Postgres down (fast shutdown, then started again on the same data), Redis down (stopped and
@@ -617,7 +618,7 @@ class ChaosRun:
         self.say(
             f"SIGKILLs {dict(self.kills)}; SIGTERMs {dict(self.terms)}; "
             f"kill windows {dict(self.windows)}; restarts {restarts}; "
-            f"injected handler/send exceptions logged: {self.injected}"
+            f"injected handler/send/commit exceptions logged: {self.injected}"
         )
         return tally(
             self.feed,
