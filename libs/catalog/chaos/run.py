@@ -19,9 +19,8 @@ One run:
      `/_emulator/faults` endpoint, which exercises fallback and review;
    - injected transient exceptions: `CATALOG_FAULTS__HANDLER_RATE`, `__SEND_RATE` and
      `__COMMIT_RATE` are set in every service's environment through the supervisor, and each
-     service is
-     SIGTERMed so that it restarts with them (the SIGTERM of each service); after the fault period
-     they are cleared and each service is SIGTERMed again;
+     service is SIGTERMed so that it restarts with them (the SIGTERM of each service); after the
+     fault period they are cleared and each service is SIGTERMed again;
    - Postgres down (fast shutdown, then started again on the same data), Redis down (stopped and
      started: it is a cache), the LLM endpoint down (the emulator stopped and started; its files
      and batches are kept in its data directory). The broker is in-memory and never touched;
