@@ -16,7 +16,8 @@ with a model code of its own), and then, `--repeats` times:
 Throughput is listings in `products.raw.v1` (published as fast as one producer can) over the
 time until the last of them is out on `catalog.offers.v1` (or, on the LLM path, in the review
 queue). Then the cache-hit and re-scrape paths are offered at a fixed rate of half their median
-maximum for `--latency-s` seconds, and the per-listing latency raw -> offer gives p50/p95/p99,
+maximum for `--latency-s` seconds, `--latency-repeats` times (default: `--repeats`), and the
+per-listing latency raw -> offer gives p50/p95/p99 (the medians of the runs, with min - max),
 also split into hops from the record timestamps of the topics in between (router, cache-lookup,
 persister, and the offer's way to the benchmark's tap).
 Per stage: listings per second of handler time (`catalog_stage_seconds`, a stage's capacity)
@@ -772,23 +773,25 @@ class Bench:
             for path in ("cache_hit", "rescrape"):
                 rate = args.latency_rate.get(path) or statistics.median(runs[path]) / 2
                 count = max(200, min(int(rate * args.latency_s), 50_000))
-                if path == "cache_hit":
-                    feed = self.cache_hit_feed(count)
-                else:
-                    feed = self.rescrape_feed(known[:count], bump=7777)
-                samples, split, cycles = await self.paced(feed, rate)
-                q = statistics.quantiles(samples, n=100)
-                latency[path] = {
-                    "offered_per_s": round(rate, 1),
-                    "listings": len(samples),
-                    "p50_ms": round(q[49], 1),
-                    "p95_ms": round(q[94], 1),
-                    "p99_ms": round(q[98], 1),
-                    "max_ms": round(max(samples), 1),
-                    "hops_ms": {hop: percentiles(xs) for hop, xs in split.items()},
-                    "loop_cycle_ms": cycles,
-                }
-                print(f"latency {path} at {rate:,.0f}/s: {latency[path]}")
+                repeated: list[dict[str, Any]] = []
+                for repeat in range(args.latency_repeats):
+                    if path == "cache_hit":
+                        feed = self.cache_hit_feed(count)
+                    else:
+                        feed = self.rescrape_feed(known[:count], bump=7777 + repeat)
+                    samples, split, cycles = await self.paced(feed, rate)
+                    q = statistics.quantiles(samples, n=100)
+                    repeated.append({
+                        "listings": len(samples),
+                        "p50_ms": round(q[49], 1),
+                        "p95_ms": round(q[94], 1),
+                        "p99_ms": round(q[98], 1),
+                        "max_ms": round(max(samples), 1),
+                        "hops_ms": {hop: percentiles(xs) for hop, xs in split.items()},
+                        "loop_cycle_ms": cycles,
+                    })  # fmt: skip
+                    print(f"latency {path} at {rate:,.0f}/s, run {repeat + 1}: {repeated[-1]}")
+                latency[path] = median_latency(rate, repeated)
         finally:
             sampler.cancel()
             await self.tap.stop()
@@ -804,6 +807,23 @@ class Bench:
 
 
 LOOP_PHASES = ("fetch", "handle", "send", "commit")
+
+
+def median_latency(rate: float, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Repeated latency runs at one rate: the median of each percentile with its min and max,
+    and the hops and loop cycles of the run whose p95 is the median (the middle one by p95;
+    the lower middle of an even count)."""
+    middle = sorted(runs, key=lambda r: r["p95_ms"])[(len(runs) - 1) // 2]
+    out: dict[str, Any] = {"offered_per_s": round(rate, 1), "runs": len(runs)}
+    for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        values = [r[key] for r in runs]
+        out[key] = round(statistics.median(values), 1)
+        out[key.replace("_ms", "_min_max_ms")] = [min(values), max(values)]
+    out["listings"] = sum(r["listings"] for r in runs)
+    out["hops_ms"] = middle["hops_ms"]
+    out["loop_cycle_ms"] = middle["loop_cycle_ms"]
+    out["each_run"] = runs
+    return out
 
 
 def loop_cycles(
@@ -942,6 +962,7 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
             "llm_count": args.llm_count,
             "repeats": args.repeats,
             "latency_s": args.latency_s,
+            "latency_repeats": args.latency_repeats,
             "partitions": PARTITIONS,
         },
         "throughput_per_s": throughput,
@@ -1036,9 +1057,10 @@ def markdown(summary: dict[str, Any]) -> str:
         latency = ""
         if path in lat:
             x = lat[path]
+            low, high = x.get("p95_min_max_ms", [x["p95_ms"], x["p95_ms"]])
             latency = (
-                f"p50 {x['p50_ms']:,.0f} / p95 {x['p95_ms']:,.0f} / p99 {x['p99_ms']:,.0f} ms "
-                f"at {x['offered_per_s']:,.0f}/s"
+                f"p50 {x['p50_ms']:,.0f} / p95 {x['p95_ms']:,.0f} ({low:,.0f} - {high:,.0f}) / "
+                f"p99 {x['p99_ms']:,.0f} ms at {x['offered_per_s']:,.0f}/s"
             )
         rows.append(
             f"| {names[path]} | {r['median']:,.0f} | {r['min']:,.0f} - {r['max']:,.0f} | "
@@ -1155,6 +1177,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--latency-s", type=float, default=15.0)
     parser.add_argument(
+        "--latency-repeats", type=int, default=None,
+        help="latency runs per path (default: --repeats); percentiles are their medians",
+    )  # fmt: skip
+    parser.add_argument(
         "--latency-rate", action="append", default=[], metavar="PATH=RATE",
         help="offer PATH (cache_hit, rescrape) at RATE/s in the latency run instead of half its "
         "measured maximum (repeatable)",
@@ -1165,6 +1191,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.llm_count is None:
         args.llm_count = min(args.count, 500)
+    if args.latency_repeats is None:
+        args.latency_repeats = args.repeats
     args.latency_rate = {
         path: float(rate) for path, rate in (item.split("=", 1) for item in args.latency_rate)
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.bench_e2e import HopTap, hop_latencies, loop_cycles, percentiles
+from benchmarks.bench_e2e import HopTap, hop_latencies, loop_cycles, median_latency, percentiles
 
 ROUTED, VALIDATED, PRICES = (spec.name for spec in HopTap.TOPICS)
 
@@ -60,3 +60,22 @@ def test_loop_cycles_are_per_batch_means_between_two_snapshots() -> None:
         {"batches": 20, "mean_batch": 20.0, "fetch_ms": 10.0, "handle_ms": 20.0,
          "send_ms": 5.0, "commit_ms": 2.5, "gc_ms": 250.0, "gc_full": 2, "gc_full_ms": 200.0}
     )  # fmt: skip
+
+
+def test_repeated_latency_runs_give_medians_and_the_middle_runs_split() -> None:
+    runs = [
+        {"listings": 10, "p50_ms": 50.0, "p95_ms": 400.0, "p99_ms": 500.0, "max_ms": 600.0,
+         "hops_ms": {"router": "slow"}, "loop_cycle_ms": {"router": "slow"}},
+        {"listings": 10, "p50_ms": 40.0, "p95_ms": 90.0, "p99_ms": 120.0, "max_ms": 150.0,
+         "hops_ms": {"router": "fast"}, "loop_cycle_ms": {"router": "fast"}},
+        {"listings": 10, "p50_ms": 45.0, "p95_ms": 110.0, "p99_ms": 130.0, "max_ms": 140.0,
+         "hops_ms": {"router": "middle"}, "loop_cycle_ms": {"router": "middle"}},
+    ]  # fmt: skip
+    summary = median_latency(1000.0, runs)
+    assert summary["runs"] == 3 and summary["listings"] == 30
+    assert (summary["p50_ms"], summary["p95_ms"], summary["p99_ms"]) == (45.0, 110.0, 130.0)
+    assert summary["p95_min_max_ms"] == [90.0, 400.0]
+    assert summary["max_ms"] == 150.0
+    # The split shown is the run with the median p95, not a mix of runs.
+    assert summary["hops_ms"] == {"router": "middle"}
+    assert summary["loop_cycle_ms"] == {"router": "middle"}
