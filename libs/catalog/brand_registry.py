@@ -90,13 +90,6 @@ def observations(
     return found
 
 
-async def _aliases(conn: Any, keys: list[str]) -> dict[str, str]:
-    rows = await conn.fetch(
-        "SELECT alias, brand_canonical FROM brand_aliases WHERE alias = ANY($1::text[])", keys
-    )
-    return {row["alias"]: row["brand_canonical"] for row in rows}
-
-
 async def record(conn: Any, observations: Sequence[tuple[str, str]]) -> None:
     """Count each (brand, source) observation: insert new brands, add to known ones.
 
@@ -112,27 +105,31 @@ async def record(conn: Any, observations: Sequence[tuple[str, str]]) -> None:
             counts[(brand, source)] += 1
     if not counts:
         return
-    aliased = await _aliases(conn, sorted({alias_key(brand) for brand, _ in counts}))
-    per_brand: dict[str, Counter[str]] = {}
-    for (brand, source), n in counts.items():
-        target = aliased.get(alias_key(brand), brand)
-        per_brand.setdefault(target, Counter())[source] += n
-    names = sorted(per_brand)
-    # Sources travel as JSON text cast in SQL: the services' pools encode jsonb parameters
-    # themselves, a plain connection does not, and text means the same on both.
+    rows = sorted(counts.items())
+    # One statement: each spelling resolved through the registry's own `brand_aliases`, the
+    # counts summed per brand and source, then inserted or added in brand order.
     inserted = await conn.fetch(
-        f"""INSERT INTO brands AS b (brand, listings, sources)
-           SELECT t.brand, t.listings, t.sources::jsonb
-           FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(brand, listings, sources)
-           ORDER BY t.brand
+        f"""WITH t AS (
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+                   AS t(brand, alias, source, n)
+           ), resolved AS (
+               SELECT coalesce(a.brand_canonical, t.brand) AS brand, t.source,
+                      sum(t.n)::bigint AS n
+               FROM t LEFT JOIN brand_aliases a ON a.alias = t.alias
+               GROUP BY 1, 2
+           )
+           INSERT INTO brands AS b (brand, listings, sources)
+           SELECT brand, sum(n)::bigint, jsonb_object_agg(source, n)
+           FROM resolved GROUP BY brand ORDER BY brand
            ON CONFLICT (brand) DO UPDATE SET
                listings = b.listings + EXCLUDED.listings,
                sources = {_MERGE_SOURCES},
                last_seen = now()
            RETURNING (xmax = 0) AS created""",
-        names,
-        [sum(per_brand[name].values()) for name in names],
-        [json.dumps(dict(per_brand[name])) for name in names],
+        [brand for (brand, _), _ in rows],
+        [alias_key(brand) for (brand, _), _ in rows],
+        [source for (_, source), _ in rows],
+        [n for _, n in rows],
     )
     # `xmax = 0` is Postgres' mark of a row this statement inserted rather than updated.
     metrics.BRANDS_OBSERVED.inc(sum(1 for row in inserted if row["created"]))

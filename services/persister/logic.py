@@ -705,8 +705,9 @@ class CatalogWriter:
         previous: dict[str, asyncpg.Record],
         changes: Changes,
     ) -> None:
-        """Write each listing with its own price, and a history row when the price changed."""
-        history = []
+        """Write each listing with its own price, and a history row when the price changed (one
+        statement)."""
+        history: list[bool] = []
         for pl in placements:
             listing = pl.product.listing
             key = listing.listing_key
@@ -727,15 +728,25 @@ class CatalogWriter:
                     metrics.PERSISTED.labels("offer_moved").inc()
                 elif _identity_part(before["facts"] or {}) != _identity_part(facts_json):
                     changes.refuse.add(pl.product_id)
-            if (
+            history.append(
                 before is None
                 or before["price"] != listing.price
                 or before["price_original"] != listing.price_original
-            ):
-                history.append(pl)
+            )
         metrics.PERSISTED.labels("offer").inc(len(placements))
         await conn.execute(
-            """INSERT INTO listings AS l (listing_key, retailer, sku, product_id,
+            """WITH t AS (
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],
+                           $5::text[], $6::text[], $7::int[], $8::int[], $9::text[],
+                           $10::timestamptz[], $11::text[], $12::text[], $13::jsonb[],
+                           $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+                           $19::real[], $20::text[], $21::text[], $22::bool[])
+                    AS t(key, retailer, sku, product_id, input_fingerprint, title, price,
+                         price_original, source, seen, gtin, match_title, facts,
+                         normalized_name, currency, stock_status, url, resolution, match_score,
+                         normalization, identity_digest, history)
+               ), written AS (
+               INSERT INTO listings AS l (listing_key, retailer, sku, product_id,
                    input_fingerprint, title, price, price_original, source, first_seen,
                    last_seen, gtin, match_title, facts, normalized_name, currency, stock_status,
                    url, resolution, match_score, normalization, identity_digest)
@@ -743,15 +754,7 @@ class CatalogWriter:
                       t.price, t.price_original, t.source, t.seen, t.seen, t.gtin,
                       t.match_title, t.facts, t.normalized_name, t.currency, t.stock_status,
                       t.url, t.resolution, t.match_score, t.normalization, t.identity_digest
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
-                           $6::text[], $7::int[], $8::int[], $9::text[], $10::timestamptz[],
-                           $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
-                           $16::text[], $17::text[], $18::text[], $19::real[], $20::text[],
-                           $21::text[])
-                    AS t(key, retailer, sku, product_id, input_fingerprint, title, price,
-                         price_original, source, seen, gtin, match_title, facts,
-                         normalized_name, currency, stock_status, url, resolution, match_score,
-                         normalization, identity_digest)
+               FROM t
                ON CONFLICT (listing_key) DO UPDATE SET
                    version = l.version + CASE WHEN
                        (l.product_id, l.sku, l.price, l.price_original, l.currency,
@@ -777,7 +780,12 @@ class CatalogWriter:
                    match_score = CASE WHEN EXCLUDED.resolution = 'known' THEN l.match_score
                                       ELSE EXCLUDED.match_score END,
                    persisted_at = now(),
-                   last_seen = greatest(l.last_seen, EXCLUDED.last_seen)""",
+                   last_seen = greatest(l.last_seen, EXCLUDED.last_seen)
+               )
+               INSERT INTO price_history (listing_key, product_id, retailer, price,
+                                          price_original, observed_at)
+               SELECT t.key, t.product_id, t.retailer, t.price, t.price_original, t.seen
+               FROM t WHERE t.history""",
             *_columns(
                 placements,
                 lambda pl: pl.product.listing.listing_key,
@@ -802,24 +810,10 @@ class CatalogWriter:
                 lambda pl: pl.product.product_fingerprint,
                 lambda pl: listing_digest(pl.product.listing, self.namespace),
             ),
+            history,
         )
-        if history:
-            await conn.execute(
-                """INSERT INTO price_history (listing_key, product_id, retailer, price,
-                       price_original, observed_at)
-                   SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[],
-                                        $5::int[], $6::timestamptz[])""",
-                *_columns(
-                    history,
-                    lambda pl: pl.product.listing.listing_key,
-                    lambda pl: pl.product_id,
-                    lambda pl: pl.product.listing.retailer,
-                    lambda pl: pl.product.listing.price,
-                    lambda pl: pl.product.listing.price_original,
-                    lambda pl: _seen_at(pl.product),
-                ),
-            )
-            metrics.PERSISTED.labels("price_change").inc(len(history))
+        if any(history):
+            metrics.PERSISTED.labels("price_change").inc(sum(history))
 
     async def _write_cache(
         self, conn: asyncpg.Connection, products: Sequence[ValidatedProduct]

@@ -89,6 +89,12 @@ async def test_alias_folds_counts_and_later_observations_into_the_brand(conn: An
         "title": 1,
         "llm": 1,
     }
+    # Two spellings of one brand in one call add up on its single row.
+    await brand_registry.record(conn, [("Samsong", "llm"), ("Samsung", "llm")])
+    assert await _row(conn, "SAMSUNG") == {
+        "listings": 6,
+        "sources": {"listing": 2, "title": 1, "llm": 3},
+    }
     with pytest.raises(ValueError):
         await brand_registry.alias(conn, "Samsung", "SAMSUNG")
     with pytest.raises(ValueError):  # already a packaged spelling of the brand
