@@ -623,14 +623,18 @@ def _goods_candidates(tokens: list[_Token]) -> list[_Candidate]:
         before = tokens[run_start - 1] if run_start > 0 else None
         after = tokens[run_end] if run_end < len(tokens) else None
         start = run_start
-        if before is not None and (before.word in _PREPOSITIONS or before.kind == _COLOR):
-            # "Sin Polvos", "de Verano": the preposition's object is a variety; "Verde Bosque":
-            # a colour's qualifier.
+        score = 2
+        if before is not None and before.word in _PREPOSITIONS:
+            # "Sin Polvos", "de Verano": the preposition's object is a variety.
             start += 1
+        elif before is not None and before.kind == _COLOR:
+            # "Verde Bosque": a colour's qualifier, or, as often in groceries, the maker after
+            # a variety's colour ("Pan Blanco Lactal", "Alfajor Negro Tofi"): the name only
+            # when nothing else is one.
+            score = 1
         if start >= run_end:
             continue
         end = run_end
-        score = 2
         if after is not None and after.word in _BINDING_PREPOSITIONS:
             if end - start > 1:
                 end -= 1  # "Downy Brisa de Verano": "Brisa" belongs to the variety

@@ -85,6 +85,10 @@ def test_plan_thresholds_and_identity() -> None:
         (None, "Funda iPhone 15 Pro", "accessories"),
         (None, "MSI GeForce RTX 4060 Ventus", "video_cards"),
         ("Ofertas", "Smart TV Samsung 55", "smart_tv"),
+        # "tableta": a tablet, unless a food noun says it is a bar of chocolate.
+        (None, "Tableta Lenovo Tab M10 64GB", "tablets"),
+        (None, "Tableta 10 pulgadas 64GB Wifi", "tablets"),
+        (None, "Tableta Chocolate Con Leche Tokke 60 Gr", "snacks"),
         (None, "Texto sin categoría", None),
     ],
 )

@@ -144,6 +144,10 @@ def test_known_brands_are_answered_as_before(title: str, category: str) -> None:
         ("Mantequilla con Sal Soprole 250 g", "Soprole"),
         ("Pañales Babysec Premium Talla G 40 un", "Babysec"),
         ("Audífonos Soundcore Life Q30 Negro", "Soundcore"),
+        # A variety's colour, then the maker: the name after the colour is the only one.
+        ("Pan Blanco Lactal 460 Gr", "Lactal"),
+        ("Alfajor Negro Tofi 46 Gr", "Tofi"),
+        ("Tableta Chocolate Con Leche Tokke 60 Gr", "Tokke"),
     ],
 )
 def test_the_guess_reads_titles_without_the_alias_table(title: str, brand: str) -> None:
@@ -157,5 +161,7 @@ def test_of_equally_likely_names_in_a_grocery_title_the_first_is_the_maker() -> 
     title = "Jabón Líquido Ala Camellito Ropa Fina Matic 900 ml"
     guess = brain.guess_brand(title, "Detergentes", "cleaning")
     assert guess is not None and guess.split()[0] == "Ala"
+    # A name after a colour is its qualifier when the title names a maker elsewhere.
+    assert brain.guess_brand("Suavizante Downy Verde Bosque 3 L", None, "cleaning") == "Downy"
     # A tech title still gives up: a model would not pick one at random.
     assert brain.guess_brand("Audífonos Cloud Rojo Stinger Gamer", None, "headphones") is None
