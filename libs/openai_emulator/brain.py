@@ -400,6 +400,8 @@ _FUNCTION_WORDS = frozenset(
     }
 )  # fmt: skip
 _PREPOSITIONS = frozenset({"de", "del", "con", "sin", "en", "para", "por", "a", "al", "of"})
+# Words that open a name and are not one alone ("Dr. Lemon con Vodka", "San Huberto de ...").
+_TITLES = frozenset({"dr", "mr", "sr", "sra", "don", "dona", "san", "santa", "santo", "saint", "st"})
 # Prepositions that attach to the word before them ("Brisa de Verano", "Lomitos en Aceite").
 _BINDING_PREPOSITIONS = frozenset({"de", "del", "en", "con", "of"})
 
@@ -636,7 +638,7 @@ def _goods_candidates(tokens: list[_Token]) -> list[_Candidate]:
             continue
         end = run_end
         if after is not None and after.word in _BINDING_PREPOSITIONS:
-            if end - start > 1:
+            if end - start > 1 and not (end - start == 2 and tokens[start].word in _TITLES):
                 end -= 1  # "Downy Brisa de Verano": "Brisa" belongs to the variety
             else:
                 score = 1  # "Harina Lobos de Trigo": a brand, or a variety's head word
