@@ -457,7 +457,7 @@ _PACK_PATTERNS = (
     re.compile(_LEFT + r"(\d{1,3})\s*x\s*\d"),
     re.compile(r"(?<![a-z0-9])x\s*(\d{1,3})(?![a-z0-9.,])"),
     re.compile(
-        _LEFT + r"(\d{1,3})\s*(?:un|und|unid|unids|unidad|unidades|uds|u|rollos?|latas|botellas)"
+        _LEFT + r"(\d{1,3})\s*(?:un|uni|und|unid|unids|unidad|unidades|ud|uds|u|rollos?|latas|botellas)"
         r"(?:\.|(?![a-z0-9]))"
     ),
     re.compile(_LEFT + r"(\d{1,3})\s*pack\b"),
@@ -1078,7 +1078,7 @@ _UNIT_ANY = re.compile(
     _LEFT + r"\d+(?:[.,]\d+)*\s*(?:tb|gb|mb|g|gr|grs|gramos?|kgs?|kilos?|ml|mls|cc|cm3|l|lts?|ltrs?"
     r"|litros?"
     r"|\"|''|”|″|pulgadas?|pulg|inch(?:es)?|in|hz|ghz|mhz|mah|mp|mpx|w|watts?|mm|cm|mts?|metros?"
-    r"|un|und|unid|unidades|uds|u|rollos?|hojas|fl\.?\s*oz|oz|°|%|grados|v|k|p|tbw|rpm|btu)"
+    r"|un|uni|und|unid|unidades|ud|uds|u|rollos?|hojas|fl\.?\s*oz|oz|°|%|grados|v|k|p|tbw|rpm|btu)"
     r"(?:\.|(?![a-z0-9]))"
 )
 _PACK_SPANS = (

@@ -12,6 +12,8 @@ from catalog.domain import extract, input_fingerprint, normalize_title, product_
         ("Coca Cola 2 lt", "coca cola 2l"),
         ("Bebida 1,5 Litros", "bebida 1.5l"),
         ("Cerveza 350 cc", "cerveza 350ml"),
+        ("Pañales talle G 60 uni", "panales talle g 60un"),
+        ("Té 20 Ud.", "te 20un"),
         ("Lácteos ¡OFERTA! Leche", "lacteos leche"),
         ("  iPhone   15 — Liberado ", "iphone 15"),
     ],

@@ -134,6 +134,8 @@ def test_weight_g(text: str, expected: int | None) -> None:
         ("Bebida 350 ml x6", 6),
         ("Yogurt 6un", 6),
         ("Huevos 12 unidades", 12),
+        ("Pañales Babysec talle G ultrasoft 60 uni", 60),
+        ("Té Frutilla Green Hills 20 Ud.", 20),
         ("Papel higiénico 24 rollos", 24),
         ("Leche 1 L", None),
         ("Monitor 1920x1080", None),
