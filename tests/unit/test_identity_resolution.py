@@ -624,3 +624,53 @@ def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> Non
             assert repr(features._loose_unmatched(p, p, w)) == repr(
                 features._loose_unmatched(p, twin, w)
             )
+
+
+class _GivenScores(Resolver):
+    """The resolver's decisions over scores the test chooses (one per master)."""
+
+    def __init__(self, matcher: Matcher, scores: dict[str, float], **kw: float) -> None:
+        super().__init__(matcher, **kw)  # type: ignore[arg-type]
+        self.scores = scores
+
+    def rank(self, facts: Facts, candidates: list[Candidate]) -> list[tuple[Candidate, float]]:
+        best = {c.master_id: c for c in candidates}
+        return sorted(((c, self.scores[m]) for m, c in best.items()), key=lambda item: -item[1])
+
+
+async def _decide(
+    scores: dict[str, float], thresholds: Thresholds, **kw: float
+) -> tuple[str, str | None]:
+    matcher = replace(load_matcher(), thresholds=thresholds, group_thresholds={})
+    catalog = InMemoryCatalog()
+    for master in scores:
+        catalog.record(f"s:{master}", _facts("Yogur Batido Frutilla Tregar 1 Kg"), master)
+    resolver = _GivenScores(matcher, scores, **kw)
+    listing = _facts("Yogur Tregar Batido Frutilla 1000 g", retailer="b")
+    decision = await resolver.resolve(catalog, "b:1", listing, matcher_judge(matcher))
+    return decision.outcome, decision.master_id
+
+
+async def test_a_clear_leader_attaches_and_a_contested_one_is_judged() -> None:
+    rule = Thresholds(0.98, 0.05, 0.93, lead_at=0.8, lead=0.6)
+    assert await _decide({"m1": 0.85, "m2": 0.1}, rule) == ("attached", "m1")
+    assert await _decide({"m1": 0.85}, rule) == ("attached", "m1")  # no rival at all
+    # A rival within `lead`: the judge decides (0.85 < judge_at: a new master).
+    outcome, master = await _decide({"m1": 0.85, "m2": 0.4}, rule)
+    assert outcome == "judged" and master not in ("m1", "m2")
+    # Below `lead_at`, however alone: judged too.
+    assert (await _decide({"m1": 0.75, "m2": 0.0}, rule))[1] != "m1"
+    # No rule (the defaults), or thresholds fixed by the caller: only `judge_at` decides.
+    no_rule = Thresholds(0.98, 0.05, 0.93)
+    assert (await _decide({"m1": 0.85, "m2": 0.1}, no_rule))[1] != "m1"
+    assert (await _decide({"m1": 0.85, "m2": 0.1}, rule, attach_at=0.98, new_below=0.05))[1] != "m1"
+
+
+def test_the_lead_rule_travels_in_the_model_file() -> None:
+    rule = Thresholds(0.98, 0.05, 0.93, lead_at=0.8, lead=0.6)
+    matcher = replace(load_matcher(), thresholds=rule, group_thresholds={"supermarket": rule})
+    again = Matcher.from_dict(matcher.to_dict())
+    assert again.thresholds == rule and again.group_thresholds["supermarket"] == rule
+    assert rule.clear_leader(0.8, 0.2) and not rule.clear_leader(0.8, 0.21)
+    with pytest.raises(ValueError):
+        Thresholds(0.98, 0.05, 0.93, lead_at=0.8, lead=0.0)
