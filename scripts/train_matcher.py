@@ -38,10 +38,7 @@ fitted on the other folds' pairs:
   for each category group with at least `GROUP_MIN_LISTINGS` training listings in some sets
   (`group_thresholds`), and over all sets for the default, the best mean F1 among the values at
   least `JUDGE_PRECISION` precise on average over those sets (else the most precise value);
-  `attach_at` is raised to `judge_at` where it is below;
-* the clear-leader rule (`lead_at`, `lead`: a best candidate at least `lead_at` and `lead` above
-  every other master attaches without judgement), per category group the same way, each listing
-  judged at its group's `judge_at`, over `LEAD_GRID` (which includes no rule).
+  `attach_at` is raised to `judge_at` where it is below.
 
 Deterministic: fixed seeds, sorted inputs, and the script re-runs itself with `PYTHONHASHSEED=0`.
 """
@@ -119,19 +116,6 @@ JUDGE_GRID = (
     0.95,
 )
 GROUP_MIN_LISTINGS = 200
-# (lead_at, lead) pairs tried for the clear-leader rule, after `judge_at`; (1.0, 1.0) is no rule.
-LEAD_OFF = (1.0, 1.0)
-LEAD_GRID = (
-    LEAD_OFF,
-    (0.6, 0.5),
-    (0.7, 0.5),
-    (0.7, 0.6),
-    (0.8, 0.5),
-    (0.8, 0.6),
-    (0.8, 0.7),
-    (0.85, 0.6),
-    (0.9, 0.6),
-)
 
 KIND = "gradient_boosting"
 
@@ -461,10 +445,7 @@ def product_folds(keys: list[str]) -> np.ndarray:
     )
 
 
-async def _resolve(
-    resolver: Resolver, facts: list[Facts], judge_at: float | None
-) -> list[str | None]:
-    """Resolve `facts` in order against a new catalog; `judge_at` None: each listing's group's."""
+async def _resolve(resolver: Resolver, facts: list[Facts], judge_at: float) -> list[str | None]:
     catalog = InMemoryCatalog()
     judge = MatcherJudge(resolver.matcher, judge_at)
     masters: list[str | None] = []
@@ -514,59 +495,6 @@ def resolve_folds(
         summary = {n: (round(prf.precision, 3), round(prf.f1, 3)) for n, prf in per_set.items()}
         print(f"judge_at {t} (P, F1) on unseen products: {summary}", flush=True)
     return results
-
-
-Lead = tuple[float, float]
-
-
-def resolve_leads(
-    models: list[dict[str, Any]],
-    built: dict[str, Built],
-    folds: dict[str, np.ndarray],
-    thresholds: Callable[[float, Lead], dict[str, Any]],
-) -> dict[Lead, dict[str, PRF]]:
-    """As `resolve_folds`, at each `(lead_at, lead)` of `LEAD_GRID`, every listing judged at its
-    group's chosen `judge_at`: `thresholds(judge_at, lead)` builds a group's thresholds and the
-    model's `thresholds` / `group_thresholds` come from it."""
-    import asyncio
-
-    results: dict[Lead, dict[str, PRF]] = {}
-    for k, model in enumerate(models):
-        for lead in LEAD_GRID:
-            matcher = Matcher.from_dict({**model, **thresholds(-1.0, lead), "training": {}})
-            resolver = Resolver(matcher)
-            for name, (facts, _, scorer, _) in built.items():
-                masters = asyncio.run(_resolve(resolver, facts, None))
-                prf = scorer(masters, [int(f) == k for f in folds[name]])
-                held = results.setdefault(lead, {}).get(name)
-                if held is not None:
-                    prf = PRF(
-                        tp=held.tp + prf.tp,
-                        predicted=held.predicted + prf.predicted,
-                        gold=held.gold + prf.gold,
-                    )
-                results[lead][name] = prf
-    for lead, per_set in results.items():
-        summary = {n: (round(prf.precision, 3), round(prf.f1, 3)) for n, prf in per_set.items()}
-        print(f"lead {lead} (P, F1) on unseen products: {summary}", flush=True)
-    return results
-
-
-def choose_lead(results: dict[Lead, dict[str, PRF]], names: list[str]) -> Lead:
-    """`choose_judge_at`'s rule over the clear-leader settings: the best mean F1 among those at
-    least `JUDGE_PRECISION` precise on average over `names`; ties go to the stricter rule, and
-    none precise enough to no rule."""
-
-    def precision(lead: Lead) -> float:
-        return sum(results[lead][n].precision for n in names) / len(names)
-
-    def mean_f1(lead: Lead) -> float:
-        return sum(results[lead][n].f1 for n in names) / len(names)
-
-    precise = [lead for lead in LEAD_GRID if precision(lead) >= JUDGE_PRECISION]
-    if not precise:
-        return LEAD_OFF
-    return max(precise, key=lambda lead: (round(mean_f1(lead), 6), lead))
 
 
 def choose_judge_at(results: dict[float, dict[str, PRF]], names: list[str]) -> float:
@@ -712,35 +640,15 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    def with_judge(t: float, lead: Lead = LEAD_OFF) -> dict[str, float]:
-        return {
-            **chosen,
-            "judge_at": t,
-            "attach_at": max(chosen["attach_at"], t),
-            "lead_at": lead[0],
-            "lead": lead[1],
-        }
-
-    def all_thresholds(_: float, lead: Lead) -> dict[str, Any]:
-        return {
-            "thresholds": with_judge(default_judge, lead),
-            "group_thresholds": {g: with_judge(t, lead) for g, t in per_group.items()},
-        }
-
-    # The clear-leader rule, chosen the same way once each group's `judge_at` is fixed.
-    leads = resolve_leads(fold_models, built, folds, all_thresholds)
-    default_lead = choose_lead(leads, names)
-    group_leads = {group: choose_lead(leads, sets_) for group, sets_ in covered.items()}
-    print(f"lead default {default_lead}; per group {group_leads}", flush=True)
+    def with_judge(t: float) -> dict[str, float]:
+        return {**chosen, "judge_at": t, "attach_at": max(chosen["attach_at"], t)}
 
     model: dict[str, Any] = {
         "version": VERSION,
         "kind": KIND,
         "features": list(FEATURE_NAMES),
-        "thresholds": with_judge(default_judge, default_lead),
-        "group_thresholds": {
-            group: with_judge(t, group_leads[group]) for group, t in per_group.items()
-        },
+        "thresholds": with_judge(default_judge),
+        "group_thresholds": {group: with_judge(t) for group, t in per_group.items()},
         "idf": {"default": weights.default, "tokens": dict(weights.idf)},
     }
     if KIND == "logistic":
@@ -772,10 +680,6 @@ def main(argv: list[str] | None = None) -> int:
         },
         "judge_precision": JUDGE_PRECISION,
         "judge_at_per_set": per_set,
-        "lead_resolution_unseen_products": {
-            f"{lead[0]}/{lead[1]}": {n: prf.as_dict() for n, prf in per.items()}
-            for lead, per in leads.items()
-        },
         "group_sets": covered,
     }
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")

@@ -52,12 +52,6 @@ class Thresholds:
     """No candidate at or above: a new master."""
     judge_at: float
     """Inside the band, the matcher's own yes/no (what the emulator's judgement answers)."""
-    lead_at: float = 1.0
-    lead: float = 1.0
-    """A clear leader: a best candidate scoring at least `lead_at` and at least `lead` above
-    every other master joins without judgement (1.0, 1.0: no such rule). Where siblings of one
-    line are many, a score short of `judge_at` is usually a sibling's; a listing whose best
-    candidate has no rival is usually that product written another way."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.new_below <= self.judge_at <= self.attach_at <= 1.0:
@@ -65,12 +59,6 @@ class Thresholds:
                 "thresholds must satisfy 0 <= new_below <= judge_at <= attach_at <= 1, "
                 f"got {self.new_below}, {self.judge_at}, {self.attach_at}"
             )
-        if not (0.0 <= self.lead_at <= 1.0 and 0.0 < self.lead <= 1.0):
-            raise ValueError(f"lead_at and lead must be in [0, 1], got {self.lead_at}, {self.lead}")
-
-    def clear_leader(self, best: float, runner_up: float) -> bool:
-        """Whether a best score and the next master's make the best one the product."""
-        return best >= self.lead_at and best - runner_up >= self.lead
 
 
 @dataclass(frozen=True)
@@ -188,12 +176,21 @@ class Matcher:
             "version": self.version,
             "kind": self.kind,
             "features": list(self.feature_names),
-            "thresholds": _thresholds_dict(self.thresholds),
+            "thresholds": {
+                "attach_at": self.thresholds.attach_at,
+                "new_below": self.thresholds.new_below,
+                "judge_at": self.thresholds.judge_at,
+            },
             "bias": self.bias,
         }
         if self.group_thresholds:
             data["group_thresholds"] = {
-                group: _thresholds_dict(t) for group, t in sorted(self.group_thresholds.items())
+                group: {
+                    "attach_at": t.attach_at,
+                    "new_below": t.new_below,
+                    "judge_at": t.judge_at,
+                }
+                for group, t in sorted(self.group_thresholds.items())
             }
         if self.kind == "logistic":
             data["weights"] = list(self.weights)
@@ -313,19 +310,7 @@ def _thresholds(data: dict[str, Any]) -> Thresholds:
         attach_at=float(data["attach_at"]),
         new_below=float(data["new_below"]),
         judge_at=float(data["judge_at"]),
-        lead_at=float(data.get("lead_at", 1.0)),
-        lead=float(data.get("lead", 1.0)),
     )
-
-
-def _thresholds_dict(thresholds: Thresholds) -> dict[str, float]:
-    return {
-        "attach_at": thresholds.attach_at,
-        "new_below": thresholds.new_below,
-        "judge_at": thresholds.judge_at,
-        "lead_at": thresholds.lead_at,
-        "lead": thresholds.lead,
-    }
 
 
 def _token_weights(data: dict[str, Any] | None) -> TokenWeights | None:

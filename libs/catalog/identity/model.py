@@ -16,7 +16,7 @@ AttributeValue = str | int | float | bool
 
 Outcome = Literal["known", "attached", "new", "judged", "review"]
 """known: a re-scrape of a resolved listing (same title and EAN), no matching done;
-attached: a candidate scored above the match threshold, or clearly above every other master;
+attached: a candidate scored above the match threshold;
 new: no plausible candidate, a new master;
 judged: an LLM pairwise judgement decided the uncertain band;
 review: the uncertain band with no LLM configured, queued with its candidates."""

@@ -8,8 +8,7 @@ persister's Postgres catalog):
 2. `candidates`: plausible masters (shared identifiers, brand and code tokens, text neighbours);
 3. each candidate is scored by the pairwise `Matcher` (several candidates naming one master keep
    the best score);
-4. the best score at or above `attach_at`, or a clear leader (at least `lead_at`, and `lead`
-   above every other master) -> that master (`attached`); no candidate at or above
+4. the best score at or above `attach_at` -> that master (`attached`); no candidate at or above
    `new_below` -> a new master (`new`, id from the listing key); in between, a `Judge` when one is
    given (an LLM pairwise judgement, or the matcher's own yes/no offline) decides (`judged`),
    else the listing goes to review with its scored candidates (`review`, no master).
@@ -75,14 +74,6 @@ class Resolver:
         thresholds = self.matcher.thresholds_for(facts.category)
         return thresholds.attach_at, thresholds.new_below
 
-    def clear_leader(self, facts: Facts, ranked: Sequence[tuple[Candidate, float]]) -> bool:
-        """Whether the best candidate leads every other master by its group's `lead` from at
-        least its `lead_at` (never with thresholds fixed by the caller)."""
-        if self.fixed or not ranked:
-            return False
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        return self.matcher.thresholds_for(facts.category).clear_leader(ranked[0][1], runner_up)
-
     def score(self, facts: Facts, candidate: Candidate) -> float:
         """Probability that the listing is the candidate's product."""
         return self.matcher.score(facts, candidate.facts, candidate.retailers or None)
@@ -117,7 +108,7 @@ class Resolver:
         ranked = self.rank(facts, candidates)
         scored = tuple((candidate.master_id, round(score, 6)) for candidate, score in ranked)
         attach_at, new_below = self.bounds(facts)
-        if ranked and (ranked[0][1] >= attach_at or self.clear_leader(facts, ranked)):
+        if ranked and ranked[0][1] >= attach_at:
             best, score = ranked[0]
             return Decision("attached", best.master_id, score, scored)
         band = [(c, s) for c, s in ranked if s >= new_below]
