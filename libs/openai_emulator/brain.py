@@ -401,7 +401,9 @@ _FUNCTION_WORDS = frozenset(
 )  # fmt: skip
 _PREPOSITIONS = frozenset({"de", "del", "con", "sin", "en", "para", "por", "a", "al", "of"})
 # Words that open a name and are not one alone ("Dr. Lemon con Vodka", "San Huberto de ...").
-_TITLES = frozenset({"dr", "mr", "sr", "sra", "don", "dona", "san", "santa", "santo", "saint", "st"})
+_TITLES = frozenset(
+    {"dr", "mr", "sr", "sra", "don", "dona", "san", "santa", "santo", "saint", "st"}
+)
 # Prepositions that attach to the word before them ("Brisa de Verano", "Lomitos en Aceite").
 _BINDING_PREPOSITIONS = frozenset({"de", "del", "en", "con", "of"})
 

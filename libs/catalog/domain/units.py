@@ -457,8 +457,8 @@ _PACK_PATTERNS = (
     re.compile(_LEFT + r"(\d{1,3})\s*x\s*\d"),
     re.compile(r"(?<![a-z0-9])x\s*(\d{1,3})(?![a-z0-9.,])"),
     re.compile(
-        _LEFT + r"(\d{1,3})\s*(?:un|uni|und|unid|unids|unidad|unidades|ud|uds|u|rollos?|latas|botellas)"
-        r"(?:\.|(?![a-z0-9]))"
+        _LEFT + r"(\d{1,3})\s*(?:un|uni|und|unid|unids|unidad|unidades|ud|uds|u|rollos?|latas"
+        r"|botellas)(?:\.|(?![a-z0-9]))"
     ),
     re.compile(_LEFT + r"(\d{1,3})\s*pack\b"),
 )
