@@ -176,6 +176,17 @@ def test_cross_store_pairs() -> None:
         matching.cross_store_prf(["m"], gold, stores)
 
 
+def test_brand_agreement_counts_cross_store_pairs_of_one_product() -> None:
+    stores = ["a", "b", "c", "a", "b"]
+    gold = ["x", "x", "x", "y", "y"]
+    # x: (0,1) agree, (0,2) and (1,2) do not; y: the second listing has no brand, no pair.
+    found = matching.brand_agreement(["SOL", "SOL", "SOL RUBIA", "ALA", None], gold, stores)
+    assert (found.pairs, found.agreeing) == (3, 1)
+    assert found.rate == pytest.approx(1 / 3)
+    # Two listings of one store are not a pair.
+    assert matching.brand_agreement(["A", "B"], ["x", "x"], ["a", "a"]).pairs == 0
+
+
 def test_latam_halves_and_prices(tmp_path: Path) -> None:
     path = tmp_path / "listings.csv"
     rows = [

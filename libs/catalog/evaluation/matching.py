@@ -37,7 +37,9 @@ from catalog.settings import Settings
 from router.logic import Router
 
 __all__ = [
+    "BrandAgreement",
     "ResolutionScores",
+    "brand_agreement",
     "cross_store_prf",
     "evaluate_labeled",
     "evaluate_latam",
@@ -80,9 +82,11 @@ class ResolutionScores:
     normalized: int
     llm_calls: int
     seconds: float = 0.0
+    brands: BrandAgreement | None = None
+    """Where the truth groups listings across stores (latam-grocery's EAN)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "listings": self.listings,
             "pairs": self.pairs,
             "normalized": self.normalized,
@@ -91,6 +95,45 @@ class ResolutionScores:
             "llm_calls": self.llm_calls,
             "seconds": round(self.seconds, 2),
         }
+        if self.brands is not None:
+            out["brand_agreement_across_stores"] = self.brands.as_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class BrandAgreement:
+    """Two stores' listings of one product (same gold key), both normalized: how often their
+    canonical brands are the same. No brand labels exist for these titles; a brand read right on
+    both sides agrees, so the share bounds the brand accuracy from above on the pairs that
+    disagree and says how consistent the catalog's brand field is."""
+
+    pairs: int
+    agreeing: int
+
+    @property
+    def rate(self) -> float:
+        return self.agreeing / self.pairs if self.pairs else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pairs": self.pairs, "agreeing": self.agreeing, "rate": round(self.rate, 4)}
+
+
+def brand_agreement(
+    brands: Sequence[str | None], gold: Sequence[str], stores: Sequence[str]
+) -> BrandAgreement:
+    """Over the cross-store pairs with one gold key where both listings have a brand."""
+    by_key: dict[str, list[int]] = {}
+    for index, key in enumerate(gold):
+        if brands[index] is not None:
+            by_key.setdefault(key, []).append(index)
+    pairs = agreeing = 0
+    for members in by_key.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if stores[a] != stores[b]:
+                    pairs += 1
+                    agreeing += brands[a] == brands[b]
+    return BrandAgreement(pairs, agreeing)
 
 
 def labeled_prf(pairs: Sequence[tuple[int, int, int]], masters: Sequence[str | None]) -> PRF:
@@ -192,6 +235,7 @@ def evaluate_latam(
     resolver = _figures(
         everyone, cross_store_prf([r.master_id for r in everyone], data.eans, stores)
     )
+    brands = [r.product.brand if r.product is not None else None for r in results]
     return ResolutionScores(
         name="latam-grocery eval half",
         listings=len(data.listings),
@@ -201,4 +245,5 @@ def evaluate_latam(
         normalized=sum(r.ok for r in results),
         llm_calls=sum(r.llm_calls for r in results),
         seconds=time.perf_counter() - started,
+        brands=brand_agreement(brands, data.eans, stores),
     )

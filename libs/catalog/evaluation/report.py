@@ -79,6 +79,13 @@ def build_table(report: Report) -> Table:
                 _prf(figures.matching),
                 f"no master {_pct(figures.review_rate)}; {figures.matching.gold} true pairs",
             )
+        if m.brands is not None:
+            table.add_row(
+                label,
+                "brand agreement across stores",
+                _pct(m.brands.rate),
+                f"{m.brands.pairs} pairs of one product at two stores, both normalized",
+            )
     d = report.devset
     dev = f"dev set ({d.listings}, regression fixture)"
     table.add_row(dev, "normalized", _pct(d.normalized / (d.listings or 1)), "the rest: errors")
