@@ -34,7 +34,7 @@ _FINGERPRINT_CHARS = 32
 _NUM = r"(\d+(?:\.\d+)?)"
 _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<=\d),(?=\d)"), "."),
-    (re.compile(_NUM + r"\s*(tb|gb|mb)(?![a-z0-9])"), r"\1\2"),
+    (re.compile(_NUM + r"\s*-?\s*(tb|gb|mb)(?![a-z0-9])"), r"\1\2"),
     (
         re.compile(
             _NUM + r"\s*(?:\"|''|”|″|“|pulgadas?|pulg\.?|plg\.?|inch(?:es)?|in(?![a-z0-9]))"

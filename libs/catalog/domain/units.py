@@ -122,7 +122,8 @@ def _search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 # ---------------------------------------------------------------- storage and memory
 
-_GB_TOKEN = re.compile(_LEFT + _NUM + r"\s*(tb|gb)(?![a-z0-9])")
+# `512GB`, `1 TB`, and the hyphenated `300-GB` / `1.5-TB` of server-parts listings.
+_GB_TOKEN = re.compile(_LEFT + _NUM + r"\s*-?\s*(tb|gb)(?![a-z0-9])")
 _RAM_AFTER = re.compile(
     r"\s*(?:de\s+)?(?:memoria\s+)?(?:ram|(?:lp)?ddr\d?x?|(?:so-?)?dimm|unificada|unified)(?![a-z])"
 )
@@ -434,12 +435,26 @@ _WEIGHT = re.compile(
 )
 
 
+# Ounces and pounds of weight (`8 oz`, `12 Ounce`, `2 lb`), never fluid ounces.
+_IMPERIAL_WEIGHT = re.compile(
+    r"(?<!fl\.\s)(?<!fl\s)(?<!fl\.)" + _LEFT + r"(\d+(?:\.\d+)?)\s*-?\s*"
+    r"(oz\.?|ounces?|lbs?\.?|pounds?)(?![a-z0-9])(?!\s*fl\b)"
+)
+_GRAMS_PER = {"oz": 28.3495, "ou": 28.3495, "lb": 453.592, "po": 453.592}
+
+
 def parse_weight_g(text: str) -> int | None:
-    """Weight in grams: `1 kg` -> 1000, `155 g`, `250 grs`, `1,5 kilos` -> 1500."""
+    """Weight in grams: `1 kg` -> 1000, `155 g`, `250 grs`, `1,5 kilos` -> 1500; where no metric
+    weight is written, `8 oz` -> 227, `12 Ounce` -> 340, `2 lb` -> 907."""
     try:
-        match = _WEIGHT.search(fold(text))
+        folded = fold(text)
+        match = _WEIGHT.search(folded)
         if match is None:
-            return None
+            imperial = _IMPERIAL_WEIGHT.search(folded)
+            if imperial is None or re.search(r"\bfl\.?\s*oz\b|\bfluid\b", folded):
+                return None
+            grams = float(imperial.group(1)) * _GRAMS_PER[imperial.group(2)[:2]]
+            return round(grams) if 0 < grams <= 10_000_000 else None
         value = parse_number(match.group(1))
         if value is None:
             return None
@@ -454,21 +469,41 @@ _PACK_PATTERNS = (
         r"\b(?:pack|paquete|caja|display|bandeja|set)\s*(?:de\s*|x\s*)?(\d{1,3})(?![a-z0-9.,])"
         r"(?!\s*(?:l|lts?|litros?|ml|cc|kgs?|kilos?|g|grs?|gramos?)(?![a-z0-9]))"
     ),
-    re.compile(_LEFT + r"(\d{1,3})\s*x\s*\d"),
-    re.compile(r"(?<![a-z0-9])x\s*(\d{1,3})(?![a-z0-9.,])"),
+    # "6 x 350 ml": a count of sized units; "8.5 x 11" and "6 x 9" are dimensions.
+    re.compile(
+        _LEFT + r"(\d{1,3})\s*x\s*\d+(?:[.,]\d+)?\s*"
+        r"(?:ml|cc|cm3|l|lts?|litros?|g|grs?|gramos?|kgs?|kilos?|oz|un|und|u)(?![a-z0-9])"
+    ),
+    # "350 ml x6", "Pack x 6"; not the second side of "8.5 x 11".
+    re.compile(r"(?<![a-z0-9])(?<![0-9]\s)x\s*(\d{1,3})(?![a-z0-9.,])"),
     re.compile(
         _LEFT + r"(\d{1,3})\s*(?:un|uni|und|unid|unids|unidad|unidades|ud|uds|u|rollos?|latas"
         r"|botellas)(?:\.|(?![a-z0-9]))"
     ),
-    re.compile(_LEFT + r"(\d{1,3})\s*pack\b"),
+    re.compile(_LEFT + r"(\d{1,3})\s*-?\s*pack\b"),
+    re.compile(r"\b(?:pack|set|box|case|bag)\s+of\s+(\d{1,3})(?![a-z0-9.,])"),
+)
+# What English office and food suppliers write: `100/Pack`, `5000/Box`, `250 Sheets/Pack`,
+# `12 Pads/Pack`, `30 Bags per Box`, `1,200 per Carton`; counts run into the thousands there.
+_PER_CONTAINER = re.compile(
+    _LEFT + r"(\d{1,2}(?:,\d{3})|\d{1,5})\s*(?:[a-z]{2,12}\s*)?(?:/\s*|\bper\s+)"
+    r"(?:pack|pk|pkg|package|box|bx|carton|ctn|case|cs|ream|pad|dispenser|roll|bag|tube|jar|tub"
+    r"|book)"
+    r"(?![a-z])"
 )
 _SIX_PACK = re.compile(r"\bsix\s*-?\s*pack\b")
 
 
 def parse_pack_count(text: str) -> int | None:
-    """Units in a pack: `pack 6 un.`, `6 x 350 ml`, `x6`, `6un`, `12 unidades`, `24 rollos`."""
+    """Units in a pack: `pack 6 un.`, `6 x 350 ml`, `x6`, `6un`, `12 unidades`, `24 rollos`,
+    `20-Pack`, `pack of 12`, `100/Pack`, `250 Sheets/Pack`, `30 Bags per Box`."""
     try:
         folded = fold(text)
+        per = _PER_CONTAINER.search(folded)
+        if per is not None:
+            value = int(per.group(1).replace(",", ""))
+            if 1 <= value <= 10_000:
+                return value
         for pattern in _PACK_PATTERNS:
             for match in pattern.finditer(folded):
                 value = int(match.group(1))

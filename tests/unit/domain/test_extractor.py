@@ -567,3 +567,16 @@ def test_multipacks_written_n_x_size() -> None:
         None,
         1,
     )
+
+
+def test_sizes_english_suppliers_write() -> None:
+    # A hyphenated capacity of server parts, counts per container, office supplies' aisle.
+    drive = extract("516814-B21 HP 300-GB 6G 15K 3.5 DP SAS HDD")
+    assert drive.category == "storage" and drive.attributes.get("storage_gb") == 300
+    seagate = extract("ST31500541AS Seagate 1.5-TB 5.9K 3.5 3G SAT HDD")
+    assert seagate.attributes.get("storage_gb") == 1536  # TB counted as 1024 GB
+    labels = extract("Removable Multi-Use Labels, 2 x 4, White, 100/Pack Labels by Avery")
+    assert labels.category == "books_office"
+    assert labels.attributes == {"pack_count": 100, "color": "white"}
+    cookies = extract("Nabisco Chips Ahoy Cookies 8 oz Snak Sak")
+    assert cookies.attributes.get("weight_g") == 227

@@ -120,6 +120,13 @@ def test_volume_ml(text: str, expected: int | None) -> None:
         ("Queso 250 grs", 250),
         ("Harina 1,5 kilos", 1500),
         ("Leche 1 L", None),
+        # Ounces and pounds where no metric weight is written; never fluid ounces.
+        ("Nabisco Chips Ahoy Cookies 8 oz Snak Sak", 227),
+        ("Fellowes Lubricant 12 Ounce", 340),
+        ("Coffee Breakfast Blend 2 lb Bag", 907),
+        ("Perfume 3.4 fl oz", None),
+        ("Spring Water 16.9 fl. oz Bottle", None),
+        ("Galletas 200 g (7 oz)", 200),
     ],
 )
 def test_weight_g(text: str, expected: int | None) -> None:
@@ -135,6 +142,17 @@ def test_weight_g(text: str, expected: int | None) -> None:
         ("Yogurt 6un", 6),
         ("Huevos 12 unidades", 12),
         ("Pañales Babysec talle G ultrasoft 60 uni", 60),
+        # How English office and food suppliers state counts.
+        ("Removable Labels, 2 x 4, White, 100/Pack Labels by Avery", 100),
+        ("S8 Staples, 1/4 Leg, 5000/Box Staples", 5000),
+        ("Post-it Notes, 5 Pads/Pack, 100 Sheets/Pad", 5),
+        ("Classic Variety Mix, 30 Bags per Box", 30),
+        ("Sweetener Packets, 1,200 per Carton", 1200),
+        ("Laminating Pouches 20-Pack", 20),
+        ("Bubble Mailers Case of 25", 25),
+        # Dimensions are no count.
+        ("Card Stock, 65 lb, 8.5 x 11 Inches", None),
+        ("Steno Book, Gregg, 6 x 9, White", None),
         ("Té Frutilla Green Hills 20 Ud.", 20),
         ("Papel higiénico 24 rollos", 24),
         ("Leche 1 L", None),
