@@ -575,6 +575,9 @@ def test_sizes_english_suppliers_write() -> None:
     assert drive.category == "storage" and drive.attributes.get("storage_gb") == 300
     seagate = extract("ST31500541AS Seagate 1.5-TB 5.9K 3.5 3G SAT HDD")
     assert seagate.attributes.get("storage_gb") == 1536  # TB counted as 1024 GB
+    # The drive's interface says what it is when no product noun does.
+    sas = extract("375863-016 HP 300-GB 3G 10K 2.5 DP SAS")
+    assert sas.category == "storage" and sas.attributes.get("storage_gb") == 300
     labels = extract("Removable Multi-Use Labels, 2 x 4, White, 100/Pack Labels by Avery")
     assert labels.category == "books_office"
     assert labels.attributes == {"pack_count": 100, "color": "white"}
