@@ -1386,12 +1386,14 @@ def extract(
     leaf = category if category is not None and not category.is_root else None
     missing = leaf.missing(result.attributes) if leaf is not None else []
     score = 0.0
-    if leaf is not None:
+    if category is not None and category.id == OTHER:
+        # Where nothing placed the listing (it still reads the colour or count stated).
+        score += _W_OTHER + _W_REQUIRED
+    elif leaf is not None:
         coverage = leaf.coverage(result.attributes)
         score += _W_CATEGORY + _W_REQUIRED * (_ATTRIBUTE_FLOOR + (1 - _ATTRIBUTE_FLOOR) * coverage)
     elif category is not None:
-        # A coarse node requires nothing; `other` is where nothing placed the listing.
-        score += (_W_OTHER if category.id == OTHER else _W_CATEGORY) + _W_REQUIRED
+        score += _W_CATEGORY + _W_REQUIRED  # a coarse node requires nothing
     if result.brand:
         score += _W_BRAND if result.brand_known else _W_UNKNOWN_BRAND
     if result.model:

@@ -698,6 +698,17 @@ _COLOR_WORDS: dict[str, str] = {
     "titanium": "titanium",
     "inox": "silver",
     "acero inoxidable": "silver",
+    # No colour of its own, or many: what office and home goods state as their colour.
+    "transparente": "transparent",
+    "transparentes": "transparent",
+    "transparent": "transparent",
+    "clear": "transparent",
+    "multicolor": "multicolor",
+    "multicolores": "multicolor",
+    "multicolour": "multicolor",
+    "assorted colors": "multicolor",
+    "assorted colours": "multicolor",
+    "colores surtidos": "multicolor",
 }
 _COLOR_RE = re.compile(
     r"(?<![a-z0-9])("

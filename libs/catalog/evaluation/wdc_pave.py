@@ -84,6 +84,8 @@ COLOR_BUCKETS = {
     "yellow": "Yellow",
     "purple": "Purple",
     "orange": "Assorted/Others",
+    "multicolor": "Assorted/Others",
+    "transparent": "No Color/Transparent",
 }
 GENDER_WORDS = {
     "women": {"ladies", "women's", "women", "her", "she"},

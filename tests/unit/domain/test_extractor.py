@@ -583,3 +583,14 @@ def test_sizes_english_suppliers_write() -> None:
     assert labels.attributes == {"pack_count": 100, "color": "white"}
     cookies = extract("Nabisco Chips Ahoy Cookies 8 oz Snak Sak")
     assert cookies.attributes.get("weight_g") == 227
+    tape = extract("Transparent Tape, 1/2 x 1296, Clear Tape by Scotch MMM600121296")
+    assert tape.category == "books_office" and tape.attributes.get("color") == "transparent"
+
+
+def test_what_nothing_places_keeps_its_stated_colour_and_count() -> None:
+    can = extract("Rubbermaid FG917188BL 45-gal Outdoor Decorative Trash Can - Plastic, Black")
+    assert can.category == "other" and can.attributes == {"color": "black"}
+    felt = extract("Felt Sheet Pack, Rectangular, 9 x 12, Assorted Colors, 12/Pack")
+    assert felt.attributes == {"color": "multicolor", "pack_count": 12}
+    # Still left to a model: nothing placed it.
+    assert choose_tier(0.1, can) != "rules"
