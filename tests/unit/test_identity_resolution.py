@@ -89,6 +89,9 @@ def test_processor_models() -> None:
     title = "Lenovo LOQ Core i5-1235U 16GB RTX 4060 Ti, Ryzen 5 5600H, Apple M2 Pro"
     assert processor_models(title) == {"i5-1235u", "rtx4060ti", "ryzen5-5600h", "m2pro"}
     assert processor_models("Intel Core i7 12700H") == {"i7-12700h"}
+    # The graphics tier closes some Intel models: two of them are two configurations.
+    assert processor_models("IdeaPad 3 Intel Core i5-1135G7 8GB") == {"i5-1135g7"}
+    assert processor_models("IdeaPad 3 Intel Core i5-1035G1 8GB") == {"i5-1035g1"}
 
 
 def test_code_relations() -> None:

@@ -813,7 +813,9 @@ _PROCESSOR_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     ),
     (
         re.compile(
-            r"(?<![a-z0-9])(?:intel\s*)?(?:core\s*)?i([3579])(?:[\s-]*(\d{4,5}[a-z]{0,3}))?\b"
+            # `i5-1235U`, `i7-12650H`, and the graphics tier of `i5-1135G7` / `i3-1005G1`.
+            r"(?<![a-z0-9])(?:intel\s*)?(?:core\s*)?i([3579])"
+            r"(?:[\s-]*(\d{4,5}(?:[a-z]{1,3}\d?)?))?\b"
         ),
         lambda m: "Intel Core i" + m.group(1) + ("-" + m.group(2).upper() if m.group(2) else ""),
     ),

@@ -69,7 +69,7 @@ _COMPOUND = re.compile(r"[a-z0-9]+(?:[-/._][a-z0-9]+)*")
 _BRACKETED = re.compile(r"[\[(]([a-z0-9][a-z0-9 ._/-]{2,30})[\])]")
 
 _CPU = re.compile(
-    r"\b(?:(?:core\s*)?(?:intel\s*)?(i[3579])\s*-?\s*(\d{4,5}[a-z]{0,3})"
+    r"\b(?:(?:core\s*)?(?:intel\s*)?(i[3579])\s*-?\s*(\d{4,5}(?:[a-z]{1,3}\d?)?)"
     r"|(ryzen)\s*([3579])\s*(?:pro\s*)?(\d{4}[a-z]{0,3})"
     r"|(celeron|pentium|athlon)\s*(?:silver|gold)?\s*([a-z]?\d{3,5}[a-z]{0,2})"
     r"|(core\s*ultra)\s*([3579])\s*-?\s*(\d{3}[a-z]{0,2})"

@@ -238,6 +238,8 @@ def test_gender(text: str, expected: str | None) -> None:
         ("Core i9 13980HX", "Intel Core i9-13980HX"),
         ("i5-12450H", "Intel Core i5-12450H"),
         ("Intel Core i5", "Intel Core i5"),
+        ("Intel Core i5-1135G7 8GB", "Intel Core i5-1135G7"),
+        ("Core i3-1005G1", "Intel Core i3-1005G1"),
         ("Intel Core Ultra 7 155H", "Intel Core Ultra 7 155H"),
         ("AMD Ryzen 7 7735HS", "AMD Ryzen 7 7735HS"),
         ("Ryzen 5 7520U", "AMD Ryzen 5 7520U"),
