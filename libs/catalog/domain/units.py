@@ -437,7 +437,7 @@ _WEIGHT = re.compile(
 
 # Ounces and pounds of weight (`8 oz`, `12 Ounce`, `2 lb`), never fluid ounces.
 _IMPERIAL_WEIGHT = re.compile(
-    r"(?<!fl\.\s)(?<!fl\s)(?<!fl\.)" + _LEFT + r"(\d+(?:\.\d+)?)\s*-?\s*"
+    r"(?<!fl\.\s)(?<!fl\s)(?<!fl\.)(?<!/)" + _LEFT + r"(\d+(?:\.\d+)?)\s*-?\s*"
     r"(oz\.?|ounces?|lbs?\.?|pounds?)(?![a-z0-9])(?!\s*fl\b)"
 )
 _GRAMS_PER = {"oz": 28.3495, "ou": 28.3495, "lb": 453.592, "po": 453.592}

@@ -127,6 +127,7 @@ def test_volume_ml(text: str, expected: int | None) -> None:
         ("Perfume 3.4 fl oz", None),
         ("Spring Water 16.9 fl. oz Bottle", None),
         ("Galletas 200 g (7 oz)", 200),
+        ("Variety Pack Cookies, 1 3/4oz Packs", None),  # not 4 oz
     ],
 )
 def test_weight_g(text: str, expected: int | None) -> None:
