@@ -698,6 +698,13 @@ _COLOR_WORDS: dict[str, str] = {
     "titanium": "titanium",
     "inox": "silver",
     "acero inoxidable": "silver",
+    # Printing inks and paper stock.
+    "cyan": "blue",
+    "magenta": "pink",
+    "violet": "purple",
+    "ivory": "beige",
+    "manila": "beige",
+    "canary": "yellow",
     # No colour of its own, or many: what office and home goods state as their colour.
     "transparente": "transparent",
     "transparentes": "transparent",

@@ -134,7 +134,7 @@ def test_coerce_and_canonical_attributes() -> None:
     assert phones.coerce("storage_gb", "1TB") == 1024
     assert phones.coerce("storage_gb", "256GB") == 256
     assert phones.coerce("color", "Negro") == "black"
-    assert phones.coerce("color", "magenta-ish") is None
+    assert phones.coerce("color", "vantablack-ish") is None
     assert phones.coerce("network", "LTE") == "4G"
     assert phones.coerce("weight_g", "100 g") is None  # not a smartphone attribute
     assert phones.canonical_attributes({"capacity": "256GB", "cl": "negro", "size": "6.1"}) == {
