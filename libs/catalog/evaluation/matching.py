@@ -103,9 +103,10 @@ class ResolutionScores:
 @dataclass(frozen=True)
 class BrandAgreement:
     """Two stores' listings of one product (same gold key), both normalized: how often their
-    canonical brands are the same. No brand labels exist for these titles; a brand read right on
-    both sides agrees, so the share bounds the brand accuracy from above on the pairs that
-    disagree and says how consistent the catalog's brand field is."""
+    canonical brands are the same. No brand labels exist for these titles; a pair that disagrees
+    has at least one brand read wrongly (or spelled another way), so the share says how
+    consistent the catalog's brand field is, and its complement is a floor on the pairs with a
+    wrong brand."""
 
     pairs: int
     agreeing: int
