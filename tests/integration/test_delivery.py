@@ -243,13 +243,18 @@ async def stop_loop(loop: ConsumeLoop) -> None:
     await loop.sender.stop()
 
 
+def numbered_listings(tag: str, count: int) -> list[RawListing]:
+    """`count` distinct listings of one store, skus `<tag>-<n>`."""
+    return [
+        RawListing(retailer="lider", sku=f"{tag}-{i}", name=f"Producto {i}", price=1000 + i)
+        for i in range(count)
+    ]
+
+
 async def test_handler_faults_rebalances_and_shutdown_lose_nothing(stack: Stack) -> None:
     topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
     await create_topics(topics.kafka, (RAW, ECHO))
-    listings = [
-        RawListing(retailer="lider", sku=f"echo-{i}", name=f"Producto {i}", price=1000 + i)
-        for i in range(300)
-    ]
+    listings = numbered_listings("echo", 300)
     keys = {x.listing_key for x in listings}
     await topics.produce(RAW, [(x.listing_key, x) for x in listings])
 
@@ -294,10 +299,7 @@ async def test_handler_faults_rebalances_and_shutdown_lose_nothing(stack: Stack)
 async def test_a_failing_commit_is_waited_out_and_loses_nothing(stack: Stack) -> None:
     topics = Pipeline(stack, f"t{uuid.uuid4().hex[:8]}.", "")
     await create_topics(topics.kafka, (RAW, ECHO))
-    listings = [
-        RawListing(retailer="lider", sku=f"commit-{i}", name=f"Producto {i}", price=1000 + i)
-        for i in range(120)
-    ]
+    listings = numbered_listings("commit", 120)
     keys = {x.listing_key for x in listings}
     await topics.produce(RAW, [(x.listing_key, x) for x in listings])
 
@@ -335,10 +337,7 @@ async def test_an_output_too_large_to_send_dead_letters_only_its_input(stack: St
     dsn = await create_database(stack, prefix.rstrip(".").replace(".", "_"))
     topics = Pipeline(stack, prefix, dsn)
     await create_topics(topics.kafka, (RAW, ECHO, DLQ))
-    listings = [
-        RawListing(retailer="lider", sku=f"big-{i}", name=f"Producto {i}", price=1000 + i)
-        for i in range(6)
-    ]
+    listings = numbered_listings("big", 6)
     # Within the raw topic's limit, but its echo exceeds this producer's 64 KiB requests.
     listings[3] = listings[3].model_copy(update={"attributes": {"ficha": "x" * 100_000}})
     await topics.produce(RAW, [(x.listing_key, x) for x in listings])
@@ -907,10 +906,7 @@ async def test_a_send_phase_failing_across_partitions_commits_nothing_then_all_a
         }
     )  # fmt: skip
     await create_topics(kafka, (RAW, WIDE, DLQ))
-    listings = [
-        RawListing(retailer="lider", sku=f"wide-{i}", name=f"Producto {i}", price=1000 + i)
-        for i in range(120)
-    ]
+    listings = numbered_listings("wide", 120)
     raw = RAW.full_name(kafka)
     plain = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
     await plain.start()

@@ -440,7 +440,8 @@ _IMPERIAL_WEIGHT = re.compile(
     r"(?<!fl\.\s)(?<!fl\s)(?<!fl\.)(?<!/)" + _LEFT + r"(\d+(?:\.\d+)?)\s*-?\s*"
     r"(oz\.?|ounces?|lbs?\.?|pounds?)(?![a-z0-9])(?!\s*fl\b)"
 )
-_GRAMS_PER = {"oz": 28.3495, "ou": 28.3495, "lb": 453.592, "po": 453.592}
+_GRAMS_PER_OUNCE = 28.3495
+_GRAMS_PER_POUND = 453.592
 
 
 def parse_weight_g(text: str) -> int | None:
@@ -453,7 +454,8 @@ def parse_weight_g(text: str) -> int | None:
             imperial = _IMPERIAL_WEIGHT.search(folded)
             if imperial is None or re.search(r"\bfl\.?\s*oz\b|\bfluid\b", folded):
                 return None
-            grams = float(imperial.group(1)) * _GRAMS_PER[imperial.group(2)[:2]]
+            ounces = imperial.group(2).startswith(("oz", "ounce"))
+            grams = float(imperial.group(1)) * (_GRAMS_PER_OUNCE if ounces else _GRAMS_PER_POUND)
             return round(grams) if 0 < grams <= 10_000_000 else None
         value = parse_number(match.group(1))
         if value is None:
