@@ -155,6 +155,18 @@ def _emulator_faults(stack: Stack, faults: dict[str, Any]) -> None:
 # -- the database -----------------------------------------------------------------------------
 
 
+# A sample taken while Postgres is being stopped or killed may fail in any of these ways (the
+# client's own state errors included, e.g. a type introspection cut short); it is skipped and the
+# next one taken a second later.
+_SAMPLE_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
 async def _query(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
     conn = await asyncpg.connect(dsn, timeout=3)
     try:
@@ -435,7 +447,7 @@ class ChaosRun:
         """Sample the accounted count every second (skipped while Postgres is down)."""
         while True:
             self.fast_path.sample(await asyncio.to_thread(_fast_path_applied, self.stack))
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            with contextlib.suppress(*_SAMPLE_ERRORS):
                 done = await accounted(self.stack.postgres_dsn, self.keys, self.last_prices)
                 self.progress.append((time.monotonic(), done))
                 if done >= len(self.keys) and self.publishing_done.is_set():
@@ -466,7 +478,7 @@ class ChaosRun:
             return "unaimed"
         deadline = time.monotonic() + AIM_TIMEOUT_S
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            with contextlib.suppress(*_SAMPLE_ERRORS):
                 states = await _llm_states(self.stack.postgres_dsn)
                 for state in wanted:
                     if states[state]:
