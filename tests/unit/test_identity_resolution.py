@@ -275,6 +275,26 @@ def test_flavours_light_versions_and_negations_tell_variants_apart() -> None:
     )
 
 
+def test_grapes_fruits_and_plurals_name_the_variety() -> None:
+    malbec = _facts("Vino tinto Santa Julia malbec 750 cc")
+    merlot = pair_features(malbec, _facts("Vino Tinto Santa Julia Merlot 750 Ml", "b"))
+    assert merlot["flavour_conflict"] == 1.0
+    same = pair_features(malbec, _facts("Vino Santa Julia Malbec 750ml", "b"))
+    assert same["flavour_agree"] == 1.0
+    # A blend and a single grape share "sauvignon", which therefore names no variety; the wine's
+    # colour still tells a Sauvignon Blanc from a red.
+    red = _facts("Vino tinto Paz cabernet sauvignon 750 cc")
+    white = pair_features(red, _facts("Vino Blanco Paz Sauvignon Blanc 750 Ml", "b"))
+    assert white["colour_conflict"] == 1.0 and white["flavour_agree"] == 0.0
+    fig = _facts("Mermelada Bonne Maman higo 370 g")
+    peach = pair_features(fig, _facts("Mermelada Bonne Maman Durazno 370g", "b"))
+    assert peach["flavour_conflict"] == 1.0
+    plural = pair_features(
+        _facts("Cereal bar Muecas almendras 45 g"), _facts("Barra Muecas con almendra 45g", "b")
+    )
+    assert plural["flavour_agree"] == 1.0
+
+
 def test_a_product_line_read_as_the_brand_still_agrees() -> None:
     a = _facts("Jabon Protex Macadamia 3x90g", brand="PROTEX MACADAMIA")
     b = _facts("Jabon en barra Protex macadamia 3 x 90 g", retailer="b", brand="PROTEX")

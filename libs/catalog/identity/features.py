@@ -149,7 +149,7 @@ _COLOURS: dict[str, str] = {
     for colour, words in {
         "black": "black negro negra schwarz noir zwart nero czarny preto onyx",
         "white": "white blanco blanca weiss weis blanc wit bianco bialy branco",
-        "red": "red rojo roja rot rouge rood rosso czerwony vermelho",
+        "red": "red rojo roja tinto rot rouge rood rosso czerwony vermelho",
         "blue": "blue azul blau bleu blauw blu niebieski navy",
         "green": "green verde grun gruen vert groen zielony",
         "yellow": "yellow amarillo amarilla gelb jaune geel giallo",
@@ -168,38 +168,83 @@ _COLOURS: dict[str, str] = {
 }
 
 
-# Flavours and scents, Spanish and English, to one name each: the variant of a food, drink or
-# toiletry (a lemon and a cheese cracker of one brand and size are two products).
+# Flavours, scents and varieties, Spanish and English, to one name each: the variant of a food,
+# drink or toiletry (a lemon and a cheese cracker of one brand and size are two products, so are
+# a Malbec and a Merlot of one winery). Grapes a blend and a single variety share (`sauvignon` of
+# Cabernet Sauvignon and of Sauvignon Blanc) are left out: they would agree where the wines differ.
+_FLAVOUR_WORDS: dict[str, str] = {
+    "strawberry": "frutilla fresa strawberry",
+    "chocolate": "chocolate chocolatada cacao",
+    "vanilla": "vainilla vanilla",
+    "lemon": "limon lemon lima",
+    "orange": "naranja",
+    "apple": "manzana",
+    "peach": "durazno peach melocoton",
+    "banana": "banana platano",
+    "coconut": "coco coconut",
+    "mint": "menta mint",
+    "cherry": "cereza cherry",
+    "grape": "uva grape",
+    "pineapple": "anana pina pineapple",
+    "mango": "mango",
+    "passion": "maracuya",
+    "cheese": "queso cheese",
+    "ham": "jamon ham",
+    "chicken": "pollo chicken",
+    "beef": "carne beef",
+    "tomato": "tomate tomato",
+    "onion": "cebolla onion",
+    "aloe": "aloe",
+    "lavender": "lavanda lavender",
+    "honey": "miel honey",
+    "caramel": "caramelo caramel",
+    "fig": "higo fig",
+    "plum": "ciruela plum",
+    "apricot": "damasco albaricoque apricot",
+    "raspberry": "frambuesa raspberry",
+    "blackberry": "mora zarzamora blackberry",
+    "blueberry": "arandano blueberry",
+    "pear": "pera pear",
+    "grapefruit": "pomelo toronja grapefruit",
+    "kiwi": "kiwi",
+    "melon": "melon",
+    "watermelon": "sandia watermelon",
+    "guava": "guayaba guava",
+    "quince": "membrillo quince",
+    "sweet-potato": "batata camote",
+    "almond": "almendra almond",
+    "hazelnut": "avellana hazelnut",
+    "walnut": "nuez nueces walnut",
+    "peanut": "mani peanut",
+    "cinnamon": "canela cinnamon",
+    "ginger": "jengibre ginger",
+    "chamomile": "manzanilla chamomile",
+    "garlic": "ajo garlic",
+    "spinach": "espinaca spinach",
+    "pumpkin": "zapallo calabaza pumpkin",
+    "corn": "choclo elote",
+    "pork": "cerdo pork",
+    "turkey": "pavo turkey",
+    "tuna": "atun tuna",
+    "salmon": "salmon",
+    "malbec": "malbec",
+    "cabernet": "cabernet",
+    "merlot": "merlot",
+    "syrah": "syrah shiraz",
+    "chardonnay": "chardonnay",
+    "torrontes": "torrontes",
+    "bonarda": "bonarda",
+    "pinot": "pinot",
+    "tempranillo": "tempranillo",
+    "carmenere": "carmenere",
+    "muscat": "moscato moscatel",
+}
 _FLAVOURS: dict[str, str] = {
-    word: flavour
-    for flavour, words in {
-        "strawberry": "frutilla fresa strawberry",
-        "chocolate": "chocolate chocolatada cacao",
-        "vanilla": "vainilla vanilla",
-        "lemon": "limon lemon lima",
-        "orange": "naranja",
-        "apple": "manzana",
-        "peach": "durazno peach melocoton",
-        "banana": "banana platano",
-        "coconut": "coco coconut",
-        "mint": "menta mint",
-        "cherry": "cereza cherry",
-        "grape": "uva grape",
-        "pineapple": "anana pina pineapple",
-        "mango": "mango",
-        "passion": "maracuya",
-        "cheese": "queso cheese",
-        "ham": "jamon ham",
-        "chicken": "pollo chicken",
-        "beef": "carne beef",
-        "tomato": "tomate tomato",
-        "onion": "cebolla onion",
-        "aloe": "aloe",
-        "lavender": "lavanda lavender",
-        "honey": "miel honey",
-        "caramel": "caramelo caramel",
-    }.items()
+    form: flavour
+    for flavour, words in _FLAVOUR_WORDS.items()
     for word in words.split()
+    # Plurals as titles write them: "frutillas", "almendras", "limones".
+    for form in (word, word + "s", word + "es")
 }
 # Words that say the next word is absent ("sin palo", "sin tacc", "without cable").
 _NEGATIONS = frozenset({"sin", "without"})
