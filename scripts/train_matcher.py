@@ -67,7 +67,7 @@ if os.environ.get("PYTHONHASHSEED") != "0" and __name__ == "__main__":
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
 sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
-from catalog.domain.extractor import extract  # noqa: E402
+from catalog.domain.extractor import extract_listing  # noqa: E402
 from catalog.evaluation import PRF, matching_data  # noqa: E402
 from catalog.evaluation.matching import cross_store_prf, labeled_prf  # noqa: E402
 from catalog.identity.facts import facts_from_listing, facts_from_product  # noqa: E402
@@ -141,7 +141,7 @@ def listing_facts(listings: list[RawListing]) -> list[Facts]:
         if result.product is not None:
             facts.append(facts_from_product(result.product))
             continue
-        rules = extract(listing.name, listing.category, listing.brand, listing.attributes)
+        rules = extract_listing(listing)
         facts.append(
             facts_from_listing(
                 listing,

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from catalog.domain.brands import UNBRANDED, BrandAliases
+from catalog.domain.brands import UNBRANDED, BrandAliases, house_brand
 from catalog.domain.extractor import normalized_name
 from catalog.domain.taxonomy import OTHER, AttributeSpec, Category, Taxonomy
 from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
@@ -383,8 +383,14 @@ def review_answer(
     category = taxonomy.get(category_id)
     rules = routed.rules
     # Where the model is silent, what the rules read (from the title, and from the retailer's
-    # brand field and spec table, which the prompts do not carry) fills the gap.
-    brand = canonical_brand(answer.brand, brands) or rules.brand
+    # brand field and spec table, which the prompts do not carry) fills the gap. A store's own
+    # brand named in its title is no guess: the prompts do not say which store sells the product,
+    # so a model reads another word of the title as the maker.
+    house = house_brand(routed.listing.name, routed.listing.retailer)
+    if house is not None and rules.brand == canonical_brand(house, brands):
+        brand: str | None = rules.brand
+    else:
+        brand = canonical_brand(answer.brand, brands) or rules.brand
     attributes: dict[str, AttributeValue] = {}
     issues: list[str] = []
     if category is not None and not category.is_root:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from catalog import metrics
 from catalog.cache.extractions import ExtractionCache, TitleRouting, extraction_key
 from catalog.cache.listing_digests import FULL_PATH_HEADER, listing_digest
-from catalog.domain.extractor import extract
+from catalog.domain.extractor import extract_listing
 from catalog.domain.identity import input_fingerprint
 from catalog.domain.routing import choose_tier, complexity_score
 from catalog.kafka.topics import PRICES, ROUTED
@@ -53,12 +53,7 @@ class Router:
             raise Rejected("excluded_category", f"category {listing.category!r} is excluded")
 
     def extract(self, listing: RawListing) -> Extraction:
-        return extract(
-            listing.name,
-            retailer_category=listing.category,
-            brand_hint=listing.brand,
-            retailer_attributes=listing.attributes,
-        )
+        return extract_listing(listing)
 
     def title_routing(self, listing: RawListing) -> TitleRouting:
         rules = self.extract(listing)

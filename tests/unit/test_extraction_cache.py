@@ -46,3 +46,10 @@ def test_the_key_follows_what_the_extractor_reads_and_nothing_else() -> None:
         {"attributes": {"Capacidad": "1TB"}},
     ):
         assert extraction_key(listing.model_copy(update=change)) != key, change
+
+
+def test_the_store_counts_only_where_its_title_names_it() -> None:
+    house = RawListing(retailer="dia", sku="1", name="Ravioles DIA 4 Quesos 500 Gr.", price=2500)
+    # The same title from another store reads no house brand: another extraction, another key.
+    assert extraction_key(house.model_copy(update={"retailer": "jumbo"})) != extraction_key(house)
+    assert Router(Settings()).extract(house).brand == "DIA"

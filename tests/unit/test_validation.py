@@ -587,3 +587,14 @@ def test_attribute_options() -> None:
     }
     with pytest.raises(ReviewError):
         parse_attribute_options(["storage_gb"])
+
+
+def test_a_store_brand_named_in_the_title_outranks_the_models_reading() -> None:
+    listing = RawListing(retailer="dia", sku="S2", name="Capelletis DIA Carne 500 Gr.", price=1990)
+    routed_listing = Router(Settings()).route(listing)
+    assert routed_listing.rules.brand == "DIA"
+    answer = {"b": "Capelletis", "m": "Carne", "a": {}, "cf": 0.9}
+    assert judge(answer, routed_listing).extraction.brand == "DIA"
+    # Elsewhere the title names no store of its own, and the model's reading stands.
+    other = Router(Settings()).route(listing.model_copy(update={"retailer": "jumbo"}))
+    assert judge(answer, other).extraction.brand == "CAPELLETIS"

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from catalog import metrics
 from catalog.cache.l1 import REDIS_CALL_TIMEOUT_S
 from catalog.cache.listing_digests import digest_key
+from catalog.domain.brands import house_brand
 from schemas.models import Extraction, RawListing
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,12 @@ class TitleRouting(BaseModel):
 
 
 def extraction_key(listing: RawListing) -> str:
-    """A digest of the inputs of `extract` for this listing."""
-    fields = [listing.name, listing.category, listing.brand, listing.attributes]
+    """A digest of the inputs of `extract_listing` for this listing: the store counts only where
+    the title names it (a house brand), so one title from several stores is one entry."""
+    fields: list[object] = [listing.name, listing.category, listing.brand, listing.attributes]
+    house = house_brand(listing.name, listing.retailer)
+    if house is not None:
+        fields.append(house)
     return hashlib.blake2b(
         orjson.dumps(fields, option=orjson.OPT_SORT_KEYS), digest_size=16
     ).hexdigest()

@@ -8,6 +8,7 @@ and "COCA COLA" are one alias key; "lg" does not match inside "algodón").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +19,15 @@ import yaml
 
 from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
 
-__all__ = ["UNBRANDED", "Brand", "BrandAliases", "BrandMatch", "BrandsError", "load_brands"]
+__all__ = [
+    "UNBRANDED",
+    "Brand",
+    "BrandAliases",
+    "BrandMatch",
+    "BrandsError",
+    "house_brand",
+    "load_brands",
+]
 
 # The canonical brand of a declared unbranded (generic) product when the data names none.
 UNBRANDED = "GENERICO"
@@ -259,3 +268,45 @@ def load_brands() -> BrandAliases:
     """The packaged brand aliases (`data/brands.yaml`), loaded once."""
     text = resources.files("catalog.domain").joinpath("data/brands.yaml").read_text("utf-8")
     return BrandAliases.from_dict(yaml.safe_load(text))
+
+
+# Words after which a store's name is a place or a time, not a maker ("Crema de Día", "Torre de
+# París").
+_PLACE_WORDS = frozenset({"de", "del", "a", "al", "en", "para", "of", "in"})
+# Shorter store slugs are too likely to be a word of any title.
+_MIN_HOUSE_NAME = 3
+# Letters a title may write with an accent ("Día", "París", "Peñalolén").
+_ACCENTED = {"a": "aáàâä", "e": "eéèêë", "i": "iíìîï", "o": "oóòôö", "u": "uúùûü", "n": "nñ"}
+
+
+@lru_cache(maxsize=256)
+def _store_name(retailer: str) -> tuple[list[str], re.Pattern[str] | None]:
+    """The slug's words, and a quick test of whether a raw title may contain them."""
+    name = retailer.replace("_", " ").replace("-", " ").split()
+    if not name or len("".join(name)) < _MIN_HOUSE_NAME:
+        return name, None
+    letters = "".join(
+        f"[{re.escape(_ACCENTED[c])}]" if c in _ACCENTED else re.escape(c) for c in name[0]
+    )
+    return name, re.compile(rf"(?<![^\W_]){letters}(?![^\W_])", re.IGNORECASE)
+
+
+def house_brand(title: str, retailer: str | None) -> str | None:
+    """The store's own name written as words of its listing's title: the store's house brand
+    ("Ravioles DIA 4 Quesos" at Dia, "Lentejas secas Carrefour 340 g" at Carrefour), upper-cased;
+    None when the title does not name its store. `retailer` is the listing's slug
+    (`santa_isabel`). A brand the alias table finds in the title still comes first: the caller
+    consults this only where the title names no known brand."""
+    if not retailer or not isinstance(title, str):
+        return None
+    name, pattern = _store_name(retailer)
+    if pattern is None or pattern.search(title) is None:
+        return None  # the common case, decided without folding the title
+    words = [word for _start, _end, word in word_tokens(fold(title))]
+    size = len(name)
+    for index in range(len(words) - size + 1):
+        if words[index : index + size] == name and (
+            index == 0 or words[index - 1] not in _PLACE_WORDS
+        ):
+            return " ".join(name).upper()
+    return None

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from catalog.domain import units
 from catalog.domain.brands import BrandAliases, BrandMatch, load_brands
+from catalog.domain.brands import house_brand as named_house_brand
 from catalog.domain.taxonomy import OTHER, AttributeValue, Category, Taxonomy, load_taxonomy
 from catalog.domain.units import PhraseIndex
-from schemas.models import Extraction
+from schemas.models import Extraction, RawListing
 
-__all__ = ["ModelParts", "extract", "format_attribute", "normalized_name"]
+__all__ = ["ModelParts", "extract", "extract_listing", "format_attribute", "normalized_name"]
 
 # Confidence weights; they sum to 1 and the result is scaled by _MAX_CONFIDENCE, so a title with
 # category, known brand, model and every required attribute scores 0.97.
@@ -1279,6 +1280,7 @@ def parts(
     brand_hint: str | None = None,
     retailer_attributes: Mapping[str, object] | None = None,
     *,
+    house_brand: str | None = None,
     taxonomy: Taxonomy | None = None,
     brands: BrandAliases | None = None,
 ) -> ModelParts:
@@ -1320,6 +1322,10 @@ def parts(
             brand, brand_known, hit = known or _clean_hint(named), known is not None, None
         if hit is not None:
             brand, brand_known = hit.brand, True
+    if brand is None and house_brand:
+        # The store's own brand, named in its title: as sure as a known one, and no word of the
+        # name is left to be guessed as the maker.
+        brand, brand_known = brands.canonical(house_brand) or house_brand, True
     if brand is None:
         named = _title_brand(title, tokens, taxonomy, brands, folded)
         if named is not None:
@@ -1375,10 +1381,15 @@ def extract(
     retailer_category: str | None = None,
     brand_hint: str | None = None,
     retailer_attributes: Mapping[str, object] | None = None,
+    house_brand: str | None = None,
 ) -> Extraction:
-    """Rules-tier normalization of one listing title; never raises on any text."""
+    """Rules-tier normalization of one listing title; never raises on any text. `house_brand` is
+    the store's own brand when its title names it (`catalog.domain.brands.house_brand`): the
+    brand where the title names no known one."""
     try:
-        result = parts(title, retailer_category, brand_hint, retailer_attributes)
+        result = parts(
+            title, retailer_category, brand_hint, retailer_attributes, house_brand=house_brand
+        )
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
         return Extraction(confidence=0.0)
     taxonomy = load_taxonomy()
@@ -1410,4 +1421,16 @@ def extract(
         attributes=result.attributes,
         confidence=confidence,
         missing_required=missing,
+    )
+
+
+def extract_listing(listing: RawListing) -> Extraction:
+    """`extract` over everything a raw listing says about itself: title, the store's category,
+    brand field and attributes, and the store's house brand when its title names the store."""
+    return extract(
+        listing.name,
+        retailer_category=listing.category,
+        brand_hint=listing.brand,
+        retailer_attributes=listing.attributes,
+        house_brand=named_house_brand(listing.name, listing.retailer),
     )

@@ -1,8 +1,10 @@
 import pytest
 
 from catalog.domain import load_brands, load_taxonomy
-from catalog.domain.brands import BrandAliases, BrandsError
+from catalog.domain.brands import BrandAliases, BrandsError, house_brand
+from catalog.domain.extractor import extract_listing
 from catalog.domain.taxonomy import Taxonomy, TaxonomyError
+from schemas.models import RawListing
 
 
 def test_taxonomy_loads_with_version_and_enough_leaf_categories() -> None:
@@ -222,3 +224,33 @@ def test_brands_reject_conflicting_alias() -> None:
     }
     with pytest.raises(BrandsError):
         BrandAliases.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("title", "retailer", "expected"),
+    [
+        ("Ravioles DIA 4 Quesos 500 Gr.", "dia", "DIA"),
+        ("Galletitas Pepas Día Batata 500 Gr", "dia", "DIA"),
+        ("Lentejas secas remojadas Carrefour 340 g.", "carrefour", "CARREFOUR"),
+        ("Leche Entera Santa Isabel 1 L", "santa_isabel", "SANTA ISABEL"),
+        # A place or a time, not a maker; a word that only contains the name; a short slug.
+        ("Crema de Día Hidratante 50 ml", "dia", None),
+        ("Pan Diario Integral 500 g", "dia", None),
+        ("Ravioles DIA 4 Quesos 500 Gr.", "jumbo", None),
+        ("Mouse Buy Now", "bu", None),
+    ],
+)
+def test_house_brand(title: str, retailer: str, expected: str | None) -> None:
+    assert house_brand(title, retailer) == expected
+
+
+def test_a_house_brand_is_the_brand_only_where_no_known_brand_is_named() -> None:
+    def brand(title: str, retailer: str) -> str | None:
+        listing = RawListing(retailer=retailer, sku="1", name=title, price=1990)
+        return extract_listing(listing).brand
+
+    # Before, a product word was read as the maker, or a fruit by weight declared unbranded.
+    assert brand("Capelletis DIA Carne 500 Gr.", "dia") == "DIA"
+    assert brand("Duraznos en Trozos DIA 820 Gr.", "dia") == "DIA"
+    assert brand("Capelletis DIA Carne 500 Gr.", "jumbo") != "DIA"
+    assert brand("Crema Facial Nivea Dia 50 ml", "dia") == "NIVEA"
