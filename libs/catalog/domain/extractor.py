@@ -387,6 +387,16 @@ def _category_attributes(category: Category, folded: str, title: str) -> dict[st
             if small <= 64:
                 found["ram_gb"] = small
                 plain = [v for v in plain if v != small]
+        if category.id in ("notebooks", "desktops") and "ram_gb" not in found and plain:
+            # "RTX 3050 8GB 512GB": a computer's title states its RAM, its video memory seldom;
+            # the one small size after the graphics chip, unmarked, is the RAM.
+            after_chip = [
+                v
+                for _s, end, v, role in gb
+                if role == "vram" and v <= 64 and not units.marked_video_memory(folded, end)
+            ]
+            if len(after_chip) == 1 and after_chip[0] < max(plain):
+                found["ram_gb"] = after_chip[0]
         if (
             category.id in ("notebooks", "desktops")
             and plain

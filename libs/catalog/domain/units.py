@@ -25,6 +25,7 @@ __all__ = [
     "fold",
     "gb_tokens",
     "gpu_span",
+    "marked_video_memory",
     "parse_abv",
     "parse_battery_mah",
     "parse_capacity_kg",
@@ -201,6 +202,12 @@ def _gb_candidates(folded: str) -> list[tuple[int, int, int, str]]:
         if 1 <= ram <= 64:
             found.append((match.start(1), match.end(1), ram, "ram"))
     return found
+
+
+def marked_video_memory(folded: str, end: int) -> bool:
+    """The size token ending at `end` of folded text says it is video memory (`8GB GDDR6`,
+    `12 GB VRAM`), rather than only following a graphics chip."""
+    return _VRAM_AFTER.match(folded[end : end + 24]) is not None
 
 
 def parse_storage_gb(text: str) -> int | None:

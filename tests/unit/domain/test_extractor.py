@@ -594,3 +594,19 @@ def test_what_nothing_places_keeps_its_stated_colour_and_count() -> None:
     assert felt.attributes == {"color": "multicolor", "pack_count": 12}
     # Still left to a model: nothing placed it.
     assert choose_tier(0.1, can) != "rules"
+
+
+def test_a_computers_one_size_after_its_graphics_chip_is_its_ram() -> None:
+    nitro = extract("Notebook Gamer Acer Nitro 5 AN515-58-55UX i5-12500H RTX 3050 8GB 512GB")
+    assert (nitro.attributes["ram_gb"], nitro.attributes["storage_gb"]) == (8, 512)
+    # Two small sizes: the chip's memory and then the RAM; a marked one stays video memory.
+    both = extract("Notebook MSI Katana 15 i7-13620H RTX 4060 8GB 16GB 1TB")
+    assert (both.attributes["ram_gb"], both.attributes["storage_gb"]) == (16, 1024)
+    marked = extract("Notebook MSI Katana 15 i7-13620H RTX 4060 8GB GDDR6 1TB")
+    assert "ram_gb" not in marked.attributes and marked.attributes["storage_gb"] == 1024
+
+
+def test_samsungs_numbered_galaxy_books_are_notebooks() -> None:
+    book = extract("Samsung Galaxy Book3 NP750XFG-KB1CL i5-1335U 8GB 512GB")
+    assert book.category == "notebooks" and book.brand == "SAMSUNG"
+    assert extract("Samsung Galaxy A54 5G 128GB Negro").category == "smartphones"
