@@ -383,11 +383,16 @@ def review_answer(
     category = taxonomy.get(category_id)
     rules = routed.rules
     # Where the model is silent, what the rules read (from the title, and from the retailer's
-    # brand field and spec table, which the prompts do not carry) fills the gap. A store's own
-    # brand named in its title is no guess: the prompts do not say which store sells the product,
-    # so a model reads another word of the title as the maker.
+    # brand field and spec table, which the prompts do not carry) fills the gap. A brand the
+    # store states is no guess and comes first: its brand field, which the prompts do not carry
+    # (a title without its brand leaves a model only the line's name, "Tablet Pad X9"), and its
+    # own brand named in its title, which a model cannot tell from a maker's name.
     house = house_brand(routed.listing.name, routed.listing.retailer)
-    if house is not None and rules.brand == canonical_brand(house, brands):
+    stated = bool(routed.listing.brand and routed.listing.brand.strip())
+    if rules.brand and (
+        (stated and not brands.is_unbranded(rules.brand))
+        or (house is not None and rules.brand == canonical_brand(house, brands))
+    ):
         brand: str | None = rules.brand
     else:
         brand = canonical_brand(answer.brand, brands) or rules.brand

@@ -587,6 +587,18 @@ def _runs(tokens: list[_Token], *, join_del: bool = False) -> list[tuple[int, in
     return runs
 
 
+_PART_NUMBER_LENGTH = 6
+
+
+def _is_part_number(word: str) -> bool:
+    """A manufacturer's part number: letters and digits, long ("rmp736fjll", "wt13bpb")."""
+    return (
+        len(word) >= _PART_NUMBER_LENGTH
+        and any(c.isdigit() for c in word)
+        and any(c.isalpha() for c in word)
+    )
+
+
 def _named_model_candidates(tokens: list[_Token], numbered_names: bool) -> list[_Candidate]:
     """Brands in titles whose model is a name ("Cloud II", "Polo Blue"): a lone name is the
     model, so only a name set apart from another one counts."""
@@ -614,6 +626,24 @@ def _named_model_candidates(tokens: list[_Token], numbered_names: bool) -> list[
             else:
                 # "Parlante Ultimate Ears Wonderboom 4": the brand, then the model's name.
                 out.append(_Candidate(run_start, run_end - 1, 2))
+    if not out and not numbered_names and len(runs) == 1:
+        start, end = runs[0]
+        before = tokens[start - 1] if start > 0 else None
+        after = tokens[end] if end < len(tokens) else None
+        if (
+            end - start == 1
+            and before is not None
+            and before.kind != _FUNCTION
+            and before.word not in _PREPOSITIONS
+            and after is not None
+            and _is_part_number(after.word)
+        ):
+            # "Refrigerador No Frost 324 Lts Mabe RMP736FJLL": every other word a product noun,
+            # a description, a size or a colour, and the one name left stands before a part
+            # number: the maker's. Before a short number it names a line ("Tablet Pad X9",
+            # "Refrigerador Advantage 6500"), after "para" a case's device; a perfume's or a
+            # wine's lone name is its own ("Perfume Polo Blue Edt 125ml").
+            out.append(_Candidate(start, end, 1))
     return out
 
 

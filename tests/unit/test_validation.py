@@ -595,6 +595,17 @@ def test_a_store_brand_named_in_the_title_outranks_the_models_reading() -> None:
     assert routed_listing.rules.brand == "DIA"
     answer = {"b": "Capelletis", "m": "Carne", "a": {}, "cf": 0.9}
     assert judge(answer, routed_listing).extraction.brand == "DIA"
+    # The store's brand field comes first too: the prompts do not carry it.
+    fielded = Router(Settings()).route(
+        RawListing(
+            retailer="paris",
+            sku="S3",
+            name='Tablet Pad X9 11.5" 128GB Gris',
+            price=199990,
+            brand="Honor",
+        )
+    )
+    assert judge({"b": "Pad", "m": "X9", "a": {}, "cf": 0.9}, fielded).extraction.brand == "HONOR"
     # Elsewhere the title names no store of its own, and the model's reading stands.
     other = Router(Settings()).route(listing.model_copy(update={"retailer": "jumbo"}))
     assert judge(answer, other).extraction.brand == "CAPELLETIS"

@@ -31,6 +31,9 @@ UNKNOWN_BRANDS = [
     ("Perfume Hombre Polo Blue 125 ml Ralph Lauren", "Perfumes Hombre", "RALPH LAUREN"),
     ("PARLANTE BLUETOOTH ALTEC LANSING HYDRAMINI 2 NEGRO", "Audio > Parlantes", "ALTEC LANSING"),
     ("Sal Lobos de Mesa 1 kg", "Despensa", "LOBOS"),  # "sal" is a known product noun
+    # The one name among product words, sizes and colours, before a part number.
+    ("Refrigerador No Frost 324 Lts Zorbax RMP736FJLL", "Refrigeradores", "ZORBAX"),
+    ("Lavadora Carga Frontal Zorbax WT13BPB 13 Kg Blanca", "Lavadoras", "ZORBAX"),
 ]
 # Titles that start with the brand: the rules read it too (a title-leading name).
 TITLE_LEADING = {
