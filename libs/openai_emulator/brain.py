@@ -449,11 +449,22 @@ _GENERIC_WORDS = frozenset(
         "plateado", "plateada", "acero", "inoxidable", "inox", "vidrio", "plastico",
         "version", "modelo", "serie", "series", "generacion", "gen", "nvme", "ssd", "hdd",
         "interno", "externo", "memoria", "dual", "sim", "libre", "liberado", "reacondicionado",
+        # home, furniture and tools: materials and what a piece is made or fitted as
+        "tela", "cuero", "ecocuero", "madera", "metal", "metalico", "metalica", "aluminio",
+        "algodon", "lino", "poliester", "terciopelo", "felpa", "microfibra", "melamina", "mdf",
+        "bambu", "ceramica", "porcelana", "silicona", "goma", "lona", "mimbre", "rattan", "pino",
+        "roble", "nogal", "percal", "hilos", "percutor", "cuerpos", "plazas", "piezas", "puestos",
+        "cajones", "puertas", "quemadores", "velocidades", "esquinero", "ergonomico",
+        "ergonomica", "ortopedico", "ortopedica", "magnetico", "magnetica", "termico", "termica",
+        "hidraulico", "hidraulica", "plegable", "plegables", "lavable", "lavables", "recargable",
+        "recargables", "regulable", "ajustable", "ajustables", "reclinable", "extensible",
+        "desmontable", "impermeable", "antiadherente",
         # people
         "hombre", "mujer", "unisex", "masculino", "femenino", "dama", "caballero",
     }
 )  # fmt: skip
-# Participles and adjectives ("Tostado", "Molida", "Rallado") describe, they do not name.
+# Participles and adjectives ("Tostado", "Molida", "Rallado") describe, they do not name. Not
+# "-ico" / "-ica" nor "-able": makers end so too (Dánica, Verónica, Federico, Los Intocables).
 _ADJECTIVE_ENDINGS = ("ado", "ada", "ados", "adas", "ido", "ida", "idos", "idas")
 _WORD_PATTERN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _ATTRIBUTE_SPANS = (

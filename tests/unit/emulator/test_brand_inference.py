@@ -34,6 +34,10 @@ UNKNOWN_BRANDS = [
     # The one name among product words, sizes and colours, before a part number.
     ("Refrigerador No Frost 324 Lts Zorbax RMP736FJLL", "Refrigeradores", "ZORBAX"),
     ("Lavadora Carga Frontal Zorbax WT13BPB 13 Kg Blanca", "Lavadoras", "ZORBAX"),
+    # Home and tools: counts, materials and descriptions are no makers.
+    ("Colchón 2 Plazas Rosen Ortopédico", "Colchones", "ROSEN"),
+    ("Taladro Percutor Inalámbrico 20V Bauker", "Herramientas", "BAUKER"),
+    ("Juego de Sábanas 2 Plazas Cannon 180 Hilos", "Ropa de Cama", "CANNON"),
 ]
 # Titles that start with the brand: the rules read it too (a title-leading name).
 TITLE_LEADING = {
