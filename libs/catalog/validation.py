@@ -223,7 +223,7 @@ def check_attributes(category: Category, raw: Mapping[str, object]) -> Attribute
     for key, value in raw.items():
         if not isinstance(key, str):
             continue
-        name = category.canonical_key(key)
+        name = category.attribute_for(key, value)
         if name is None:
             notes.append(f"unknown_attribute: {key[:_MAX_SHOWN]}")
             continue

@@ -609,3 +609,12 @@ def test_a_store_brand_named_in_the_title_outranks_the_models_reading() -> None:
     # Elsewhere the title names no store of its own, and the model's reading stands.
     other = Router(Settings()).route(listing.model_copy(update={"retailer": "jumbo"}))
     assert judge(answer, other).extraction.brand == "CAPELLETIS"
+
+
+def test_an_ambiguous_size_key_goes_where_its_unit_says() -> None:
+    tuna = routed("Atún Lomitos en Agua Zorbax 160 g", "Conservas", 2990)
+    verdict = judge({"b": "Zorbax", "m": "Atún Lomitos", "a": {"c": "160g"}, "cf": 0.9}, tuna)
+    assert verdict.extraction.attributes == {"weight_g": 160}
+    juice = routed("Jugo Zorbax Naranja 1.5 L", "Jugos", 2990)
+    verdict = judge({"b": "Zorbax", "m": "Jugo", "a": {"c": "1.5 L"}, "cf": 0.9}, juice)
+    assert verdict.extraction.attributes == {"volume_ml": 1500}

@@ -162,6 +162,13 @@ class Category:
         candidates = self._key_candidates(key)
         return candidates[0] if candidates else None
 
+    def attribute_for(self, key: str, value: object) -> str | None:
+        """The canonical attribute a key and its value name: for an ambiguous key ("capacity",
+        "Contenido"), the first candidate whose unit-aware parser reads the value ("160g" is a
+        weight, not 160 ml), else the key's first candidate (so a bad value is reported)."""
+        candidates = self._key_candidates(key)
+        return self._unit_match(candidates, value) or (candidates[0] if candidates else None)
+
     def _key_candidates(self, key: str) -> list[str]:
         if key in self.attributes:
             return [key]
