@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from catalog import metrics
-from catalog.domain.brands import BrandAliases, load_brands
+from catalog.domain.brands import BrandAliases, brand_spelling, load_brands
 from catalog.domain.units import alias_key
 
 __all__ = [
@@ -66,14 +66,15 @@ class BrandRow:
 
 def canonical_spelling(raw: str | None, brands: BrandAliases | None = None) -> str | None:
     """The registry key of a brand: the packaged canonical name when the alias table knows it
-    (`"apple inc"` -> APPLE), else the upper-cased, space-collapsed text; None when empty."""
+    (`"apple inc"` -> APPLE), else its one spelling (`brand_spelling`: upper case, single
+    spaces, unaccented vowels), as the catalog writes it; None when empty."""
     if raw is None:
         return None
     text = re.sub(r"\s+", " ", str(raw)).strip()
     if not alias_key(text):
         return None
     known = (brands or load_brands()).canonical(text)
-    return (known or text.upper())[:_MAX_BRAND]
+    return known[:_MAX_BRAND] if known else brand_spelling(text)
 
 
 def observations(

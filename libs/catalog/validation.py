@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from catalog.domain.brands import UNBRANDED, BrandAliases, house_brand
+from catalog.domain.brands import UNBRANDED, BrandAliases, brand_spelling, house_brand
 from catalog.domain.extractor import normalized_name
 from catalog.domain.taxonomy import OTHER, AttributeSpec, Category, Taxonomy
 from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
@@ -247,14 +247,15 @@ def check_attributes(category: Category, raw: Mapping[str, object]) -> Attribute
 
 
 def canonical_brand(raw: str | None, brands: BrandAliases) -> str | None:
-    """`"apple inc"` -> APPLE, `"Coca Cola"` -> COCA-COLA; an unknown brand is upper-cased;
-    empty and placeholder brands (`"N/A"`, `"desconocida"`) are None."""
+    """`"apple inc"` -> APPLE, `"Coca Cola"` -> COCA-COLA; an unknown brand is spelled one way
+    (`brand_spelling`: `"Yogurísimo"` -> YOGURISIMO); empty and placeholder brands (`"N/A"`,
+    `"desconocida"`) are None."""
     if raw is None:
         return None
     text = re.sub(r"\s+", " ", str(raw)).strip()
     if not text or alias_key(text) in _PLACEHOLDER_BRANDS or not alias_key(text):
         return None
-    return brands.canonical(text) or text.upper()[:100]
+    return brands.canonical(text) or brand_spelling(text)
 
 
 def _clean_model(raw: str | None) -> str | None:

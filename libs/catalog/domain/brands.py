@@ -25,6 +25,7 @@ __all__ = [
     "BrandAliases",
     "BrandMatch",
     "BrandsError",
+    "brand_spelling",
     "house_brand",
     "load_brands",
 ]
@@ -310,3 +311,17 @@ def house_brand(title: str, retailer: str | None) -> str | None:
         ):
             return " ".join(name).upper()
     return None
+
+
+# Accented vowels a brand outside the alias table is written with or without ("YOGURÍSIMO" /
+# "Yogurisimo", "DAHÍ" / "Dahi"); the Ñ is a letter of its own and stays.
+_UNACCENTED = str.maketrans("ÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÄËÏÖÜ", "AEIOUAEIOUAEIOUAEIOU")
+_MAX_BRAND = 100
+
+
+def brand_spelling(text: str) -> str | None:
+    """The one spelling of a brand outside the alias table: upper case, single spaces, no
+    accents on its vowels, so that two stores' spellings of one maker are one brand in the
+    catalog and in the registry's counts."""
+    spelled = " ".join(text.split()).upper().translate(_UNACCENTED)[:_MAX_BRAND]
+    return spelled or None

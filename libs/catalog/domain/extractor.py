@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from catalog.domain import units
-from catalog.domain.brands import BrandAliases, BrandMatch, load_brands
+from catalog.domain.brands import BrandAliases, BrandMatch, brand_spelling, load_brands
 from catalog.domain.brands import house_brand as named_house_brand
 from catalog.domain.taxonomy import OTHER, AttributeValue, Category, Taxonomy, load_taxonomy
 from catalog.domain.units import PhraseIndex
@@ -1280,8 +1280,7 @@ def _names_no_maker(
 
 
 def _clean_hint(hint: str) -> str | None:
-    text = re.sub(r"\s+", " ", hint).strip().upper()[:100]
-    return text or None
+    return brand_spelling(hint)
 
 
 def parts(

@@ -1,7 +1,7 @@
 import pytest
 
 from catalog.domain import load_brands, load_taxonomy
-from catalog.domain.brands import BrandAliases, BrandsError, house_brand
+from catalog.domain.brands import BrandAliases, BrandsError, brand_spelling, house_brand
 from catalog.domain.extractor import extract_listing
 from catalog.domain.taxonomy import Taxonomy, TaxonomyError
 from schemas.models import RawListing
@@ -254,3 +254,10 @@ def test_a_house_brand_is_the_brand_only_where_no_known_brand_is_named() -> None
     assert brand("Duraznos en Trozos DIA 820 Gr.", "dia") == "DIA"
     assert brand("Capelletis DIA Carne 500 Gr.", "jumbo") != "DIA"
     assert brand("Crema Facial Nivea Dia 50 ml", "dia") == "NIVEA"
+
+
+def test_a_brand_outside_the_table_has_one_spelling() -> None:
+    assert brand_spelling("Yogurísimo") == brand_spelling("YOGURISIMO") == "YOGURISIMO"
+    assert brand_spelling("  la   Serenísima ") == "LA SERENISIMA"
+    assert brand_spelling("Peñaflor") == "PEÑAFLOR"  # a letter of its own, not an accent
+    assert brand_spelling("   ") is None

@@ -27,7 +27,7 @@ UNKNOWN_BRANDS = [
     ("Lysoform Desinfectante Original Aerosol 360ml", "Desinfectantes", "LYSOFORM"),
     ("Salsa de Tomate Pomarola Italiana 200 gr", "Aderezos y Salsas", "POMAROLA"),
     ("Jugo en Polvo Zuko Naranja 20 g", "Jugos", "ZUKO"),
-    ("Atún Desmenuzado en Agua San José 170 g", "Conservas", "SAN JOSÉ"),
+    ("Atún Desmenuzado en Agua San José 170 g", "Conservas", "SAN JOSE"),
     ("Perfume Hombre Polo Blue 125 ml Ralph Lauren", "Perfumes Hombre", "RALPH LAUREN"),
     ("PARLANTE BLUETOOTH ALTEC LANSING HYDRAMINI 2 NEGRO", "Audio > Parlantes", "ALTEC LANSING"),
     ("Sal Lobos de Mesa 1 kg", "Despensa", "LOBOS"),  # "sal" is a known product noun
