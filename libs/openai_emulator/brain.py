@@ -399,6 +399,7 @@ _FUNCTION_WORDS = frozenset(
         "lo", "y", "e", "o", "u", "x", "un", "una", "the", "and", "for", "with", "of", "by",
     }
 )  # fmt: skip
+_ARTICLES = frozenset({"la", "el", "los", "las"})
 _PREPOSITIONS = frozenset({"de", "del", "con", "sin", "en", "para", "por", "a", "al", "of"})
 # Words that open a name and are not one alone ("Dr. Lemon con Vodka", "San Huberto de ...").
 _TITLES = frozenset(
@@ -729,7 +730,14 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
     # In a grocery title the maker comes before the variety ("Jabón Líquido Ala Camellito
     # Ropa Fina Matic"): of equally likely names, the first.
     best = found[0]
-    return title[tokens[best.start].start : tokens[best.end - 1].end]
+    start = tokens[best.start].start
+    if best.start > 0:
+        before = tokens[best.start - 1]
+        if before.word in _ARTICLES and title[before.start : before.start + 1].isupper():
+            # "Leche La Serenísima Liviana": the maker's own article, written as part of its
+            # name (a lower-case "la" belongs to the sentence).
+            start = before.start
+    return title[start : tokens[best.end - 1].end]
 
 
 @dataclass(frozen=True)

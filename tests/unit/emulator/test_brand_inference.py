@@ -34,6 +34,8 @@ UNKNOWN_BRANDS = [
     # The one name among product words, sizes and colours, before a part number.
     ("Refrigerador No Frost 324 Lts Zorbax RMP736FJLL", "Refrigeradores", "ZORBAX"),
     ("Lavadora Carga Frontal Zorbax WT13BPB 13 Kg Blanca", "Lavadoras", "ZORBAX"),
+    # A maker's own article, capitalised as part of its name.
+    ("Leche Entera La Zorbaxa Botella 1 L", "Leches", "LA ZORBAXA"),
     # Home and tools: counts, materials and descriptions are no makers.
     ("Colchón 2 Plazas Rosen Ortopédico", "Colchones", "ROSEN"),
     ("Taladro Percutor Inalámbrico 20V Bauker", "Herramientas", "BAUKER"),
