@@ -437,6 +437,10 @@ _GENERIC_WORDS = frozenset(
         # wine
         "vino", "reserva", "reservado", "gran", "cabernet", "sauvignon", "merlot", "carmenere",
         "syrah", "chardonnay", "malbec", "pinot", "noir", "blanc", "tinto", "brut", "cosecha",
+        # beer styles, and what a chocolate is made of
+        "cerveza", "artesanal", "ale", "lager", "ipa", "stout", "porter", "pilsner", "pilsen",
+        "ambar", "amber", "rubia", "negra", "roja", "pale", "weisse", "bock", "cacao", "amargo",
+        "amarga", "semiamargo", "long", "neck",
         # origin
         "chileno", "chilena", "italiano", "italiana", "espanol", "espanola", "frances",
         "francesa", "americano", "americana", "mexicano", "mexicana", "argentino", "argentina",
@@ -733,9 +737,15 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
     start = tokens[best.start].start
     if best.start > 0:
         before = tokens[best.start - 1]
-        if before.word in _ARTICLES and title[before.start : before.start + 1].isupper():
+        governed = best.start > 1 and tokens[best.start - 2].word in _PREPOSITIONS
+        if (
+            before.word in _ARTICLES
+            and title[before.start : before.start + 1].isupper()
+            and not governed
+        ):
             # "Leche La Serenísima Liviana": the maker's own article, written as part of its
-            # name (a lower-case "la" belongs to the sentence).
+            # name (a lower-case "la" belongs to the sentence, and so does one after a
+            # preposition: "Jabón Líquido Para La Ropa Zorro").
             start = before.start
     return title[start : tokens[best.end - 1].end]
 
