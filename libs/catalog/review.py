@@ -195,11 +195,13 @@ def build_correction(
     merged: dict[str, object] = {}
     if found is not None:
         for key, value in best.attributes.items():
-            canonical = found.canonical_key(key)
+            canonical = found.attribute_for(key, value)
             if canonical is not None:
                 merged[canonical] = value
     for key, raw in given.items():
-        canonical = (found.canonical_key(key) if found else None) or key
+        # The attribute the given value names ("capacity: 250g" replaces the weight), as
+        # validation maps it.
+        canonical = (found.attribute_for(key, raw) if found else None) or key
         merged.pop(canonical, None)
         if raw is not None:
             merged[key] = raw

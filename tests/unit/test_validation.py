@@ -618,3 +618,15 @@ def test_an_ambiguous_size_key_goes_where_its_unit_says() -> None:
     juice = routed("Jugo Zorbax Naranja 1.5 L", "Jugos", 2990)
     verdict = judge({"b": "Zorbax", "m": "Jugo", "a": {"c": "1.5 L"}, "cf": 0.9}, juice)
     assert verdict.extraction.attributes == {"volume_ml": 1500}
+
+
+def test_a_corrected_size_replaces_the_attribute_its_unit_names() -> None:
+    tuna = Extraction(
+        brand="ZORBAX",
+        model="Atún Lomitos",
+        category="groceries",
+        attributes={"weight_g": 160},
+        confidence=0.3,
+    )
+    verdict = build_correction(review_row(tuna), Correction(attributes={"capacity": "170g"}))
+    assert verdict.extraction.attributes == {"weight_g": 170}

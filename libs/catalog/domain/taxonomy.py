@@ -157,11 +157,6 @@ class Category:
         thresholds and TTLs of its own."""
         return not self.coarse
 
-    def canonical_key(self, key: str) -> str | None:
-        """Map a retailer's or model's attribute key to this category's canonical name."""
-        candidates = self._key_candidates(key)
-        return candidates[0] if candidates else None
-
     def attribute_for(self, key: str, value: object) -> str | None:
         """The canonical attribute a key and its value name: for an ambiguous key ("capacity",
         "Contenido"), the first candidate whose unit-aware parser reads the value ("160g" is a
