@@ -433,10 +433,20 @@ _GENERIC_WORDS = frozenset(
         "bebes", "nino", "ninos", "adulto", "adultos", "infantil", "multiuso", "multiusos",
         "antibacterial", "desinfectante", "concentrado", "concentrada", "liquido", "liquida",
         "polvo", "polvos", "crema", "gel", "espeso", "espesa", "hoja", "hojas", "rollos",
-        "toallitas", "grado", "virgen",
+        "toallitas", "grado", "virgen", "crocante", "crocantes", "instantaneo", "instantanea",
+        "multicereal", "multicereales", "parboil", "asiatico", "asiatica", "selec", "seleccion",
+        "girasol", "oliva", "saborizador", "capsulas", "caps", "barras", "bolsas", "sobres",
+        "saquitos", "bocaditos",
+        # milk and dairy, and the abbreviations stores write them with
+        "uat", "uht", "des", "desc", "entera", "entero", "parcialmente", "liviana", "liviano",
+        "ddl", "fet", "sob", "bot", "pet", "brick", "choc", "vitamina", "vitaminas", "hierro",
+        "calcio", "efecto",
         # wine
         "vino", "reserva", "reservado", "gran", "cabernet", "sauvignon", "merlot", "carmenere",
         "syrah", "chardonnay", "malbec", "pinot", "noir", "blanc", "tinto", "brut", "cosecha",
+        "tardia", "tardio", "dulce", "blend", "varietal", "bivarietal", "borgona", "espumante",
+        "espumoso", "rose", "moscato", "moscatel", "torrontes", "bonarda", "tempranillo", "franc",
+        "semillon", "riesling", "sangiovese", "verdot", "viognier", "carignan",
         # beer styles, and what a chocolate is made of
         "cerveza", "artesanal", "ale", "lager", "ipa", "stout", "porter", "pilsner", "pilsen",
         "ambar", "amber", "rubia", "negra", "roja", "pale", "weisse", "bock", "cacao", "amargo",
@@ -464,10 +474,18 @@ _GENERIC_WORDS = frozenset(
         "hidraulico", "hidraulica", "plegable", "plegables", "lavable", "lavables", "recargable",
         "recargables", "regulable", "ajustable", "ajustables", "reclinable", "extensible",
         "desmontable", "impermeable", "antiadherente",
+        # personal care and cleaning: what a product does and where it goes
+        "tocador", "hidratacion", "humectacion", "relajacion", "nutricion", "reparacion",
+        "frescura", "vitalidad", "brillo", "blanqueador", "blanqueadora", "anticaspa",
+        "antifrizz", "keratina", "rizos", "ondas", "liso", "lisos", "detox", "ropa", "espuma",
+        "esencia", "difusor", "quitamanchas", "intimo", "intima", "exfoliante", "humectante",
+        "hidratante", "antitranspirante",
         # people
         "hombre", "mujer", "unisex", "masculino", "femenino", "dama", "caballero",
     }
 )  # fmt: skip
+# Descriptions written in more than one word, each of which may be a name alone.
+_GENERIC_PHRASES = ("larga vida", "sin tacc", "hair food", "todo tipo")
 # Participles and adjectives ("Tostado", "Molida", "Rallado") describe, they do not name. Not
 # "-ico" / "-ica" nor "-able": makers end so too (Dánica, Verónica, Federico, Los Intocables).
 _ADJECTIVE_ENDINGS = ("ado", "ada", "ados", "adas", "ido", "ida", "idos", "idas")
@@ -514,7 +532,8 @@ def _covered(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 @lru_cache(maxsize=1)
 def _strip_words() -> PhraseIndex[bool]:
-    """Every category's retailer filler words ("smart tv", "gamer", "tester")."""
+    """Every category's retailer filler words ("smart tv", "gamer", "tester") and the
+    descriptions written in several words ("larga vida")."""
     from catalog.domain.taxonomy import load_taxonomy
     from catalog.domain.units import PhraseIndex
 
@@ -522,6 +541,8 @@ def _strip_words() -> PhraseIndex[bool]:
     for category in load_taxonomy().leaves():
         for word in category.strip_words:
             index.add(word, True)
+    for phrase in _GENERIC_PHRASES:
+        index.add(phrase, True)
     return index
 
 

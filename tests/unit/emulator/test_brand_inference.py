@@ -164,6 +164,30 @@ def test_the_guess_reads_titles_without_the_alias_table(title: str, brand: str) 
     assert brain.guess_brand(title, None, category) == brand
 
 
+@pytest.mark.parametrize(
+    ("title", "brand"),
+    [
+        # A milk's kind, written out or abbreviated as stores do, is no maker.
+        ("Leche Larga Vida La Serenísima Clásica 1 L", "La Serenísima"),
+        ("Leche Uat Nutrilon 1 200 Ml", "Nutrilon"),
+        ("Leche Parcialmente Descremada Manfrey 1 Lt Uat", "Manfrey"),
+        ("Postre Danette Ddl 95 G", "Danette"),
+        # Nor a wine's grape, style or sweetness.
+        ("Vino Tinto Bivarietal Viñas De Balbo 1.25lt", "Viñas"),
+        ("Vino Blanco Tardio Dulce Wampa 750 Ml", "Wampa"),
+        ("Vino Tinto Selección Toro Clásico 750 Ml.", "Toro"),
+        # Nor what a soap or a shampoo does, nor where it goes.
+        ("Jabon Tocador Plusbelle Humectación 120g", "Plusbelle"),
+        ("Shampoo Tresemme Brillo Lamelar 250ml", "Tresemme"),
+        ("Suavizante para la Ropa Vivere 900 Ml.", "Vivere"),
+        ("Crema Dental Blanqueadora Paradontax 116gr", "Paradontax"),
+    ],
+)
+def test_descriptions_beside_the_maker_are_not_part_of_its_name(title: str, brand: str) -> None:
+    category = extract(title).category
+    assert brain.guess_brand(title, None, category) == brand
+
+
 def test_of_equally_likely_names_in_a_grocery_title_the_first_is_the_maker() -> None:
     # Two names in equally likely places: the maker usually comes first in a grocery title
     # (a listing with a name is not sent to review for want of certainty about it).
