@@ -473,10 +473,15 @@ def parse_weight_g(text: str) -> int | None:
         return None
 
 
+# A number followed by a unit is a size, not a count ("x 350 grs", "Pack de 500 ml").
+_NOT_A_SIZE = (
+    r"(?!\s*(?:l|lts?|litros?|ml|cc|cm3|kgs?|kilos?|g|grs?|grms?|gramos?|oz|lbs?|mg|cm|mm|mts?"
+    r"|metros?)(?![a-z0-9]))"
+)
 _PACK_PATTERNS = (
     re.compile(
         r"\b(?:pack|paquete|caja|display|bandeja|set)\s*(?:de\s*|x\s*)?(\d{1,3})(?![a-z0-9.,])"
-        r"(?!\s*(?:l|lts?|litros?|ml|cc|kgs?|kilos?|g|grs?|gramos?)(?![a-z0-9]))"
+        + _NOT_A_SIZE
     ),
     # "6 x 350 ml": a count of sized units; "8.5 x 11" and "6 x 9" are dimensions.
     re.compile(
@@ -484,7 +489,7 @@ _PACK_PATTERNS = (
         r"(?:ml|cc|cm3|l|lts?|litros?|g|grs?|gramos?|kgs?|kilos?|oz|un|und|u)(?![a-z0-9])"
     ),
     # "350 ml x6", "Pack x 6"; not the second side of "8.5 x 11".
-    re.compile(r"(?<![a-z0-9])(?<![0-9]\s)x\s*(\d{1,3})(?![a-z0-9.,])"),
+    re.compile(r"(?<![a-z0-9])(?<![0-9]\s)x\s*(\d{1,3})(?![a-z0-9.,])" + _NOT_A_SIZE),
     re.compile(
         _LEFT + r"(\d{1,3})\s*(?:un|uni|und|unid|unids|unidad|unidades|ud|uds|u|rollos?|latas"
         r"|botellas)(?:\.|(?![a-z0-9]))"

@@ -587,11 +587,15 @@ def test_sizes_english_suppliers_write() -> None:
     assert tape.category == "books_office" and tape.attributes.get("color") == "transparent"
 
 
-def test_what_nothing_places_keeps_its_stated_colour_and_count() -> None:
+def test_what_nothing_places_keeps_its_stated_colour_count_and_size() -> None:
     can = extract("Rubbermaid FG917188BL 45-gal Outdoor Decorative Trash Can - Plastic, Black")
     assert can.category == "other" and can.attributes == {"color": "black"}
     felt = extract("Felt Sheet Pack, Rectangular, 9 x 12, Assorted Colors, 12/Pack")
     assert felt.attributes == {"color": "multicolor", "pack_count": 12}
+    # A size tells one bottle from another, whatever placed it.
+    wine = extract("Norton Cosecha Tardia Rosado 750 Ml")
+    assert wine.category == "other" and wine.attributes.get("volume_ml") == 750
+    assert extract("Norton Cosecha Tardia Dulce 500 g").attributes.get("weight_g") == 500
     # Still left to a model: nothing placed it.
     assert choose_tier(0.1, can) != "rules"
 

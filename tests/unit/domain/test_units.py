@@ -365,6 +365,15 @@ def test_a_box_of_one_litre_is_not_a_pack() -> None:
     assert units.parse_pack_count("caja 12 un") == 12
 
 
+def test_a_size_after_x_is_not_a_count() -> None:
+    # "X 350 Grs" is how a store writes the net weight, not 350 units.
+    assert units.parse_pack_count("Maní Tostado Sin Sal X 350 Grs") is None
+    assert units.parse_pack_count("Chocolate Con Leche X 80 Gr.") is None
+    assert units.parse_pack_count("Yogur X 4 Un 120 g") == 4
+    assert units.parse_pack_count("Jabón x3 125 g") == 3
+    assert units.parse_pack_count("Huevos x 12") == 12
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
