@@ -112,6 +112,8 @@ _NUM = r"(\d+(?:[.,]\d+)?)"
 # A number must not be glued to a preceding letter or digit ("qn55" is a model code, not 55),
 # except the "x" of a multipack ("6x350ml": 6 units of 350 ml).
 _LEFT = r"(?:(?<![a-z0-9.,])|(?<=\dx))"
+# A unit ends its word, or a multipack's "x" follows it ("500mlx1", "125gx3").
+_RIGHT = r"(?:(?![a-z0-9])|(?=x\d))"
 
 
 def _search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -406,11 +408,14 @@ def parse_refresh_hz(text: str) -> int | None:
 
 # ---------------------------------------------------------------- volume, weight, packs
 
+_VOLUME_NUMBER = _NUM.replace(r"(\d+", r"(\d+(?:\.\d{3})*")
 _VOLUME = re.compile(
-    _LEFT
-    + _NUM.replace(r"(\d+", r"(\d+(?:\.\d{3})*")
-    + r"\s*(ml|mls|cc|cm3|c\.c\.|lts?\.?|litros?|ltrs?|l)(?![a-z0-9])"
+    _LEFT + _VOLUME_NUMBER + r"\s*(ml|mls|cc|cm3|c\.c\.|lts?\.?|litros?|ltrs?|l)" + _RIGHT
 )
+# A net content as stores write it, glued to its "x" ("X500g", "X1kg", "x500cc"); not a bare
+# "l", which is how TV models end ("X77L").
+_NET = r"(?<![a-z0-9])x"
+_NET_VOLUME = re.compile(_NET + _VOLUME_NUMBER + r"\s*(ml|mls|cc|cm3|lts?|litros?)" + _RIGHT)
 _FL_OZ = re.compile(_LEFT + _NUM + r"\s*(?:fl\.?\s*oz|oz\.?\s*fl)\b")
 
 
@@ -418,7 +423,7 @@ def parse_volume_ml(text: str) -> int | None:
     """Volume in ml: `100 ml`, `2L` -> 2000, `1,5 lt` -> 1500, `355cc`, `3.4 fl oz` -> 101."""
     try:
         folded = fold(text)
-        match = _VOLUME.search(folded)
+        match = _VOLUME.search(folded) or _NET_VOLUME.search(folded)
         if match is not None:
             value = parse_number(match.group(1))
             if value is None:
@@ -436,10 +441,10 @@ def parse_volume_ml(text: str) -> int | None:
         return None
 
 
-_WEIGHT = re.compile(
-    _LEFT + r"(\d+(?:\.\d{3})*(?:[.,]\d+)?)\s*"
-    r"(kgs?\.?|kilos?|kilogramos?|grs?\.?|gramos?|grms?|g)(?![a-z0-9])"
-)
+_WEIGHT_NUMBER = r"(\d+(?:\.\d{3})*(?:[.,]\d+)?)"
+_WEIGHT_UNIT = r"(kgs?\.?|kilos?|kilogramos?|grs?\.?|gramos?|grms?|g)" + _RIGHT
+_WEIGHT = re.compile(_LEFT + _WEIGHT_NUMBER + r"\s*" + _WEIGHT_UNIT)
+_NET_WEIGHT = re.compile(_NET + _WEIGHT_NUMBER + r"\s*" + _WEIGHT_UNIT)
 
 
 # Ounces and pounds of weight (`8 oz`, `12 Ounce`, `2 lb`), never fluid ounces.
@@ -456,7 +461,7 @@ def parse_weight_g(text: str) -> int | None:
     weight is written, `8 oz` -> 227, `12 Ounce` -> 340, `2 lb` -> 907."""
     try:
         folded = fold(text)
-        match = _WEIGHT.search(folded)
+        match = _WEIGHT.search(folded) or _NET_WEIGHT.search(folded)
         if match is None:
             imperial = _IMPERIAL_WEIGHT.search(folded)
             if imperial is None or re.search(r"\bfl\.?\s*oz\b|\bfluid\b", folded):
@@ -492,7 +497,7 @@ _PACK_PATTERNS = (
     re.compile(r"(?<![a-z0-9])(?<![0-9]\s)x\s*(\d{1,3})(?![a-z0-9.,])" + _NOT_A_SIZE),
     re.compile(
         _LEFT + r"(\d{1,3})\s*(?:un|uni|und|unid|unids|unidad|unidades|ud|uds|u|rollos?|latas"
-        r"|botellas)(?:\.|(?![a-z0-9]))"
+        r"|botellas|sobres|saquitos|saq|sq|caps|capsulas|bolsitas)(?:\.|(?![a-z0-9]))"
     ),
     re.compile(_LEFT + r"(\d{1,3})\s*-?\s*pack\b"),
     re.compile(r"\b(?:pack|set|box|case|bag)\s+of\s+(\d{1,3})(?![a-z0-9.,])"),
@@ -1148,7 +1153,7 @@ _UNIT_ANY = re.compile(
     r"|litros?"
     r"|\"|''|”|″|pulgadas?|pulg|inch(?:es)?|in|hz|ghz|mhz|mah|mp|mpx|w|watts?|mm|cm|mts?|metros?"
     r"|un|uni|und|unid|unidades|ud|uds|u|rollos?|hojas|fl\.?\s*oz|oz|°|%|grados|v|k|p|tbw|rpm|btu)"
-    r"(?:\.|(?![a-z0-9]))"
+    r"(?:\.|(?![a-z0-9])|(?=x\d))"
 )
 _PACK_SPANS = (
     re.compile(r"\b(?:pack|paquete|display|six\s*pack)\s*(?:de\s*|x\s*)?\d{1,3}(?![a-z0-9])"),
@@ -1158,10 +1163,19 @@ _PACK_SPANS = (
 )
 
 
+# A net content glued to its "x" ("X500g"), as `_NET_WEIGHT` and `_NET_VOLUME` read it.
+_NET_ANY = re.compile(
+    _NET
+    + r"\d+(?:[.,]\d+)*\s*(?:g|gr|grs|gramos?|kgs?|kilos?|ml|mls|cc|cm3|lts?|ltrs?|litros?)"
+    + _RIGHT
+)
+
+
 def unit_spans(folded: str, *, packs: bool = True) -> list[tuple[int, int]]:
-    """Spans of every number-with-unit token (`256GB`, `2L`, `55"`, `8+`) and, with `packs`, of
-    pack sizes (`pack 6`, `6 x`, `x6`)."""
+    """Spans of every number-with-unit token (`256GB`, `2L`, `55"`, `8+`, `X500g`) and, with
+    `packs`, of pack sizes (`pack 6`, `6 x`, `x6`)."""
     spans = [m.span() for m in _UNIT_ANY.finditer(folded)]
+    spans.extend(m.span() for m in _NET_ANY.finditer(folded))
     for pattern in _PACK_SPANS if packs else _PACK_SPANS[-1:]:
         spans.extend(m.span() for m in pattern.finditer(folded))
     return spans

@@ -365,6 +365,26 @@ def test_a_box_of_one_litre_is_not_a_pack() -> None:
     assert units.parse_pack_count("caja 12 un") == 12
 
 
+def test_a_net_content_glued_to_its_x_is_read() -> None:
+    # How some stores write every size: "Fideos ... X500g", "Arroz ... X1kg".
+    assert units.parse_weight_g("Fideos Lucchetti Tirabuz N34 Huev X500g") == 500
+    assert units.parse_weight_g("Arroz Doble Carolina Molinos Ala X1kg") == 1000
+    assert units.parse_volume_ml("Aceite De Oliva Cocinero Puro X500cc") == 500
+    assert units.parse_volume_ml("Gaseosa Pomelo Botella 500mlx1") == 500
+    assert units.parse_weight_g("Jabón Tocador 125gx3") == 125
+    # A TV model ending in L is no litre; a code's digits after a letter are no size.
+    assert units.parse_volume_ml("Smart TV Sony Bravia KD X77L") is None
+    assert units.parse_weight_g("Monitor QN55G") is None
+    folded = units.fold("Fideos Tirabuzón X500g")
+    assert any(folded[s:e] == "x500g" for s, e in units.unit_spans(folded))
+
+
+def test_sachets_and_capsules_are_counted() -> None:
+    assert units.parse_pack_count("Café La Virginia En Saquitos 20saq") == 20
+    assert units.parse_pack_count("Cafe Instantaneo Clasico 36 Sobres") == 36
+    assert units.parse_pack_count("Café En Capsulas Brasil 10caps 52g") == 10
+
+
 def test_a_size_after_x_is_not_a_count() -> None:
     # "X 350 Grs" is how a store writes the net weight, not 350 units.
     assert units.parse_pack_count("Maní Tostado Sin Sal X 350 Grs") is None
