@@ -596,6 +596,9 @@ def test_what_nothing_places_keeps_its_stated_colour_count_and_size() -> None:
     wine = extract("Norton Cosecha Tardia Rosado 750 Ml")
     assert wine.category == "other" and wine.attributes.get("volume_ml") == 750
     assert extract("Norton Cosecha Tardia Dulce 500 g").attributes.get("weight_g") == 500
+    # So does what a department or an aisle without a typed schema places.
+    formula = extract("Leche Infantil La Serenisima Baby 1 200ml")
+    assert formula.category == "baby_kids" and formula.attributes == {"volume_ml": 200}
     # Still left to a model: nothing placed it.
     assert choose_tier(0.1, can) != "rules"
 
