@@ -594,6 +594,7 @@ def _title_tokens(title: str, label: str) -> list[_Token]:
             or generic(word)
             or word in label_words
             or (len(word) >= 6 and word.endswith(_ADJECTIVE_ENDINGS))
+            or len(word) == 1  # "Vitamina D", "D.O.C": a letter names no maker
             or not (shouting or original[:1].isupper())
         ):
             kind = _OTHER

@@ -181,6 +181,8 @@ def test_the_guess_reads_titles_without_the_alias_table(title: str, brand: str) 
         ("Shampoo Tresemme Brillo Lamelar 250ml", "Tresemme"),
         ("Suavizante para la Ropa Vivere 900 Ml.", "Vivere"),
         ("Crema Dental Blanqueadora Paradontax 116gr", "Paradontax"),
+        # Nor a letter: a vitamin's, an appellation's.
+        ("Aceite Girasol Vitamina D Cocinero 900 Ml.", "Cocinero"),
     ],
 )
 def test_descriptions_beside_the_maker_are_not_part_of_its_name(title: str, brand: str) -> None:
