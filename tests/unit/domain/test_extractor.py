@@ -617,3 +617,22 @@ def test_samsungs_numbered_galaxy_books_are_notebooks() -> None:
     book = extract("Samsung Galaxy Book3 NP750XFG-KB1CL i5-1335U 8GB 512GB")
     assert book.category == "notebooks" and book.brand == "SAMSUNG"
     assert extract("Samsung Galaxy A54 5G 128GB Negro").category == "smartphones"
+
+
+@pytest.mark.parametrize(
+    ("title", "category"),
+    [
+        # Seeds one eats are pantry goods; seeds one sows, the garden's.
+        ("Semillas de sésamo Genser 150 g.", "groceries"),
+        ("Semillas Chia Genser 150 Gr", "groceries"),
+        ("Semillas Lechuga Grand Rapids La Germinadora 3gr", "garden"),
+        ("Aceto Balsamico Espeso Favinco 250 Ml", "groceries"),
+        ("Romero Alicante 15 Gr", "groceries"),
+        ("Kani Kama Sea Leg 250 Gr.", "meat"),
+        ("Langostino Entero Cocido Por Kg", "meat"),
+        ("Pepas Membrillo 9 De Oro 140 Gr", "snacks"),
+        ("Acondicionadores Echo Botella 800 Ml", "personal_care"),
+    ],
+)
+def test_spanish_grocery_words_place_their_aisle(title: str, category: str) -> None:
+    assert extract(title).category == category
