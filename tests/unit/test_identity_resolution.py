@@ -546,6 +546,28 @@ async def test_two_stores_spellings_become_one_master_and_capacities_never_merge
     assert masters[3] not in (masters[0], None)
 
 
+async def test_a_master_with_an_offer_stating_another_identity_is_refused() -> None:
+    # The master holds a 256 GB offer and one that states no capacity; a 512 GB listing would
+    # match the second and join a product it is known not to be.
+    resolver = load_resolver()
+    catalog = InMemoryCatalog()
+    stated = _facts("Samsung Galaxy S24 256GB Negro SM-S921B", retailer="falabella")
+    vague = _facts("Samsung Galaxy S24 Negro SM-S921B", retailer="paris")
+    catalog.record("falabella:1", stated, "m1")
+    catalog.record("paris:1", vague, "m1")
+    listing = _facts("Samsung Galaxy S24 512GB Negro SM-S921B", retailer="ripley")
+    assert resolver.score(listing, Candidate("m1", vague, frozenset({"paris"}))) > 0.5
+    ranked = resolver.rank(listing, list(await catalog.candidates(listing, 20)))
+    assert [(c.master_id, s) for c, s in ranked] == [("m1", 0.0)]
+    decision = await resolver.resolve(catalog, "ripley:1", listing, matcher_judge(resolver.matcher))
+    assert decision.master_id != "m1"
+    # Without the conflicting offer the same master is its product.
+    alone = InMemoryCatalog()
+    alone.record("paris:1", vague, "m1")
+    decision = await resolver.resolve(alone, "ripley:1", listing, matcher_judge(resolver.matcher))
+    assert decision.master_id == "m1"
+
+
 async def test_a_part_number_only_title_attaches() -> None:
     full = "HP Chromebook 11A-NA0035NR 11.6 inch MediaTek 4GB 32GB [18J38UA]"
     masters = await _resolve_all(

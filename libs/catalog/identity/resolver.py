@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 
+from catalog.identity.features import identity_conflict
 from catalog.identity.matcher import Matcher, load_matcher
 from catalog.identity.model import Candidate, CandidateSource, Decision, Facts
 
@@ -85,10 +86,22 @@ class Resolver:
         )
 
     def rank(self, facts: Facts, candidates: list[Candidate]) -> list[tuple[Candidate, float]]:
-        """Each master once, with its best-scoring candidate, best first (ties: master id)."""
+        """Each master once, with its best-scoring candidate, best first (ties: master id). A
+        master one of whose offers states another identity than the listing (another model
+        code, size or CPU: `identity_conflict`) scores 0: the listing would join a product it
+        is known not to be, through an offer that says less."""
         best: dict[str, tuple[Candidate, float]] = {}
         scores = self.matcher.scores(facts, [(c.facts, c.retailers or None) for c in candidates])
+        # A conflict scores exactly 0 (`Matcher.score`), which a model's probability never is:
+        # only those are checked again.
+        refused = {
+            c.master_id
+            for c, score in zip(candidates, scores, strict=True)
+            if score == 0.0 and identity_conflict(facts, c.facts)
+        }
         for candidate, score in zip(candidates, scores, strict=True):
+            if candidate.master_id in refused:
+                score = 0.0
             held = best.get(candidate.master_id)
             if held is None or score > held[1]:
                 best[candidate.master_id] = (candidate, score)
