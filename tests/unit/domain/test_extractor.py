@@ -636,3 +636,11 @@ def test_samsungs_numbered_galaxy_books_are_notebooks() -> None:
 )
 def test_spanish_grocery_words_place_their_aisle(title: str, category: str) -> None:
     assert extract(title).category == category
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["HP 240 G9 (6G8K6LA)", "Lenovo V15 G4 IRU (83A1009YCL)", "Lenovo LOQ 15IRH8 (82XV00QRCL)"],
+)
+def test_notebook_lines_titled_by_their_line_alone_are_notebooks(title: str) -> None:
+    assert extract(title).category == "notebooks"
