@@ -252,6 +252,14 @@ SAME_TITLE_ATTACHED = Counter(
     "New listings attached by the same-title lookup, without a candidate search.",
     registry=REGISTRY,
 )
+# Counter: candidate masters a resolution refused because one of their offers states another
+# identity than the listing (another capacity, size or CPU): a chain of vaguer offers that would
+# have joined two products.
+MASTERS_REFUSED = Counter(
+    "catalog_masters_refused_total",
+    "Candidate masters refused: one of their offers states another identity than the listing.",
+    registry=REGISTRY,
+)
 # Histogram: the matcher's probability for the best candidate of each resolution that scored one.
 RESOLUTION_ROUNDS = Histogram(
     "catalog_resolution_rounds",

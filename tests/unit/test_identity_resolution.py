@@ -22,6 +22,7 @@ from catalog.identity.matcher import MODEL_FILE, Matcher, Thresholds, load_match
 from catalog.identity.memory import InMemoryCatalog
 from catalog.identity.model import Candidate, Facts
 from catalog.identity.resolver import Resolver, load_resolver, matcher_judge, new_master_id
+from catalog.metrics import REGISTRY
 from schemas.models import RawListing
 
 # ----------------------------------------------------------------------------- identifiers
@@ -557,8 +558,10 @@ async def test_a_master_with_an_offer_stating_another_identity_is_refused() -> N
     catalog.record("paris:1", vague, "m1")
     listing = _facts("Samsung Galaxy S24 512GB Negro SM-S921B", retailer="ripley")
     assert resolver.score(listing, Candidate("m1", vague, frozenset({"paris"}))) > 0.5
+    before = REGISTRY.get_sample_value("catalog_masters_refused_total") or 0.0
     ranked = resolver.rank(listing, list(await catalog.candidates(listing, 20)))
     assert [(c.master_id, s) for c, s in ranked] == [("m1", 0.0)]
+    assert REGISTRY.get_sample_value("catalog_masters_refused_total") == before + 1
     decision = await resolver.resolve(catalog, "ripley:1", listing, matcher_judge(resolver.matcher))
     assert decision.master_id != "m1"
     # Without the conflicting offer the same master is its product.

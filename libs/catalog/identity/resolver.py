@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 
+from catalog import metrics
 from catalog.identity.features import identity_conflict
 from catalog.identity.matcher import Matcher, load_matcher
 from catalog.identity.model import Candidate, CandidateSource, Decision, Facts
@@ -99,6 +100,8 @@ class Resolver:
             for c, score in zip(candidates, scores, strict=True)
             if score == 0.0 and identity_conflict(facts, c.facts)
         }
+        if refused:
+            metrics.MASTERS_REFUSED.inc(len(refused))
         for candidate, score in zip(candidates, scores, strict=True):
             if candidate.master_id in refused:
                 score = 0.0
