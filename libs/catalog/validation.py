@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from catalog.domain.brands import UNBRANDED, BrandAliases, brand_spelling, house_brand
-from catalog.domain.extractor import normalized_name
+from catalog.domain.extractor import normalized_name, with_part_number
 from catalog.domain.taxonomy import OTHER, AttributeSpec, Category, Taxonomy
 from catalog.domain.units import PhraseIndex, alias_key, fold, word_tokens
 from catalog.llm.answers import ModelAnswer
@@ -349,11 +349,14 @@ def _verdict(
     taxonomy: Taxonomy,
     min_confidence: float,
     min_coverage: float,
+    title: str | None = None,
 ) -> Verdict:
     category = taxonomy.get(category_id)
     if not name and brand and model:
         shown = None if brand == UNBRANDED else brand  # a generic product is named by its model
         name = normalized_name(shown, model, category, attributes)
+    if name and title and category is not None and category.kind == "tech":
+        name = with_part_number(name, title)
     extraction = Extraction(
         brand=brand,
         model=model,
@@ -419,6 +422,7 @@ def review_answer(
         taxonomy=taxonomy,
         min_confidence=min_confidence,
         min_coverage=min_coverage,
+        title=routed.listing.name,
     )
 
 

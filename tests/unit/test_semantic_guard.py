@@ -66,3 +66,18 @@ def test_report_renders_every_row(tmp_path: Path) -> None:
     text = render(rows)
     assert text.count("dev set (CL)") == len(rows) == 14
     assert "taxonomy" in text
+
+
+def test_a_title_naming_its_part_number_agrees_only_with_an_answer_naming_it() -> None:
+    title = "Lenovo IdeaPad Slim 3 15IAN8 (82XB0006CL)"
+    mine = LookupKey("fp", title, "notebooks", "LENOVO", {}, "IdeaPad Slim 3")
+    other = CacheEntry(
+        brand="LENOVO", model="IdeaPad Slim 3", normalized_name="LENOVO IdeaPad Slim 3 82XB0005CL",
+        category="notebooks", attributes={}, confidence=0.9, product_fingerprint="f",
+        prompt_version="v",
+    )  # fmt: skip
+    same = other.model_copy(update={"normalized_name": "LENOVO IdeaPad Slim 3 82XB0006CL"})
+    assert identity_conflict(mine, other, (), part_numbers=True) is not None
+    assert identity_conflict(mine, same, (), part_numbers=True) is None
+    # Outside technology names carry no part number, and the guard does not ask for one.
+    assert identity_conflict(mine, other, ()) is None

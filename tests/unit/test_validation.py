@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from catalog.domain.brands import load_brands
+from catalog.domain.extractor import extract
 from catalog.domain.taxonomy import load_taxonomy
 from catalog.llm.answers import AnswerError, parse_answer
 from catalog.review import (
@@ -630,3 +631,29 @@ def test_a_corrected_size_replaces_the_attribute_its_unit_names() -> None:
     )
     verdict = build_correction(review_row(tuna), Correction(attributes={"capacity": "170g"}))
     assert verdict.extraction.attributes == {"weight_g": 170}
+
+
+def test_a_bracketed_part_number_tells_two_configurations_apart_in_the_name() -> None:
+    # A price-comparison site titles a notebook by its line and part number alone: the name a
+    # model answers without it would read the same for every configuration of the line.
+    names = set()
+    for number in ("82XB0005CL", "82XB0006CL"):
+        listing = RawListing(
+            retailer="solotodo",
+            sku=number,
+            name=f"Lenovo IdeaPad Slim 3 15IAN8 ({number})",
+            price=399990,
+        )
+        answer = {"b": "Lenovo", "m": "IdeaPad Slim 3", "a": {}, "cf": 0.9}
+        name = judge(answer, Router(Settings()).route(listing)).extraction.normalized_name
+        assert name is not None and name.endswith(number)
+        names.add(name)
+    assert len(names) == 2
+    # Written in the name already, or in a grocery title, it is not added.
+    named = RawListing(retailer="a", sku="1", name="HP 240 G9 (6G8K6LA)", price=349990)
+    answer = {"b": "HP", "m": "240 G9 6G8K6LA", "a": {}, "cf": 0.9}
+    assert judge(answer, Router(Settings()).route(named)).extraction.normalized_name == (
+        "HP 240 G9 6G8K6LA"
+    )
+    milk = extract("Leche Colun Entera (PK6X1L) 1 L")
+    assert milk.category == "dairy" and "PK6X1L" not in (milk.normalized_name or "")

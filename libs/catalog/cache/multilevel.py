@@ -22,6 +22,7 @@ from catalog.cache.embeddings import EmbeddingProvider
 from catalog.cache.entry import CacheEntry
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
+from catalog.domain.extractor import bracketed_part_number, names_part_number
 from catalog.domain.taxonomy import Taxonomy
 from catalog.domain.units import fold
 from catalog.settings import CacheSettings
@@ -73,13 +74,25 @@ def model_conflict(mine: str | None, theirs: str | None) -> str | None:
     return f"model {mine!r} != {theirs!r} ({', '.join(decisive)})" if decisive else None
 
 
-def identity_conflict(key: LookupKey, entry: CacheEntry, identity: Sequence[str]) -> str | None:
-    """Why a neighbour is not the same product as the new title, or None if it agrees."""
+def identity_conflict(
+    key: LookupKey, entry: CacheEntry, identity: Sequence[str], *, part_numbers: bool = False
+) -> str | None:
+    """Why a neighbour is not the same product as the new title, or None if it agrees. With
+    `part_numbers` (technology, whose names carry a bracketed part number), a title naming one
+    agrees only with an answer whose name writes it."""
     if key.brand and entry.brand and key.brand != entry.brand:
         return f"brand {key.brand} != {entry.brand}"
     conflict = model_conflict(key.model, entry.model)
     if conflict:
         return conflict
+    part_number = bracketed_part_number(key.title) if part_numbers else None
+    if (
+        part_number
+        and entry.normalized_name
+        and not names_part_number(entry.normalized_name, part_number)
+    ):
+        # The title names its configuration; the neighbour's answer names another or none.
+        return f"part number {part_number} not in {entry.normalized_name!r}"
     for name in identity:
         mine = key.attributes.get(name)
         theirs = entry.attributes.get(name)
@@ -159,13 +172,16 @@ class MultiLevelCache:
             assert key.category is not None
             category = self.taxonomy.get(key.category)
             identity = category.identity if category else ()
+            part_numbers = category is not None and category.kind == "tech"
             threshold = self.threshold(key.category)
             for neighbour in await self.semantic.nearest(
                 vector, key.category, self.settings.l2_top_k
             ):
                 if neighbour.similarity < threshold:
                     break
-                conflict = identity_conflict(key, neighbour.entry, identity)
+                conflict = identity_conflict(
+                    key, neighbour.entry, identity, part_numbers=part_numbers
+                )
                 if conflict is None:
                     hits[i] = Hit("l2", neighbour.entry, neighbour.similarity)
                     break

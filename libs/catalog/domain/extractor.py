@@ -20,7 +20,16 @@ from catalog.domain.taxonomy import OTHER, AttributeValue, Category, Taxonomy, l
 from catalog.domain.units import PhraseIndex
 from schemas.models import Extraction, RawListing
 
-__all__ = ["ModelParts", "extract", "extract_listing", "format_attribute", "normalized_name"]
+__all__ = [
+    "ModelParts",
+    "bracketed_part_number",
+    "extract",
+    "extract_listing",
+    "format_attribute",
+    "names_part_number",
+    "normalized_name",
+    "with_part_number",
+]
 
 # Confidence weights; they sum to 1 and the result is scaled by _MAX_CONFIDENCE, so a title with
 # category, known brand, model and every required attribute scores 0.97.
@@ -780,6 +789,35 @@ def normalized_name(
     return " ".join(parts)
 
 
+# A manufacturer's part number set apart in brackets, as price-comparison sites and stores
+# write it ("IdeaPad Slim 3 15IAN8 (82XB0005CL)", "[18J38UA]").
+_BRACKETED_PART_NUMBER = re.compile(r"[(\[]\s*([A-Za-z0-9][A-Za-z0-9\-/#.]{4,23})\s*[)\]]")
+
+
+def bracketed_part_number(title: str) -> str | None:
+    """The first part number (letters and digits) the title sets apart in brackets, upper case."""
+    for match in _BRACKETED_PART_NUMBER.finditer(title):
+        code = match.group(1)
+        if any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
+            return code.upper()
+    return None
+
+
+def names_part_number(name: str, code: str) -> bool:
+    """Whether `name` already writes `code` (case, accents and hyphens aside)."""
+    return units.fold(code).replace("-", "") in units.fold(name).replace("-", "")
+
+
+def with_part_number(name: str, title: str) -> str:
+    """The display name with the bracketed part number the title gives and the name lacks: two
+    configurations of one line ("LENOVO IdeaPad Slim 3") are told apart where the title states
+    no specifications."""
+    code = bracketed_part_number(title)
+    if code is None or names_part_number(name, code):
+        return name
+    return f"{name} {code}"
+
+
 # ---------------------------------------------------------------------------- extract
 
 
@@ -1422,6 +1460,8 @@ def extract(
     model = result.model or None
     shown_brand = None if load_brands().is_unbranded(result.brand) else result.brand
     name = normalized_name(shown_brand, model, leaf, result.attributes) or None
+    if name and category is not None and category.kind == "tech":
+        name = with_part_number(name, title)
     return Extraction(
         brand=result.brand,
         model=model,

@@ -119,7 +119,9 @@ def evaluate(
                         continue
                     entry = entries[ci]
                     assert entry is not None
-                    if guard and identity_conflict(_key(item), entry, identity) is not None:
+                    tech = category is not None and category.kind == "tech"
+                    conflict = identity_conflict(_key(item), entry, identity, part_numbers=tech)
+                    if guard and conflict is not None:
                         continue
                     hits += 1
                     wrong += other.truth not in expected[qi]

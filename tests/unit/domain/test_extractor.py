@@ -643,4 +643,8 @@ def test_spanish_grocery_words_place_their_aisle(title: str, category: str) -> N
     ["HP 240 G9 (6G8K6LA)", "Lenovo V15 G4 IRU (83A1009YCL)", "Lenovo LOQ 15IRH8 (82XV00QRCL)"],
 )
 def test_notebook_lines_titled_by_their_line_alone_are_notebooks(title: str) -> None:
-    assert extract(title).category == "notebooks"
+    result = extract(title)
+    assert result.category == "notebooks"
+    # The bracketed part number is what tells the line's configurations apart in the name.
+    part_number = title.rsplit("(", 1)[1].rstrip(")")
+    assert result.normalized_name is not None and result.normalized_name.endswith(part_number)
