@@ -325,6 +325,18 @@ def test_chilean_titles_scores_count_false_merges_and_wrong_sizes(tmp_path: Path
     assert bad.false_merges == 2 and bad.false_merge_rate == 1.0
     assert bad.sizes_agree == 1 and len(bad.size_misses) == 1
     assert bad.as_dict()["merged_titles"] and "vram_gb" in bad.size_misses[0]
+    assert cards.shared_names == 0
+    # Two different cards given one name: both count.
+    alike = replace(
+        results[1],
+        product=results[1].product.model_copy(  # type: ignore[union-attr]
+            update={"normalized_name": first.product.normalized_name}
+        ),
+    )
+    named = chile.score(
+        "cards", [first, alike], "video_cards", brand_is_first_word=True, cards=True
+    )
+    assert named.shared_names == 2 and named.as_dict()["shared_name_rate"] == 1.0
 
 
 # ----------------------------------------------------------------------------- report

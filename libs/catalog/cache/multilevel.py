@@ -22,7 +22,7 @@ from catalog.cache.embeddings import EmbeddingProvider
 from catalog.cache.entry import CacheEntry
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
-from catalog.domain.extractor import bracketed_part_number, names_part_number
+from catalog.domain.extractor import names_part_number, part_number
 from catalog.domain.taxonomy import Taxonomy
 from catalog.domain.units import fold
 from catalog.settings import CacheSettings
@@ -78,21 +78,17 @@ def identity_conflict(
     key: LookupKey, entry: CacheEntry, identity: Sequence[str], *, part_numbers: bool = False
 ) -> str | None:
     """Why a neighbour is not the same product as the new title, or None if it agrees. With
-    `part_numbers` (technology, whose names carry a bracketed part number), a title naming one
-    agrees only with an answer whose name writes it."""
+    `part_numbers` (technology, whose names carry the part number a title states apart), a
+    title naming one agrees only with an answer whose name writes it."""
     if key.brand and entry.brand and key.brand != entry.brand:
         return f"brand {key.brand} != {entry.brand}"
     conflict = model_conflict(key.model, entry.model)
     if conflict:
         return conflict
-    part_number = bracketed_part_number(key.title) if part_numbers else None
-    if (
-        part_number
-        and entry.normalized_name
-        and not names_part_number(entry.normalized_name, part_number)
-    ):
+    code = part_number(key.title) if part_numbers else None
+    if code and entry.normalized_name and not names_part_number(entry.normalized_name, code):
         # The title names its configuration; the neighbour's answer names another or none.
-        return f"part number {part_number} not in {entry.normalized_name!r}"
+        return f"part number {code} not in {entry.normalized_name!r}"
     for name in identity:
         mine = key.attributes.get(name)
         theirs = entry.attributes.get(name)

@@ -22,12 +22,12 @@ from schemas.models import Extraction, RawListing
 
 __all__ = [
     "ModelParts",
-    "bracketed_part_number",
     "extract",
     "extract_listing",
     "format_attribute",
     "names_part_number",
     "normalized_name",
+    "part_number",
     "with_part_number",
 ]
 
@@ -794,12 +794,30 @@ def normalized_name(
 _BRACKETED_PART_NUMBER = re.compile(r"[(\[]\s*([A-Za-z0-9][A-Za-z0-9\-/#.]{4,23})\s*[)\]]")
 
 
-def bracketed_part_number(title: str) -> str | None:
-    """The first part number (letters and digits) the title sets apart in brackets, upper case."""
+# A title this short that holds one code is a maker's name and its part number
+# ("ASUS TUF-RTX3070-O8G-V2-GAMING").
+_SHORT_TITLE_WORDS = 3
+_MIN_CODE_CHARACTERS = 6
+
+
+def _is_part_number(word: str) -> bool:
+    letters = sum(c.isalpha() for c in word)
+    digits = sum(c.isdigit() for c in word)
+    return letters > 0 and digits > 0 and letters + digits >= _MIN_CODE_CHARACTERS
+
+
+def part_number(title: str) -> str | None:
+    """The part number a title states apart, upper case: the first one in brackets, else the
+    one code of a title that is little more than a maker and its part number."""
     for match in _BRACKETED_PART_NUMBER.finditer(title):
         code = match.group(1)
         if any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
             return code.upper()
+    words = title.split()
+    if len(words) <= _SHORT_TITLE_WORDS:
+        codes = [w.strip(".,;:") for w in words if _is_part_number(w.strip(".,;:"))]
+        if len(codes) == 1:
+            return codes[0].upper()
     return None
 
 
@@ -809,10 +827,10 @@ def names_part_number(name: str, code: str) -> bool:
 
 
 def with_part_number(name: str, title: str) -> str:
-    """The display name with the bracketed part number the title gives and the name lacks: two
-    configurations of one line ("LENOVO IdeaPad Slim 3") are told apart where the title states
-    no specifications."""
-    code = bracketed_part_number(title)
+    """The display name with the part number the title states apart (`part_number`) and the name
+    lacks: two configurations of one line ("LENOVO IdeaPad Slim 3", "ASUS RTX 3070 8GB") are
+    told apart where the title states no specifications."""
+    code = part_number(title)
     if code is None or names_part_number(name, code):
         return name
     return f"{name} {code}"

@@ -15,6 +15,8 @@ Nothing here is labeled by hand. The checks:
   (`dairy`, `video_cards`);
 * **brand**: SoloTodo titles start with the brand (as the data set's notes say), so the brand
   must be that first word (aliases folded); for Jumbo the share of listings with a brand at all;
+* **shared names**: listings of different titles whose products got the same normalized name
+  (each row being another product, a shopper would see two products named alike);
 * **stated sizes**: the titles that state a size in a plain unit pattern (`250 g`, `1,5 kg`,
   `1 L`, `200 ml`, `6 un.`; a card's `8GB` / `8G`) must carry that value in the matching typed
   attribute (`weight_g`, `volume_ml`, `pack_count`, `vram_gb`). The pattern is read here with
@@ -126,6 +128,8 @@ class SetScores:
     brand_agrees: int
     sizes_stated: int
     sizes_agree: int
+    shared_names: int = 0
+    """Listings whose normalized name a listing of another title also got."""
     seconds: float = 0.0
     merged_titles: tuple[tuple[str, ...], ...] = ()
     size_misses: tuple[str, ...] = ()
@@ -148,6 +152,8 @@ class SetScores:
             "without_master_rate": rate(self.without_master, self.listings),
             "false_merges": self.false_merges,
             "false_merge_rate": rate(self.false_merges, self.listings),
+            "shared_names": self.shared_names,
+            "shared_name_rate": rate(self.shared_names, self.listings),
             "in_section_rate": rate(self.in_section, self.listings),
             "brand": {
                 "checked": self.brand_checked,
@@ -190,6 +196,19 @@ def score(
     false_merges = sum(
         1 for r in results if r.master_id is not None and len(titles_by_master[r.master_id]) > 1
     )
+    titles_by_name: dict[str, set[str]] = {}
+    for r in results:
+        if r.product is not None and r.product.normalized_name:
+            titles_by_name.setdefault(r.product.normalized_name.casefold(), set()).add(
+                r.listing.name.strip().casefold()
+            )
+    shared_names = sum(
+        1
+        for r in results
+        if r.product is not None
+        and r.product.normalized_name
+        and len(titles_by_name[r.product.normalized_name.casefold()]) > 1
+    )
     in_section = brand_agrees = stated_total = agree_total = 0
     misses: list[str] = []
     for r in results:
@@ -221,6 +240,7 @@ def score(
         brand_agrees=brand_agrees,
         sizes_stated=stated_total,
         sizes_agree=agree_total,
+        shared_names=shared_names,
         seconds=seconds,
         merged_titles=tuple(tuple(sorted(t)) for t in merged),
         size_misses=tuple(misses),

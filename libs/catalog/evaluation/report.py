@@ -118,6 +118,12 @@ def build_table(report: Report) -> Table:
         table.add_row(label, "in its section", _pct(c.in_section / (c.listings or 1)), "")
         table.add_row(
             label,
+            "shared names",
+            _pct(c.shared_names / (c.listings or 1)),
+            f"{c.shared_names} listings named like a listing of another title",
+        )
+        table.add_row(
+            label,
             "brand",
             _pct(c.brand_agrees / (c.brand_checked or 1)),
             "= the title's first word" if name.startswith("SoloTodo") else "found at all",

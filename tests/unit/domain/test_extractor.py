@@ -648,3 +648,21 @@ def test_notebook_lines_titled_by_their_line_alone_are_notebooks(title: str) -> 
     # The bracketed part number is what tells the line's configurations apart in the name.
     part_number = title.rsplit("(", 1)[1].rstrip(")")
     assert result.normalized_name is not None and result.normalized_name.endswith(part_number)
+
+
+def test_a_title_of_a_maker_and_its_part_number_keeps_the_part_number_in_the_name() -> None:
+    # SoloTodo titles some cards by their part number alone: the series and the edition live
+    # only there, and the name would read "ASUS RTX 3070 8GB" for each of them.
+    names = {
+        extract(title).normalized_name
+        for title in ("ASUS TUF-RTX3070-O8G-V2-GAMING", "ASUS KO-RTX3070-O8G-V2-GAMING")
+    }
+    assert names == {
+        "ASUS RTX 3070 8GB TUF-RTX3070-O8G-V2-GAMING",
+        "ASUS RTX 3070 8GB KO-RTX3070-O8G-V2-GAMING",
+    }
+    # A code the name already writes is not written twice; a long title states more than a
+    # part number, and its codes stay where the model put them.
+    assert extract("Monitor LG 27GP850").normalized_name.count("27GP850") == 1  # type: ignore[union-attr]
+    long = extract("Tarjeta de Video MSI GeForce RTX 3050 Ventus 2X 6G OC")
+    assert long.normalized_name == "MSI RTX 3050 Ventus 2X OC 6GB"
