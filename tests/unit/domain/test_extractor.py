@@ -632,6 +632,10 @@ def test_samsungs_numbered_galaxy_books_are_notebooks() -> None:
         ("Langostino Entero Cocido Por Kg", "meat"),
         ("Pepas Membrillo 9 De Oro 140 Gr", "snacks"),
         ("Acondicionadores Echo Botella 800 Ml", "personal_care"),
+        # A chocolate egg is a sweet; eggs are dairy.
+        ("Huevo De Pascua De Chocolate Con Leche La Casa 80 G", "snacks"),
+        ("Huevo Kinder Sorpresa X40gr", "snacks"),
+        ("Huevos Blancos Extra 12 un", "dairy"),
     ],
 )
 def test_spanish_grocery_words_place_their_aisle(title: str, category: str) -> None:
