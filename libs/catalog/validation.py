@@ -355,8 +355,8 @@ def _verdict(
     if not name and brand and model:
         shown = None if brand == UNBRANDED else brand  # a generic product is named by its model
         name = normalized_name(shown, model, category, attributes)
-    if name and title and category is not None and category.kind == "tech":
-        name = with_part_number(name, title)
+    if name and title:
+        name = with_part_number(name, title, category)
     extraction = Extraction(
         brand=brand,
         model=model,

@@ -22,7 +22,7 @@ from catalog.cache.embeddings import EmbeddingProvider
 from catalog.cache.entry import CacheEntry
 from catalog.cache.l1 import L1Cache
 from catalog.cache.l2 import SemanticCache
-from catalog.domain.extractor import names_part_number, part_number
+from catalog.domain.extractor import names_carry_part_numbers, names_part_number, part_number
 from catalog.domain.taxonomy import Taxonomy
 from catalog.domain.units import fold
 from catalog.settings import CacheSettings
@@ -168,7 +168,7 @@ class MultiLevelCache:
             assert key.category is not None
             category = self.taxonomy.get(key.category)
             identity = category.identity if category else ()
-            part_numbers = category is not None and category.kind == "tech"
+            part_numbers = names_carry_part_numbers(category)
             threshold = self.threshold(key.category)
             for neighbour in await self.semantic.nearest(
                 vector, key.category, self.settings.l2_top_k

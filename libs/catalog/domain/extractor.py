@@ -25,6 +25,7 @@ __all__ = [
     "extract",
     "extract_listing",
     "format_attribute",
+    "names_carry_part_numbers",
     "names_part_number",
     "normalized_name",
     "part_number",
@@ -800,25 +801,30 @@ _SHORT_TITLE_WORDS = 3
 _MIN_CODE_CHARACTERS = 6
 
 
-def _is_part_number(word: str) -> bool:
+def _is_part_number(word: str, shortest: int = 1) -> bool:
+    """Letters and digits, at least `shortest` of them."""
     letters = sum(c.isalpha() for c in word)
     digits = sum(c.isdigit() for c in word)
-    return letters > 0 and digits > 0 and letters + digits >= _MIN_CODE_CHARACTERS
+    return letters > 0 and digits > 0 and letters + digits >= shortest
 
 
 def part_number(title: str) -> str | None:
     """The part number a title states apart, upper case: the first one in brackets, else the
     one code of a title that is little more than a maker and its part number."""
     for match in _BRACKETED_PART_NUMBER.finditer(title):
-        code = match.group(1)
-        if any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
-            return code.upper()
-    words = title.split()
+        if _is_part_number(match.group(1)):
+            return match.group(1).upper()
+    words = [w.strip(".,;:") for w in title.split()]
     if len(words) <= _SHORT_TITLE_WORDS:
-        codes = [w.strip(".,;:") for w in words if _is_part_number(w.strip(".,;:"))]
+        codes = [w for w in words if _is_part_number(w, _MIN_CODE_CHARACTERS)]
         if len(codes) == 1:
             return codes[0].upper()
     return None
+
+
+def names_carry_part_numbers(category: Category | None) -> bool:
+    """Technology names carry the part number a title states apart (`with_part_number`)."""
+    return category is not None and category.kind == "tech"
 
 
 def names_part_number(name: str, code: str) -> bool:
@@ -826,10 +832,13 @@ def names_part_number(name: str, code: str) -> bool:
     return units.fold(code).replace("-", "") in units.fold(name).replace("-", "")
 
 
-def with_part_number(name: str, title: str) -> str:
+def with_part_number(name: str, title: str, category: Category | None) -> str:
     """The display name with the part number the title states apart (`part_number`) and the name
-    lacks: two configurations of one line ("LENOVO IdeaPad Slim 3", "ASUS RTX 3070 8GB") are
-    told apart where the title states no specifications."""
+    lacks, in the categories whose names carry one: two configurations of one line ("LENOVO
+    IdeaPad Slim 3", "ASUS RTX 3070 8GB") are told apart where the title states no
+    specifications."""
+    if not names_carry_part_numbers(category):
+        return name
     code = part_number(title)
     if code is None or names_part_number(name, code):
         return name
@@ -1478,8 +1487,8 @@ def extract(
     model = result.model or None
     shown_brand = None if load_brands().is_unbranded(result.brand) else result.brand
     name = normalized_name(shown_brand, model, leaf, result.attributes) or None
-    if name and category is not None and category.kind == "tech":
-        name = with_part_number(name, title)
+    if name:
+        name = with_part_number(name, title, category)
     return Extraction(
         brand=result.brand,
         model=model,

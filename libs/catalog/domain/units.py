@@ -1163,19 +1163,12 @@ _PACK_SPANS = (
 )
 
 
-# A net content glued to its "x" ("X500g"), as `_NET_WEIGHT` and `_NET_VOLUME` read it.
-_NET_ANY = re.compile(
-    _NET
-    + r"\d+(?:[.,]\d+)*\s*(?:g|gr|grs|gramos?|kgs?|kilos?|ml|mls|cc|cm3|lts?|ltrs?|litros?)"
-    + _RIGHT
-)
-
-
 def unit_spans(folded: str, *, packs: bool = True) -> list[tuple[int, int]]:
     """Spans of every number-with-unit token (`256GB`, `2L`, `55"`, `8+`, `X500g`) and, with
     `packs`, of pack sizes (`pack 6`, `6 x`, `x6`)."""
     spans = [m.span() for m in _UNIT_ANY.finditer(folded)]
-    spans.extend(m.span() for m in _NET_ANY.finditer(folded))
+    for net in (_NET_WEIGHT, _NET_VOLUME):
+        spans.extend(m.span() for m in net.finditer(folded))
     for pattern in _PACK_SPANS if packs else _PACK_SPANS[-1:]:
         spans.extend(m.span() for m in pattern.finditer(folded))
     return spans

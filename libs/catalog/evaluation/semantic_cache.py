@@ -30,7 +30,7 @@ import numpy as np
 from catalog.cache.embeddings import HashingEmbedder
 from catalog.cache.entry import CacheEntry
 from catalog.cache.multilevel import LookupKey, identity_conflict
-from catalog.domain.extractor import extract
+from catalog.domain.extractor import extract, names_carry_part_numbers
 from catalog.domain.taxonomy import Taxonomy, load_taxonomy
 from catalog.settings import CacheSettings
 from schemas.models import Extraction
@@ -119,8 +119,9 @@ def evaluate(
                         continue
                     entry = entries[ci]
                     assert entry is not None
-                    tech = category is not None and category.kind == "tech"
-                    conflict = identity_conflict(_key(item), entry, identity, part_numbers=tech)
+                    conflict = identity_conflict(
+                        _key(item), entry, identity, part_numbers=names_carry_part_numbers(category)
+                    )
                     if guard and conflict is not None:
                         continue
                     hits += 1
