@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import socket
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from catalog.devstack.stack import PortAllocator
+from catalog.devstack.stack import PORTS, PortAllocator
 
 RANGE = (21000, 21400)
 
@@ -28,27 +30,46 @@ def test_blocks_do_not_overlap(tmp_path: Path) -> None:
     assert len(set(ports)) == len(ports)
 
 
+@contextlib.contextmanager
+def _free_range(size: int) -> Iterator[tuple[int, int]]:
+    """Ports no other stack on the host will take meanwhile: a fixed range may hold a test's broker.
+
+    The process-wide allocator holds them through its own lock files, which the allocators under
+    test (another lock directory) do not see.
+    """
+    base = PORTS.reserve(block=size)
+    try:
+        yield base, base + size
+    finally:
+        PORTS.release(*range(base, base + size))
+
+
 def test_a_port_held_by_one_allocator_is_not_handed_out_by_another(tmp_path: Path) -> None:
-    first = PortAllocator(tmp_path, (21500, 21503))
-    second = PortAllocator(tmp_path, (21500, 21503))
+    with _free_range(3) as (low, high):
+        _check_held_ports_are_not_shared(tmp_path, low, high)
+
+
+def _check_held_ports_are_not_shared(tmp_path: Path, low: int, high: int) -> None:
+    first = PortAllocator(tmp_path, (low, high))
+    second = PortAllocator(tmp_path, (low, high))
     held = {first.reserve() for _ in range(3)}
-    assert held == {21500, 21501, 21502}
+    assert held == {low, low + 1, low + 2}
     try:
         second.reserve()
     except RuntimeError:
         pass
     else:
         raise AssertionError("the second allocator took a port the first one holds")
-    first.release(21501)
-    assert second.reserve() == 21501
+    first.release(low + 1)
+    assert second.reserve() == low + 1
 
 
 def test_a_port_something_listens_on_is_skipped(tmp_path: Path) -> None:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 21600))
+    with _free_range(2) as (low, high), socket.socket() as listener:
+        listener.bind(("127.0.0.1", low))
         listener.listen()
-        allocator = PortAllocator(tmp_path, (21600, 21602))
-        assert allocator.reserve() == 21601
+        allocator = PortAllocator(tmp_path, (low, high))
+        assert allocator.reserve() == low + 1
 
 
 def _reserve_in_child(lock_dir: str, count: int, barrier: object, out: object) -> None:
