@@ -719,6 +719,15 @@ def _goods_candidates(tokens: list[_Token]) -> list[_Candidate]:
     return out
 
 
+# Prepositions that open the complement of a title's first noun ("Pulpa de Tomate").
+_NOUN_COMPLEMENTS = frozenset({"de", "del", "al", "con", "sin", "para"})
+
+
+def _opens_with_complement(tokens: list[_Token]) -> bool:
+    """The title opens with a word and its noun complement, as Spanish titles of goods do."""
+    return len(tokens) >= 3 and tokens[0].kind != _CODE and tokens[1].word in _NOUN_COMPLEMENTS
+
+
 def guess_brand(title: str, retailer_category: str | None, category_id: str | None) -> str | None:
     """The brand a model would read in `title`, or None when the title does not show one."""
     try:
@@ -730,6 +739,10 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
     goods = False
     if category is None or category.kind == "tech":
         candidates = _named_model_candidates(tokens, numbered_names=False)
+        if not candidates and _opens_with_complement(tokens):
+            # "Caviar De Arenque Abba", "Espuma de baño ... Algabo ... 350 cc": a Spanish title
+            # of goods the tree has no aisle for, read as goods are.
+            candidates, goods = _goods_candidates(tokens), True
     elif category.id in _NAMED_MODEL_GOODS:
         candidates = _named_model_candidates(tokens, numbered_names=True)
         if not candidates and category.id in _MAKER_FIRST_GOODS:

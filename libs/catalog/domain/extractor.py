@@ -883,6 +883,9 @@ _FIT_WORDS = frozenset({"fit", "fits", "mount", "mounts", "bajonett", "montura",
 # Words before "by" that do not introduce the product's maker ("Powered by Intel").
 _BY_NOT_MAKER = frozenset({"powered", "inspired", "driven", "sold", "followed", "signed", "used"})
 # Words that open a brand name and join the next word ("La Serenísima", "Saint Felicien").
+# Prepositions that open a noun's complement in a Spanish title ("Pulpa de Tomate", "Muslos al
+# Vacío", "Malta sin Alcohol").
+_NOUN_COMPLEMENTS = frozenset({"de", "del", "al", "con", "sin", "para"})
 _NAME_PREFIXES = frozenset(
     {"la", "el", "los", "las", "don", "dona", "san", "santa", "santo", "saint", "st", "dr", "mr"}
 )
@@ -1010,11 +1013,21 @@ def _leading_name(
     blocked: list[tuple[int, int]],
     mixed: bool,
 ) -> str | None:
-    """The name a title starts with, if it starts with one (capitalised in a mixed-case title)."""
+    """The name a title starts with, if it starts with one (capitalised in a mixed-case title).
+
+    A word a noun complement follows is the product's noun, not its maker's name ("Bocaditos
+    De Pollo Sadia", "Almohaditas sin TACC ... Snuks", "Pulpa de Tomate"): a Spanish title
+    opens with what the product is; makers whose name has such a phrase are matched whole by
+    the alias table before this reading."""
     if not tokens or (mixed and not title[tokens[0][0] : tokens[0][0] + 1].isupper()):
         return None
     span = _name_at(title, tokens, 0, brands, blocked)
-    return title[span[0] : span[1]] if span is not None else None
+    if span is None:
+        return None
+    after = next((t for t in tokens if t[0] >= span[1]), None)
+    if after is not None and after[2] in _NOUN_COMPLEMENTS:
+        return None
+    return title[span[0] : span[1]]
 
 
 def _repeated_name(

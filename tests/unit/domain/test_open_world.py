@@ -151,6 +151,11 @@ def test_a_coarse_node_cannot_require_attributes_and_parents_cannot_cycle() -> N
         ("Negro mate 500 ml", None),
         ("Boldo x 25 g.", "BOLDO"),  # an unknown leading word may be a maker
         ("Sal Lobos de Mesa 1 kg", None),  # Title Case: a model tells "Lobos" apart
+        # A first word a noun complement follows is what the product is, not who made it.
+        ("Aritos de arroz Zorbax crema y cebolla 80 g.", "ZORBAX"),
+        ("Almohaditas sin TACC rellenas con limón Zorbax 240 g.", "ZORBAX"),
+        ("Chizitos De Maíz Zorbax 43 G", None),  # Title Case: a model tells "Zorbax" apart
+        ("Formitas De Pollo 300g", "GENERICO"),  # meat: nothing else names a maker
     ],
 )
 def test_brand_read_from_the_title_when_the_alias_table_lacks_it(
