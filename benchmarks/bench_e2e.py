@@ -71,6 +71,8 @@ from catalog.settings import KafkaSettings  # noqa: E402
 BARS = {"rescrape": 4000.0, "cache_hit": 2000.0}
 P95_BAR_MS = 100.0
 PARTITIONS = 4
+# The slowest warm-up (new titles settled per second) the deadline allows for.
+WARM_UP_FLOOR_PER_S = 10.0
 BROKER_TOPIC = "bench.broker.v1"
 _SYLLABLES = ("qwo", "rva", "vor", "tex", "zan", "dri", "kel", "mox", "pli", "tar", "quen", "sul")
 _LLM_TEMPLATES = (
@@ -432,13 +434,20 @@ class Bench:
         conn = await self.db()
         try:
             last, stable_since = -1, time.monotonic()
-            deadline = time.monotonic() + 900
+            # New titles go through full resolution (tens a second here): the large run's
+            # warm-up takes about an hour, so the deadline grows with the feed.
+            deadline = time.monotonic() + max(900.0, len(feed) / WARM_UP_FLOOR_PER_S)
+            reported = time.monotonic()
             while time.monotonic() < deadline:
                 done = await conn.fetchval(
                     "SELECT (SELECT count(*) FROM listings) + (SELECT count(*) FROM review_items)"
                 )
                 if done >= len(feed):
                     break
+                if time.monotonic() - reported >= 60:
+                    reported = time.monotonic()
+                    rate = done / (reported - started)
+                    print(f"warm-up: {done} of {len(feed)} titles settled ({rate:.0f}/s)")
                 # The persister commits a batch of new titles at once, after resolving all of
                 # them (many seconds on a loaded machine): only a long silence means the rest
                 # went missing.
