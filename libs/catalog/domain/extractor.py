@@ -808,9 +808,48 @@ def _is_part_number(word: str, shortest: int = 1) -> bool:
     return letters > 0 and digits > 0 and letters + digits >= shortest
 
 
+# A code written in hyphen-joined pieces of letters and digits ("X1502ZA-EJ1426W",
+# "A515-57-51W3", "12VE-464XCL"): how makers write part numbers, long enough not to be a size.
+_HYPHENATED_CODE = re.compile(r"(?<![\w\-/.])([a-z0-9]+(?:-[a-z0-9]+)+)(?![\w\-/])")
+_MIN_HYPHENATED_CODE = 8
+# A hardware revision ("rev. 2.0", "Rev 1.1").
+_REVISION = re.compile(r"\brev\.?\s*(\d+(?:\.\d+)?)\b", re.IGNORECASE)
+# The fewest characters of a code's stem that, written in a name, names the code.
+_MIN_NAMED_STEM = 6
+# Hyphenated specifications, not part numbers: memory standards ("DDR4-3200", "PC4-25600").
+_SPECIFICATION = re.compile(r"(?:lp)?g?ddr\d|pc\d")
+
+
+def _hyphenated_part_number(title: str) -> str | None:
+    """The one hyphenated code of a title that is no processor, GPU chip, size or memory
+    standard."""
+    folded = units.fold(title)
+    chips = [span for span in (units.processor_span(folded), units.gpu_span(folded)) if span]
+    sizes = units.unit_spans(folded)
+    codes: set[str] = set()
+    for match in _HYPHENATED_CODE.finditer(folded):
+        start, end = match.span(1)
+        compact = match.group(1).replace("-", "")
+        if not _is_part_number(compact, _MIN_HYPHENATED_CODE) or _SPECIFICATION.match(compact):
+            continue
+        if any(s < end and start < e for s, e, *_ in chips):
+            continue
+        pieces: list[tuple[int, int]] = []
+        at = start
+        for piece in match.group(1).split("-"):
+            pieces.append((at, at + len(piece)))
+            at += len(piece) + 1
+        # A piece that is a size ("IPS-144Hz"); a unit inside a piece ("EJ1426W") is a code's.
+        if any(s <= p_start and p_end <= e for s, e in sizes for p_start, p_end in pieces):
+            continue
+        codes.add(title[start:end].upper())
+    return codes.pop() if len(codes) == 1 else None
+
+
 def part_number(title: str) -> str | None:
     """The part number a title states apart, upper case: the first one in brackets, else the
-    one code of a title that is little more than a maker and its part number."""
+    one code of a title that is little more than a maker and its part number, else the one
+    hyphenated code of the title (`_hyphenated_part_number`)."""
     for match in _BRACKETED_PART_NUMBER.finditer(title):
         if _is_part_number(match.group(1)):
             return match.group(1).upper()
@@ -819,7 +858,7 @@ def part_number(title: str) -> str | None:
         codes = [w for w in words if _is_part_number(w, _MIN_CODE_CHARACTERS)]
         if len(codes) == 1:
             return codes[0].upper()
-    return None
+    return _hyphenated_part_number(title)
 
 
 def names_carry_part_numbers(category: Category | None) -> bool:
@@ -839,9 +878,20 @@ def with_part_number(name: str, title: str, category: Category | None) -> str:
     specifications."""
     if not names_carry_part_numbers(category):
         return name
+    revision = _REVISION.search(title)
+    if revision is not None and not _REVISION.search(name):
+        # "GV-N1656OC-4GD (rev. 2.0)": another board than the first revision, same part number.
+        name = f"{name} rev. {revision.group(1)}"
     code = part_number(title)
     if code is None or names_part_number(name, code):
         return name
+    stem = code.rsplit("-", 1)[0]
+    if (
+        "-" in code
+        and len(stem.replace("-", "")) >= _MIN_NAMED_STEM
+        and names_part_number(name, stem)
+    ):
+        return name  # "LG UltraGear 27GN750" of "27GN750-B": the colour or region aside
     return f"{name} {code}"
 
 

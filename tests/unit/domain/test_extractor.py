@@ -670,3 +670,44 @@ def test_a_title_of_a_maker_and_its_part_number_keeps_the_part_number_in_the_nam
     assert extract("Monitor LG 27GP850").normalized_name.count("27GP850") == 1  # type: ignore[union-attr]
     long = extract("Tarjeta de Video MSI GeForce RTX 3050 Ventus 2X 6G OC")
     assert long.normalized_name == "MSI RTX 3050 Ventus 2X OC 6GB"
+
+
+@pytest.mark.parametrize(
+    ("titles", "code"),
+    [
+        # Sibling configurations of one line, told apart only by the part number written inline.
+        (("ASUS Vivobook 15 X1502ZA-EJ1426W", "ASUS Vivobook 15 X1502ZA-EJ1427W"), "X1502ZA-EJ14"),
+        (("Acer Aspire 5 A515-57-51W3", "Acer Aspire 5 A515-57-57XR"), "A515-57-5"),
+        (("MSI Thin GF63 12VE-464XCL", "MSI Thin GF63 12VF-467XCL"), "-46"),
+        (
+            (
+                "Notebook Asus Vivobook 15 X1502ZA-EJ1426W Intel Core i5-1235U 8GB 512GB SSD",
+                "Notebook Asus Vivobook 15 X1502ZA-EJ1427W Intel Core i5-1235U 8GB 512GB SSD",
+            ),
+            "X1502ZA-EJ14",
+        ),
+    ],
+)
+def test_a_hyphenated_part_number_tells_sibling_configurations_apart(
+    titles: tuple[str, str], code: str
+) -> None:
+    names = [extract(title).normalized_name or "" for title in titles]
+    assert names[0] != names[1]
+    assert all(code in name for name in names)
+
+
+def test_specifications_are_no_part_numbers_and_a_stem_in_the_name_is_enough() -> None:
+    # A processor, a memory standard or a size written with a hyphen names no configuration.
+    name = extract("Notebook HP 15 Intel Core i7-1255U 16GB DDR4-3200").normalized_name or ""
+    assert "I7-1255U" not in name and "DDR4-3200" not in name
+    # The name writes the code but for its colour or region suffix: not written again.
+    assert extract('Monitor LG UltraGear 27GN750-B 27" 240Hz').normalized_name.count("27GN750") == 1  # type: ignore[union-attr]
+
+
+def test_a_board_revision_stays_in_the_name() -> None:
+    first = extract("Gigabyte GeForce GTX 1650 D6 OC 4G [GV-N1656OC-4GD]").normalized_name
+    second = extract(
+        "Gigabyte GeForce GTX 1650 D6 OC 4G (rev. 2.0) [GV-N1656OC-4GD (rev. 2.0)]"
+    ).normalized_name
+    assert first != second
+    assert second is not None and "rev. 2.0" in second and second.count("rev.") == 1
