@@ -824,14 +824,19 @@ def _hyphenated_part_number(title: str) -> str | None:
     """The one hyphenated code of a title that is no processor, GPU chip, size or memory
     standard."""
     folded = units.fold(title)
+    found = [
+        match
+        for match in _HYPHENATED_CODE.finditer(folded)
+        if _is_part_number(compact := match.group(1).replace("-", ""), _MIN_HYPHENATED_CODE)
+        and not _SPECIFICATION.match(compact)
+    ]
+    if not found:
+        return None  # most titles: no chip or size to look for
     chips = [span for span in (units.processor_span(folded), units.gpu_span(folded)) if span]
     sizes = units.unit_spans(folded)
     codes: set[str] = set()
-    for match in _HYPHENATED_CODE.finditer(folded):
+    for match in found:
         start, end = match.span(1)
-        compact = match.group(1).replace("-", "")
-        if not _is_part_number(compact, _MIN_HYPHENATED_CODE) or _SPECIFICATION.match(compact):
-            continue
         if any(s < end and start < e for s, e, *_ in chips):
             continue
         pieces: list[tuple[int, int]] = []
