@@ -26,7 +26,6 @@ import gc
 import json
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -36,9 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
 from catalog import products  # noqa: E402
-from catalog.db.migrate import migrate  # noqa: E402
 from catalog.db.pool import create_pool  # noqa: E402
-from catalog.devstack.stack import Stack  # noqa: E402
+from catalog.devstack.stack import private_postgres  # noqa: E402
 from catalog.domain.identity import normalize_title  # noqa: E402
 from catalog.domain.taxonomy import load_taxonomy  # noqa: E402
 from catalog.inline import InlineNormalizer  # noqa: E402
@@ -90,107 +88,101 @@ async def run(args: argparse.Namespace) -> None:
     normalizer = InlineNormalizer(settings)
     router = Router(settings)
     sender = Sender(settings, FaultInjector(settings.faults, "bench"), "bench")
-    with tempfile.TemporaryDirectory(prefix="bench-attach-") as root:
-        stack = Stack(Path(root))
-        stack.start_postgres()
+    async with private_postgres("bench-attach-") as dsn:
+        pool = await create_pool(PostgresSettings(dsn=dsn))  # type: ignore[arg-type]
+        writer = CatalogWriter(pool, load_taxonomy(), None, None, None, "bench", 3600)
         try:
-            await migrate(stack.postgres_dsn)
-            pool = await create_pool(PostgresSettings(dsn=stack.postgres_dsn))  # type: ignore[arg-type]
-            writer = CatalogWriter(pool, load_taxonomy(), None, None, None, "bench", 3600)
-            try:
-                warm: list[ValidatedProduct] = []
-                for listing in warm_listings(args.titles * 2):
-                    result = await normalizer.normalize_one(listing)
-                    if result.product is not None and result.product.source == "rules":
-                        warm.append(result.product)
-                    if len(warm) == args.titles:
-                        break
-                started = time.perf_counter()
-                for first in range(0, len(warm), 100):
-                    chunk = [encode(p) for p in warm[first : first + 100]]
-                    await writer.handle_validated(incoming(chunk))
-                async with pool.acquire() as conn:
-                    await conn.execute("ANALYZE")
-                    masters = await conn.fetchval("SELECT count(*) FROM productos_maestros")
-                print(
-                    f"warm-up: {len(warm)} titles, {masters} masters, "
-                    f"{time.perf_counter() - started:.0f} s"
-                )
-                # As the persister does after its start (`persister.app`): what is loaded by
-                # now lives as long as the process, out of the collector's full passes.
-                gc.freeze()
-                handler_us: list[float] = []
-                whole_us: list[float] = []
-                cpu_us: list[float] = []
-                outcomes = 0
-                profiler = cProfile.Profile() if args.profile else None
-                for round_ in range(args.rounds):
-                    seen = dt.datetime(2026, 12, 2, tzinfo=dt.UTC) + dt.timedelta(hours=round_)
-                    hits = []
-                    for i, p in enumerate(warm):
-                        listing = p.listing.model_copy(
-                            update={
-                                "retailer": f"store-{round_}",
-                                "sku": f"H{round_}-{i}",
-                                "scraped_at": seen,
-                            }
-                        )
-                        routed = router.route(RawListing.model_validate(listing.model_dump()))
-                        hits.append(encode(products.from_entry(routed, products.to_entry(p), "l1")))
-                    for first in range(0, len(hits), args.batch):
-                        values = hits[first : first + args.batch]
-                        if profiler is not None:
-                            profiler.enable()
-                        began, cpu_began = time.perf_counter(), time.process_time()
-                        batch = incoming(values)
-                        handled = time.perf_counter()
-                        results = await writer.handle_validated(batch)
-                        done = time.perf_counter()
-                        sends = [
-                            sender.record(out, i, {})
-                            for i, result in enumerate(results)
-                            if not isinstance(result, Rejected)
-                            for out in result
-                        ]
-                        for send in sends:
-                            sender._partitioner(send.key, PARTITIONS, PARTITIONS)
-                        ended, cpu_ended = time.perf_counter(), time.process_time()
-                        if profiler is not None:
-                            profiler.disable()
-                        handler_us.append((done - handled) / len(values) * 1e6)
-                        whole_us.append((ended - began) / len(values) * 1e6)
-                        cpu_us.append((cpu_ended - cpu_began) / len(values) * 1e6)
-                        outcomes += sum(1 for s in sends if s.topic.endswith("offers.v1"))
-                if profiler is not None:
-                    profiler.dump_stats(args.profile)
-                async with pool.acquire() as conn:
-                    attached = await conn.fetchval(
-                        "SELECT count(*) FROM listings WHERE resolution = 'attached'"
-                    )
-                print(
-                    json.dumps(
-                        {
-                            "listings": len(warm) * args.rounds,
-                            "attached": attached,
-                            "offer_events": outcomes,
-                            "handler_us_per_listing": round(statistics.median(handler_us), 1),
-                            "handler_min_max": [round(min(handler_us)), round(max(handler_us))],
-                            "decode_handle_encode_us_per_listing": round(
-                                statistics.median(whole_us), 1
-                            ),
-                            "decode_handle_encode_min_max": [
-                                round(min(whole_us)),
-                                round(max(whole_us)),
-                            ],
-                            "cpu_us_per_listing": round(statistics.median(cpu_us), 1),
-                            "cpu_min_max": [round(min(cpu_us)), round(max(cpu_us))],
+            warm: list[ValidatedProduct] = []
+            for listing in warm_listings(args.titles * 2):
+                result = await normalizer.normalize_one(listing)
+                if result.product is not None and result.product.source == "rules":
+                    warm.append(result.product)
+                if len(warm) == args.titles:
+                    break
+            started = time.perf_counter()
+            for first in range(0, len(warm), 100):
+                chunk = [encode(p) for p in warm[first : first + 100]]
+                await writer.handle_validated(incoming(chunk))
+            async with pool.acquire() as conn:
+                await conn.execute("ANALYZE")
+                masters = await conn.fetchval("SELECT count(*) FROM productos_maestros")
+            print(
+                f"warm-up: {len(warm)} titles, {masters} masters, "
+                f"{time.perf_counter() - started:.0f} s"
+            )
+            # As the persister does after its start (`persister.app`): what is loaded by
+            # now lives as long as the process, out of the collector's full passes.
+            gc.freeze()
+            handler_us: list[float] = []
+            whole_us: list[float] = []
+            cpu_us: list[float] = []
+            outcomes = 0
+            profiler = cProfile.Profile() if args.profile else None
+            for round_ in range(args.rounds):
+                seen = dt.datetime(2026, 12, 2, tzinfo=dt.UTC) + dt.timedelta(hours=round_)
+                hits = []
+                for i, p in enumerate(warm):
+                    listing = p.listing.model_copy(
+                        update={
+                            "retailer": f"store-{round_}",
+                            "sku": f"H{round_}-{i}",
+                            "scraped_at": seen,
                         }
                     )
+                    routed = router.route(RawListing.model_validate(listing.model_dump()))
+                    hits.append(encode(products.from_entry(routed, products.to_entry(p), "l1")))
+                for first in range(0, len(hits), args.batch):
+                    values = hits[first : first + args.batch]
+                    if profiler is not None:
+                        profiler.enable()
+                    began, cpu_began = time.perf_counter(), time.process_time()
+                    batch = incoming(values)
+                    handled = time.perf_counter()
+                    results = await writer.handle_validated(batch)
+                    done = time.perf_counter()
+                    sends = [
+                        sender.record(out, i, {})
+                        for i, result in enumerate(results)
+                        if not isinstance(result, Rejected)
+                        for out in result
+                    ]
+                    for send in sends:
+                        sender._partitioner(send.key, PARTITIONS, PARTITIONS)
+                    ended, cpu_ended = time.perf_counter(), time.process_time()
+                    if profiler is not None:
+                        profiler.disable()
+                    handler_us.append((done - handled) / len(values) * 1e6)
+                    whole_us.append((ended - began) / len(values) * 1e6)
+                    cpu_us.append((cpu_ended - cpu_began) / len(values) * 1e6)
+                    outcomes += sum(1 for s in sends if s.topic.endswith("offers.v1"))
+            if profiler is not None:
+                profiler.dump_stats(args.profile)
+            async with pool.acquire() as conn:
+                attached = await conn.fetchval(
+                    "SELECT count(*) FROM listings WHERE resolution = 'attached'"
                 )
-            finally:
-                await pool.close()
+            print(
+                json.dumps(
+                    {
+                        "listings": len(warm) * args.rounds,
+                        "attached": attached,
+                        "offer_events": outcomes,
+                        "handler_us_per_listing": round(statistics.median(handler_us), 1),
+                        "handler_min_max": [round(min(handler_us)), round(max(handler_us))],
+                        "decode_handle_encode_us_per_listing": round(
+                            statistics.median(whole_us), 1
+                        ),
+                        "decode_handle_encode_min_max": [
+                            round(min(whole_us)),
+                            round(max(whole_us)),
+                        ],
+                        "cpu_us_per_listing": round(statistics.median(cpu_us), 1),
+                        "cpu_min_max": [round(min(cpu_us)), round(max(cpu_us))],
+                    }
+                )
+            )
         finally:
-            stack.stop_all()
+            await pool.close()
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ import asyncio
 import datetime as dt
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +26,7 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
-from catalog.db.migrate import migrate  # noqa: E402
-from catalog.devstack.stack import Stack  # noqa: E402
+from catalog.devstack.stack import private_postgres  # noqa: E402
 
 UPDATE = """UPDATE listings l SET version = l.version + 1, price = t.price, last_seen = t.seen,
        facts = jsonb_set(l.facts, '{price}', to_jsonb(t.price::float8)), persisted_at = now()
@@ -89,21 +87,15 @@ async def measure(conn: asyncpg.Connection, args: argparse.Namespace) -> dict[st
 
 
 async def run(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-listing-update-") as root:
-        stack = Stack(Path(root))
-        stack.start_postgres()
+    async with private_postgres("bench-listing-update-") as dsn:
+        conn = await asyncpg.connect(dsn)
         try:
-            await migrate(stack.postgres_dsn)
-            conn = await asyncpg.connect(stack.postgres_dsn)
-            try:
-                for _ in range(2):
-                    for name, layout in LAYOUTS.items():
-                        await conn.execute(layout)
-                        print(json.dumps({"layout": name, **await measure(conn, args)}))
-            finally:
-                await conn.close()
+            for _ in range(2):
+                for name, layout in LAYOUTS.items():
+                    await conn.execute(layout)
+                    print(json.dumps({"layout": name, **await measure(conn, args)}))
         finally:
-            stack.stop_all()
+            await conn.close()
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,9 +36,9 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
-from catalog.db.migrate import load_migrations, migrate  # noqa: E402
+from catalog.db.migrate import load_migrations  # noqa: E402
 from catalog.db.pool import create_pool  # noqa: E402
-from catalog.devstack.stack import Stack  # noqa: E402
+from catalog.devstack.stack import private_postgres  # noqa: E402
 from catalog.domain.taxonomy import load_taxonomy  # noqa: E402
 from catalog.kafka.loop import Incoming, Rejected  # noqa: E402
 from catalog.settings import PostgresSettings  # noqa: E402
@@ -122,7 +121,8 @@ async def fill(conn: asyncpg.Connection, masters: int) -> None:
 
 
 def observations(first: int, last: int, round_: int) -> list[Incoming[PriceObservation]]:
-    seen = dt.datetime(2026, 12, 1, tzinfo=dt.UTC) + dt.timedelta(hours=round_)
+    # Later than the rows `fill` wrote: an older observation is a late redelivery, skipped.
+    seen = dt.datetime.now(dt.UTC) + dt.timedelta(hours=round_ + 1)
     return [
         Incoming(
             PriceObservation(
@@ -180,23 +180,17 @@ async def measure(pool: asyncpg.Pool, writer: CatalogWriter, args: argparse.Name
 
 
 async def run(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-price-batch-") as root:
-        stack = Stack(Path(root))
-        stack.start_postgres()
+    async with private_postgres("bench-price-batch-") as dsn:
+        pool = await create_pool(PostgresSettings(dsn=dsn))  # type: ignore[arg-type]
+        writer = CatalogWriter(pool, load_taxonomy(), None, None, None, "bench", 3600)
         try:
-            await migrate(stack.postgres_dsn)
-            pool = await create_pool(PostgresSettings(dsn=stack.postgres_dsn))  # type: ignore[arg-type]
-            writer = CatalogWriter(pool, load_taxonomy(), None, None, None, "bench", 3600)
-            try:
-                for _ in range(2):
-                    for name, layout in layouts().items():
-                        async with pool.acquire() as conn:
-                            await conn.execute(layout)
-                        print(json.dumps({"layout": name, **await measure(pool, writer, args)}))
-            finally:
-                await pool.close()
+            for _ in range(2):
+                for name, layout in layouts().items():
+                    async with pool.acquire() as conn:
+                        await conn.execute(layout)
+                    print(json.dumps({"layout": name, **await measure(pool, writer, args)}))
         finally:
-            stack.stop_all()
+            await pool.close()
 
 
 def main() -> None:

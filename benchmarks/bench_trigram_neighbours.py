@@ -20,7 +20,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +28,7 @@ sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
 import asyncpg  # noqa: E402
 
-from catalog.db.migrate import migrate  # noqa: E402
-from catalog.devstack.stack import Stack  # noqa: E402
+from catalog.devstack.stack import private_postgres  # noqa: E402
 from catalog.domain.extractor import extract  # noqa: E402
 from catalog.domain.identity import normalize_title  # noqa: E402
 from catalog.identity.features import category_group  # noqa: E402
@@ -114,31 +112,25 @@ async def run(args: argparse.Namespace) -> list[dict[str, object]]:
     rng = random.Random(7)
     probes = [rng.choice(bases) for _ in range(args.probes)]
     out: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory(prefix="bench-trigram-") as root:
-        stack = Stack(Path(root))
-        stack.start_postgres()
+    async with private_postgres("bench-trigram-") as dsn:
+        conn = await asyncpg.connect(dsn)
         try:
-            await migrate(stack.postgres_dsn)
-            conn = await asyncpg.connect(stack.postgres_dsn)
-            try:
-                for size in sorted(args.sizes):
-                    await fill(conn, size, bases)
-                    with_gist, expected = await lookups(conn, probes, args.repeats)
-                    without, answers = await without_index(conn, probes, args.repeats)
-                    same = sum(a == b for a, b in zip(expected, answers, strict=True))
-                    row: dict[str, object] = {
-                        "masters": size,
-                        "ms_per_lookup_with_gist": round(with_gist, 2),
-                        "ms_per_lookup_without_gist": round(without, 2),
-                        "ratio": round(without / with_gist, 1),
-                        "same_answers": f"{same}/{len(probes)}",
-                    }
-                    print(json.dumps(row), flush=True)
-                    out.append(row)
-            finally:
-                await conn.close()
+            for size in sorted(args.sizes):
+                await fill(conn, size, bases)
+                with_gist, expected = await lookups(conn, probes, args.repeats)
+                without, answers = await without_index(conn, probes, args.repeats)
+                same = sum(a == b for a, b in zip(expected, answers, strict=True))
+                row: dict[str, object] = {
+                    "masters": size,
+                    "ms_per_lookup_with_gist": round(with_gist, 2),
+                    "ms_per_lookup_without_gist": round(without, 2),
+                    "ratio": round(without / with_gist, 1),
+                    "same_answers": f"{same}/{len(probes)}",
+                }
+                print(json.dumps(row), flush=True)
+                out.append(row)
         finally:
-            stack.stop_all()
+            await conn.close()
     return out
 
 

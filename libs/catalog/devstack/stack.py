@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -490,3 +490,19 @@ class Stack:
     def destroy(self) -> None:
         self.stop_all()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def private_postgres(prefix: str) -> AsyncIterator[str]:
+    """A throwaway embedded Postgres with the migrations applied, in a temporary folder: its
+    DSN, stopped and removed on exit (what the benchmarks measure against)."""
+    from catalog.db.migrate import migrate
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as root:
+        stack = Stack(Path(root))
+        stack.start_postgres()
+        try:
+            await migrate(stack.postgres_dsn)
+            yield stack.postgres_dsn
+        finally:
+            stack.stop_all()
