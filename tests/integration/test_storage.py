@@ -194,3 +194,39 @@ async def test_search_columns_follow_the_text_and_skip_version_bumps(stack: Stac
             assert bumped == "UPDATE 40" and await conn.fetchval(hot) - before == 40
     finally:
         await conn.close()
+
+
+async def test_trigram_neighbours_are_read_from_the_group_index(stack: Stack) -> None:
+    """A new listing's trigram neighbours come from the GiST index led by the category group
+    (migration 016): with the GIN trigram index alone, Postgres computed the similarity of
+    every title of the group (or of the table) for each new listing."""
+    from catalog.identity.catalog_pg import _CANDIDATES_SQL
+
+    dsn = await create_database(stack, f"trgm_{uuid.uuid4().hex[:8]}")
+    conn = await asyncpg.connect(dsn)
+    try:
+        # Titles of four words out of a vocabulary of a few thousand, as a store's catalog.
+        await conn.execute(
+            """INSERT INTO productos_maestros (fingerprint, brand, model, normalized_name,
+                   category_id, match_title, category_group)
+               SELECT 'fp' || i, 'B', 'm', 'n', 'other',
+                      substr(md5(i::text), 1, 6) || ' ' || substr(md5((i % 997)::text), 1, 7)
+                      || ' ' || substr(md5((i % 89)::text), 1, 5) || ' ' || i % 13 || 'gb',
+                      CASE WHEN i % 2 = 0 THEN 'technology' ELSE 'supermarket' END
+               FROM generate_series(1, 3000) AS i"""
+        )
+        await conn.execute("ANALYZE productos_maestros")
+        titles = await conn.fetch("SELECT match_title FROM productos_maestros WHERE id % 500 = 0")
+        # gtin, code keys, brand, title, group, limit, excluded, code pattern, vector hits,
+        # offers per master: the candidate query of a listing with a title and nothing else.
+        plans = [
+            await conn.fetchval(
+                f"EXPLAIN (FORMAT JSON) {_CANDIDATES_SQL}",
+                *(None, [], None, row["match_title"], "technology", 20, [], "", [], 5),
+            )
+            for row in titles
+        ]
+        assert len(plans) == 6
+        assert all("idx_productos_group_title_gist" in plan for plan in plans), plans[0]
+    finally:
+        await conn.close()
