@@ -719,13 +719,12 @@ def _goods_candidates(tokens: list[_Token]) -> list[_Candidate]:
     return out
 
 
-# Prepositions that open the complement of a title's first noun ("Pulpa de Tomate").
-_NOUN_COMPLEMENTS = frozenset({"de", "del", "al", "con", "sin", "para"})
-
-
 def _opens_with_complement(tokens: list[_Token]) -> bool:
-    """The title opens with a word and its noun complement, as Spanish titles of goods do."""
-    return len(tokens) >= 3 and tokens[0].kind != _CODE and tokens[1].word in _NOUN_COMPLEMENTS
+    """The title opens with a word and its noun complement, as Spanish titles of goods do
+    (`NOUN_COMPLEMENTS`: "Pulpa de Tomate")."""
+    from catalog.domain.extractor import NOUN_COMPLEMENTS
+
+    return len(tokens) >= 3 and tokens[0].kind != _CODE and tokens[1].word in NOUN_COMPLEMENTS
 
 
 def guess_brand(title: str, retailer_category: str | None, category_id: str | None) -> str | None:

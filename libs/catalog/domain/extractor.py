@@ -21,6 +21,7 @@ from catalog.domain.units import PhraseIndex
 from schemas.models import Extraction, RawListing
 
 __all__ = [
+    "NOUN_COMPLEMENTS",
     "ModelParts",
     "extract",
     "extract_listing",
@@ -937,10 +938,10 @@ _COMPANY_WORDS = frozenset(
 _FIT_WORDS = frozenset({"fit", "fits", "mount", "mounts", "bajonett", "montura", "compatible"})
 # Words before "by" that do not introduce the product's maker ("Powered by Intel").
 _BY_NOT_MAKER = frozenset({"powered", "inspired", "driven", "sold", "followed", "signed", "used"})
-# Words that open a brand name and join the next word ("La Serenísima", "Saint Felicien").
 # Prepositions that open a noun's complement in a Spanish title ("Pulpa de Tomate", "Muslos al
-# Vacío", "Malta sin Alcohol").
-_NOUN_COMPLEMENTS = frozenset({"de", "del", "al", "con", "sin", "para"})
+# Vacío", "Malta sin Alcohol"); the emulator's brand reading uses them too.
+NOUN_COMPLEMENTS = frozenset({"de", "del", "al", "con", "sin", "para"})
+# Words that open a brand name and join the next word ("La Serenísima", "Saint Felicien").
 _NAME_PREFIXES = frozenset(
     {"la", "el", "los", "las", "don", "dona", "san", "santa", "santo", "saint", "st", "dr", "mr"}
 )
@@ -1080,7 +1081,7 @@ def _leading_name(
     if span is None:
         return None
     after = next((t for t in tokens if t[0] >= span[1]), None)
-    if after is not None and after[2] in _NOUN_COMPLEMENTS:
+    if after is not None and after[2] in NOUN_COMPLEMENTS:
         return None
     return title[span[0] : span[1]]
 
