@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from catalog import cli
+from catalog.cli.listing_files import derived_sku
 from catalog.devstack.stack import Stack
 from catalog.kafka.topics import RAW
 from catalog.settings import get_settings
@@ -89,6 +90,32 @@ async def test_publish_reports_bad_lines_and_waits_for_the_rest(
     assert retried.exit_code == 1 and "0 item(s)" in retried.output
     missing = await catalog(pipeline, "batches", "show", "no-such-batch")
     assert missing.exit_code == 1 and "catalog batches list" in missing.output
+
+
+async def test_publish_takes_a_store_s_spreadsheet_export(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    store = f"tottus-{run}"
+    feed = tmp_path / "tottus.csv"
+    # Semicolons, a byte-order mark, Spanish headers, no sku, a column the contract lacks.
+    feed.write_text(
+        f"Tienda;Título;Precio;Disponible\n{store};Leche Colun Entera 1 L;$2.490;sí\n",
+        encoding="utf-8-sig",
+    )
+    result = await catalog(pipeline, "publish", str(feed), "--wait", "--timeout", "120")
+    assert result.exit_code == 0, result.output
+    assert "ignored (no such field): Disponible" in result.output
+    assert "1 of 1 listings accounted for" in result.output
+    conn = await pipeline.db()
+    try:
+        row = await conn.fetchrow(
+            "SELECT listing_key, price FROM listings WHERE listing_key LIKE $1", f"{store}:%"
+        )
+    finally:
+        await conn.close()
+    assert row is not None and row["price"] == 2490
+    assert row["listing_key"] == f"{store}:{derived_sku({'name': 'Leche Colun Entera 1 L'})}"
 
 
 async def test_normalize_with_cache_answers_from_what_the_pipeline_stored(

@@ -21,7 +21,7 @@ from aiokafka.errors import (
 )
 from pydantic import ValidationError
 
-from catalog.cli.ingest import read_listings
+from catalog.cli.listing_files import read_listings
 from catalog.kafka.codec import ContractError, decode, encode
 from catalog.kafka.dead_letters import (
     KEY_MAX_BYTES,

@@ -3,70 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from catalog.cli.common import EXIT_PROBLEM, EXIT_UNREACHABLE, console, err, fail, load_settings
+from catalog.cli.listing_files import read_listings, report_ignored
 from catalog.cli.status import service_url
 from catalog.kafka.codec import encode
-from catalog.kafka.topics import RAW, RAW_MAX_BYTES
+from catalog.kafka.topics import RAW
 from catalog.settings import Settings
 from schemas.models import RawListing
-
-
-@dataclass
-class ReadResult:
-    listings: list[RawListing] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-
-def _csv_row(row: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: v for k, v in row.items() if v not in ("", None)}
-    if "attributes" in out:
-        out["attributes"] = json.loads(out["attributes"])
-    return out
-
-
-def read_listings(path: Path) -> ReadResult:
-    """Validate every line of a JSONL or CSV file against the raw listing contract."""
-    result = ReadResult()
-    with path.open(encoding="utf-8", newline="") as handle:
-        if path.suffix.lower() == ".csv":
-            rows: Any = ((i + 2, r) for i, r in enumerate(csv.DictReader(handle)))
-        else:
-            rows = ((i + 1, line) for i, line in enumerate(handle) if line.strip())
-        for number, row in rows:
-            try:
-                data = _csv_row(row) if isinstance(row, dict) else json.loads(row)
-                listing = RawListing.model_validate(data)
-                size = len(encode(listing))
-                if size > RAW_MAX_BYTES:
-                    result.errors.append(
-                        (
-                            number,
-                            f"listing of {size:,} bytes exceeds the {RAW_MAX_BYTES:,}-byte "
-                            f"maximum of {RAW.name}",
-                        )
-                    )
-                    continue
-                result.listings.append(listing)
-            except json.JSONDecodeError as exc:
-                result.errors.append((number, f"not JSON: {exc.msg}"))
-            except ValidationError as exc:
-                first = exc.errors(include_input=False)[0]
-                where = ".".join(str(p) for p in first["loc"]) or "<root>"
-                result.errors.append((number, f"{where}: {first['msg']}"))
-    return result
 
 
 async def _publish(settings: Settings, listings: list[RawListing]) -> None:
@@ -105,14 +58,16 @@ async def _publish(settings: Settings, listings: list[RawListing]) -> None:
 
 
 def publish(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON or CSV")],
     wait: Annotated[bool, typer.Option(help="wait until every listing is accounted for")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait with --wait")] = 300.0,
 ) -> None:
-    """Validate and publish raw listings to products.raw.v1."""
+    """Validate and publish raw listings to products.raw.v1 (JSONL, JSON or CSV; a store's
+    own column names are mapped to the contract's)."""
     settings = load_settings()
     started = datetime.now(UTC)
     read = read_listings(file)
+    report_ignored(file, read.ignored)
     for number, problem in read.errors[:50]:
         err.print(f"{file}:{number}: {problem}")
     if read.errors:

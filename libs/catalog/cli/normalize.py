@@ -1,8 +1,9 @@
 """`catalog normalize`: normalize a file of raw listings in-process, without the stack.
 
-The listings go through the same decisions as the services (`catalog.inline`): router, optional
-multilevel cache, rules tier or LLM with the validator's fallback chain. The output has one JSON
-line per input line, in input order:
+The file is JSONL, JSON or CSV, in the raw contract's shape or with a store's own column names
+(`catalog.cli.listing_files`). The listings go through the same decisions as the services
+(`catalog.inline`): router, optional multilevel cache, rules tier or LLM with the validator's
+fallback chain. The output has one JSON line per input record, in input order:
 
 * a normalized listing: `retailer`, `sku`, `brand`, `model`, `normalized_name`, `category`,
   `attributes`, `confidence`, `tier`, `source`, `input_fingerprint`, `product_fingerprint`;
@@ -11,7 +12,8 @@ line per input line, in input order:
   `resolution` the outcome (`attached`, `new`, `judged`, `review`, `known`) and `match_score`
   the matcher's probability for the chosen (or best) candidate;
 * a listing that could not be normalized: `{"retailer", "sku", "error"}`;
-* a line that is not a valid raw listing: `{"line": n, "error"}`.
+* a record that is not a valid raw listing: `{"line": n, "error"}` (`n`: its line; a JSON
+  array's element, from 1).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from catalog.cli.common import (
     fail,
     load_settings,
 )
-from catalog.cli.ingest import read_listings
+from catalog.cli.listing_files import read_listings, report_ignored
 from catalog.inline import (
     LLM_MODES,
     UNCERTAIN_MODES,
@@ -78,14 +80,6 @@ class NormalizeRun:
     @property
     def problems(self) -> int:
         return self.invalid + sum(1 for r in self.results if not r.ok)
-
-
-def _record_numbers(path: Path, total: int) -> list[int]:
-    """The numbers `read_listings` gives the records of `path`, in file order."""
-    if path.suffix.lower() == ".csv":
-        return list(range(2, total + 2))
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [i + 1 for i, line in enumerate(handle) if line.strip()]
 
 
 def default_llm_mode(settings: Settings) -> LLMMode:
@@ -132,10 +126,10 @@ def run_file(
     resolve: bool = True,
     uncertain: UncertainMode = "matcher",
 ) -> NormalizeRun:
-    """Read, validate and normalize a JSONL or CSV file; one output line per input record."""
+    """Read, validate and normalize a JSONL, JSON or CSV file (`catalog.cli.listing_files`);
+    one output line per input record."""
     read = read_listings(file)
-    total = len(read.listings) + len(read.errors)
-    numbers = _record_numbers(file, total)
+    report_ignored(file, read.ignored)
     errors = dict(read.errors)
     with Progress(
         TextColumn("normalizing"),
@@ -159,7 +153,7 @@ def run_file(
         )
     run = NormalizeRun(results=results, invalid=len(errors))
     pending = iter(results)
-    for number in numbers:
+    for number in read.numbers:
         if number in errors:
             run.lines.append({"line": number, "error": errors[number]})
         else:
@@ -168,7 +162,7 @@ def run_file(
 
 
 def normalize(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON or CSV")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output JSONL, one line per input")],
     llm: Annotated[
         str | None,

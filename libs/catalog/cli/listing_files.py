@@ -1,0 +1,248 @@
+"""Raw listings from files: the contract's own fields, or the names stores and scrapers write.
+
+`catalog publish` and `catalog normalize` read JSONL (one object a line), JSON (an array of
+objects) and CSV (comma, semicolon or tab separated, with or without a byte-order mark, as
+spreadsheets save them). A record in the raw contract's shape (`schemas.models.RawListing`)
+reads as it is. A scraper's own names are mapped to the contract's fields (`FIELD_NAMES`:
+`store` / `tienda` -> `retailer`, `title` / `nombre` -> `name`, `precio` -> `price`, `gtin` /
+`barcode` -> `ean`, `marca` -> `brand`, ...), compared without case, accents or separators
+(`Product Name` is `product_name`); where a record holds several names of one field, the
+contract's own name comes first, then the order of `FIELD_NAMES`. Names that map to no field
+are left out and listed once (`ReadResult.ignored`), so one extra column does not turn every
+record away. Empty values and placeholders (`n/a`, `-`, `null`) are absent values; a price
+written with more than its amount (`$ 549,00- 52%`) is read as its amount (`price_text`). A
+record without a `sku` takes one from its `url`, else from its title (`derived_sku`): the same
+page or title of one store is then the same listing each time a file of that store is read
+again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from catalog.kafka.codec import encode
+from catalog.kafka.topics import RAW, RAW_MAX_BYTES
+from schemas.models import RawListing
+
+__all__ = [
+    "FIELD_NAMES",
+    "ReadResult",
+    "contract_record",
+    "derived_sku",
+    "price_text",
+    "read_listings",
+    "report_ignored",
+]
+
+FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "retailer": ("store", "store_name", "shop", "seller", "merchant", "vendor", "tienda",
+                 "comercio", "vendedor", "retailer_name"),
+    "sku": ("id", "sku_id", "item_id", "product_id", "offer_id", "listing_id", "codigo",
+            "codigo_producto", "id_producto"),
+    "name": ("title", "product_name", "product_title", "product", "item_name", "nombre",
+             "titulo", "producto", "nombre_producto"),
+    "price": ("precio", "current_price", "sale_price", "offer_price", "precio_oferta",
+              "precio_actual", "precio_internet"),
+    "price_original": ("list_price", "original_price", "regular_price", "precio_normal",
+                       "precio_lista", "precio_original"),
+    "ean": ("gtin", "gtin13", "ean13", "upc", "barcode", "codigo_barras", "codigo_de_barras"),
+    "brand": ("marca", "manufacturer", "fabricante", "maker"),
+    "category": ("categoria", "category_name", "category_path", "breadcrumb", "seccion",
+                 "section", "department", "departamento"),
+    "url": ("link", "product_url", "href", "enlace"),
+}  # fmt: skip
+"""Each contract field and the other names a file may give it, most specific first."""
+
+# Written in spreadsheets and scrapers' exports where a value is missing.
+_PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "null", "none", "nan"})
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+_EAN_SEPARATORS = re.compile(r"[\s-]")
+_CSV_DELIMITERS = ",;\t"
+_AMOUNT_AFTER_SIGN = re.compile(r"\$\s*(\d[\d.,]*)")
+_AMOUNT = re.compile(r"\d[\d.,]*")
+
+
+def _name_key(name: str) -> str:
+    """A column name compared without case, accents or separators (`Código de Barras` ->
+    `codigo_de_barras`)."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return _SEPARATORS.sub("_", folded.lower()).strip("_")
+
+
+def _fields_by_name() -> dict[str, tuple[str, int]]:
+    """Each accepted name -> (its field, its rank among the field's names: 0 for the field)."""
+    names: dict[str, tuple[str, int]] = {
+        name: (name, 0) for name in RawListing.model_fields if name not in FIELD_NAMES
+    }
+    for name, others in FIELD_NAMES.items():
+        for rank, other in enumerate((name, *others)):
+            names[_name_key(other)] = (name, rank)
+    return names
+
+
+_FIELDS = _fields_by_name()
+
+
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS)
+
+
+def price_text(value: str) -> str:
+    """The amount in a scraped price string, what the contract's price parser reads: the first
+    one written after a `$`, else the first number (`$ 549,00- 52%` -> `549,00`); the string
+    as it is when it holds no number, for the contract to refuse."""
+    found = _AMOUNT_AFTER_SIGN.search(value)
+    if found is not None:
+        return found.group(1).rstrip(".,")
+    number = _AMOUNT.search(value)
+    return number.group().rstrip(".,") if number is not None else value
+
+
+def derived_sku(record: Mapping[str, Any]) -> str | None:
+    """A sku for a record that has none: from its `url`, else its title (letter case and runs
+    of spaces do not count); None without either."""
+    for source, prefix in (("url", "u"), ("name", "t")):
+        value = record.get(source)
+        if isinstance(value, str) and value.strip():
+            text = " ".join(value.split()).lower()
+            return prefix + hashlib.sha256(text.encode()).hexdigest()[:20]
+    return None
+
+
+def contract_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The record with its names mapped to the contract's fields, and the names that map to
+    none (or to a field an earlier name already gave)."""
+    chosen: dict[str, tuple[int, str, Any]] = {}
+    ignored: list[str] = []
+    for key, value in raw.items():
+        name = str(key)
+        target = _FIELDS.get(_name_key(name))
+        if target is None:
+            ignored.append(name)
+            continue
+        field_name, rank = target
+        if _absent(value):
+            continue
+        held = chosen.get(field_name)
+        if held is not None and held[0] <= rank:
+            ignored.append(name)
+            continue
+        if held is not None:
+            ignored.append(held[1])
+        chosen[field_name] = (rank, name, value)
+    record = {name: value for name, (_, _, value) in chosen.items()}
+    if isinstance(record.get("attributes"), str):
+        record["attributes"] = json.loads(record["attributes"])
+    for price in ("price", "price_original"):
+        if isinstance(record.get(price), str):
+            record[price] = price_text(record[price])
+    ean = record.get("ean")
+    if isinstance(ean, int) and not isinstance(ean, bool):
+        record["ean"] = str(ean)
+    elif isinstance(ean, str):
+        record["ean"] = _EAN_SEPARATORS.sub("", ean)
+    if "sku" not in record:
+        sku = derived_sku(record)
+        if sku is not None:
+            record["sku"] = sku
+    return record, ignored
+
+
+@dataclass
+class ReadResult:
+    listings: list[RawListing] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    """Every record's number in file order (its line; a JSON array's element, from 1)."""
+    ignored: list[str] = field(default_factory=list)
+    """Names in the file that map to no contract field, each once, in order of appearance."""
+
+
+def _records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(number, record) of each record: a dict, or a JSONL line's text (parsed by the caller,
+    so a broken line is one error, not the end of the file)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            header = handle.readline()
+            handle.seek(0)
+            # Spreadsheets in Spanish-speaking locales separate with semicolons: the header
+            # line's most frequent separator is the file's.
+            delimiter = max(_CSV_DELIMITERS, key=lambda d: (header.count(d), d == ","))
+            for index, row in enumerate(csv.DictReader(handle, delimiter=delimiter)):
+                yield index + 2, {k: v for k, v in row.items() if k is not None}
+        elif suffix == ".json":
+            data = json.load(handle)
+            for index, item in enumerate(data if isinstance(data, list) else [data]):
+                yield index + 1, item
+        else:
+            for index, line in enumerate(handle):
+                if line.strip():
+                    yield index + 1, line
+
+
+_HINTS = {name: ", ".join((name, *others[:4])) for name, others in FIELD_NAMES.items()}
+
+
+def _problem(exc: ValidationError) -> str:
+    errors = exc.errors(include_input=False)
+    # A missing sku is taken from the title: without a title, the title is what is missing.
+    first = min(errors, key=lambda e: tuple(e["loc"]) == ("sku",))
+    where = ".".join(str(p) for p in first["loc"]) or "<root>"
+    problem = f"{where}: {first['msg']}"
+    if first["type"] == "missing" and where in _HINTS:
+        problem += f" (a column named {_HINTS[where]}, ...)"
+    return problem
+
+
+def read_listings(path: Path) -> ReadResult:
+    """Every record of a JSONL, JSON or CSV file, validated against the raw listing contract
+    after its names are mapped (`contract_record`); a record that fails is an error with its
+    number, not a listing."""
+    result = ReadResult()
+    ignored: dict[str, None] = {}
+    for number, item in _records(path):
+        result.numbers.append(number)
+        try:
+            raw = json.loads(item) if isinstance(item, str) else item
+            if not isinstance(raw, dict):
+                raise ValueError(f"a record must be an object, not {type(raw).__name__}")
+            record, unknown = contract_record(raw)
+            ignored.update(dict.fromkeys(unknown))
+            listing = RawListing.model_validate(record)
+        except json.JSONDecodeError as exc:
+            result.errors.append((number, f"not JSON: {exc.msg}"))
+            continue
+        except ValidationError as exc:
+            result.errors.append((number, _problem(exc)))
+            continue
+        except ValueError as exc:
+            result.errors.append((number, str(exc)))
+            continue
+        size = len(encode(listing))
+        if size > RAW_MAX_BYTES:
+            too_big = f"listing of {size:,} bytes exceeds the {RAW_MAX_BYTES:,}-byte maximum"
+            result.errors.append((number, f"{too_big} of {RAW.name}"))
+            continue
+        result.listings.append(listing)
+    result.ignored = list(ignored)
+    return result
+
+
+def report_ignored(path: Path, ignored: list[str]) -> None:
+    """One line on stderr naming the file's names that map to no contract field."""
+    if ignored:
+        from catalog.cli.common import err
+
+        shown = ", ".join(ignored[:20]) + (", ..." if len(ignored) > 20 else "")
+        err.print(f"{path}: ignored (no such field): {shown}", markup=False, highlight=False)

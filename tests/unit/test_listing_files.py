@@ -1,0 +1,122 @@
+"""Raw listings from files written by stores and scrapers, not only in the contract's shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from catalog.cli import app
+from catalog.cli.listing_files import contract_record, derived_sku, price_text, read_listings
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_a_spreadsheet_export_with_spanish_headers_reads_as_listings(tmp_path: Path) -> None:
+    # A byte-order mark, semicolons, the store's own names and a column the contract lacks.
+    feed = _write(
+        tmp_path / "jumbo.csv",
+        "Tienda;Título;Precio;Código de Barras;Marca;query_category\n"
+        "Jumbo;Leche Colun Entera 1 L;$1.090;7 802920-000017;Colun;Leche\n"
+        "Jumbo;Yogurt Soprole Frutilla 155 g;$ 549,00- 52%;n/a;-;Yogurt\n"
+        "Jumbo;Leche Colun Entera 1 L;$1.150;;;Leche\n",
+        encoding="utf-8-sig",
+    )
+    read = read_listings(feed)
+    assert read.errors == []
+    assert read.numbers == [2, 3, 4]
+    assert read.ignored == ["query_category"]
+    milk, yogurt, milk_again = read.listings
+    assert (milk.retailer, milk.name, milk.price) == ("jumbo", "Leche Colun Entera 1 L", 1090)
+    assert milk.ean == "7802920000017" and milk.brand == "Colun"
+    assert yogurt.price == 549  # the amount, not the discount written after it
+    assert yogurt.ean is None and yogurt.brand is None  # placeholders are absent values
+    # No sku column: the title gives one, so the same title is the same listing again.
+    assert milk.sku == milk_again.sku != yogurt.sku
+    assert milk.listing_key != yogurt.listing_key
+
+
+def test_a_file_in_the_contracts_shape_reads_as_it_is(tmp_path: Path) -> None:
+    record = {"retailer": "paris", "sku": "2919568", "name": "AirPods Pro 2", "price": 249990}
+    feed = _write(tmp_path / "feed.jsonl", json.dumps(record) + "\n\n" + json.dumps(record))
+    read = read_listings(feed)
+    assert read.numbers == [1, 3] and read.ignored == []
+    assert [x.model_dump(include=set(record)) for x in read.listings] == [record, record]
+
+
+def test_a_json_array_with_urls_takes_its_skus_from_them(tmp_path: Path) -> None:
+    items: list[Any] = [
+        {"store": "ripley", "title": "Notebook HP 15", "price": 499990, "url": "https://r.cl/1"},
+        {"store": "ripley", "title": "Notebook HP 15", "price": 459990, "url": "https://r.cl/2"},
+        ["not", "an", "object"],
+    ]
+    read = read_listings(_write(tmp_path / "scrape.json", json.dumps(items)))
+    first, second = read.listings
+    assert first.sku == derived_sku({"url": "https://r.cl/1"}) and first.sku != second.sku
+    assert read.errors == [(3, "a record must be an object, not list")]
+
+
+def test_the_contracts_own_name_comes_before_a_store_s(tmp_path: Path) -> None:
+    record, ignored = contract_record(
+        {"title": "Arroz Tucapel", "name": "Arroz Tucapel Grado 1 1 kg", "Nombre": "x"}
+    )
+    assert record["name"] == "Arroz Tucapel Grado 1 1 kg"
+    assert ignored == ["title", "Nombre"]
+    # An empty contract column does not hide a filled one of another name.
+    record, _ = contract_record({"name": "", "title": "Arroz Tucapel 1 kg", "sku": "9"})
+    assert record == {"name": "Arroz Tucapel 1 kg", "sku": "9"}
+
+
+def test_a_missing_field_names_the_columns_that_would_give_it(tmp_path: Path) -> None:
+    feed = _write(tmp_path / "feed.csv", "title,price\nArroz Tucapel 1 kg,1290\n")
+    read = read_listings(feed)
+    assert read.listings == []
+    [(number, problem)] = read.errors
+    assert number == 2
+    assert problem.startswith("retailer: Field required") and "store" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("$ 549,00- 52%", "549,00"),
+        ("$\xa04299,00- 21%", "4299,00"),
+        ("3x $2.000", "2.000"),
+        ("12.990", "12.990"),
+        ("consultar", "consultar"),
+    ],
+)
+def test_a_scraped_price_is_read_as_its_amount(text: str, amount: str) -> None:
+    assert price_text(text) == amount
+
+
+def test_a_price_with_no_amount_is_still_refused(tmp_path: Path) -> None:
+    feed = _write(tmp_path / "feed.csv", "store,title,price\nhites,Parlante JBL Go 3,consultar\n")
+    [(_, problem)] = read_listings(feed).errors
+    assert problem.startswith("price:") and "not a CLP amount" in problem
+
+
+def test_normalize_reads_a_store_s_csv(tmp_path: Path) -> None:
+    feed = _write(
+        tmp_path / "store.csv",
+        "store,title,price,rating\n"
+        "lider,Arroz Tucapel Grado 1 1 kg,1290,4.5\n"
+        "lider,,990,3\n"
+        "jumbo,Arroz Tucapel Grado 1 1 kg,1350,5\n",
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["normalize", str(feed), "-o", str(out), "--llm", "none"])
+    assert result.exit_code == 1, result.output  # one record has no title
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 3
+    first, bad, second = lines
+    assert bad["line"] == 3 and bad["error"].startswith("name: Field required")
+    assert first["retailer"] == "lider" and second["retailer"] == "jumbo"
+    assert first["sku"] == second["sku"]  # one title, whatever the store
+    assert "rating" in result.output  # the ignored column is named
