@@ -120,3 +120,19 @@ def test_normalize_reads_a_store_s_csv(tmp_path: Path) -> None:
     assert first["retailer"] == "lider" and second["retailer"] == "jumbo"
     assert first["sku"] == second["sku"]  # one title, whatever the store
     assert "rating" in result.output  # the ignored column is named
+
+
+def test_one_store_s_export_takes_its_store_from_the_command_line(tmp_path: Path) -> None:
+    feed = _write(tmp_path / "export.csv", "sku,nombre,precio\n77,Arroz Tucapel 1 kg,1290\n")
+    assert read_listings(feed).errors[0][1].startswith("retailer: Field required")
+    [listing] = read_listings(feed, "Santa Isabel").listings
+    assert listing.listing_key == "santa_isabel:77"
+    # A record's own store comes first.
+    both = _write(tmp_path / "both.csv", "store,sku,title,price\nlider,1,Arroz Tucapel 1 kg,990\n")
+    assert read_listings(both, "jumbo").listings[0].retailer == "lider"
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        app, ["normalize", str(feed), "-o", str(out), "--llm", "none", "--retailer", "unimarc"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["retailer"] == "unimarc"

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from catalog.cli.common import EXIT_PROBLEM, EXIT_UNREACHABLE, console, err, fail, load_settings
-from catalog.cli.listing_files import read_listings, report_ignored
+from catalog.cli.listing_files import RETAILER_HELP, read_listings, report_ignored
 from catalog.cli.status import service_url
 from catalog.kafka.codec import encode
 from catalog.kafka.topics import RAW
@@ -61,12 +61,13 @@ def publish(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON or CSV")],
     wait: Annotated[bool, typer.Option(help="wait until every listing is accounted for")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait with --wait")] = 300.0,
+    retailer: Annotated[str | None, typer.Option(help=RETAILER_HELP)] = None,
 ) -> None:
     """Validate and publish raw listings to products.raw.v1 (JSONL, JSON or CSV; a store's
     own column names are mapped to the contract's)."""
     settings = load_settings()
     started = datetime.now(UTC)
-    read = read_listings(file)
+    read = read_listings(file, retailer)
     report_ignored(file, read.ignored)
     for number, problem in read.errors[:50]:
         err.print(f"{file}:{number}: {problem}")

@@ -36,6 +36,7 @@ from schemas.models import RawListing
 
 __all__ = [
     "FIELD_NAMES",
+    "RETAILER_HELP",
     "ReadResult",
     "contract_record",
     "derived_sku",
@@ -62,6 +63,8 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "url": ("link", "product_url", "href", "enlace"),
 }  # fmt: skip
 """Each contract field and the other names a file may give it, most specific first."""
+
+RETAILER_HELP = "the store of records that name none (one store's own export)"
 
 # Written in spreadsheets and scrapers' exports where a value is missing.
 _PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "null", "none", "nan"})
@@ -119,9 +122,12 @@ def derived_sku(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def contract_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The record with its names mapped to the contract's fields, and the names that map to
-    none (or to a field an earlier name already gave)."""
+def contract_record(
+    raw: Mapping[str, Any], retailer: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The record with its names mapped to the contract's fields (`retailer`: the store of a
+    record that names none), and the names that map to none (or to a field an earlier name
+    already gave)."""
     chosen: dict[str, tuple[int, str, Any]] = {}
     ignored: list[str] = []
     for key, value in raw.items():
@@ -151,6 +157,8 @@ def contract_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         record["ean"] = str(ean)
     elif isinstance(ean, str):
         record["ean"] = _EAN_SEPARATORS.sub("", ean)
+    if retailer is not None and "retailer" not in record:
+        record["retailer"] = retailer
     if "sku" not in record:
         sku = derived_sku(record)
         if sku is not None:
@@ -205,10 +213,11 @@ def _problem(exc: ValidationError) -> str:
     return problem
 
 
-def read_listings(path: Path) -> ReadResult:
+def read_listings(path: Path, retailer: str | None = None) -> ReadResult:
     """Every record of a JSONL, JSON or CSV file, validated against the raw listing contract
-    after its names are mapped (`contract_record`); a record that fails is an error with its
-    number, not a listing."""
+    after its names are mapped (`contract_record`; `retailer`: the store of records that name
+    none, as in one store's own export); a record that fails is an error with its number, not
+    a listing."""
     result = ReadResult()
     ignored: dict[str, None] = {}
     for number, item in _records(path):
@@ -217,7 +226,7 @@ def read_listings(path: Path) -> ReadResult:
             raw = json.loads(item) if isinstance(item, str) else item
             if not isinstance(raw, dict):
                 raise ValueError(f"a record must be an object, not {type(raw).__name__}")
-            record, unknown = contract_record(raw)
+            record, unknown = contract_record(raw, retailer)
             ignored.update(dict.fromkeys(unknown))
             listing = RawListing.model_validate(record)
         except json.JSONDecodeError as exc:

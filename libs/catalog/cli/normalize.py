@@ -38,7 +38,7 @@ from catalog.cli.common import (
     fail,
     load_settings,
 )
-from catalog.cli.listing_files import read_listings, report_ignored
+from catalog.cli.listing_files import RETAILER_HELP, read_listings, report_ignored
 from catalog.inline import (
     LLM_MODES,
     UNCERTAIN_MODES,
@@ -125,10 +125,11 @@ def run_file(
     show_progress: bool = True,
     resolve: bool = True,
     uncertain: UncertainMode = "matcher",
+    retailer: str | None = None,
 ) -> NormalizeRun:
     """Read, validate and normalize a JSONL, JSON or CSV file (`catalog.cli.listing_files`);
     one output line per input record."""
-    read = read_listings(file)
+    read = read_listings(file, retailer)
     report_ignored(file, read.ignored)
     errors = dict(read.errors)
     with Progress(
@@ -189,6 +190,7 @@ def normalize(
             "thresholds: matcher (its own judge_at threshold) or review (no master)"
         ),
     ] = "matcher",
+    retailer: Annotated[str | None, typer.Option(help=RETAILER_HELP)] = None,
 ) -> None:
     """Normalize raw listings in-process (no Kafka) and write one JSON line per input line."""
     settings = load_settings()
@@ -210,6 +212,7 @@ def normalize(
             concurrency=concurrency,
             resolve=resolve,
             uncertain=band,
+            retailer=retailer,
         )
     except Unreachable as exc:
         raise fail(str(exc), EXIT_UNREACHABLE) from exc
