@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,25 @@ def test_one_store_s_export_takes_its_store_from_the_command_line(tmp_path: Path
     )
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8"))["retailer"] == "unimarc"
+
+
+def test_normalize_writes_a_csv_for_a_spreadsheet(tmp_path: Path) -> None:
+    feed = _write(
+        tmp_path / "store.csv",
+        "store;title;price\n"
+        "lider;Leche Colun Entera 1 L;1090\n"
+        "lider;;990\n"
+        "jumbo;Leche Entera Colun 1 L;1150\n",
+    )
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(app, ["normalize", str(feed), "-o", str(out), "--llm", "none"])
+    assert result.exit_code == 1, result.output
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["line"] for row in rows] == ["2", "3", "4"]
+    milk, bad, again = rows
+    assert milk["name"] == "Leche Colun Entera 1 L" and milk["brand"] == "COLUN"
+    assert json.loads(milk["attributes"])["volume_ml"] == 1000
+    assert bad["name"] == "" and bad["error"].startswith("name: Field required")
+    assert again["retailer"] == "jumbo"
+    assert again["product_fingerprint"] == milk["product_fingerprint"] != ""

@@ -14,11 +14,15 @@ fallback chain. The output has one JSON line per input record, in input order:
 * a listing that could not be normalized: `{"retailer", "sku", "error"}`;
 * a record that is not a valid raw listing: `{"line": n, "error"}` (`n`: its line; a JSON
   array's element, from 1).
+
+With `-o out.csv` the same fields are written as a CSV, one row per input record, with the
+record's line and its title beside them (`CSV_COLUMNS`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -59,6 +63,8 @@ class NormalizeRun:
     lines: list[dict[str, Any]] = field(default_factory=list)
     results: list[InlineResult] = field(default_factory=list)
     invalid: int = 0
+    numbers: list[int] = field(default_factory=list)
+    """Each line's record number in the input file."""
 
     def counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -152,7 +158,7 @@ def run_file(
                 uncertain=uncertain,
             )
         )
-    run = NormalizeRun(results=results, invalid=len(errors))
+    run = NormalizeRun(results=results, invalid=len(errors), numbers=read.numbers)
     pending = iter(results)
     for number in read.numbers:
         if number in errors:
@@ -162,9 +168,50 @@ def run_file(
     return run
 
 
+CSV_COLUMNS = (
+    "line",
+    "retailer",
+    "sku",
+    "name",
+    "brand",
+    "model",
+    "normalized_name",
+    "category",
+    "attributes",
+    "confidence",
+    "tier",
+    "source",
+    "input_fingerprint",
+    "product_fingerprint",
+    "resolution",
+    "match_score",
+    "error",
+)
+"""`-o out.csv`: the JSON lines' fields, the record's line in the input file, and the input
+title beside its reading (a spreadsheet shows no order to join on); attributes as JSON."""
+
+
+def write_csv(run: NormalizeRun, out: Path) -> None:
+    """The run as a CSV (with a byte-order mark, so spreadsheets read it as UTF-8)."""
+    results = iter(run.results)
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for number, line in zip(run.numbers, run.lines, strict=True):
+            row = {**line, "line": number}
+            if "line" not in line:
+                row["name"] = next(results).listing.name
+            if isinstance(row.get("attributes"), dict):
+                row["attributes"] = json.dumps(row["attributes"], ensure_ascii=False)
+            writer.writerow(row)
+
+
 def normalize(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON or CSV")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="output JSONL, one line per input")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="output JSONL (or CSV: -o out.csv), one line per input"),
+    ],
     llm: Annotated[
         str | None,
         typer.Option(
@@ -217,9 +264,12 @@ def normalize(
     except Unreachable as exc:
         raise fail(str(exc), EXIT_UNREACHABLE) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as handle:
-        for line in run.lines:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+    if out.suffix.lower() == ".csv":
+        write_csv(run, out)
+    else:
+        with out.open("w", encoding="utf-8") as handle:
+            for line in run.lines:
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
     for line in run.lines:
         if "line" in line:
             err.print(f"{file}:{line['line']}: {line['error']}")
