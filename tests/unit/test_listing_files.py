@@ -159,3 +159,23 @@ def test_normalize_writes_a_csv_for_a_spreadsheet(tmp_path: Path) -> None:
     assert bad["name"] == "" and bad["error"].startswith("name: Field required")
     assert again["retailer"] == "jumbo"
     assert again["product_fingerprint"] == milk["product_fingerprint"] != ""
+
+
+def test_a_spreadsheet_saved_in_the_windows_code_page_reads_too(tmp_path: Path) -> None:
+    feed = tmp_path / "paris.csv"
+    feed.write_bytes(
+        "tienda;título;precio\r\nParis;Café Marley Coffee 250 g;$5.990\r\n".encode("cp1252")
+    )
+    [listing] = read_listings(feed).listings
+    assert (listing.retailer, listing.name, listing.price) == (
+        "paris",
+        "Café Marley Coffee 250 g",
+        5990,
+    )
+
+
+def test_a_json_file_that_does_not_parse_is_one_error(tmp_path: Path) -> None:
+    feed = _write(tmp_path / "scrape.json", '[{"store": "lider",\n "title": ]')
+    read = read_listings(feed)
+    assert read.listings == [] and read.numbers == [2]
+    assert read.errors[0][0] == 2 and read.errors[0][1].startswith("not JSON")

@@ -2,24 +2,25 @@
 
 `catalog publish` and `catalog normalize` read JSONL (one object a line), JSON (an array of
 objects) and CSV (comma, semicolon or tab separated, with or without a byte-order mark, as
-spreadsheets save them). A record in the raw contract's shape (`schemas.models.RawListing`)
-reads as it is. A scraper's own names are mapped to the contract's fields (`FIELD_NAMES`:
-`store` / `tienda` -> `retailer`, `title` / `nombre` -> `name`, `precio` -> `price`, `gtin` /
-`barcode` -> `ean`, `marca` -> `brand`, ...), compared without case, accents or separators
-(`Product Name` is `product_name`); where a record holds several names of one field, the
-contract's own name comes first, then the order of `FIELD_NAMES`. Names that map to no field
-are left out and listed once (`ReadResult.ignored`), so one extra column does not turn every
-record away. Empty values and placeholders (`n/a`, `-`, `null`) are absent values; a price
-written with more than its amount (`$ 549,00- 52%`) is read as its amount (`price_text`). A
-record without a `sku` takes one from its `url`, else from its title (`derived_sku`): the same
-page or title of one store is then the same listing each time a file of that store is read
-again.
+spreadsheets save them), in UTF-8 or, failing that, the Windows code page (cp1252). A record
+in the raw contract's shape (`schemas.models.RawListing`) reads as it is. A scraper's own
+names are mapped to the contract's fields (`FIELD_NAMES`: `store` / `tienda` -> `retailer`,
+`title` / `nombre` -> `name`, `precio` -> `price`, `gtin` / `barcode` -> `ean`, `marca` ->
+`brand`, ...), compared without case, accents or separators (`Product Name` is
+`product_name`); where a record holds several names of one field, the contract's own name comes
+first, then the order of `FIELD_NAMES`. Names that map to no field are left out and listed once
+(`ReadResult.ignored`), so one extra column does not turn every record away. Empty values and
+placeholders (`n/a`, `-`, `null`) are absent values; a price written with more than its amount
+(`$ 549,00- 52%`) is read as its amount (`price_text`). A record without a `sku` takes one from
+its `url`, else from its title (`derived_sku`): the same page or title of one store is then the
+same listing each time a file of that store is read again.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import re
 import unicodedata
@@ -176,27 +177,41 @@ class ReadResult:
     """Names in the file that map to no contract field, each once, in order of appearance."""
 
 
+def _text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheets on Windows save CSV in their ANSI code page, not in UTF-8.
+        return data.decode("cp1252", errors="replace")
+
+
 def _records(path: Path) -> Iterator[tuple[int, Any]]:
-    """(number, record) of each record: a dict, or a JSONL line's text (parsed by the caller,
-    so a broken line is one error, not the end of the file)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            header = handle.readline()
-            handle.seek(0)
-            # Spreadsheets in Spanish-speaking locales separate with semicolons: the header
-            # line's most frequent separator is the file's.
-            delimiter = max(_CSV_DELIMITERS, key=lambda d: (header.count(d), d == ","))
-            for index, row in enumerate(csv.DictReader(handle, delimiter=delimiter)):
-                yield index + 2, {k: v for k, v in row.items() if k is not None}
-        elif suffix == ".json":
-            data = json.load(handle)
-            for index, item in enumerate(data if isinstance(data, list) else [data]):
-                yield index + 1, item
-        else:
-            for index, line in enumerate(handle):
-                if line.strip():
-                    yield index + 1, line
+    """(number, record) of each record: a dict, a JSONL line's text (parsed by the caller, so a
+    broken line is one error, not the end of the file), or the error of a JSON file that does
+    not parse."""
+    text = _text(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        # Spreadsheets in Spanish-speaking locales separate with semicolons: the header line's
+        # most frequent separator is the file's.
+        header = text.split("\n", 1)[0]
+        delimiter = max(_CSV_DELIMITERS, key=lambda d: (header.count(d), d == ","))
+        rows = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for index, row in enumerate(rows):
+            yield index + 2, {k: v for k, v in row.items() if k is not None}
+    elif suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, exc
+            return
+        for index, item in enumerate(data if isinstance(data, list) else [data]):
+            yield index + 1, item
+    else:
+        for index, line in enumerate(text.split("\n")):
+            if line.strip():
+                yield index + 1, line
 
 
 _HINTS = {name: ", ".join((name, *others[:4])) for name, others in FIELD_NAMES.items()}
@@ -223,6 +238,8 @@ def read_listings(path: Path, retailer: str | None = None) -> ReadResult:
     for number, item in _records(path):
         result.numbers.append(number)
         try:
+            if isinstance(item, json.JSONDecodeError):
+                raise item
             raw = json.loads(item) if isinstance(item, str) else item
             if not isinstance(raw, dict):
                 raise ValueError(f"a record must be an object, not {type(raw).__name__}")
