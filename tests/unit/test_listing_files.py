@@ -159,6 +159,7 @@ def test_normalize_writes_a_csv_for_a_spreadsheet(tmp_path: Path) -> None:
     assert bad["name"] == "" and bad["error"].startswith("name: Field required")
     assert again["retailer"] == "jumbo"
     assert again["product_fingerprint"] == milk["product_fingerprint"] != ""
+    assert "1 master product(s), 1 with listings of 2+ stores" in result.output
 
 
 def test_a_spreadsheet_saved_in_the_windows_code_page_reads_too(tmp_path: Path) -> None:

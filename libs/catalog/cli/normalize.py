@@ -83,6 +83,15 @@ class NormalizeRun:
             counts["invalid lines"] = self.invalid
         return counts
 
+    def grouping(self) -> tuple[int, int]:
+        """How many master products the resolved listings landed on, and how many of them
+        have listings of two stores or more (the cross-store grouping a run is for)."""
+        stores: dict[str, set[str]] = {}
+        for result in self.results:
+            if result.decision is not None and result.decision.master_id is not None:
+                stores.setdefault(result.decision.master_id, set()).add(result.listing.retailer)
+        return len(stores), sum(1 for held in stores.values() if len(held) > 1)
+
     @property
     def problems(self) -> int:
         return self.invalid + sum(1 for r in self.results if not r.ok)
@@ -281,5 +290,8 @@ def normalize(
         + (f" ({summary})" if summary else ""),
         markup=False,
     )
+    masters, shared = run.grouping()
+    if masters:
+        console.print(f"{masters} master product(s), {shared} with listings of 2+ stores")
     if run.problems:
         raise typer.Exit(EXIT_PROBLEM)
