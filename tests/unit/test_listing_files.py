@@ -180,3 +180,27 @@ def test_a_json_file_that_does_not_parse_is_one_error(tmp_path: Path) -> None:
     read = read_listings(feed)
     assert read.listings == [] and read.numbers == [2]
     assert read.errors[0][0] == 2 and read.errors[0][1].startswith("not JSON")
+
+
+def test_normalize_scores_grouping_against_a_column_it_holds_out(tmp_path: Path) -> None:
+    # The rice's EAN is the milk's (as a mislabeled row would be): read by the normalizer, the
+    # shared GTIN would put all three in one master; held out, only the two milks are one.
+    feed = _write(
+        tmp_path / "labeled.csv",
+        "store,title,price,ean\n"
+        "lider,Leche Colun Entera 1 L,1090,7802920000017\n"
+        "jumbo,Leche Entera Colun 1 L,1150,7802920000017\n"
+        "tottus,Arroz Tucapel Grado 1 1 kg,1290,7802920000017\n"
+        "unimarc,Aceite Belmont 1 L,2490,\n",
+    )
+    read = read_listings(feed, truth="EAN")
+    assert read.truths == ["7802920000017"] * 3 + [None]
+    assert all(listing.ean is None for listing in read.listings)
+    out = tmp_path / "out.jsonl"
+    args = ["normalize", str(feed), "-o", str(out), "--llm", "none", "--truth", "ean"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "grouping against ean: precision 1.000, recall 0.333, F1 0.500" in result.output
+    assert "over 3 true cross-store pair(s); 0 keyed listing(s) without a master" in result.output
+    missing = CliRunner().invoke(app, [*args[:-1], "upc"])
+    assert missing.exit_code == 2 and "no record" in missing.output

@@ -175,6 +175,10 @@ class ReadResult:
     """Every record's number in file order (its line; a JSON array's element, from 1)."""
     ignored: list[str] = field(default_factory=list)
     """Names in the file that map to no contract field, each once, in order of appearance."""
+    truths: list[str | None] = field(default_factory=list)
+    """With `truth`: each listing's value of that column (None where it is empty)."""
+    truth_found: bool = False
+    """With `truth`: some record has the column."""
 
 
 def _text(path: Path) -> str:
@@ -228,13 +232,15 @@ def _problem(exc: ValidationError) -> str:
     return problem
 
 
-def read_listings(path: Path, retailer: str | None = None) -> ReadResult:
+def read_listings(path: Path, retailer: str | None = None, truth: str | None = None) -> ReadResult:
     """Every record of a JSONL, JSON or CSV file, validated against the raw listing contract
     after its names are mapped (`contract_record`; `retailer`: the store of records that name
     none, as in one store's own export); a record that fails is an error with its number, not
-    a listing."""
+    a listing. `truth` names a column held out of the listings (an EAN or a product id to score
+    grouping against, which the normalizer must not see): its values are in `truths`."""
     result = ReadResult()
     ignored: dict[str, None] = {}
+    truth_key = _name_key(truth) if truth is not None else None
     for number, item in _records(path):
         result.numbers.append(number)
         try:
@@ -243,6 +249,13 @@ def read_listings(path: Path, retailer: str | None = None) -> ReadResult:
             raw = json.loads(item) if isinstance(item, str) else item
             if not isinstance(raw, dict):
                 raise ValueError(f"a record must be an object, not {type(raw).__name__}")
+            held: Any = None
+            if truth_key is not None:
+                names = [k for k in raw if _name_key(str(k)) == truth_key]
+                result.truth_found = result.truth_found or bool(names)
+                values = [raw[k] for k in names if not _absent(raw[k])]
+                held = str(values[0]).strip() if values else None
+                raw = {k: v for k, v in raw.items() if k not in names}
             record, unknown = contract_record(raw, retailer)
             ignored.update(dict.fromkeys(unknown))
             listing = RawListing.model_validate(record)
@@ -261,6 +274,7 @@ def read_listings(path: Path, retailer: str | None = None) -> ReadResult:
             result.errors.append((number, f"{too_big} of {RAW.name}"))
             continue
         result.listings.append(listing)
+        result.truths.append(held)
     result.ignored = list(ignored)
     return result
 

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -55,6 +55,9 @@ from catalog.inline import (
 from catalog.settings import Settings
 from schemas.models import RawListing
 
+if TYPE_CHECKING:
+    from catalog.evaluation import PRF
+
 
 @dataclass
 class NormalizeRun:
@@ -65,6 +68,8 @@ class NormalizeRun:
     invalid: int = 0
     numbers: list[int] = field(default_factory=list)
     """Each line's record number in the input file."""
+    truths: list[str | None] = field(default_factory=list)
+    """With `--truth`: each result's product key from the file (None where it is empty)."""
 
     def counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -88,13 +93,34 @@ class NormalizeRun:
         have listings of two stores or more (the cross-store grouping a run is for)."""
         stores: dict[str, set[str]] = {}
         for result in self.results:
-            if result.decision is not None and result.decision.master_id is not None:
-                stores.setdefault(result.decision.master_id, set()).add(result.listing.retailer)
+            master = _master(result)
+            if master is not None:
+                stores.setdefault(master, set()).add(result.listing.retailer)
         return len(stores), sum(1 for held in stores.values() if len(held) > 1)
+
+    def scored(self) -> tuple[PRF, int]:
+        """Cross-store grouping against `truths` (`make eval`'s figure: over every pair of
+        listings of two stores, the same master predicted, the same key true; listings with no
+        key left out), and how many keyed listings got no master (with `--no-resolve`, the
+        master is normalization's product fingerprint)."""
+        from catalog.evaluation.matching import cross_store_prf
+
+        kept = [(r, key) for r, key in zip(self.results, self.truths, strict=True) if key]
+        masters = [_master(r) for r, _ in kept]
+        stores = [r.listing.retailer for r, _ in kept]
+        prf = cross_store_prf(masters, [key for _, key in kept], stores)
+        return prf, sum(1 for m in masters if m is None)
 
     @property
     def problems(self) -> int:
         return self.invalid + sum(1 for r in self.results if not r.ok)
+
+
+def _master(result: InlineResult) -> str | None:
+    """The master a result's output line names (`product_fingerprint`)."""
+    if result.decision is not None:
+        return result.decision.master_id
+    return result.product.product_fingerprint if result.product is not None else None
 
 
 def default_llm_mode(settings: Settings) -> LLMMode:
@@ -141,10 +167,13 @@ def run_file(
     resolve: bool = True,
     uncertain: UncertainMode = "matcher",
     retailer: str | None = None,
+    truth: str | None = None,
 ) -> NormalizeRun:
     """Read, validate and normalize a JSONL, JSON or CSV file (`catalog.cli.listing_files`);
     one output line per input record."""
-    read = read_listings(file, retailer)
+    read = read_listings(file, retailer, truth)
+    if truth is not None and not read.truth_found:
+        raise ValueError(f"no record of {file} has a column named {truth!r}")
     report_ignored(file, read.ignored)
     errors = dict(read.errors)
     with Progress(
@@ -167,7 +196,9 @@ def run_file(
                 uncertain=uncertain,
             )
         )
-    run = NormalizeRun(results=results, invalid=len(errors), numbers=read.numbers)
+    run = NormalizeRun(
+        results=results, invalid=len(errors), numbers=read.numbers, truths=read.truths
+    )
     pending = iter(results)
     for number in read.numbers:
         if number in errors:
@@ -247,6 +278,13 @@ def normalize(
         ),
     ] = "matcher",
     retailer: Annotated[str | None, typer.Option(help=RETAILER_HELP)] = None,
+    truth: Annotated[
+        str | None,
+        typer.Option(
+            help="a column holding each listing's true product (an EAN, a product id): held "
+            "out of normalization, and cross-store grouping is scored against it"
+        ),
+    ] = None,
 ) -> None:
     """Normalize raw listings in-process (no Kafka) and write one JSON line per input line."""
     settings = load_settings()
@@ -269,9 +307,12 @@ def normalize(
             resolve=resolve,
             uncertain=band,
             retailer=retailer,
+            truth=truth,
         )
     except Unreachable as exc:
         raise fail(str(exc), EXIT_UNREACHABLE) from exc
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         write_csv(run, out)
@@ -293,5 +334,13 @@ def normalize(
     masters, shared = run.grouping()
     if masters:
         console.print(f"{masters} master product(s), {shared} with listings of 2+ stores")
+    if truth is not None:
+        prf, unresolved = run.scored()
+        console.print(
+            f"grouping against {truth}: precision {prf.precision:.3f}, recall {prf.recall:.3f}, "
+            f"F1 {prf.f1:.3f} over {prf.gold:,} true cross-store pair(s); "
+            f"{unresolved} keyed listing(s) without a master",
+            markup=False,
+        )
     if run.problems:
         raise typer.Exit(EXIT_PROBLEM)
