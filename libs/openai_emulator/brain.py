@@ -735,6 +735,7 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
         return None
     category = load_taxonomy().get(category_id)
     tokens = _title_tokens(title[:_MAX_TITLE], retailer_category or "")
+    shouting = title.upper() == title
     goods = False
     if category is None or category.kind == "tech":
         candidates = _named_model_candidates(tokens, numbered_names=False)
@@ -757,7 +758,9 @@ def guess_brand(title: str, retailer_category: str | None, category_id: str | No
             candidate = _Candidate(candidate.start, candidate.start + 1, candidate.score)
         words = tokens[candidate.start : candidate.end]
         letters = sum(len(token.word) for token in words)
-        if len(words) > _MAX_BRAND_WORDS or letters < 3:
+        if len(words) > _MAX_BRAND_WORDS or letters < 2:
+            continue
+        if letters == 2 and not (goods and len(candidates) == 1 and not shouting):
             continue
         found.append(candidate)
     if not found:

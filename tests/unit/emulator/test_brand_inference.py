@@ -203,3 +203,14 @@ def test_of_equally_likely_names_in_a_grocery_title_the_first_is_the_maker() -> 
     assert brain.guess_brand("Suavizante Downy Verde Bosque 3 L", None, "cleaning") == "Downy"
     # A tech title still gives up: a model would not pick one at random.
     assert brain.guess_brand("Audífonos Cloud Rojo Stinger Gamer", None, "headphones") is None
+
+
+def test_a_two_letter_name_is_the_maker_only_where_nothing_else_could_be() -> None:
+    # Goods whose maker writes its name in two letters ("Bc", "We"): the only name there.
+    assert brain.guess_brand("Mayonesa Bc Girasol 1lt", None, "groceries") == "Bc"
+    assert brain.guess_brand("Agua Saborizada Con Gas We Limón 500 Ml", None, "beverages") == "We"
+    # Beside a longer name, two letters are an abbreviation or a line, not the maker.
+    assert brain.guess_brand("Mermelada Bc Frutilla Arcor 390 Gr", None, "groceries") == "Arcor"
+    # In a title in capitals every word looks like a name; in a tech title, a series letter.
+    assert brain.guess_brand("MAYONESA BC 500 ML", None, "groceries") is None
+    assert brain.guess_brand("Audífonos Inalámbricos Qx Negro", None, "headphones") is None
