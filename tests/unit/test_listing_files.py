@@ -202,5 +202,7 @@ def test_normalize_scores_grouping_against_a_column_it_holds_out(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "grouping against ean: precision 1.000, recall 0.333, F1 0.500" in result.output
     assert "over 3 true cross-store pair(s); 0 keyed listing(s) without a master" in result.output
+    # COLUN / COLUN / TUCAPEL: one pair of three agrees.
+    assert "the same brand in 33.3% of 3 cross-store pair(s)" in result.output
     missing = CliRunner().invoke(app, [*args[:-1], "upc"])
     assert missing.exit_code == 2 and "no record" in missing.output

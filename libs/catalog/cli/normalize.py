@@ -57,6 +57,7 @@ from schemas.models import RawListing
 
 if TYPE_CHECKING:
     from catalog.evaluation import PRF
+    from catalog.evaluation.matching import BrandAgreement
 
 
 @dataclass
@@ -98,18 +99,22 @@ class NormalizeRun:
                 stores.setdefault(master, set()).add(result.listing.retailer)
         return len(stores), sum(1 for held in stores.values() if len(held) > 1)
 
-    def scored(self) -> tuple[PRF, int]:
+    def scored(self) -> tuple[PRF, int, BrandAgreement]:
         """Cross-store grouping against `truths` (`make eval`'s figure: over every pair of
         listings of two stores, the same master predicted, the same key true; listings with no
-        key left out), and how many keyed listings got no master (with `--no-resolve`, the
-        master is normalization's product fingerprint)."""
-        from catalog.evaluation.matching import cross_store_prf
+        key left out), how many keyed listings got no master (with `--no-resolve`, the master
+        is normalization's product fingerprint), and how often two stores' listings of one key
+        got the same brand."""
+        from catalog.evaluation.matching import brand_agreement, cross_store_prf
 
         kept = [(r, key) for r, key in zip(self.results, self.truths, strict=True) if key]
         masters = [_master(r) for r, _ in kept]
+        keys = [key for _, key in kept]
         stores = [r.listing.retailer for r, _ in kept]
-        prf = cross_store_prf(masters, [key for _, key in kept], stores)
-        return prf, sum(1 for m in masters if m is None)
+        brands = [r.product.brand if r.product is not None else None for r, _ in kept]
+        prf = cross_store_prf(masters, keys, stores)
+        unresolved = sum(1 for m in masters if m is None)
+        return prf, unresolved, brand_agreement(brands, keys, stores)
 
     @property
     def problems(self) -> int:
@@ -335,11 +340,12 @@ def normalize(
     if masters:
         console.print(f"{masters} master product(s), {shared} with listings of 2+ stores")
     if truth is not None:
-        prf, unresolved = run.scored()
+        prf, unresolved, brands = run.scored()
         console.print(
             f"grouping against {truth}: precision {prf.precision:.3f}, recall {prf.recall:.3f}, "
             f"F1 {prf.f1:.3f} over {prf.gold:,} true cross-store pair(s); "
-            f"{unresolved} keyed listing(s) without a master",
+            f"{unresolved} keyed listing(s) without a master; the same brand in "
+            f"{brands.rate:.1%} of {brands.pairs:,} cross-store pair(s) with both brands read",
             markup=False,
         )
     if run.problems:
