@@ -206,3 +206,17 @@ def test_normalize_scores_grouping_against_a_column_it_holds_out(tmp_path: Path)
     assert "the same brand in 33.3% of 3 cross-store pair(s)" in result.output
     missing = CliRunner().invoke(app, [*args[:-1], "upc"])
     assert missing.exit_code == 2 and "no record" in missing.output
+
+
+def test_a_csv_that_breaks_off_keeps_the_records_before_it(tmp_path: Path) -> None:
+    # A cell over the csv module's field limit (an unclosed quote swallowing the rest of a
+    # large file looks like this): the records before it are read, the rest is one error.
+    huge = "x" * 200_000
+    feed = _write(
+        tmp_path / "broken.csv",
+        f'store,title,price\nlider,Arroz Tucapel 1 kg,1290\nlider,"{huge},990\n',
+    )
+    read = read_listings(feed)
+    assert [x.name for x in read.listings] == ["Arroz Tucapel 1 kg"]
+    [(number, problem)] = read.errors
+    assert number == 3 and problem.startswith("not CSV from here on: field larger than")

@@ -193,7 +193,7 @@ def _text(path: Path) -> str:
 def _records(path: Path) -> Iterator[tuple[int, Any]]:
     """(number, record) of each record: a dict, a JSONL line's text (parsed by the caller, so a
     broken line is one error, not the end of the file), or the error of a JSON file that does
-    not parse."""
+    not parse or of a CSV file whose rest cannot be read."""
     text = _text(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -202,8 +202,12 @@ def _records(path: Path) -> Iterator[tuple[int, Any]]:
         header = text.split("\n", 1)[0]
         delimiter = max(_CSV_DELIMITERS, key=lambda d: (header.count(d), d == ","))
         rows = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-        for index, row in enumerate(rows):
-            yield index + 2, {k: v for k, v in row.items() if k is not None}
+        try:
+            for index, row in enumerate(rows):
+                yield index + 2, {k: v for k, v in row.items() if k is not None}
+        except csv.Error as exc:
+            # The rest of the file cannot be split into records: one error, where it stopped.
+            yield rows.line_num + 1, ValueError(f"not CSV from here on: {exc}")
     elif suffix == ".json":
         try:
             data = json.loads(text)
@@ -244,7 +248,7 @@ def read_listings(path: Path, retailer: str | None = None, truth: str | None = N
     for number, item in _records(path):
         result.numbers.append(number)
         try:
-            if isinstance(item, json.JSONDecodeError):
+            if isinstance(item, ValueError):
                 raise item
             raw = json.loads(item) if isinstance(item, str) else item
             if not isinstance(raw, dict):
