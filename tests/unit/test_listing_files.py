@@ -220,3 +220,13 @@ def test_a_csv_that_breaks_off_keeps_the_records_before_it(tmp_path: Path) -> No
     assert [x.name for x in read.listings] == ["Arroz Tucapel 1 kg"]
     [(number, problem)] = read.errors
     assert number == 3 and problem.startswith("not CSV from here on: field larger than")
+
+
+def test_a_record_is_numbered_by_its_first_line(tmp_path: Path) -> None:
+    feed = _write(
+        tmp_path / "multiline.csv",
+        'store,title,price\nlider,"Arroz Tucapel\nGrado 1 1 kg",1290\nlider,,990\n',
+    )
+    read = read_listings(feed)
+    assert read.numbers == [2, 4]
+    assert read.errors[0][0] == 4

@@ -202,12 +202,18 @@ def _records(path: Path) -> Iterator[tuple[int, Any]]:
         header = text.split("\n", 1)[0]
         delimiter = max(_CSV_DELIMITERS, key=lambda d: (header.count(d), d == ","))
         rows = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        # A record is numbered by its first line (a quoted cell may hold line breaks).
+        last = 0
         try:
-            for index, row in enumerate(rows):
-                yield index + 2, {k: v for k, v in row.items() if k is not None}
+            if rows.fieldnames is None:
+                return
+            last = rows.line_num
+            for row in rows:
+                yield last + 1, {k: v for k, v in row.items() if k is not None}
+                last = rows.line_num
         except csv.Error as exc:
             # The rest of the file cannot be split into records: one error, where it stopped.
-            yield rows.line_num + 1, ValueError(f"not CSV from here on: {exc}")
+            yield last + 1, ValueError(f"not CSV from here on: {exc}")
     elif suffix == ".json":
         try:
             data = json.loads(text)
