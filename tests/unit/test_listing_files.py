@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from catalog.cli import app
 from catalog.cli.listing_files import contract_record, derived_sku, price_text, read_listings
+from catalog.cli.normalize import CSV_COLUMNS
 
 
 def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -160,6 +161,11 @@ def test_normalize_writes_a_csv_for_a_spreadsheet(tmp_path: Path) -> None:
     assert again["retailer"] == "jumbo"
     assert again["product_fingerprint"] == milk["product_fingerprint"] != ""
     assert "1 master product(s), 1 with listings of 2+ stores" in result.output
+    # Every field of the JSON lines has its column (a new one is not dropped on the way).
+    jsonl = tmp_path / "out.jsonl"
+    CliRunner().invoke(app, ["normalize", str(feed), "-o", str(jsonl), "--llm", "none"])
+    for line in jsonl.read_text(encoding="utf-8").splitlines():
+        assert set(json.loads(line)) <= set(CSV_COLUMNS)
 
 
 def test_a_spreadsheet_saved_in_the_windows_code_page_reads_too(tmp_path: Path) -> None:
