@@ -291,7 +291,8 @@ def normalize(
         ),
     ] = None,
 ) -> None:
-    """Normalize raw listings in-process (no Kafka) and write one JSON line per input line."""
+    """Normalize raw listings in-process (no Kafka): one output line per input record (JSONL, or
+    CSV with -o out.csv)."""
     settings = load_settings()
     mode = llm or default_llm_mode(settings)
     if mode not in LLM_MODES:
