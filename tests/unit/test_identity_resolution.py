@@ -121,6 +121,24 @@ def test_identity_conflicts_veto() -> None:
     assert not identity_conflict(_facts("Leche 1 L"), _facts("Leche entera 1000 ml"))
 
 
+def test_two_read_sizes_are_two_products_where_the_titles_say_less() -> None:
+    # "8G" is no size the title profile reads; the extraction reads it as the card's memory.
+    eight = _facts("MSI GeForce RTX 4060 Ti Ventus 2X Black OC 8G", attributes={"vram_gb": 8})
+    sixteen = _facts(
+        "MSI GeForce RTX 4060 Ti Ventus 2X Black OC 16GB", "b", attributes={"vram_gb": 16}
+    )
+    assert identity_conflict(eight, sixteen) and load_matcher().score(eight, sixteen) == 0.0
+    assert not identity_conflict(eight, replace(sixteen, attributes={"vram_gb": 8}))
+    # A television's class size and its measured diagonal are one screen.
+    tv_class = _facts("Toshiba 32 LCD HDTV 32AV502U", attributes={"screen_in": 32.0})
+    tv_viewable = _facts("Toshiba 32AV502 31.5 LCD HDTV", "b", attributes={"screen_in": 31.5})
+    assert not identity_conflict(tv_class, tv_viewable)
+    assert identity_conflict(tv_class, replace(tv_viewable, attributes={"screen_in": 40.0}))
+    # An attribute that does not name the product (a colour) is the matcher's to weigh.
+    black = _facts("Parlante JBL Go 3", attributes={"color": "black"})
+    assert not identity_conflict(black, replace(black, attributes={"color": "blue"}))
+
+
 def test_two_registered_brands_are_two_products() -> None:
     asus = _facts("Notebook Asus Vivobook 15 Core i5 1235U 512GB", brand="ASUS")
     dell = _facts("Notebook Dell Inspiron 15 Core i5 1235U 512GB", "b", brand="DELL")

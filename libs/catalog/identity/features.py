@@ -136,6 +136,13 @@ _DIMENSIONS: dict[str, tuple[str, float]] = {
 # Measures that name a different product when they differ (a 256 GB phone is not the 512 GB one,
 # a 750 ml bottle not the 1.5 l one); a pair whose titles state different values never matches.
 VETO_DIMENSIONS = frozenset({"bytes", "inch", "volume", "mass"})
+# The typed attributes of those dimensions: two values read for one of them name two products
+# too, where the title's own reading misses one (a card's `16G` is `vram_gb` 16, not a size of
+# the title's profile, and it is not the 8 GB card).
+VETO_ATTRIBUTES = frozenset({"storage_gb", "vram_gb", "screen_in", "volume_ml", "weight_g"})
+# A television's class size and its measured diagonal differ by up to half an inch (`32"`
+# class, `31.5"` viewable): one screen.
+_VETO_SLACK = {"screen_in": 0.6}
 # "5G" on a phone is its network, not five grams.
 _NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
 _PACK = re.compile(r"^(?:x(\d{1,3})|(\d{1,3})x|pack(\d{1,3})|(\d{1,3})pack|(\d{1,3})pk)$")
@@ -537,11 +544,15 @@ def _nested(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozense
 
 def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
-    inside the other) or different CPU/GPU models, or the two sides are two registered brands
+    inside the other), the listings were read with different values of one of those measures
+    (`VETO_ATTRIBUTES`), different CPU/GPU models, or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
         if not _nested(pa.measures[dimension], pb.measures[dimension]):
+            return True
+    for name in VETO_ATTRIBUTES & a.attributes.keys() & b.attributes.keys():
+        if not _same_value(a.attributes[name], b.attributes[name], _VETO_SLACK.get(name, 0.0)):
             return True
     if pa.processors and pb.processors and not pa.processors & pb.processors:
         return True
@@ -673,17 +684,20 @@ def _text_key(value: str) -> str:
     return alias_key(value)
 
 
+def _same_value(a: AttributeValue, b: AttributeValue, slack: float = 0.0) -> bool:
+    """One attribute value: numbers within 1%, or within `slack` units."""
+    left, right = _attribute_key(a), _attribute_key(b)
+    if isinstance(left, float) and isinstance(right, float):
+        return abs(left - right) <= max(0.01 * max(abs(left), abs(right), 1.0), slack)
+    return left == right
+
+
 def _attributes(
     a: Mapping[str, AttributeValue], b: Mapping[str, AttributeValue]
 ) -> tuple[int, int]:
     agree = conflict = 0
     for name in a.keys() & b.keys():
-        left, right = _attribute_key(a[name]), _attribute_key(b[name])
-        if isinstance(left, float) and isinstance(right, float):
-            same = abs(left - right) <= 0.01 * max(abs(left), abs(right), 1.0)
-        else:
-            same = left == right
-        if same:
+        if _same_value(a[name], b[name]):
             agree += 1
         else:
             conflict += 1
