@@ -8,7 +8,8 @@ backlog that has settled is answered synchronously with bounded concurrency.
 Before anything is sent, every request's cost is estimated from its pre-counted prompt tokens and
 its completion limit; `spent today + estimated cost of items in flight + this send` must stay
 within the daily budget, otherwise what does not fit stays pending, `budget_exhausted` is set
-(health `llm_budget` down, gauge `catalog_llm_budget_exhausted` = 1) and an ERROR is logged.
+(health `llm_budget` down, gauge `catalog_llm_budget_exhausted` = 1) and an ERROR is logged;
+nothing more is claimed until the budget's room grows past what it was at that refusal.
 
 While a model's circuit breaker is open nothing is claimed for it: its items stay pending.
 
@@ -60,6 +61,10 @@ class BatchBuilder(LLMWorker):
         super().__init__(settings, store, client, publish, resilience)
         self.budget_exhausted = False
         self._budget_logged = 0.0
+        self._refused_room: float | None = None
+        """The budget's room when a send last did not fit in it: until the room grows past it
+        (a batch settles for less than its estimate, a new day), nothing is claimed, since the
+        same items would only be claimed and given back at every flush."""
         metrics.LLM_BUDGET.set(self.llm.daily_budget_usd)
         metrics.LLM_BUDGET_EXHAUSTED.set(0)
 
@@ -136,6 +141,9 @@ class BatchBuilder(LLMWorker):
             room = await self.check_budget()
             if room <= 0:
                 return
+            if self._refused_room is not None and room <= self._refused_room:
+                return
+            self._refused_room = None
             held_back = False
             for stats in await self.store.pending_stats():
                 if self.resilience.is_open(stats.model):
@@ -180,6 +188,7 @@ class BatchBuilder(LLMWorker):
         if held:
             await self.store.release(held)
             self._set_exhausted(True, committed, total + cost)
+            self._refused_room = room
         if not send:
             return False
         await self.store.set_estimates(estimates)
@@ -297,6 +306,7 @@ class BatchBuilder(LLMWorker):
                 await self.store.release(held)
             if over_budget:
                 self._set_exhausted(True, committed, total + next_cost)
+                self._refused_room = room
             if not estimates:
                 await self.store.drop_empty_batch(batch_id)
                 return 0

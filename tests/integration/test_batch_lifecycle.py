@@ -627,11 +627,23 @@ async def test_budget_exhausted_sends_nothing_and_says_so(
 
     await wait_until(budget_down, 30, 0.3)
     assert "catalog_llm_budget_exhausted 1.0" in p.metrics("batch_builder")
+
+    async def touched() -> list[Any]:
+        conn = await p.db()
+        try:
+            sql = "SELECT updated_at FROM llm_batch_items WHERE custom_id = ANY($1) ORDER BY 1"
+            return [r[0] for r in await conn.fetch(sql, [r.custom_id for r in requests])]
+        finally:
+            await conn.close()
+
+    refused = await touched()
     await asyncio.sleep(2.0)  # several flushes later, still nothing sent
     assert emu.stats()["requests_by_endpoint"] == {}
     rows = await item_rows(p, requests)
     assert len(rows) == len(requests)
     assert {row["status"] for row in rows.values()} == {"pending"}
+    # Nor claimed and given back again at each flush: the budget's room has not grown.
+    assert await touched() == refused
     assert await results_for(p, requests) == []
     log = (stack.root / "logs" / f"{p.prefix}batch_builder.log").read_text()
     assert '"level": "ERROR"' in log and "budget" in log
