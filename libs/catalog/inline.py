@@ -121,16 +121,23 @@ class InlineResult:
         """The master product this listing was resolved to (None: not resolved, or review)."""
         return self.decision.master_id if self.decision is not None else None
 
+    @property
+    def product_fingerprint(self) -> str | None:
+        """The product the output line names: the resolved master, else (resolution off)
+        normalization's exact hash; None when not normalized or in review."""
+        if self.decision is not None:
+            return self.decision.master_id
+        return self.product.product_fingerprint if self.product is not None else None
+
     def to_json(self) -> dict[str, Any]:
         """The output line of `catalog normalize` for this listing."""
         listing = self.listing
         if self.product is None:
             return {"retailer": listing.retailer, "sku": listing.sku, "error": self.error}
         p = self.product
-        fingerprint: str | None = p.product_fingerprint
+        fingerprint = self.product_fingerprint
         resolution: dict[str, Any] = {}
         if self.decision is not None:
-            fingerprint = self.decision.master_id
             resolution = {
                 "resolution": self.decision.outcome,
                 "match_score": round(self.decision.score, 4),

@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalog.cli.common import err
 from catalog.kafka.codec import encode
 from catalog.kafka.topics import RAW, RAW_MAX_BYTES
 from schemas.models import RawListing
@@ -292,7 +293,5 @@ def read_listings(path: Path, retailer: str | None = None, truth: str | None = N
 def report_ignored(path: Path, ignored: list[str]) -> None:
     """One line on stderr naming the file's names that map to no contract field."""
     if ignored:
-        from catalog.cli.common import err
-
         shown = ", ".join(ignored[:20]) + (", ..." if len(ignored) > 20 else "")
         err.print(f"{path}: ignored (no such field): {shown}", markup=False, highlight=False)

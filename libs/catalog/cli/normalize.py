@@ -94,7 +94,7 @@ class NormalizeRun:
         have listings of two stores or more (the cross-store grouping a run is for)."""
         stores: dict[str, set[str]] = {}
         for result in self.results:
-            master = _master(result)
+            master = result.product_fingerprint
             if master is not None:
                 stores.setdefault(master, set()).add(result.listing.retailer)
         return len(stores), sum(1 for held in stores.values() if len(held) > 1)
@@ -108,7 +108,7 @@ class NormalizeRun:
         from catalog.evaluation.matching import brand_agreement, cross_store_prf
 
         kept = [(r, key) for r, key in zip(self.results, self.truths, strict=True) if key]
-        masters = [_master(r) for r, _ in kept]
+        masters = [r.product_fingerprint for r, _ in kept]
         keys = [key for _, key in kept]
         stores = [r.listing.retailer for r, _ in kept]
         brands = [r.product.brand if r.product is not None else None for r, _ in kept]
@@ -119,13 +119,6 @@ class NormalizeRun:
     @property
     def problems(self) -> int:
         return self.invalid + sum(1 for r in self.results if not r.ok)
-
-
-def _master(result: InlineResult) -> str | None:
-    """The master a result's output line names (`product_fingerprint`)."""
-    if result.decision is not None:
-        return result.decision.master_id
-    return result.product.product_fingerprint if result.product is not None else None
 
 
 def default_llm_mode(settings: Settings) -> LLMMode:
