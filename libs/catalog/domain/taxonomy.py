@@ -335,6 +335,26 @@ def _plural_variants(phrase: str) -> set[str]:
 
 _LABEL_SPLIT = re.compile(r"\s*(?:>|/|\||;|»|,|\\)\s*")
 
+# A product series glued to its number in a part-number title (`ROG-STRIX-RTX3050-O8G`,
+# `GTX1650`, `RX7600XT`): two letters or more, then three digits or more, then letters.
+_GLUED_SERIES = re.compile(r"([a-z]{2,})([0-9]{3,})([a-z]*)")
+
+
+def _cue_words(text: str) -> list[tuple[int, int, str]]:
+    """The title's folded words for category cues, a glued series and its number apart, so
+    `rog strix rtx3050` is read by the card line `rog strix rtx` and not the notebook line."""
+    words: list[tuple[int, int, str]] = []
+    for start, end, word in units.word_tokens(units.fold(text)):
+        glued = _GLUED_SERIES.fullmatch(word)
+        if glued is None:
+            words.append((start, end, word))
+            continue
+        for index, part in enumerate(glued.groups()):
+            if part:
+                words.append((start + glued.start(index + 1), start + glued.end(index + 1), part))
+    return words
+
+
 
 class Taxonomy:
     """All categories, with label and title resolution."""
@@ -445,9 +465,7 @@ class Taxonomy:
     def _strong_title_cue(self, text: str) -> str | None:
         """The earliest product noun (strong cue) in the title, if any."""
         best: tuple[int, str] | None = None
-        for start, _end, (category_id, strength) in self._cues.scan(
-            units.word_tokens(units.fold(text))
-        ):
+        for start, _end, (category_id, strength) in self._cues.scan(_cue_words(text)):
             if strength >= CUE_STRONG and (best is None or start < best[0]):
                 best = (start, category_id)
         return best[1] if best else None
@@ -457,9 +475,7 @@ class Taxonomy:
         if not title:
             return label_leaf
         strong: tuple[int, str] | None = None
-        for start, _end, (category_id, strength) in self._cues.scan(
-            units.word_tokens(units.fold(title))
-        ):
+        for start, _end, (category_id, strength) in self._cues.scan(_cue_words(title)):
             if category_id == label_leaf and strength >= CUE_LINE:
                 return label_leaf
             if strength >= CUE_STRONG and (strong is None or start < strong[0]):
@@ -486,9 +502,7 @@ class Taxonomy:
         best: tuple[int, int, str] | None = None
         first_typed: int | None = None
         coarse: tuple[int, str] | None = None
-        for start, _end, (category_id, strength) in self._cues.scan(
-            units.word_tokens(units.fold(text))
-        ):
+        for start, _end, (category_id, strength) in self._cues.scan(_cue_words(text)):
             if allowed is not None and category_id not in allowed:
                 continue
             if self._categories[category_id].coarse:

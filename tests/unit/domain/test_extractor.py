@@ -711,3 +711,18 @@ def test_a_board_revision_stays_in_the_name() -> None:
     ).normalized_name
     assert first != second
     assert second is not None and "rev. 2.0" in second and second.count("rev.") == 1
+
+
+@pytest.mark.parametrize(
+    ("title", "category"),
+    [
+        ("ASUS ROG-STRIX-RTX3050-O8G-GAMING", "video_cards"),
+        ("ASUS ROG-STRIX-RTX4060TI-O8G-GAMING", "video_cards"),
+        ("ASUS ROG Strix G16 Intel Core i7 16GB RTX 4060", "notebooks"),
+        ("Notebook ASUS TUF Gaming F15 FX507ZC4-HN002W i5 RTX3050", "notebooks"),
+    ],
+)
+def test_a_series_glued_to_its_number_is_read_as_the_series(title: str, category: str) -> None:
+    # A part-number title of a card names its line only as `ROG-STRIX-RTX3050`: the notebook
+    # line `rog strix` must not win over the card line `rog strix rtx`.
+    assert extract(title).category == category
