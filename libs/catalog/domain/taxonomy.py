@@ -355,7 +355,6 @@ def _cue_words(text: str) -> list[tuple[int, int, str]]:
     return words
 
 
-
 class Taxonomy:
     """All categories, with label and title resolution."""
 
