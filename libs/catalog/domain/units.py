@@ -841,13 +841,18 @@ _PROCESSOR_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
         re.compile(
             # `i5-1235U`, `i7-12650H`, and the graphics tier of `i5-1135G7` / `i3-1005G1`.
             r"(?<![a-z0-9])(?:intel\s*)?(?:core\s*)?i([3579])"
-            r"(?:[\s-]*(\d{4,5}(?:[a-z]{1,3}\d?)?))?\b"
+            r"(?:[\s-]*(\d{4,5}(?:[a-z]{1,3}\d?)?|n\d{3}))?\b"
         ),
         lambda m: "Intel Core i" + m.group(1) + ("-" + m.group(2).upper() if m.group(2) else ""),
     ),
     (
         re.compile(r"\bintel\s*core\s*([357])(?:[\s-]*(\d{3}[a-z]{0,2}))?\b"),
         lambda m: "Intel Core " + m.group(1) + (" " + m.group(2).upper() if m.group(2) else ""),
+    ),
+    (
+        # The same without the maker, where the model number says it is one (`Core 5 120U`).
+        re.compile(r"\bcore\s*([357])[\s-]+(\d{3}[uhp]{1,2})\b"),
+        lambda m: "Intel Core " + m.group(1) + " " + m.group(2).upper(),
     ),
     (
         re.compile(

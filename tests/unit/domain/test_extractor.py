@@ -720,6 +720,8 @@ def test_a_board_revision_stays_in_the_name() -> None:
         ("ASUS ROG-STRIX-RTX4060TI-O8G-GAMING", "video_cards"),
         ("ASUS ROG Strix G16 Intel Core i7 16GB RTX 4060", "notebooks"),
         ("Notebook ASUS TUF Gaming F15 FX507ZC4-HN002W i5 RTX3050", "notebooks"),
+        # A processor model before the graphics chip: a computer, not a card.
+        ("Gigabyte G5 KF5-H3US354KH i7-13620H RTX 4060 16GB 512GB", "notebooks"),
     ],
 )
 def test_a_series_glued_to_its_number_is_read_as_the_series(title: str, category: str) -> None:
