@@ -501,29 +501,35 @@ async def test_an_uncertain_pair_reaches_review_with_candidates_and_review_resol
     flip6 = validated(
         "falabella", "Parlante Bluetooth JBL Flip 6 Negro", 99_990, model="Flip 6", **speakers
     )
-    flip5 = validated(
-        "paris", "Parlante Bluetooth JBL Flip 5 Negro", 79_990, model="Flip 5", **speakers
+    # Another product of the line (a Flip 5 would be refused outright: the same model words
+    # with another number).
+    essential = validated(
+        "paris",
+        "Parlante Bluetooth JBL Flip Essential 2 Negro",
+        79_990,
+        model="Flip Essential 2",
+        **speakers,
     )
-    for listing, master in ((same, known), (flip5, flip6)):
+    for listing, master in ((same, known), (essential, flip6)):
         attach_at, new_below = bounds(listing)
         assert new_below <= score(listing, master) < attach_at
     (sony,) = await publish_and_wait(reviewing, known)
     (jbl,) = await publish_and_wait(reviewing, flip6)
 
     # Both uncertain listings go to review with their candidates, and no master is created.
-    await reviewing.produce(VALIDATED, [(x.listing.listing_key, x) for x in (same, flip5)])
+    await reviewing.produce(VALIDATED, [(x.listing.listing_key, x) for x in (same, essential)])
     same_item = await review_item(reviewing, same.listing.listing_key)
-    flip5_item = await review_item(reviewing, flip5.listing.listing_key)
+    essential_item = await review_item(reviewing, essential.listing.listing_key)
     assert same_item.candidates[0].master_id == sony.product_fingerprint
-    assert flip5_item.candidates[0].master_id == jbl.product_fingerprint
-    attach_at, new_below = bounds(flip5)
-    assert new_below <= flip5_item.candidates[0].score < attach_at
-    assert flip5_item.reasons[0].startswith("identity_uncertain")
+    assert essential_item.candidates[0].master_id == jbl.product_fingerprint
+    attach_at, new_below = bounds(essential)
+    assert new_below <= essential_item.candidates[0].score < attach_at
+    assert essential_item.reasons[0].startswith("identity_uncertain")
     assert (
         await rows(
             reviewing,
             "SELECT listing_key FROM listings WHERE listing_key = ANY($1)",
-            [same.listing.listing_key, flip5.listing.listing_key],
+            [same.listing.listing_key, essential.listing.listing_key],
         )
         == []
     )
@@ -532,7 +538,8 @@ async def test_an_uncertain_pair_reaches_review_with_candidates_and_review_resol
     assert listed.exit_code == 0, listed.output
     queued = {i["listing_key"]: i for i in json.loads(listed.output)}
     assert (
-        queued[flip5.listing.listing_key]["candidates"][0]["master_id"] == jbl.product_fingerprint
+        queued[essential.listing.listing_key]["candidates"][0]["master_id"]
+        == jbl.product_fingerprint
     )
     shown = await cli(reviewing, "review", "show", same.listing.listing_key)
     assert shown.exit_code == 0, shown.output
@@ -554,20 +561,22 @@ async def test_an_uncertain_pair_reaches_review_with_candidates_and_review_resol
     (offer,) = await wait_until(lambda: offers_of(reviewing, same.listing.listing_key), 90)
     assert offer.product_fingerprint == sony.product_fingerprint
     # ...and the speaker a new product.
-    declared = await cli(reviewing, "review", "accept", flip5.listing.listing_key, "--new-product")
+    declared = await cli(
+        reviewing, "review", "accept", essential.listing.listing_key, "--new-product"
+    )
     assert declared.exit_code == 0, declared.output
-    (offer,) = await wait_until(lambda: offers_of(reviewing, flip5.listing.listing_key), 90)
-    assert offer.product_fingerprint == new_master_id(flip5.listing.listing_key)
+    (offer,) = await wait_until(lambda: offers_of(reviewing, essential.listing.listing_key), 90)
+    assert offer.product_fingerprint == new_master_id(essential.listing.listing_key)
     assert offer.product_fingerprint != jbl.product_fingerprint
 
     items = await rows(
         reviewing,
         "SELECT listing_key, status, decided_master FROM review_items WHERE listing_key = ANY($1)",
-        [same.listing.listing_key, flip5.listing.listing_key],
+        [same.listing.listing_key, essential.listing.listing_key],
     )
     assert {(i["listing_key"], i["status"], i["decided_master"]) for i in items} == {
         (same.listing.listing_key, "accepted", sony.product_fingerprint),
-        (flip5.listing.listing_key, "accepted", offer.product_fingerprint),
+        (essential.listing.listing_key, "accepted", offer.product_fingerprint),
     }
     state = (await states_of(reviewing, sony.product_fingerprint))[-1]
     assert state.offer_count == 2

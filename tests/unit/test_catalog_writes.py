@@ -65,6 +65,7 @@ def test_facts_survive_storage_as_json() -> None:
         attributes={"ram_gb": 4, "touch": False, "color": "gray", "screen_in": 11.6},
         gtin="00195161234567",
         codes=frozenset({"18j38ua", "11ana0035nr"}),
+        model="Chromebook 11A",
         price=189_990.0,
         retailer="ripley",
     )

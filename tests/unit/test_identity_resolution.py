@@ -139,6 +139,23 @@ def test_two_read_sizes_are_two_products_where_the_titles_say_less() -> None:
     assert not identity_conflict(black, replace(black, attributes={"color": "blue"}))
 
 
+def test_one_brand_s_model_read_with_other_numbers_is_another_product() -> None:
+    # The demo feed's iPhone 13 had joined an iPhone 15 master the matcher scored 0.78.
+    fifteen = _facts("Apple iPhone 15 128GB Negro", brand="APPLE", model="iPhone 15")
+    thirteen = _facts("Apple iPhone 13 5G 128GB Black", "b", brand="APPLE", model="iPhone 13")
+    assert identity_conflict(fifteen, thirteen) and load_matcher().score(fifteen, thirteen) == 0.0
+    s23 = _facts("Samsung Galaxy S23 Ultra 256GB", brand="SAMSUNG", model="Galaxy S23 Ultra")
+    s24 = _facts("Samsung Galaxy S24 Ultra 256GB", "b", brand="SAMSUNG", model="Galaxy S24 Ultra")
+    assert identity_conflict(s23, s24)
+    # Other words, one side saying less, no model or another brand's model: the matcher's.
+    pro = _facts("AirPods Pro 2nd Gen", "b", brand="APPLE", model="AirPods Pro 2")
+    assert not identity_conflict(_facts("AirPods 4", brand="APPLE", model="AirPods 4"), pro)
+    more = replace(fifteen, model="iPhone 15 128")
+    assert not identity_conflict(fifteen, more)
+    assert not identity_conflict(fifteen, replace(thirteen, model=None))
+    assert not identity_conflict(fifteen, replace(thirteen, brand="OTHER"))
+
+
 def test_two_registered_brands_are_two_products() -> None:
     asus = _facts("Notebook Asus Vivobook 15 Core i5 1235U 512GB", brand="ASUS")
     dell = _facts("Notebook Dell Inspiron 15 Core i5 1235U 512GB", "b", brand="DELL")

@@ -161,6 +161,7 @@ def facts_to_json(facts: Facts) -> dict[str, Any]:
         "attributes": dict(facts.attributes),
         "gtin": facts.gtin,
         "codes": sorted(facts.codes),
+        "model": facts.model,
         "price": facts.price,
         "retailer": facts.retailer,
     }
@@ -182,6 +183,7 @@ def facts_from_json(value: Any) -> Facts:
         attributes=attributes,
         gtin=data.get("gtin"),
         codes=frozenset(data.get("codes") or ()),
+        model=data.get("model"),
         price=float(price) if price is not None else None,
         retailer=data.get("retailer"),
     )
@@ -197,12 +199,13 @@ def master_facts(row: Mapping[str, Any]) -> Facts:
         attributes=dict(_load_json(row["attributes"]) or {}),
         gtin=row["gtin"],
         codes=frozenset(row["model_codes"] or ()),
+        model=row["model"],
         price=float(price) if price is not None else None,
     )
 
 
 MASTER_FACTS_COLUMNS = """p.id, p.fingerprint, p.normalized_name, p.match_title, p.match_brand,
-    p.category_id, p.attributes, p.gtin, p.model_codes,
+    p.category_id, p.attributes, p.gtin, p.model_codes, p.model,
     (SELECT min(pa.price_current) FROM precios_actuales pa WHERE pa.product_id = p.id)
         AS min_price,
     ARRAY(SELECT DISTINCT pa.retailer FROM precios_actuales pa WHERE pa.product_id = p.id)

@@ -42,6 +42,7 @@ def facts_from_listing(
         attributes=dict(attributes or {}),
         gtin=canonical_gtin(listing.ean),
         codes=codes,
+        model=model or None,
         price=float(listing.price) if listing.price and listing.price > 1 else None,
         retailer=listing.retailer,
     )
@@ -76,9 +77,9 @@ def fuse(master: Facts, offer: Facts) -> Facts:
     """The master after learning from one more offer.
 
     Attributes: a value the master lacks is taken; a value both have keeps the more specific one
-    (a number over text, longer text over shorter). Codes: the union. GTIN, brand and category:
-    the master's, else the offer's. Title: the best-formed of the two. Price and retailer stay
-    the master's (the first offer's)."""
+    (a number over text, longer text over shorter). Codes: the union. GTIN, brand, category and
+    model: the master's, else the offer's. Title: the best-formed of the two. Price and retailer
+    stay the master's (the first offer's)."""
     attributes = dict(master.attributes)
     for name, value in offer.attributes.items():
         current = attributes.get(name)
@@ -94,6 +95,7 @@ def fuse(master: Facts, offer: Facts) -> Facts:
         attributes=attributes,
         gtin=master.gtin or offer.gtin,
         codes=master.codes | offer.codes,
+        model=master.model or offer.model,
         price=master.price if master.price is not None else offer.price,
         retailer=master.retailer or offer.retailer,
     )

@@ -545,7 +545,8 @@ def _nested(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozense
 def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
     inside the other), the listings were read with different values of one of those measures
-    (`VETO_ATTRIBUTES`), different CPU/GPU models, or the two sides are two registered brands
+    (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
+    (`model_generation_conflict`), or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
@@ -556,7 +557,51 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
             return True
     if pa.processors and pb.processors and not pa.processors & pb.processors:
         return True
+    if a.brand and a.brand == b.brand and model_generation_conflict(a.model, b.model):
+        return True
     return registered_brand_conflict(a, b)
+
+
+_SEGMENT = re.compile(r"[a-z]+|[0-9]+")
+_PART_NUMBER_DIGITS = 5
+
+
+@lru_cache(maxsize=65536)
+def _model_parts(model: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A model's words and numbers, a letter run and a digit run apart (`s24` -> `s`, `24`);
+    a number without its leading zeros (`012` is `12`), a part number's digits whole."""
+    words: set[str] = set()
+    numbers: set[str] = set()
+    for segment in _SEGMENT.findall(alias_key(model)):
+        if not segment.isdigit():
+            words.add(segment)
+        elif len(segment) >= _PART_NUMBER_DIGITS:
+            numbers.add(segment)
+        else:
+            numbers.add(segment.lstrip("0") or "0")
+    return frozenset(words), frozenset(numbers)
+
+
+def model_generation_conflict(left: str | None, right: str | None) -> bool:
+    """The same model words with another number of the same length on each side: another
+    generation or size of one line (`iPhone 13` / `iPhone 15`, `Galaxy S23 Ultra` / `Galaxy S24
+    Ultra`, `Inspiron 3520` / `Inspiron 3530`). Where the words differ (`AirPods 4` / `AirPods
+    Pro 2`), one side says less (`Redmi Note 13` / `Redmi Note 13 128`) or a model carries a
+    part number (five digits or more, written in many ways: `981000040` / `981-000040`), nothing
+    is decided."""
+    if not left or not right:
+        return False
+    words_left, numbers_left = _model_parts(left)
+    words_right, numbers_right = _model_parts(right)
+    if not words_left or words_left != words_right or not numbers_left or not numbers_right:
+        return False
+    if any(len(n) >= _PART_NUMBER_DIGITS for n in numbers_left | numbers_right):
+        return False
+    # Numbers of one length stand in one place (`13` / `15`, `3520` / `3530`); a family's
+    # number beside a model's (`Inspiron 15` / `Inspiron 3520`, `UT80` / `UT8050`) does not.
+    return any(
+        len(x) == len(y) for x in numbers_left - numbers_right for y in numbers_right - numbers_left
+    )
 
 
 @lru_cache(maxsize=16384)

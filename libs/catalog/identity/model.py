@@ -37,6 +37,8 @@ class Facts:
     """Checksum-valid GTIN in its canonical form (`catalog.identity.identifiers.canonical_gtin`)."""
     codes: frozenset[str] = frozenset()
     """Normalized manufacturer part numbers and model codes read from the title."""
+    model: str | None = None
+    """The model normalization read (`iPhone 15 Pro`), when it read one."""
     price: float | None = None
     retailer: str | None = None
 
