@@ -426,11 +426,12 @@ class Bench:
         await self.warm_up()
 
     async def warm_up(self) -> None:
-        """Caches warmed with `warm_titles()` distinct titles (at least `--count`), so that each
-        repeat's cache-hit feed gives each master about one new store, as a real catalog's new
-        listings do. A master that took every repeat's copy of a few hundred titles (the demo
-        feed) would grow by dozens of stores per run and slow the later runs down."""
-        feed = self.warm_titles(max(self.args.count, len(self.demo_feed())))
+        """Caches warmed with `warm_titles()` distinct titles (`--titles`, default `--count`), so
+        that each repeat's cache-hit feed gives each master about one new store (`--count` /
+        `--titles` stores with fewer titles), as a real catalog's new listings do. A master that
+        took every repeat's copy of a few hundred titles (the demo feed) would grow by dozens of
+        stores per run and slow the later runs down."""
+        feed = self.warm_titles(max(self.args.titles, len(self.demo_feed())))
         await self.publish([Listing(f"{x['retailer']}:{x['sku']}", x) for x in feed])
         started = time.monotonic()
         conn = await self.db()
@@ -971,6 +972,7 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
         "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
         "config": {
             "count": args.count,
+            "titles": args.titles,
             "llm_count": args.llm_count,
             "repeats": args.repeats,
             "latency_s": args.latency_s,
@@ -1186,6 +1188,11 @@ def main() -> None:
     parser.add_argument(
         "--llm-count", type=int, default=None, help="default: --count, at most 500 (0 skips it)"
     )
+    parser.add_argument(
+        "--titles", type=int, default=None,
+        help="distinct titles (masters) the warm-up settles; default --count. Fewer than --count "
+        "runs --count listings over a smaller catalog: --count / --titles new stores per master",
+    )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--latency-s", type=float, default=15.0)
     parser.add_argument(
@@ -1203,6 +1210,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.llm_count is None:
         args.llm_count = min(args.count, 500)
+    if args.titles is None:
+        args.titles = args.count
     if args.latency_repeats is None:
         args.latency_repeats = args.repeats
     args.latency_rate = {
