@@ -116,9 +116,12 @@ async def run(args: argparse.Namespace) -> None:
             handler_us: list[float] = []
             whole_us: list[float] = []
             cpu_us: list[float] = []
+            # The handler's time by round: a round adds one store's offer to every master.
+            by_round: list[list[float]] = []
             outcomes = 0
             profiler = cProfile.Profile() if args.profile else None
             for round_ in range(args.rounds):
+                by_round.append([])
                 seen = dt.datetime(2026, 12, 2, tzinfo=dt.UTC) + dt.timedelta(hours=round_)
                 hits = []
                 for i, p in enumerate(warm):
@@ -152,6 +155,7 @@ async def run(args: argparse.Namespace) -> None:
                     if profiler is not None:
                         profiler.disable()
                     handler_us.append((done - handled) / len(values) * 1e6)
+                    by_round[-1].append(handler_us[-1])
                     whole_us.append((ended - began) / len(values) * 1e6)
                     cpu_us.append((cpu_ended - cpu_began) / len(values) * 1e6)
                     outcomes += sum(1 for s in sends if s.topic.endswith("offers.v1"))
@@ -178,6 +182,7 @@ async def run(args: argparse.Namespace) -> None:
                         ],
                         "cpu_us_per_listing": round(statistics.median(cpu_us), 1),
                         "cpu_min_max": [round(min(cpu_us)), round(max(cpu_us))],
+                        "handler_us_by_round": [round(statistics.median(r)) for r in by_round],
                     }
                 )
             )

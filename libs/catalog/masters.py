@@ -108,13 +108,18 @@ async def _upsert_best_prices(
     await conn.execute(
         """INSERT INTO precios_actuales AS pa (product_id, retailer, sku, listing_key,
                price_current, price_original, currency, stock_status, url, last_seen)
-           SELECT DISTINCT ON (l.product_id, l.retailer) l.product_id, l.retailer, l.sku,
-                  l.listing_key, l.price, l.price_original, l.currency, l.stock_status, l.url,
-                  l.last_seen
-           FROM listings l JOIN unnest($1::int[], $2::text[]) AS t(product_id, retailer)
-                ON l.product_id = t.product_id AND l.retailer = t.retailer
-           ORDER BY l.product_id, l.retailer, (l.stock_status = 'out_of_stock'), l.price,
-                    l.last_seen DESC, l.listing_key
+           SELECT l.product_id, l.retailer, l.sku, l.listing_key, l.price, l.price_original,
+                  l.currency, l.stock_status, l.url, l.last_seen
+           FROM unnest($1::int[], $2::text[]) AS t(product_id, retailer)
+           -- Per pair, through the (product, store) index: a plan that stays the same however
+           -- large the listings table grows (the statement is prepared once, its plan kept).
+           CROSS JOIN LATERAL (
+               SELECT * FROM listings l
+               WHERE l.product_id = t.product_id AND l.retailer = t.retailer
+               ORDER BY (l.stock_status = 'out_of_stock'), l.price, l.last_seen DESC,
+                        l.listing_key
+               LIMIT 1) AS l
+           ORDER BY l.product_id, l.retailer
            ON CONFLICT (product_id, retailer) DO UPDATE SET sku = EXCLUDED.sku,
                listing_key = EXCLUDED.listing_key, price_current = EXCLUDED.price_current,
                price_original = EXCLUDED.price_original, currency = EXCLUDED.currency,

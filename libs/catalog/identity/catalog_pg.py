@@ -311,25 +311,35 @@ async def same_title_masters(
     Listings without such a master are left out."""
     if not listings:
         return {}
+    # Each master's stores and newest listing are read once (`masters`), not once for every
+    # latest listing of every batch listing that names it.
     rows = await conn.fetch(
-        """SELECT t.key, p.id, p.fingerprint, p.merged_into, l.facts,
-                  ARRAY(SELECT DISTINCT pa.retailer FROM precios_actuales pa
-                        WHERE pa.product_id = p.id) AS retailers,
-                  (SELECT max(lp.first_seen) FROM listings lp
-                   WHERE lp.product_id = p.id) AS latest_seen
-           FROM unnest($1::text[], $2::text[], $3::text[]) AS t(key, title, gtin)
-           JOIN LATERAL (
-               SELECT l.product_id, l.facts FROM listings l
-               WHERE l.match_title = t.title AND l.gtin IS NOT DISTINCT FROM t.gtin
-                 AND l.listing_key <> t.key
-               ORDER BY l.first_seen DESC, l.listing_key LIMIT $4) AS l ON TRUE
-           JOIN productos_maestros p ON p.id = l.product_id
-           -- A master a person chose for the listing in review wins (`PostgresCatalog.known`).
-           WHERE NOT EXISTS (
-               SELECT 1 FROM review_items r WHERE r.listing_key = t.key
-                 AND r.status = 'accepted' AND r.decided_master IS NOT NULL)
-           ORDER BY p.id
-           FOR SHARE OF p""",
+        """WITH held AS MATERIALIZED (
+               SELECT t.key, l.product_id, l.facts
+               FROM unnest($1::text[], $2::text[], $3::text[]) AS t(key, title, gtin)
+               JOIN LATERAL (
+                   SELECT l.product_id, l.facts FROM listings l
+                   WHERE l.match_title = t.title AND l.gtin IS NOT DISTINCT FROM t.gtin
+                     AND l.listing_key <> t.key
+                   ORDER BY l.first_seen DESC, l.listing_key LIMIT $4) AS l ON TRUE
+               -- A master a person chose for the listing in review wins
+               -- (`PostgresCatalog.known`).
+               WHERE NOT EXISTS (
+                   SELECT 1 FROM review_items r WHERE r.listing_key = t.key
+                     AND r.status = 'accepted' AND r.decided_master IS NOT NULL)
+           ), masters AS MATERIALIZED (
+               SELECT p.id, p.fingerprint, p.merged_into,
+                      ARRAY(SELECT pa.retailer FROM precios_actuales pa
+                            WHERE pa.product_id = p.id) AS retailers,
+                      (SELECT max(lp.first_seen) FROM listings lp
+                       WHERE lp.product_id = p.id) AS latest_seen
+               FROM productos_maestros p
+               WHERE p.id IN (SELECT product_id FROM held)
+               ORDER BY p.id
+               FOR SHARE OF p)
+           SELECT h.key, m.id, m.fingerprint, m.merged_into, h.facts, m.retailers,
+                  m.latest_seen
+           FROM held h JOIN masters m ON m.id = h.product_id""",
         [key for key, _ in listings],
         [facts.title for _, facts in listings],
         [facts.gtin for _, facts in listings],
