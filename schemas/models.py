@@ -64,7 +64,11 @@ class RawListing(_Contract):
     sku: ShortText
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
     category: Annotated[str, StringConstraints(max_length=200)] | None = None
-    price: int = Field(description="Current price in CLP (integer pesos).")
+    price: int | None = Field(
+        default=None,
+        description="Current price in CLP (integer pesos); absent when the page states none "
+        "(the router refuses such a listing unless `routing.require_price` is off).",
+    )
     price_original: int | None = Field(default=None, description="List price before discount.")
     currency: Literal["CLP"] = "CLP"
     ean: Annotated[str, StringConstraints(pattern=r"^\d{8,14}$")] | None = None

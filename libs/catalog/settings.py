@@ -325,6 +325,9 @@ class RoutingSettings(_Section):
     rules_min_confidence: float = 0.90
     min_price_clp: int = 100
     max_price_clp: int = 100_000_000
+    # A listing without a price is no offer to compare: the router refuses it. `catalog
+    # normalize` turns this off, since naming a product needs no price.
+    require_price: bool = True
     excluded_categories: list[str] = Field(default_factory=lambda: ["servicios", "gift card"])
     # The router keeps each title's rules extraction in Redis this long (0: no cache), so a
     # re-scraped title or one seen at another store is not extracted again.

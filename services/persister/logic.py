@@ -356,7 +356,7 @@ class CatalogWriter:
             if _unchanged(p, before):
                 # A re-scrape: same title, GTIN and normalization; only the price may move.
                 assert before is not None
-                price = float(p.listing.price) if p.listing.price > 0 else None
+                price = float(p.listing.price) if p.listing.price else None
                 facts = replace(facts_from_json(before["facts"]), price=price)
                 known.append(Placement(p, facts, before["product_id"], "known"))
                 continue

@@ -36,19 +36,18 @@ class Router:
 
     def check_business_rules(self, listing: RawListing) -> None:
         rules = self.routing
-        if listing.price < rules.min_price_clp:
-            raise Rejected(
-                "business_rule", f"price {listing.price} CLP below {rules.min_price_clp}"
-            )
-        if listing.price > rules.max_price_clp:
-            raise Rejected(
-                "business_rule", f"price {listing.price} CLP above {rules.max_price_clp}"
-            )
-        if listing.price_original is not None and listing.price_original < listing.price:
-            raise Rejected(
-                "business_rule",
-                f"price_original {listing.price_original} below price {listing.price}",
-            )
+        price = listing.price
+        if price is None and rules.require_price:
+            raise Rejected("business_rule", "no price stated")
+        if price is not None:
+            if price < rules.min_price_clp:
+                raise Rejected("business_rule", f"price {price} CLP below {rules.min_price_clp}")
+            if price > rules.max_price_clp:
+                raise Rejected("business_rule", f"price {price} CLP above {rules.max_price_clp}")
+            if listing.price_original is not None and listing.price_original < price:
+                raise Rejected(
+                    "business_rule", f"price_original {listing.price_original} below price {price}"
+                )
         if listing.category and _fold(listing.category) in self.excluded:
             raise Rejected("excluded_category", f"category {listing.category!r} is excluded")
 

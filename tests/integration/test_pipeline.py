@@ -160,6 +160,11 @@ async def test_malformed_message_is_dead_lettered_and_the_next_one_flows(
                 f"lider:WRONG-{sku}",
                 b'{"retailer": "lider", "sku": "W", "name": "x y", "price": "gratis"}',
             ),
+            # No price at all: no offer to compare, refused by the router's business rules.
+            (
+                f"lider:NOPRICE-{sku}",
+                b'{"retailer": "lider", "sku": "NP", "name": "Leche Colun Entera 1 L"}',
+            ),
             (good.listing_key, good),
         ],
     )
@@ -175,7 +180,7 @@ async def test_malformed_message_is_dead_lettered_and_the_next_one_flows(
         for d in await pipeline.read_models(DLQ)
         if d.key_b64 and sku in base64.b64decode(d.key_b64).decode()
     ]
-    assert len(letters) == 2
+    assert len(letters) == 3
     by_key = {base64.b64decode(d.key_b64).decode(): d for d in letters}
     broken: DeadLetter = by_key[bad_key]
     assert broken.service == "router"
@@ -183,6 +188,8 @@ async def test_malformed_message_is_dead_lettered_and_the_next_one_flows(
     assert "RawListing invalid" in broken.error
     assert base64.b64decode(broken.value_b64) == b'{"retailer": "lider", "sku": "BAD", "name": '
     assert "price" in by_key[f"lider:WRONG-{sku}"].error
+    unpriced = by_key[f"lider:NOPRICE-{sku}"]
+    assert unpriced.error_type == "business_rule" and "no price stated" in unpriced.error
     # The audit table gets them too.
     await wait_until(
         lambda: count(

@@ -236,3 +236,27 @@ def test_a_record_is_numbered_by_its_first_line(tmp_path: Path) -> None:
     read = read_listings(feed)
     assert read.numbers == [2, 4]
     assert read.errors[0][0] == 4
+
+
+def test_a_record_without_a_price_is_normalized_but_not_published(tmp_path: Path) -> None:
+    feed = _write(
+        tmp_path / "titles.csv",
+        "store,title,precio\n"
+        "jumbo,Leche Colun Entera 1 L,\n"
+        "lider,Leche Entera Colun 1L,consultar\n"
+        "unimarc,Leche Colun Entera 1 Litro,$1.090\n",
+    )
+    # The pipeline's contract: an offer has a price.
+    published = read_listings(feed)
+    assert [n for n, _ in published.errors] == [2, 3]
+    assert published.errors[0][1].startswith("price: Field required (a column named price")
+    assert "not a CLP amount" in published.errors[1][1]
+    # Naming a product needs none.
+    named = read_listings(feed, require_price=False)
+    assert not named.errors and [x.price for x in named.listings] == [None, None, 1090]
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["normalize", str(feed), "-o", str(out), "--llm", "none"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [x["brand"] for x in lines] == ["COLUN"] * 3
+    assert len({x["product_fingerprint"] for x in lines}) == 1

@@ -15,6 +15,7 @@ import pytest
 from catalog.domain.brands import load_brands
 from catalog.domain.extractor import extract
 from catalog.domain.taxonomy import load_taxonomy
+from catalog.kafka.loop import Rejected
 from catalog.llm.answers import AnswerError, parse_answer
 from catalog.review import (
     Correction,
@@ -657,3 +658,18 @@ def test_a_bracketed_part_number_tells_two_configurations_apart_in_the_name() ->
     )
     milk = extract("Leche Colun Entera (PK6X1L) 1 L")
     assert milk.category == "dairy" and "PK6X1L" not in (milk.normalized_name or "")
+
+
+def test_the_router_refuses_a_listing_without_a_price_unless_told_not_to() -> None:
+    unpriced = RawListing(retailer="jumbo", sku="1", name="Leche Colun Entera 1 L")
+    with pytest.raises(Rejected, match="no price stated"):
+        Router(Settings()).route(unpriced)
+    lenient = Settings()
+    lenient = lenient.model_copy(
+        update={"routing": lenient.routing.model_copy(update={"require_price": False})}
+    )
+    routed = Router(lenient).route(unpriced)
+    assert routed.listing.price is None and routed.tier == "rules"
+    # The price rules still hold where a price is stated.
+    with pytest.raises(Rejected, match="below"):
+        Router(lenient).route(unpriced.model_copy(update={"price": 5}))

@@ -73,6 +73,7 @@ _PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "null", "none", "nan"})
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _EAN_SEPARATORS = re.compile(r"[\s-]")
 _CSV_DELIMITERS = ",;\t"
+_DIGIT = re.compile(r"\d")
 _AMOUNT_AFTER_SIGN = re.compile(r"\$\s*(\d[\d.,]*)")
 _AMOUNT = re.compile(r"\d[\d.,]*")
 
@@ -125,11 +126,12 @@ def derived_sku(record: Mapping[str, Any]) -> str | None:
 
 
 def contract_record(
-    raw: Mapping[str, Any], retailer: str | None = None
+    raw: Mapping[str, Any], retailer: str | None = None, *, require_price: bool = True
 ) -> tuple[dict[str, Any], list[str]]:
     """The record with its names mapped to the contract's fields (`retailer`: the store of a
     record that names none), and the names that map to none (or to a field an earlier name
-    already gave)."""
+    already gave). Without `require_price`, a price written without any number (`consultar`,
+    `$NaN`) is no price rather than an error."""
     chosen: dict[str, tuple[int, str, Any]] = {}
     ignored: list[str] = []
     for key, value in raw.items():
@@ -154,6 +156,8 @@ def contract_record(
     for price in ("price", "price_original"):
         if isinstance(record.get(price), str):
             record[price] = price_text(record[price])
+            if not require_price and not _DIGIT.search(record[price]):
+                del record[price]
     ean = record.get("ean")
     if isinstance(ean, int) and not isinstance(ean, bool):
         record["ean"] = str(ean)
@@ -243,12 +247,20 @@ def _problem(exc: ValidationError) -> str:
     return problem
 
 
-def read_listings(path: Path, retailer: str | None = None, truth: str | None = None) -> ReadResult:
+def read_listings(
+    path: Path,
+    retailer: str | None = None,
+    truth: str | None = None,
+    *,
+    require_price: bool = True,
+) -> ReadResult:
     """Every record of a JSONL, JSON or CSV file, validated against the raw listing contract
     after its names are mapped (`contract_record`; `retailer`: the store of records that name
     none, as in one store's own export); a record that fails is an error with its number, not
     a listing. `truth` names a column held out of the listings (an EAN or a product id to score
-    grouping against, which the normalizer must not see): its values are in `truths`."""
+    grouping against, which the normalizer must not see): its values are in `truths`. A record
+    without a price is an error where `require_price` (what the pipeline takes: an offer has a
+    price), a listing without one otherwise (what `catalog normalize` names)."""
     result = ReadResult()
     ignored: dict[str, None] = {}
     truth_key = _name_key(truth) if truth is not None else None
@@ -267,9 +279,11 @@ def read_listings(path: Path, retailer: str | None = None, truth: str | None = N
                 values = [raw[k] for k in names if not _absent(raw[k])]
                 held = str(values[0]).strip() if values else None
                 raw = {k: v for k, v in raw.items() if k not in names}
-            record, unknown = contract_record(raw, retailer)
+            record, unknown = contract_record(raw, retailer, require_price=require_price)
             ignored.update(dict.fromkeys(unknown))
             listing = RawListing.model_validate(record)
+            if require_price and listing.price is None:
+                raise ValueError(f"price: Field required (a column named {_HINTS['price']}, ...)")
         except json.JSONDecodeError as exc:
             result.errors.append((number, f"not JSON: {exc.msg}"))
             continue

@@ -168,8 +168,12 @@ def run_file(
     truth: str | None = None,
 ) -> NormalizeRun:
     """Read, validate and normalize a JSONL, JSON or CSV file (`catalog.cli.listing_files`);
-    one output line per input record."""
-    read = read_listings(file, retailer, truth)
+    one output line per input record. A record without a price is normalized too: naming a
+    product needs none (the pipeline's router refuses it, `routing.require_price`)."""
+    read = read_listings(file, retailer, truth, require_price=False)
+    settings = settings.model_copy(
+        update={"routing": settings.routing.model_copy(update={"require_price": False})}
+    )
     if truth is not None and not read.truth_found:
         raise ValueError(f"no record of {file} has a column named {truth!r}")
     report_ignored(file, read.ignored)

@@ -57,7 +57,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def complexity_factors(
-    title: str, category: str | None, price: int, extraction: Extraction
+    title: str, category: str | None, price: int | None, extraction: Extraction
 ) -> dict[str, float]:
     """The five routing factors, each in 0..1 (see the module docstring)."""
     length, technical, markers, coloured = _title_signals(title if isinstance(title, str) else "")
@@ -95,7 +95,9 @@ def _title_signals(title: str) -> tuple[float, float, int, bool]:
     return length, technical, markers, bool(units.color_spans(text))
 
 
-def complexity_score(title: str, category: str | None, price: int, extraction: Extraction) -> float:
+def complexity_score(
+    title: str, category: str | None, price: int | None, extraction: Extraction
+) -> float:
     """Weighted blend of the five factors, in 0..1."""
     factors = complexity_factors(title, category, price, extraction)
     score = sum(FACTOR_WEIGHTS[name] * value for name, value in factors.items())

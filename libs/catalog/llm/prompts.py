@@ -95,7 +95,8 @@ _TEMPLATES: dict[PromptKind, str] = {
 class PromptInput:
     title: str
     category: str
-    price: int
+    price: int | None
+    """None: the listing states no price (shown as `?`)."""
     retailer: str = ""
     sku: str = ""
 
@@ -111,36 +112,40 @@ def build_messages(kind: PromptKind, item: PromptInput) -> list[dict[str, str]]:
     user = _TEMPLATES[kind].format(
         title=_clean(item.title),
         category=_clean(item.category) or "desconocida",
-        price=item.price,
+        price="?" if item.price is None else item.price,
         retailer=_clean(item.retailer),
         sku=_clean(item.sku),
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+# A price as the templates render it: its digits, or `?` when the listing states none.
+_PRICE = r"(?P<price>\d+|\?)"
 _PARSERS: list[tuple[PromptKind, re.Pattern[str]]] = [
-    ("batch", re.compile(r"^P:(?P<title>.*)\|C:(?P<category>.*)\|\$:(?P<price>\d+)\nOut:", re.S)),
+    ("batch", re.compile(r"^P:(?P<title>.*)\|C:(?P<category>.*)\|\$:" + _PRICE + r"\nOut:", re.S)),
     (
         "detailed",
         re.compile(
-            r"PRODUCTO: (?P<title>.*)\nCATEGORÍA: (?P<category>.*)\nPRECIO: \$(?P<price>\d+) CLP\n"
+            r"PRODUCTO: (?P<title>.*)\nCATEGORÍA: (?P<category>.*)\nPRECIO: \$" + _PRICE + r" CLP\n"
             r"RETAILER: (?P<retailer>.*)\nSKU: (?P<sku>.*)\n"
         ),
     ),
     (
         "standard",
         re.compile(
-            r"^Producto: (?P<title>.*)\nCategoría: (?P<category>.*)\nPrecio: \$(?P<price>\d+) CLP\n"
+            r"^Producto: (?P<title>.*)\nCategoría: (?P<category>.*)\nPrecio: \$"
+            + _PRICE
+            + r" CLP\n"
             r"Retailer: (?P<retailer>.*)\n"
         ),
     ),
     (
         "fallback",
         re.compile(
-            r"^Normaliza producto retail:\n(?P<title>.*) \| (?P<category>.*) \| \$(?P<price>\d+)\n"
+            r"^Normaliza producto retail:\n(?P<title>.*) \| (?P<category>.*) \| \$" + _PRICE + r"\n"
         ),
     ),
-    ("minimal", re.compile(r"^(?P<title>.*)\nCat:(?P<category>.*)\n\$(?P<price>\d+)\n\nJSON:")),
+    ("minimal", re.compile(r"^(?P<title>.*)\nCat:(?P<category>.*)\n\$" + _PRICE + r"\n\nJSON:")),
 ]
 
 
@@ -153,7 +158,7 @@ def parse_prompt(user_content: str) -> tuple[PromptKind, PromptInput] | None:
             return kind, PromptInput(
                 title=fields["title"],
                 category=fields["category"],
-                price=int(fields["price"]),
+                price=None if fields["price"] == "?" else int(fields["price"]),
                 retailer=fields.get("retailer") or "",
                 sku=fields.get("sku") or "",
             )
