@@ -147,6 +147,11 @@ def test_one_brand_s_model_read_with_other_numbers_is_another_product() -> None:
     s23 = _facts("Samsung Galaxy S23 Ultra 256GB", brand="SAMSUNG", model="Galaxy S23 Ultra")
     s24 = _facts("Samsung Galaxy S24 Ultra 256GB", "b", brand="SAMSUNG", model="Galaxy S24 Ultra")
     assert identity_conflict(s23, s24)
+    # One line and generation, a tier of it on one side only.
+    note = _facts("Xiaomi Redmi Note 13 256GB", brand="XIAOMI", model="Redmi Note 13")
+    note_pro = replace(note, title="xiaomi redmi note 13 pro 256gb", model="Redmi Note 13 Pro")
+    assert identity_conflict(note, note_pro)
+    assert not identity_conflict(note_pro, replace(note_pro, model="Redmi Note 13 Pro 5G"))
     # Other words, one side saying less, no model or another brand's model: the matcher's.
     pro = _facts("AirPods Pro 2nd Gen", "b", brand="APPLE", model="AirPods Pro 2")
     assert not identity_conflict(_facts("AirPods 4", brand="APPLE", model="AirPods 4"), pro)

@@ -563,6 +563,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
 
 
 _SEGMENT = re.compile(r"[a-z]+|[0-9]+")
+# Words that name another model of one line and generation, said on one side only.
+_MODEL_TIERS = frozenset({"pro", "plus", "max", "ultra", "lite", "mini", "neo"})
 _PART_NUMBER_DIGITS = 5
 
 
@@ -583,16 +585,21 @@ def _model_parts(model: str) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def model_generation_conflict(left: str | None, right: str | None) -> bool:
-    """The same model words with another number of the same length on each side: another
-    generation or size of one line (`iPhone 13` / `iPhone 15`, `Galaxy S23 Ultra` / `Galaxy S24
-    Ultra`, `Inspiron 3520` / `Inspiron 3530`). Where the words differ (`AirPods 4` / `AirPods
-    Pro 2`), one side says less (`Redmi Note 13` / `Redmi Note 13 128`) or a model carries a
-    part number (five digits or more, written in many ways: `981000040` / `981-000040`), nothing
-    is decided."""
+    """Another generation, size or tier of one brand's line: the same model words with another
+    number of the same length on each side (`iPhone 13` / `iPhone 15`, `Galaxy S23 Ultra` /
+    `Galaxy S24 Ultra`, `Inspiron 3520` / `Inspiron 3530`), or the same numbers with a tier word
+    on one side only (`Redmi Note 13` / `Redmi Note 13 Pro`, `Galaxy S24` / `Galaxy S24
+    Ultra`). Where the words differ otherwise (`AirPods 4` / `AirPods Pro 2`), one side says
+    less (`Redmi Note 13` / `Redmi Note 13 128`) or a model carries a part number (five digits
+    or more, written in many ways: `981000040` / `981-000040`), nothing is decided."""
     if not left or not right:
         return False
     words_left, numbers_left = _model_parts(left)
     words_right, numbers_right = _model_parts(right)
+    tiers = words_left ^ words_right
+    if tiers and tiers <= _MODEL_TIERS and numbers_left == numbers_right and numbers_left:
+        # One line and generation, one side a tier of it (`Redmi Note 13` / `Redmi Note 13 Pro`).
+        return (words_left - tiers) == (words_right - tiers) and bool(words_left - tiers)
     if not words_left or words_left != words_right or not numbers_left or not numbers_right:
         return False
     if any(len(n) >= _PART_NUMBER_DIGITS for n in numbers_left | numbers_right):
