@@ -712,3 +712,16 @@ def test_one_title_on_both_sides_scores_as_two_equal_titles_bit_for_bit() -> Non
             assert repr(features._loose_unmatched(p, p, w)) == repr(
                 features._loose_unmatched(p, twin, w)
             )
+
+
+def test_a_word_one_title_says_is_absent_and_the_other_states_is_another_product() -> None:
+    salted = _facts("Mantequilla Colun Con Sal 250 g")
+    unsalted = _facts("Mantequilla Colun Sin Sal 250 g", "b")
+    assert identity_conflict(salted, unsalted) and load_matcher().score(salted, unsalted) == 0.0
+    # Absent said in another way on the other side is no conflict.
+    assert not identity_conflict(
+        _facts("Coca-Cola Zero Azúcar 3 L"), _facts("Coca-Cola Sin Azúcar 3 L", "b")
+    )
+    assert not identity_conflict(
+        _facts("Galletas Sin TACC 100 g"), _facts("Galletas Libre de TACC 100 g", "b")
+    )

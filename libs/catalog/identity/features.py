@@ -559,7 +559,24 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if a.brand and a.brand == b.brand and model_generation_conflict(a.model, b.model):
         return True
+    if _negation_conflict(a.title, pa, b.title, pb) or _negation_conflict(b.title, pb, a.title, pa):
+        return True
     return registered_brand_conflict(a, b)
+
+
+# How a title says a word is absent: `sin sal`, `zero azucar`, `libre de gluten`.
+_ABSENT = ("sin", "without", "zero", "cero", "libre de")
+
+
+def _negation_conflict(title: str, prof: Profile, other_title: str, other: Profile) -> bool:
+    """One title says a word is absent that the other states (`Mantequilla Con Sal` / `Sin
+    Sal`); not where the other says it is absent in its own way (`Zero Azucar` / `Sin
+    Azucar`)."""
+    padded = f" {other_title} "
+    return any(
+        word in other.tokens and not any(f" {n} {word} " in padded for n in _ABSENT)
+        for word in prof.negated
+    )
 
 
 _SEGMENT = re.compile(r"[a-z]+|[0-9]+")
