@@ -152,6 +152,9 @@ def test_one_brand_s_model_read_with_other_numbers_is_another_product() -> None:
     note_pro = replace(note, title="xiaomi redmi note 13 pro 256gb", model="Redmi Note 13 Pro")
     assert identity_conflict(note, note_pro)
     assert not identity_conflict(note_pro, replace(note_pro, model="Redmi Note 13 Pro 5G"))
+    tab = _facts("Samsung Galaxy Tab A9+ 64GB", brand="SAMSUNG", model="Galaxy Tab A9+")
+    assert not identity_conflict(tab, replace(tab, model="Galaxy Tab A9 Plus"))
+    assert identity_conflict(tab, replace(tab, model="Galaxy Tab A9"))
     # Other words, one side saying less, no model or another brand's model: the matcher's.
     pro = _facts("AirPods Pro 2nd Gen", "b", brand="APPLE", model="AirPods Pro 2")
     assert not identity_conflict(_facts("AirPods 4", brand="APPLE", model="AirPods 4"), pro)

@@ -588,10 +588,11 @@ _PART_NUMBER_DIGITS = 5
 @lru_cache(maxsize=65536)
 def _model_parts(model: str) -> tuple[frozenset[str], frozenset[str]]:
     """A model's words and numbers, a letter run and a digit run apart (`s24` -> `s`, `24`);
-    a number without its leading zeros (`012` is `12`), a part number's digits whole."""
+    a number without its leading zeros (`012` is `12`), a part number's digits whole, a `+`
+    the word it stands for (`A9+` is `A9 Plus`)."""
     words: set[str] = set()
     numbers: set[str] = set()
-    for segment in _SEGMENT.findall(alias_key(model)):
+    for segment in _SEGMENT.findall(alias_key(model.replace("+", " plus "))):
         if not segment.isdigit():
             words.add(segment)
         elif len(segment) >= _PART_NUMBER_DIGITS:
