@@ -36,10 +36,12 @@ class BatchBuilderProcessor:
         await self.builder.recover()
 
     async def stop(self) -> None:
-        if self.store is not None:
-            await self.store.unregister()
-        if self.pool is not None:
-            await self.pool.close()
+        try:
+            if self.store is not None:
+                await self.store.unregister()
+        finally:
+            if self.pool is not None:
+                await db.close_pool(self.pool)
 
     async def handle(self, batch: Sequence[Incoming[LLMRequest]]) -> list[Result]:
         assert self.builder is not None

@@ -34,10 +34,12 @@ class BatchPollerProcessor:
         await self.poller.recover()
 
     async def stop(self) -> None:
-        if self.store is not None:
-            await self.store.unregister()
-        if self.pool is not None:
-            await self.pool.close()
+        try:
+            if self.store is not None:
+                await self.store.unregister()
+        finally:
+            if self.pool is not None:
+                await db.close_pool(self.pool)
 
     async def handle(self, batch: Sequence[Incoming[BatchSubmitted]]) -> list[Result]:
         assert self.poller is not None

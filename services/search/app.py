@@ -96,7 +96,7 @@ class SearchRuntime:
             self.recommender = Recommender(self.search, pool)
             await self.sender.start()
         except BaseException:
-            await pool.close()
+            await db.close_pool(pool)
             raise
         self.pool = pool
 
@@ -133,7 +133,7 @@ class SearchRuntime:
         if self.cache is not None:
             await self.cache.client.aclose()
         if self.pool is not None:
-            await self.pool.close()
+            await db.close_pool(self.pool)
 
     async def _refit_forever(self) -> None:
         assert self.recommender is not None

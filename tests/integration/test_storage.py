@@ -8,11 +8,12 @@ import uuid
 import asyncpg
 import pytest
 
+from batch_builder.app import BatchBuilderProcessor
 from catalog.cache.l2 import SemanticCache
 from catalog.db.migrate import MigrationError, load_migrations, migrate
-from catalog.db.pool import create_pool
+from catalog.db.pool import close_pool, create_pool
 from catalog.devstack.stack import Stack
-from catalog.settings import PostgresSettings
+from catalog.settings import PostgresSettings, Settings
 from tests.integration.harness import create_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -98,6 +99,46 @@ async def test_a_pooled_connection_comes_back_without_its_transaction(stack: Sta
             assert await again.fetchval("SELECT to_regclass('left_behind')") is None
     finally:
         await pool.close()
+
+
+async def test_a_pool_closes_though_a_connection_was_never_released(stack: Stack) -> None:
+    # A service whose start failed halfway (Postgres gone in the middle of it) can leave a
+    # connection acquired; its restart closes the pool first and must not wait for it for ever.
+    dsn = await create_database(stack, f"pool_{uuid.uuid4().hex[:8]}")
+    pool = await create_pool(PostgresSettings(dsn=dsn), min_size=1, max_size=2)  # type: ignore[arg-type]
+    await pool.acquire()  # never released
+    with pytest.raises(TimeoutError):  # what a plain close does
+        await asyncio.wait_for(asyncio.shield(pool.close()), 0.5)
+    started = asyncio.get_running_loop().time()
+    await close_pool(pool, timeout_s=0.5)
+    assert asyncio.get_running_loop().time() - started < 5
+    assert pool.is_closing()
+
+
+async def test_a_stopping_llm_service_closes_its_pool_though_its_lock_connection_broke(
+    stack: Stack,
+) -> None:
+    # The liveness lock's connection dies with its server session (a Postgres restart): releasing
+    # the lock then fails, and the pool must be closed all the same, or the next start waits.
+    dsn = await create_database(stack, f"pool_{uuid.uuid4().hex[:8]}")
+    processor = BatchBuilderProcessor(Settings(postgres=PostgresSettings(dsn=dsn)))  # type: ignore[arg-type]
+
+    async def publish(_outgoing: object) -> None:
+        return None
+
+    await processor.start(publish)
+    assert processor.pool is not None and processor.store is not None
+    lock_conn = processor.store._lock_conn
+    assert lock_conn is not None
+    pid = await lock_conn.fetchval("SELECT pg_backend_pid()")
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        await asyncio.wait_for(processor.stop(), 30)
+    assert processor.pool.is_closing()
 
 
 # What 011's generated columns computed, for comparison with what the trigger of 015 writes.

@@ -61,5 +61,7 @@ class CacheStores:
         return {"postgres": postgres, "redis": self.l1.check}
 
     async def close(self) -> None:
-        await self.l1.client.aclose()
-        await self.pool.close()
+        try:
+            await self.l1.client.aclose()
+        finally:
+            await db.close_pool(self.pool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -48,6 +49,20 @@ async def create_pool(pg: PostgresSettings, **overrides: Any) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+# How long closing a pool waits for the connections in use to come back.
+CLOSE_TIMEOUT_S = 10.0
+
+
+async def close_pool(pool: asyncpg.Pool, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+    """Close the pool, waiting at most `timeout_s` for connections in use to be released, then
+    terminate it: a connection a failed start left acquired (Postgres went away in the middle of
+    it) would otherwise hold `close` for ever, and with it the service's restart."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except TimeoutError:
+        pool.terminate()
 
 
 async def check(pool: asyncpg.Pool) -> None:

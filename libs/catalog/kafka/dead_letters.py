@@ -18,6 +18,7 @@ from datetime import datetime
 import asyncpg
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from catalog.db.pool import close_pool
 from catalog.kafka.codec import encode
 from catalog.kafka.failures import DependencyDown
 from catalog.settings import PostgresSettings
@@ -158,8 +159,8 @@ class OriginalStore:
 
     async def close(self) -> None:
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            await close_pool(pool)
 
 
 async def bounded_dead_letter(
