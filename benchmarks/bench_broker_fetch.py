@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
-from catalog.devstack.stack import free_port, tansu_binary, wait_for_port  # noqa: E402
+from catalog.devstack.stack import private_broker  # noqa: E402
 
 TOPIC = "bench.fetch.v1"
 WAITS_MS = (500, 100, 50, 20, 10, 5)
@@ -110,19 +109,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--probes", type=int, default=15)
     args = parser.parse_args()
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    broker = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, 20, broker)
-        asyncio.run(run(f"127.0.0.1:{port}", args.count, args.probes))
-    finally:
-        broker.terminate()
-        broker.wait(10)
+    with private_broker() as bootstrap:
+        asyncio.run(run(bootstrap, args.count, args.probes))
 
 
 if __name__ == "__main__":

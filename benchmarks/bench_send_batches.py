@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "libs"), str(ROOT / "services"), str(ROOT)]
 
-from catalog.devstack.stack import free_port, tansu_binary, wait_for_port  # noqa: E402
+from catalog.devstack.stack import private_broker  # noqa: E402
 from catalog.kafka.failures import FaultInjector  # noqa: E402
 from catalog.kafka.loop import Send, Sender  # noqa: E402
 from catalog.settings import FaultSettings, KafkaSettings, Settings  # noqa: E402
@@ -90,19 +89,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=60)
     parser.add_argument("--bytes", type=int, default=1500)
     args = parser.parse_args()
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    broker = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, 20, broker)
-        asyncio.run(run(f"127.0.0.1:{port}", args.sizes, args.rounds, args.records, args.bytes))
-    finally:
-        broker.terminate()
-        broker.wait(10)
+    with private_broker() as bootstrap:
+        asyncio.run(run(bootstrap, args.sizes, args.rounds, args.records, args.bytes))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -506,3 +506,22 @@ async def private_postgres(prefix: str) -> AsyncIterator[str]:
             yield stack.postgres_dsn
         finally:
             stack.stop_all()
+
+
+@contextlib.contextmanager
+def private_broker() -> Iterator[str]:
+    """A throwaway embedded broker (memory storage) with nothing else running on it: its
+    bootstrap address, stopped on exit (what the broker benchmarks measure against)."""
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    broker = subprocess.Popen(
+        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 20, broker)
+        yield f"127.0.0.1:{port}"
+    finally:
+        broker.terminate()
+        broker.wait(10)
