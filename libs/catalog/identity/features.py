@@ -572,6 +572,8 @@ def _negation_conflict(title: str, prof: Profile, other_title: str, other: Profi
     """One title says a word is absent that the other states (`Mantequilla Con Sal` / `Sin
     Sal`); not where the other says it is absent in its own way (`Zero Azucar` / `Sin
     Azucar`)."""
+    if not prof.negated:
+        return False
     padded = f" {other_title} "
     return any(
         word in other.tokens and not any(f" {n} {word} " in padded for n in _ABSENT)
