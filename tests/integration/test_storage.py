@@ -14,7 +14,7 @@ from catalog.db.migrate import MigrationError, load_migrations, migrate
 from catalog.db.pool import close_pool, create_pool
 from catalog.devstack.stack import Stack
 from catalog.settings import PostgresSettings, Settings
-from tests.integration.harness import create_database
+from tests.integration.harness import create_database, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -115,6 +115,14 @@ async def test_a_pool_closes_though_a_connection_was_never_released(stack: Stack
     assert pool.is_closing()
 
 
+async def _closed(conn: asyncpg.Connection) -> bool:
+    """Closed, or already taken back by its pool when the pool saw it die."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
 async def test_a_stopping_llm_service_closes_its_pool_though_its_lock_connection_broke(
     stack: Stack,
 ) -> None:
@@ -136,6 +144,8 @@ async def test_a_stopping_llm_service_closes_its_pool_though_its_lock_connection
         await admin.execute("SELECT pg_terminate_backend($1)", pid)
     finally:
         await admin.close()
+    # The server closes the session soon after it is told to: wait for the client to see it.
+    await wait_until(lambda: _closed(lock_conn), 10)
     with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
         await asyncio.wait_for(processor.stop(), 30)
     assert processor.pool.is_closing()
