@@ -124,6 +124,22 @@ def test_normalize_reads_a_store_s_csv(tmp_path: Path) -> None:
     assert "rating" in result.output  # the ignored column is named
 
 
+def test_normalize_writes_its_lines_to_standard_output_with_o_dash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = _write(
+        tmp_path / "store.csv",
+        "store,title,price\nlider,Arroz Tucapel Grado 1 1 kg,1290\njumbo,Arroz Tucapel 1 kg,1350\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["normalize", str(feed), "-o", "-", "--llm", "none"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in result.stdout.splitlines()]  # nothing else on stdout
+    assert [line["retailer"] for line in lines] == ["lider", "jumbo"]
+    assert "2 of 2 line(s) normalized" in result.stderr and "standard output" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_one_store_s_export_takes_its_store_from_the_command_line(tmp_path: Path) -> None:
     feed = _write(tmp_path / "export.csv", "sku,nombre,precio\n77,Arroz Tucapel 1 kg,1290\n")
     assert read_listings(feed).errors[0][1].startswith("retailer: Field required")

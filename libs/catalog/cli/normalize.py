@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -183,8 +184,8 @@ def run_file(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
-        disable=not (show_progress and console.is_terminal),
+        console=err,
+        disable=not (show_progress and err.is_terminal),
     ) as progress:
         results = asyncio.run(
             normalize_listings(
@@ -252,7 +253,12 @@ def normalize(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON or CSV")],
     out: Annotated[
         Path,
-        typer.Option("--out", "-o", help="output JSONL (or CSV: -o out.csv), one line per input"),
+        typer.Option(
+            "--out",
+            "-o",
+            help="output JSONL (or CSV: -o out.csv; JSONL on standard output: -o -), one line "
+            "per input",
+        ),
     ],
     llm: Annotated[
         str | None,
@@ -316,10 +322,19 @@ def normalize(
         raise fail(str(exc), EXIT_UNREACHABLE) from exc
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
+    # `-o -`: the lines are the standard output, so everything said about them goes to stderr.
+    to_stdout = str(out) == "-"
+    report = err if to_stdout else console
+    target = "standard output" if to_stdout else str(out)
+    if to_stdout:
+        for line in run.lines:
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    elif out.suffix.lower() == ".csv":
+        out.parent.mkdir(parents=True, exist_ok=True)
         write_csv(run, out)
     else:
+        out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as handle:
             for line in run.lines:
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -329,17 +344,17 @@ def normalize(
     counts = run.counts()
     summary = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
     normalized = sum(1 for r in run.results if r.ok)
-    console.print(
-        f"{normalized} of {len(run.lines)} line(s) normalized (llm: {mode}) -> {out}"
+    report.print(
+        f"{normalized} of {len(run.lines)} line(s) normalized (llm: {mode}) -> {target}"
         + (f" ({summary})" if summary else ""),
         markup=False,
     )
     masters, shared = run.grouping()
     if masters:
-        console.print(f"{masters} master product(s), {shared} with listings of 2+ stores")
+        report.print(f"{masters} master product(s), {shared} with listings of 2+ stores")
     if truth is not None:
         prf, unresolved, brands = run.scored()
-        console.print(
+        report.print(
             f"grouping against {truth}: precision {prf.precision:.3f}, recall {prf.recall:.3f}, "
             f"F1 {prf.f1:.3f} over {prf.gold:,} true cross-store pair(s); "
             f"{unresolved} keyed listing(s) without a master; the same brand in "
