@@ -121,6 +121,33 @@ def test_identity_conflicts_veto() -> None:
     assert not identity_conflict(_facts("Leche 1 L"), _facts("Leche entera 1000 ml"))
 
 
+def test_an_accessory_is_not_the_product_it_is_made_for() -> None:
+    phone = _facts("Samsung Galaxy S24 Ultra 256GB Titanium Black", price=1_199_990)
+    charger = _facts("Cargador Samsung 45W Galaxy S24 Ultra", "b", price=39_990)
+    case = _facts("Apple Silicone Case with MagSafe for iPhone 15", "b", price=59_990)
+    iphone = _facts("Apple iPhone 15 128GB Negro", price=899_990)
+    assert identity_conflict(phone, charger) and identity_conflict(charger, phone)
+    assert identity_conflict(iphone, case)
+    assert load_matcher().score(phone, charger) == 0.0
+    # One accessory, its own word left out by one store: about the same price, one product.
+    toughskin = _facts("3G iPhone Black ToughSkin IPH3G-BLK-TS", price=34_990)
+    assert not identity_conflict(
+        _facts("Speck Black ToughSkin Case for iPhone 3G", "b", price=29_990), toughskin
+    )
+    # Two stores' chargers, and a price unknown on one side: nothing decided here.
+    assert not identity_conflict(charger, _facts("Cargador Super Rapido Samsung 45W", price=35_990))
+    assert not identity_conflict(replace(charger, price=None), phone)
+    # Words that lead other products' titles: sunscreen, a computer's case.
+    sunscreen = _facts("Protector Solar Nivea Sun FPS 50 200ml", price=9_990)
+    assert not identity_conflict(
+        sunscreen, _facts("Nivea Sun Protect FPS 50 200 ml", "b", price=39_990)
+    )
+    pc_case = _facts("Case Corsair 460X RGB", price=20_000)
+    assert not identity_conflict(
+        pc_case, _facts("Corsair Crystal Series 460X RGB", "b", price=90_000)
+    )
+
+
 def test_two_read_sizes_are_two_products_where_the_titles_say_less() -> None:
     # "8G" is no size the title profile reads; the extraction reads it as the card's memory.
     eight = _facts("MSI GeForce RTX 4060 Ti Ventus 2X Black OC 8G", attributes={"vram_gb": 8})

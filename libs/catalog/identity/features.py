@@ -255,6 +255,30 @@ _FLAVOURS: dict[str, str] = {
 }
 # Words that say the next word is absent ("sin palo", "sin tacc", "without cable").
 _NEGATIONS = frozenset({"sin", "without"})
+# Things made for another product, which their titles name: `Cargador Samsung 45W Galaxy S24
+# Ultra` is no phone, whatever else it shares with one.
+_ACCESSORY_WORDS = frozenset(
+    {
+        "cargador", "charger", "funda", "carcasa", "case", "cover", "lamina", "mica",
+        "protector", "cable", "adaptador", "adapter", "soporte", "mount", "holder", "estuche",
+        "correa", "strap", "skin",
+    }
+)  # fmt: skip
+# Where a title says it is the accessory: leading with a word of one made for another product
+# (Spanish titles lead with what the thing is), or one of them made `para` / `for` something
+# within two words. Not leading: what is a product of its own as often (`Case Corsair 460X`, a
+# computer's case; `Cable HDMI 2m`; `Adaptador USB-C a HDMI`), `Protector Solar` (sunscreen) and
+# `Cover Girl`.
+_ACCESSORY_LEAD = frozenset(
+    {
+        "cargador", "charger", "funda", "carcasa", "lamina", "mica", "estuche", "soporte",
+        "mount", "holder", "correa", "strap", "skin",
+    }
+)  # fmt: skip
+_ACCESSORY_FOR = re.compile(
+    rf"^(?:{'|'.join(sorted(_ACCESSORY_LEAD))}|protector (?:de )?pantalla|screen protector)\b"
+    rf"|\b(?:{'|'.join(sorted(_ACCESSORY_WORDS))})(?: \S+){{0,2}} (?:para|for|compatible)\b"
+)
 # Words that make a lighter version of a product ("queso untable light", "Coca-Cola Zero").
 _LIGHT = frozenset({"light", "zero", "diet", "descremado", "descremada", "lite", "liviano"})
 
@@ -281,6 +305,10 @@ class Profile:
     """The title names a lighter version (`_LIGHT`)."""
     negated: frozenset[str]
     """Words the title says are absent (`sin palo` -> `palo`)."""
+    accessory: bool
+    """The title names an accessory made for another product (`_ACCESSORY_FOR`)."""
+    accessory_word: bool
+    """The title has an accessory's word anywhere (`_ACCESSORY_WORDS`)."""
     trigrams: frozenset[str]
     """Character trigrams of the title's words, each word padded with a space on both sides."""
     joined: Mapping[str, tuple[str, str]]
@@ -325,6 +353,8 @@ def profile(title: str) -> Profile:
         flavours=frozenset(_FLAVOURS[w] for w in words if w in _FLAVOURS),
         light=any(w in _LIGHT for w in words),
         negated=frozenset(words[i + 1] for i, w in enumerate(words[:-1]) if w in _NEGATIONS),
+        accessory=_ACCESSORY_FOR.search(title) is not None,
+        accessory_word=not _ACCESSORY_WORDS.isdisjoint(words),
         compact=title.replace(" ", ""),
         trigrams=frozenset(
             padded[i : i + 3]
@@ -546,7 +576,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
     inside the other), the listings were read with different values of one of those measures
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
-    (`model_generation_conflict`), or the two sides are two registered brands
+    (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
+    or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
@@ -561,7 +592,26 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if _negation_conflict(a.title, pa, b.title, pb) or _negation_conflict(b.title, pb, a.title, pa):
         return True
+    if _accessory_conflict(a, pa, b, pb) or _accessory_conflict(b, pb, a, pa):
+        return True
     return registered_brand_conflict(a, b)
+
+
+# An accessory costs a fraction of what it is made for; a store's own spelling of one product
+# does not.
+_ACCESSORY_PRICE_SHARE = 1 / 3
+
+
+def _accessory_conflict(accessory: Facts, prof: Profile, other: Facts, other_prof: Profile) -> bool:
+    """One side an accessory made for the product the other side is (`Cargador Samsung 45W Galaxy
+    S24 Ultra` / `Samsung Galaxy S24 Ultra 256GB`): its title says so, the other's names no
+    accessory and costs over three times as much. A title that omits its accessory's word
+    (`Speck ToughSkin Case for iPhone 3G` / `3G iPhone Black ToughSkin`) costs about the same."""
+    if not prof.accessory or other_prof.accessory_word:
+        return False
+    if accessory.price is None or other.price is None or accessory.price <= 0:
+        return False
+    return accessory.price < other.price * _ACCESSORY_PRICE_SHARE
 
 
 # How a title says a word is absent: `sin sal`, `zero azucar`, `libre de gluten`.
