@@ -45,6 +45,10 @@ CUE_SYNONYM = 1
 CUE_LINE = 2
 CUE_WEAK = 1
 
+# A memory or storage size (`16GB`, `512 GB`, `1TB`): what a computer's title states and its
+# processor's does not.
+_SIZE_STATED = re.compile(r"\b\d+ ?(?:gb|tb)\b")
+
 # The node of a listing nothing else places; it has no schema and no cues.
 OTHER = "other"
 
@@ -125,6 +129,9 @@ class Category:
     name_attributes: tuple[str, ...] = ()
     keep_in_model: tuple[str, ...] = ()
     strip_words: tuple[str, ...] = ()
+    # The category of the part the weak cues name (a notebook's processor): a title cued by
+    # them alone that states no memory or storage size is the part (`Intel Core i5-12400F`).
+    bare_part: str | None = None
     # The maker's model code ("UN55DU7000GXZS", "RT38CG6420S9", "WH-1000XM5") identifies the
     # product: when the model has one, the model key is the code alone, without series words.
     code_identity: bool = False
@@ -516,7 +523,17 @@ class Taxonomy:
         # TV" is furniture, "Apple Watch Series 9 GPS" stays a watch.
         if coarse is not None and (first_typed is None or coarse[0] < first_typed):
             return coarse[1]
-        return best[2] if best else None
+        if best is None:
+            return None
+        part = self._categories[best[2]].bare_part
+        if (
+            -best[0] == CUE_WEAK
+            and part is not None
+            and (allowed is None or part in allowed)
+            and _SIZE_STATED.search(alias_key(text)) is None
+        ):
+            return part
+        return best[2]
 
     def cue_matches(self, folded: str) -> list[tuple[int, int, str, int]]:
         """All category cues in folded text as (start, end, category id, strength)."""
@@ -636,6 +653,8 @@ class Taxonomy:
         for category in self._categories.values():
             if category.parent is not None and category.parent not in self._categories:
                 raise TaxonomyError(f"{category.id}: unknown parent {category.parent!r}")
+            if category.bare_part is not None and category.bare_part not in self._categories:
+                raise TaxonomyError(f"{category.id}: unknown bare part {category.bare_part!r}")
             if self.level(category.id) > len(self._categories):
                 raise TaxonomyError(f"{category.id}: its parents form a cycle")
             if category.coarse and (category.required or category.required_one_of):
@@ -716,6 +735,7 @@ def _category(
         name_attributes=tuple(raw.get("name_attributes") or ()),
         keep_in_model=tuple(raw.get("keep_in_model") or ()),
         strip_words=tuple(str(w) for w in raw.get("strip_words") or ()),
+        bare_part=raw.get("bare_part"),
         code_identity=bool(raw.get("code_identity", False)),
         kind=kind,  # type: ignore[arg-type]
         complexity=float(raw.get("complexity", defaults.get("complexity", 0.5))),

@@ -106,6 +106,11 @@ def test_retailer_category_strings_map_to_nodes(label: str, expected: str) -> No
         # A coarse noun decides only before every typed cue.
         ("Mesa para TV 55 pulgadas", "furniture"),
         ("Apple Watch Series 9 GPS 45mm", "wearables"),
+        # A processor named alone is the processor; beside memory and storage, a computer.
+        ("Intel Core i5-12400F", "processors"),
+        ("AMD Ryzen 7 5700X3D", "processors"),
+        ("Intel Core i5 8GB 256GB SSD 15.6", "notebooks"),
+        ("Asus Vivobook 15 Intel Core i3", "notebooks"),
     ],
 )
 def test_title_keywords_map_to_nodes(title: str, expected: str) -> None:
