@@ -755,3 +755,18 @@ def test_a_word_one_title_says_is_absent_and_the_other_states_is_another_product
     assert not identity_conflict(
         _facts("Galletas Sin TACC 100 g"), _facts("Galletas Libre de TACC 100 g", "b")
     )
+    # Said on one side only: another product, but for a label's claim one store leaves out.
+    lactose_free = _facts("Leche Soprole Entera Sin Lactosa 1 L")
+    assert identity_conflict(lactose_free, _facts("Leche Soprole Entera 1 L", "b"))
+    assert identity_conflict(
+        _facts("Cerveza Stella Artois Sin Alcohol 473 ml"),
+        _facts("Cerveza Stella Artois 473 ml", "b"),
+    )
+    assert not identity_conflict(
+        _facts("Almidon De Maiz Sin Tacc Maizena 500 g"),
+        _facts("Almidon de maiz Maizena 500 g", "b"),
+    )
+    assert not identity_conflict(
+        _facts("Queso Untable Finlandia Light Sin Sal Agregada 180 g"),
+        _facts("Queso Untable Finlandia Light 180 g", "b"),
+    )

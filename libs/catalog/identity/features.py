@@ -592,6 +592,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if _negation_conflict(a.title, pa, b.title, pb) or _negation_conflict(b.title, pb, a.title, pa):
         return True
+    if _one_sided_negation(a.title, pa, pb) or _one_sided_negation(b.title, pb, pa):
+        return True
     if _accessory_conflict(a, pa, b, pb) or _accessory_conflict(b, pb, a, pa):
         return True
     return registered_brand_conflict(a, b)
@@ -629,6 +631,22 @@ def _negation_conflict(title: str, prof: Profile, other_title: str, other: Profi
         word in other.tokens and not any(f" {n} {word} " in padded for n in _ABSENT)
         for word in prof.negated
     )
+
+
+# What a label claims rather than what the product is: one store writes `Sin TACC` (gluten
+# free, the Argentine seal) and another leaves it out; `sin sal agregada` is no salt added.
+_CLAIMED_ABSENT = frozenset({"tacc", "gluten"})
+_ADDED = re.compile(r"\b(?:sin|without) (\S+) (?:agregad[oa]s?|anadid[oa]s?|added)\b")
+
+
+def _one_sided_negation(title: str, prof: Profile, other: Profile) -> bool:
+    """A product said to be without something the other title does not mention (`Leche
+    Soprole Entera Sin Lactosa` / `Leche Soprole Entera`, `Cerveza Sin Alcohol`): another
+    product, but for label claims (`Sin TACC`, `sin sal agregada`)."""
+    if not prof.negated:
+        return False
+    claimed = _CLAIMED_ABSENT | frozenset(_ADDED.findall(title))
+    return any(word not in claimed for word in prof.negated - other.tokens)
 
 
 _SEGMENT = re.compile(r"[a-z]+|[0-9]+")
