@@ -121,6 +121,25 @@ def test_identity_conflicts_veto() -> None:
     assert not identity_conflict(_facts("Leche 1 L"), _facts("Leche entera 1000 ml"))
 
 
+def test_a_container_one_store_writes_is_no_other_word_and_two_containers_are_two() -> None:
+    plain = _facts("Bebida Coca Cola Original 3 L")
+    bottle = _facts("Coca-Cola Sabor Original Botella 3 Lt", "b")
+    assert not identity_conflict(plain, bottle)
+    assert (
+        pair_features(plain, bottle)["unmatched_tokens_max"]
+        == pair_features(plain, _facts("Coca-Cola Sabor Original 3 Lt", "b"))[
+            "unmatched_tokens_max"
+        ]
+    )
+    can = _facts("Cerveza Cristal Lata 470 cc")
+    assert identity_conflict(can, _facts("Cerveza Cristal Botella 470 cc", "b"))
+    assert not identity_conflict(can, _facts("Cerveza Cristal Lata 470 ml", "b"))
+    # A bottle written as its plastic: one container.
+    assert not identity_conflict(
+        _facts("Gaseosa Pepsi Black pet 2 L"), _facts("Gaseosa Pepsi Black Botella 2 L", "b")
+    )
+
+
 def test_an_accessory_is_not_the_product_it_is_made_for() -> None:
     phone = _facts("Samsung Galaxy S24 Ultra 256GB Titanium Black", price=1_199_990)
     charger = _facts("Cargador Samsung 45W Galaxy S24 Ultra", "b", price=39_990)
@@ -758,6 +777,16 @@ def test_a_word_one_title_says_is_absent_and_the_other_states_is_another_product
     # Said on one side only: another product, but for a label's claim one store leaves out.
     lactose_free = _facts("Leche Soprole Entera Sin Lactosa 1 L")
     assert identity_conflict(lactose_free, _facts("Leche Soprole Entera 1 L", "b"))
+    zero = _facts("Cerveza Corona Cero Alcohol 355 ml")
+    assert identity_conflict(zero, _facts("Cerveza Corona Botella 355 cc", "b"))
+    assert not identity_conflict(
+        _facts("Coca-Cola Zero 1.5 L"), _facts("Coca-Cola Cero Azucar 1.5 L", "b")
+    )
+    # A product's name is no negation (`Pan Bimbo Cero Cero`).
+    assert not identity_conflict(
+        _facts("Pan blanco Bimbo cero cero en bolsa 385 g"),
+        _facts("Pan Blanco Bimbo Cero Cero 385g", "b"),
+    )
     assert identity_conflict(
         _facts("Cerveza Stella Artois Sin Alcohol 473 ml"),
         _facts("Cerveza Stella Artois 473 ml", "b"),

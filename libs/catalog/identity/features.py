@@ -148,7 +148,25 @@ _NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
 _PACK = re.compile(r"^(?:x(\d{1,3})|(\d{1,3})x|pack(\d{1,3})|(\d{1,3})pack|(\d{1,3})pk)$")
 # "sin" ("sin tacc", "sin azucar") is no function word in a model key but carries nothing the
 # numbers and other words of a title do not.
-_STOPWORDS = FUNCTION_WORDS | {"sin"}
+# What a product comes in, to one kind each: where the size agrees, one store writes the
+# container and another does not (`Coca-Cola Sabor Original Botella 3 Lt` / `Bebida Coca Cola
+# Original 3 L`), so a container is no word only one side has; two different ones (`Lata` /
+# `Botella`) are two products. `envase` names none.
+_PACKAGING: dict[str, str] = {
+    word: kind
+    for kind, words in {
+        "bottle": "botella pet botellon desechable",
+        "returnable": "retornable",
+        "can": "lata",
+        "carton": "caja tetra tetrapak",
+        "bag": "bolsa sachet doypack",
+        "jar": "frasco tarro pote",
+        "jug": "bidon",
+        "": "envase",
+    }.items()
+    for word in words.split()
+}
+_STOPWORDS = FUNCTION_WORDS | {"sin"} | _PACKAGING.keys()
 # Colour words of the languages the stores write in, to one name each: a colour stated on both
 # sides that differs names another variant (a black and a silver case are two products).
 _COLOURS: dict[str, str] = {
@@ -254,7 +272,7 @@ _FLAVOURS: dict[str, str] = {
     for form in (word, word + "s", word + "es")
 }
 # Words that say the next word is absent ("sin palo", "sin tacc", "without cable").
-_NEGATIONS = frozenset({"sin", "without"})
+_NEGATIONS = frozenset({"sin", "without", "cero"})
 # Things made for another product, which their titles name: `Cargador Samsung 45W Galaxy S24
 # Ultra` is no phone, whatever else it shares with one.
 _ACCESSORY_WORDS = frozenset(
@@ -305,6 +323,8 @@ class Profile:
     """The title names a lighter version (`_LIGHT`)."""
     negated: frozenset[str]
     """Words the title says are absent (`sin palo` -> `palo`)."""
+    packaging: frozenset[str]
+    """The containers the title states, one kind each (`_PACKAGING`)."""
     accessory: bool
     """The title names an accessory made for another product (`_ACCESSORY_FOR`)."""
     accessory_word: bool
@@ -352,7 +372,12 @@ def profile(title: str) -> Profile:
         colours=frozenset(_COLOURS[w] for w in words if w in _COLOURS),
         flavours=frozenset(_FLAVOURS[w] for w in words if w in _FLAVOURS),
         light=any(w in _LIGHT for w in words),
-        negated=frozenset(words[i + 1] for i, w in enumerate(words[:-1]) if w in _NEGATIONS),
+        negated=frozenset(
+            nxt
+            for w, nxt in pairwise(words)
+            if w in _NEGATIONS and nxt.isalpha() and nxt not in _NEGATIONS | _STOPWORDS
+        ),
+        packaging=frozenset(_PACKAGING[w] for w in words if _PACKAGING.get(w)),
         accessory=_ACCESSORY_FOR.search(title) is not None,
         accessory_word=not _ACCESSORY_WORDS.isdisjoint(words),
         compact=title.replace(" ", ""),
@@ -577,6 +602,7 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     inside the other), the listings were read with different values of one of those measures
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
+    two different containers (`_PACKAGING`),
     or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
@@ -595,6 +621,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     if _one_sided_negation(a.title, pa, pb) or _one_sided_negation(b.title, pb, pa):
         return True
     if _accessory_conflict(a, pa, b, pb) or _accessory_conflict(b, pb, a, pa):
+        return True
+    if pa.packaging and pb.packaging and pa.packaging.isdisjoint(pb.packaging):
+        # Another container (`Cerveza Cristal Lata 470 cc` / `Botella`).
         return True
     return registered_brand_conflict(a, b)
 
@@ -643,7 +672,8 @@ def _one_sided_negation(title: str, prof: Profile, other: Profile) -> bool:
     """A product said to be without something the other title does not mention (`Leche
     Soprole Entera Sin Lactosa` / `Leche Soprole Entera`, `Cerveza Sin Alcohol`): another
     product, but for label claims (`Sin TACC`, `sin sal agregada`)."""
-    if not prof.negated:
+    if not prof.negated or other.light:
+        # `Coca-Cola Zero` / `Coca-Cola Cero Azucar`: the other says it its own way.
         return False
     claimed = _CLAIMED_ABSENT | frozenset(_ADDED.findall(title))
     return any(word not in claimed for word in prof.negated - other.tokens)
