@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from catalog.domain.identity import normalize_title
 from catalog.identity.facts import facts_from_listing, facts_from_product, fuse
-from catalog.identity.features import FEATURE_NAMES, identity_conflict, pair_features
+from catalog.identity.features import FEATURE_NAMES, identity_conflict, pair_features, profile
 from catalog.identity.identifiers import (
     canonical_gtin,
     code_relation,
@@ -131,6 +132,9 @@ def test_a_container_one_store_writes_is_no_other_word_and_two_containers_are_tw
             "unmatched_tokens_max"
         ]
     )
+    # A pack's count however it is written.
+    assert profile(normalize_title("Pack 6 Cerveza Cristal 470 cc")).measures["count"] == {6.0}
+    assert profile(normalize_title("Cerveza Cristal 470cc x 6")).measures["count"] == {6.0}
     can = _facts("Cerveza Cristal Lata 470 cc")
     assert identity_conflict(can, _facts("Cerveza Cristal Botella 470 cc", "b"))
     assert not identity_conflict(can, _facts("Cerveza Cristal Lata 470 ml", "b"))
@@ -775,27 +779,38 @@ def test_a_word_one_title_says_is_absent_and_the_other_states_is_another_product
         _facts("Galletas Sin TACC 100 g"), _facts("Galletas Libre de TACC 100 g", "b")
     )
     # Said on one side only: another product, but for a label's claim one store leaves out.
-    lactose_free = _facts("Leche Soprole Entera Sin Lactosa 1 L")
-    assert identity_conflict(lactose_free, _facts("Leche Soprole Entera 1 L", "b"))
-    zero = _facts("Cerveza Corona Cero Alcohol 355 ml")
-    assert identity_conflict(zero, _facts("Cerveza Corona Botella 355 cc", "b"))
+    lactose_free = _facts("Leche Soprole Entera Sin Lactosa 1 L", category="dairy")
+    assert identity_conflict(
+        lactose_free, _facts("Leche Soprole Entera 1 L", "b", category="dairy")
+    )
+    # Outside food, drink, beauty and health a `sin` names a kind of product another store
+    # names otherwise.
+    fryer = _facts("Freidora sin Aceite Oster 4 Litros Negro", category="small_appliances")
     assert not identity_conflict(
-        _facts("Coca-Cola Zero 1.5 L"), _facts("Coca-Cola Cero Azucar 1.5 L", "b")
+        fryer, _facts("Freidora de Aire Oster 4 L Negro", "b", category="small_appliances")
+    )
+    zero = _facts("Cerveza Corona Cero Alcohol 355 ml", category="alcoholic_beverages")
+    assert identity_conflict(
+        zero, _facts("Cerveza Corona Botella 355 cc", "b", category="alcoholic_beverages")
+    )
+    assert not identity_conflict(
+        _facts("Coca-Cola Zero 1.5 L", category="beverages"),
+        _facts("Coca-Cola Cero Azucar 1.5 L", "b", category="beverages"),
     )
     # A product's name is no negation (`Pan Bimbo Cero Cero`).
     assert not identity_conflict(
-        _facts("Pan blanco Bimbo cero cero en bolsa 385 g"),
-        _facts("Pan Blanco Bimbo Cero Cero 385g", "b"),
+        _facts("Pan blanco Bimbo cero cero en bolsa 385 g", category="bakery"),
+        _facts("Pan Blanco Bimbo Cero Cero 385g", "b", category="bakery"),
     )
     assert identity_conflict(
-        _facts("Cerveza Stella Artois Sin Alcohol 473 ml"),
-        _facts("Cerveza Stella Artois 473 ml", "b"),
+        _facts("Cerveza Stella Artois Sin Alcohol 473 ml", category="alcoholic_beverages"),
+        _facts("Cerveza Stella Artois 473 ml", "b", category="alcoholic_beverages"),
     )
     assert not identity_conflict(
-        _facts("Almidon De Maiz Sin Tacc Maizena 500 g"),
-        _facts("Almidon de maiz Maizena 500 g", "b"),
+        _facts("Almidon De Maiz Sin Tacc Maizena 500 g", category="groceries"),
+        _facts("Almidon de maiz Maizena 500 g", "b", category="groceries"),
     )
     assert not identity_conflict(
-        _facts("Queso Untable Finlandia Light Sin Sal Agregada 180 g"),
-        _facts("Queso Untable Finlandia Light 180 g", "b"),
+        _facts("Queso Untable Finlandia Light Sin Sal Agregada 180 g", category="dairy"),
+        _facts("Queso Untable Finlandia Light 180 g", "b", category="dairy"),
     )

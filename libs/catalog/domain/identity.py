@@ -45,7 +45,19 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(_NUM + r"\s*(?:lts?|litros?|ltrs?|l)\.?(?![a-z0-9])"), r"\1l"),
     (re.compile(_NUM + r"\s*(?:kgs?|kilos?|kilogramos?)\.?(?![a-z0-9])"), r"\1kg"),
     (re.compile(_NUM + r"\s*(?:grs?|gramos?|grms?|g)\.?(?![a-z0-9])"), r"\1g"),
-    (re.compile(r"(\d+)\s*(?:un|uni|und|unid|unids|unidades|ud|uds)\.?(?![a-z0-9])"), r"\1un"),
+    (
+        re.compile(
+            r"(\d+)\s*(?:un|uni|und|unid|unids|unidades|ud|uds|saq|saquitos|sobres|bolsitas)"
+            r"\.?(?![a-z0-9])"
+        ),
+        r"\1un",
+    ),
+    # A bare `u` after a count (`48 U`, `6u`), not a processor's suffix (`i5-1235U`, `Core
+    # Ultra 7 155U`, `Core 5 120U`).
+    (
+        re.compile(r"(?<![a-z0-9-])(?<!ultra \d )(?<!core \d )(\d{1,3})\s*u\.?(?![a-z0-9])"),
+        r"\1un",
+    ),
     (re.compile(r"(\d+)\s*(hz|mah|mp|w|mm)(?![a-z0-9])"), r"\1\2"),
 )
 _PUNCT = re.compile(r"[^a-z0-9.]+")

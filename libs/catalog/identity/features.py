@@ -356,7 +356,8 @@ def profile(title: str) -> Profile:
             continue
         if word.replace(".", "", 1).isdigit():
             nxt = words[index + 1] if index + 1 < len(words) else ""
-            if nxt in ("pack", "pk", "unidades", "un", "count", "ct"):
+            prev = words[index - 1] if index else ""
+            if nxt in ("pack", "pk", "unidades", "un", "count", "ct") or prev in ("pack", "x"):
                 measures.setdefault("count", set()).add(float(word))
             else:
                 numbers.add(word)
@@ -618,7 +619,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if _negation_conflict(a.title, pa, b.title, pb) or _negation_conflict(b.title, pb, a.title, pa):
         return True
-    if _one_sided_negation(a.title, pa, pb) or _one_sided_negation(b.title, pb, pa):
+    if _CONSUMABLES & {category_group(a.category), category_group(b.category)} and (
+        _one_sided_negation(a.title, pa, pb) or _one_sided_negation(b.title, pb, pa)
+    ):
         return True
     if _accessory_conflict(a, pa, b, pb) or _accessory_conflict(b, pb, a, pa):
         return True
@@ -666,6 +669,12 @@ def _negation_conflict(title: str, prof: Profile, other_title: str, other: Profi
 # free, the Argentine seal) and another leaves it out; `sin sal agregada` is no salt added.
 _CLAIMED_ABSENT = frozenset({"tacc", "gluten"})
 _ADDED = re.compile(r"\b(?:sin|without) (\S+) (?:agregad[oa]s?|anadid[oa]s?|added)\b")
+
+
+# Where a `sin` names another product rather than a feature: food, drink, beauty and health
+# (`Sin Lactosa`, `Sin Alcohol`); elsewhere it is how a store writes a kind of product another
+# names otherwise (`Freidora sin Aceite` / `Freidora de Aire`, `Aspiradora sin Bolsa`).
+_CONSUMABLES = frozenset({"supermarket", "beauty", "health", "baby_kids"})
 
 
 def _one_sided_negation(title: str, prof: Profile, other: Profile) -> bool:

@@ -14,6 +14,13 @@ from catalog.domain import extract, input_fingerprint, normalize_title, product_
         ("Cerveza 350 cc", "cerveza 350ml"),
         ("Pañales talle G 60 uni", "panales talle g 60un"),
         ("Té 20 Ud.", "te 20un"),
+        ("Pañales Babysec Premium Xg 48 U", "panales babysec premium xg 48un"),
+        ("Cerveza 473 Ml 6u", "cerveza 473ml 6un"),
+        ("Té Verde 20 Saquitos", "te verde 20un"),
+        # A processor's `U` is no count.
+        ("HP 15 Core i5-1235U", "hp 15 core i5 1235u"),
+        ("Core Ultra 7 155U", "core ultra 7 155u"),
+        ("Intel Core 5 120U", "intel core 5 120u"),
         ("Lácteos ¡OFERTA! Leche", "lacteos leche"),
         ("  iPhone   15 — Liberado ", "iphone 15"),
     ],
