@@ -135,6 +135,10 @@ def test_a_container_one_store_writes_is_no_other_word_and_two_containers_are_tw
     # A pack's count however it is written.
     assert profile(normalize_title("Pack 6 Cerveza Cristal 470 cc")).measures["count"] == {6.0}
     assert profile(normalize_title("Cerveza Cristal 470cc x 6")).measures["count"] == {6.0}
+    # Packed in another medium.
+    water = _facts("Atún Lomitos en Agua Van Camp's 160 g")
+    assert identity_conflict(water, _facts("Atún Lomitos en Aceite Van Camps 160 g", "b"))
+    assert not identity_conflict(water, _facts("Atun Van Camps Lomitos en agua 160g", "b"))
     can = _facts("Cerveza Cristal Lata 470 cc")
     assert identity_conflict(can, _facts("Cerveza Cristal Botella 470 cc", "b"))
     assert not identity_conflict(can, _facts("Cerveza Cristal Lata 470 ml", "b"))

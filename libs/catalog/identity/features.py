@@ -297,6 +297,9 @@ _ACCESSORY_FOR = re.compile(
     rf"^(?:{'|'.join(sorted(_ACCESSORY_LEAD))}|protector (?:de )?pantalla|screen protector)\b"
     rf"|\b(?:{'|'.join(sorted(_ACCESSORY_WORDS))})(?: \S+){{0,2}} (?:para|for|compatible)\b"
 )
+# What a canned fish or vegetable is packed in: `Atún Lomitos en Agua` and `en Aceite` are two
+# products that share every other word.
+_MEDIUM = re.compile(r"\b(?:en|al) (agua|aceite|salsa|natural)\b")
 # Words that make a lighter version of a product ("queso untable light", "Coca-Cola Zero").
 _LIGHT = frozenset({"light", "zero", "diet", "descremado", "descremada", "lite", "liviano"})
 
@@ -325,6 +328,8 @@ class Profile:
     """Words the title says are absent (`sin palo` -> `palo`)."""
     packaging: frozenset[str]
     """The containers the title states, one kind each (`_PACKAGING`)."""
+    medium: frozenset[str]
+    """What a canned or jarred food is packed in (`_MEDIUM`: `en agua`, `en aceite`)."""
     accessory: bool
     """The title names an accessory made for another product (`_ACCESSORY_FOR`)."""
     accessory_word: bool
@@ -379,6 +384,7 @@ def profile(title: str) -> Profile:
             if w in _NEGATIONS and nxt.isalpha() and nxt not in _NEGATIONS | _STOPWORDS
         ),
         packaging=frozenset(_PACKAGING[w] for w in words if _PACKAGING.get(w)),
+        medium=frozenset(_MEDIUM.findall(title)),
         accessory=_ACCESSORY_FOR.search(title) is not None,
         accessory_word=not _ACCESSORY_WORDS.isdisjoint(words),
         compact=title.replace(" ", ""),
@@ -603,7 +609,7 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     inside the other), the listings were read with different values of one of those measures
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
-    two different containers (`_PACKAGING`),
+    two different containers (`_PACKAGING`) or packing media (`_MEDIUM`),
     or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
@@ -627,6 +633,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if pa.packaging and pb.packaging and pa.packaging.isdisjoint(pb.packaging):
         # Another container (`Cerveza Cristal Lata 470 cc` / `Botella`).
+        return True
+    if pa.medium and pb.medium and pa.medium.isdisjoint(pb.medium):
+        # Packed in another medium (`Atún Lomitos en Agua` / `en Aceite`).
         return True
     return registered_brand_conflict(a, b)
 
