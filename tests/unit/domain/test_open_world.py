@@ -431,3 +431,20 @@ def test_the_name_after_a_title_opening_part_number(title: str, brand: str) -> N
 
 def test_a_size_opening_the_title_is_no_part_number() -> None:
     assert extract("500 g Queso Gouda").brand in (None, "GENERICO")
+
+
+@pytest.mark.parametrize(
+    ("title", "brand", "category"),
+    [
+        ("Mochila Totto Kalimba 20L", "TOTTO", "fashion_accessories"),
+        ("Sartén Tramontina Paris 24 cm", "TRAMONTINA", "housewares"),
+        ("Aceite Motor Castrol GTX 20W50 4L", "CASTROL", "automotive"),
+        # `Gato` is what the litter is for, not its maker.
+        ("Arena Sanitaria Gato Fit Formula 10 kg", "FIT FORMULA", "pet_supplies"),
+        ("Neumático Goodyear 185/65 R15", "GOODYEAR", "automotive"),
+        ("Zapatos Hush Puppies Hombre", "HUSH PUPPIES", "shoes"),
+    ],
+)
+def test_chilean_retail_brands_after_a_product_noun(title: str, brand: str, category: str) -> None:
+    result = extract(title)
+    assert (result.brand, result.category) == (brand, category)

@@ -37,9 +37,9 @@ UNKNOWN_BRANDS = [
     # A maker's own article, capitalised as part of its name.
     ("Leche Entera La Zorbaxa Botella 1 L", "Leches", "LA ZORBAXA"),
     # Home and tools: counts, materials and descriptions are no makers.
-    ("Colchón 2 Plazas Rosen Ortopédico", "Colchones", "ROSEN"),
+    ("Colchón 2 Plazas Zorbax Ortopédico", "Colchones", "ZORBAX"),
     ("Taladro Percutor Inalámbrico 20V Bauker", "Herramientas", "BAUKER"),
-    ("Juego de Sábanas 2 Plazas Cannon 180 Hilos", "Ropa de Cama", "CANNON"),
+    ("Juego de Sábanas 2 Plazas Zorbax 180 Hilos", "Ropa de Cama", "ZORBAX"),
     # Goods the tree has no aisle for, titled as Spanish goods are: a noun and its complement.
     ("Caviar De Arenque Zorbax", "", "ZORBAX"),
     ("Espuma de baño 3d Zorbax sally unicornio 350 cc.", "", "ZORBAX"),
