@@ -135,6 +135,17 @@ def test_a_container_one_store_writes_is_no_other_word_and_two_containers_are_tw
     # A pack's count however it is written.
     assert profile(normalize_title("Pack 6 Cerveza Cristal 470 cc")).measures["count"] == {6.0}
     assert profile(normalize_title("Cerveza Cristal 470cc x 6")).measures["count"] == {6.0}
+    # Another letter size of a diaper or a garment.
+    medium = _facts("Pañales Pampers Baby Dry Hipoalergénico M 72 un", category="baby_care")
+    large = _facts("Pañales Pampers Babydry G 72u", "b", category="baby_care")
+    assert identity_conflict(medium, large)
+    assert not identity_conflict(
+        medium, _facts("Pañales Pampers Baby Dry Talla M 72u", "b", category="baby_care")
+    )
+    assert identity_conflict(
+        _facts("Polera Adidas Essentials Hombre Talla M", category="clothing"),
+        _facts("Polera Adidas Essentials Hombre Talla L", "b", category="clothing"),
+    )
     # Packed in another medium.
     water = _facts("Atún Lomitos en Agua Van Camp's 160 g")
     assert identity_conflict(water, _facts("Atún Lomitos en Aceite Van Camps 160 g", "b"))

@@ -300,6 +300,10 @@ _ACCESSORY_FOR = re.compile(
 # What a canned fish or vegetable is packed in: `Atún Lomitos en Agua` and `en Aceite` are two
 # products that share every other word.
 _MEDIUM = re.compile(r"\b(?:en|al) (agua|aceite|salsa|natural)\b")
+# Sizes a diaper or a garment states in letters (Spanish `P`/`M`/`G`/`XG`, English `S`/`L`/
+# `XL`, newborn `RN`): two different ones are two products where such sizes are read.
+_LETTER_SIZES = frozenset({"rn", "p", "s", "m", "g", "l", "xg", "xxg", "xxxg", "xl", "xxl", "xxxl"})
+_SIZED_GROUPS = frozenset({"baby_kids", "fashion"})
 # Words that make a lighter version of a product ("queso untable light", "Coca-Cola Zero").
 _LIGHT = frozenset({"light", "zero", "diet", "descremado", "descremada", "lite", "liviano"})
 
@@ -330,6 +334,8 @@ class Profile:
     """The containers the title states, one kind each (`_PACKAGING`)."""
     medium: frozenset[str]
     """What a canned or jarred food is packed in (`_MEDIUM`: `en agua`, `en aceite`)."""
+    letter_sizes: frozenset[str]
+    """Garment and diaper sizes written as letters (`_LETTER_SIZES`: `M`, `XG`)."""
     accessory: bool
     """The title names an accessory made for another product (`_ACCESSORY_FOR`)."""
     accessory_word: bool
@@ -385,6 +391,7 @@ def profile(title: str) -> Profile:
         ),
         packaging=frozenset(_PACKAGING[w] for w in words if _PACKAGING.get(w)),
         medium=frozenset(_MEDIUM.findall(title)),
+        letter_sizes=_LETTER_SIZES.intersection(words),
         accessory=_ACCESSORY_FOR.search(title) is not None,
         accessory_word=not _ACCESSORY_WORDS.isdisjoint(words),
         compact=title.replace(" ", ""),
@@ -609,7 +616,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     inside the other), the listings were read with different values of one of those measures
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
-    two different containers (`_PACKAGING`) or packing media (`_MEDIUM`),
+    two different containers (`_PACKAGING`), packing media (`_MEDIUM`) or letter sizes of a
+    diaper or garment (`_LETTER_SIZES`),
     or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
@@ -633,6 +641,14 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if pa.packaging and pb.packaging and pa.packaging.isdisjoint(pb.packaging):
         # Another container (`Cerveza Cristal Lata 470 cc` / `Botella`).
+        return True
+    if (
+        pa.letter_sizes
+        and pb.letter_sizes
+        and pa.letter_sizes.isdisjoint(pb.letter_sizes)
+        and _SIZED_GROUPS & {category_group(a.category), category_group(b.category)}
+    ):
+        # Another size of one diaper or garment (`Pañales Pampers Baby Dry M` / `G`).
         return True
     if pa.medium and pb.medium and pa.medium.isdisjoint(pb.medium):
         # Packed in another medium (`Atún Lomitos en Agua` / `en Aceite`).
