@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from typer.testing import CliRunner
 
@@ -138,6 +139,39 @@ def test_normalize_writes_its_lines_to_standard_output_with_o_dash(
     assert [line["retailer"] for line in lines] == ["lider", "jumbo"]
     assert "2 of 2 line(s) normalized" in result.stderr and "standard output" in result.stderr
     assert not (tmp_path / "-").exists()
+
+
+def test_a_store_s_excel_export_reads_as_its_csv_would(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([])  # a blank first row before the header, as exports often have
+    sheet.append(["Tienda", "Nombre", "Precio", "EAN"])
+    sheet.append(["Lider", "Arroz Tucapel Grado 1 1 kg", 1290, 7801320000017])
+    sheet.append(["Jumbo", "Arroz Tucapel 1 kg", 1350.0, None])
+    sheet.append(["Jumbo", None, 990, None])
+    feed = tmp_path / "export.xlsx"
+    book.save(feed)
+    read = read_listings(feed)
+    assert [(x.retailer, x.name, x.price) for x in read.listings] == [
+        ("lider", "Arroz Tucapel Grado 1 1 kg", 1290),
+        ("jumbo", "Arroz Tucapel 1 kg", 1350),
+    ]
+    assert read.listings[0].ean == "7801320000017"  # a number typed into a cell, as written
+    [(row, problem)] = read.errors
+    assert row == 5 and problem.startswith("name: Field required")  # the spreadsheet's row
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["normalize", str(feed), "-o", str(out), "--llm", "none"])
+    assert result.exit_code == 1 and "2 of 3 line(s) normalized" in result.output
+
+
+def test_a_file_that_is_no_workbook_is_one_error(tmp_path: Path) -> None:
+    fake = _write(tmp_path / "export.xlsx", "Tienda,Nombre\nLider,Arroz\n")
+    [(row, problem)] = read_listings(fake).errors
+    assert row == 1 and problem.startswith("not an Excel workbook (.xlsx)")
+    old = _write(tmp_path / "export.xls", "")
+    assert read_listings(old).errors == [
+        (1, "an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV")
+    ]
 
 
 def test_one_store_s_export_takes_its_store_from_the_command_line(tmp_path: Path) -> None:

@@ -58,12 +58,14 @@ async def _publish(settings: Settings, listings: list[RawListing]) -> None:
 
 
 def publish(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON or CSV")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON, CSV or .xlsx")
+    ],
     wait: Annotated[bool, typer.Option(help="wait until every listing is accounted for")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait with --wait")] = 300.0,
     retailer: Annotated[str | None, typer.Option(help=RETAILER_HELP)] = None,
 ) -> None:
-    """Validate and publish raw listings to products.raw.v1 (JSONL, JSON or CSV; a store's
+    """Validate and publish raw listings to products.raw.v1 (JSONL, JSON, CSV or .xlsx; a store's
     own column names are mapped to the contract's)."""
     settings = load_settings()
     started = datetime.now(UTC)

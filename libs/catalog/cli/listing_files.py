@@ -1,8 +1,9 @@
 """Raw listings from files: the contract's own fields, or the names stores and scrapers write.
 
 `catalog publish` and `catalog normalize` read JSONL (one object a line), JSON (an array of
-objects) and CSV (comma, semicolon or tab separated, with or without a byte-order mark, as
-spreadsheets save them), in UTF-8 or, failing that, the Windows code page (cp1252). A record
+objects), CSV (comma, semicolon or tab separated, with or without a byte-order mark, as
+spreadsheets save them), in UTF-8 or, failing that, the Windows code page (cp1252), and Excel
+workbooks (`.xlsx`: the first sheet, its first non-empty row the header). A record
 in the raw contract's shape (`schemas.models.RawListing`) reads as it is. A scraper's own
 names are mapped to the contract's fields (`FIELD_NAMES`: `store` / `tienda` -> `retailer`,
 `title` / `nombre` -> `name`, `precio` -> `price`, `gtin` / `barcode` -> `ean`, `marca` ->
@@ -19,11 +20,13 @@ same listing each time a file of that store is read again.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,12 +198,55 @@ def _text(path: Path) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+def _cell(value: Any) -> str:
+    """A spreadsheet cell as a CSV file would hold it: a whole number without its `.0` (a price,
+    an EAN typed as a number), a date in ISO form, nothing as an empty text."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _workbook_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """The first sheet's rows after its header (its first row with a value), numbered as the
+    spreadsheet numbers them."""
+    import openpyxl  # only for a workbook: every other file and command starts without it
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        yield 1, ValueError(f"not an Excel workbook (.xlsx): {exc}")
+        return
+    try:
+        sheet = book.worksheets[0]
+        header: list[str] | None = None
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell(v).strip() for v in row]
+            if not any(cells):
+                continue
+            if header is None:
+                header = cells
+                continue
+            yield number, {name: value for name, value in zip(header, cells, strict=False) if name}
+    finally:
+        book.close()
+
+
 def _records(path: Path) -> Iterator[tuple[int, Any]]:
     """(number, record) of each record: a dict, a JSONL line's text (parsed by the caller, so a
     broken line is one error, not the end of the file), or the error of a JSON file that does
-    not parse or of a CSV file whose rest cannot be read."""
-    text = _text(path)
+    not parse, of a CSV file whose rest cannot be read or of a workbook that does not open."""
     suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        yield from _workbook_records(path)
+        return
+    if suffix == ".xls":
+        yield 1, ValueError("an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV")
+        return
+    text = _text(path)
     if suffix == ".csv":
         # Spreadsheets in Spanish-speaking locales separate with semicolons: the header line's
         # most frequent separator is the file's.
@@ -254,7 +300,7 @@ def read_listings(
     *,
     require_price: bool = True,
 ) -> ReadResult:
-    """Every record of a JSONL, JSON or CSV file, validated against the raw listing contract
+    """Every record of a JSONL, JSON, CSV or .xlsx file, validated against the raw listing contract
     after its names are mapped (`contract_record`; `retailer`: the store of records that name
     none, as in one store's own export); a record that fails is an error with its number, not
     a listing. `truth` names a column held out of the listings (an EAN or a product id to score

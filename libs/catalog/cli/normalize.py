@@ -1,7 +1,7 @@
 """`catalog normalize`: normalize a file of raw listings in-process, without the stack.
 
-The file is JSONL, JSON or CSV, in the raw contract's shape or with a store's own column names
-(`catalog.cli.listing_files`). The listings go through the same decisions as the services
+The file is JSONL, JSON, CSV or .xlsx, in the raw contract's shape or with a store's own column
+names (`catalog.cli.listing_files`). The listings go through the same decisions as the services
 (`catalog.inline`): router, optional multilevel cache, rules tier or LLM with the validator's
 fallback chain. The output has one JSON line per input record, in input order:
 
@@ -168,7 +168,7 @@ def run_file(
     retailer: str | None = None,
     truth: str | None = None,
 ) -> NormalizeRun:
-    """Read, validate and normalize a JSONL, JSON or CSV file (`catalog.cli.listing_files`);
+    """Read, validate and normalize a JSONL, JSON, CSV or .xlsx file (`catalog.cli.listing_files`);
     one output line per input record. A record without a price is normalized too: naming a
     product needs none (the pipeline's router refuses it, `routing.require_price`)."""
     read = read_listings(file, retailer, truth, require_price=False)
@@ -250,7 +250,9 @@ def write_csv(run: NormalizeRun, out: Path) -> None:
 
 
 def normalize(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON or CSV")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON, CSV or .xlsx")
+    ],
     out: Annotated[
         Path,
         typer.Option(
