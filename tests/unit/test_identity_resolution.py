@@ -313,6 +313,14 @@ def test_abbreviated_and_inflected_words_are_no_unmatched_words() -> None:
     # Words with digits match only exactly, and short words only exactly.
     codes = pair_features(_facts("Galaxy A52 128GB"), _facts("Galaxy A53 128GB", "b"))
     assert codes["soft_unmatched_min"] > 0.0
+    # A store's three-letter abbreviation is the word it starts; two short words that only
+    # look alike are not one (`coco` / `coca`).
+    milk = pair_features(
+        _facts("Leche Uat Des Serenisima 1 L"), _facts("Leche Uat Descremada Serenisima 1 L", "b")
+    )
+    assert milk["soft_unmatched_max"] == 0.0 < milk["idf_unmatched_max"]
+    coco = pair_features(_facts("Agua Coco Natural 1 L"), _facts("Agua Coca Natural 1 L", "b"))
+    assert coco["soft_unmatched_min"] > 0.0
     assert pair_features(a, a)["char_trigram_jaccard"] == 1.0
     assert 0.0 < features["char_trigram_jaccard"] < 1.0
     assert features["char_trigram_jaccard"] > flavour["char_trigram_jaccard"]

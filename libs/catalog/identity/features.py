@@ -481,20 +481,23 @@ def category_group(category: str | None) -> str:
 # A word written shorter or inflected on one side (`prebioticos` / `prebiotico`, `tirabuzon` /
 # `tirabuz`, `frutilla` / `frutillas`) is the same word when they share this long a start.
 _SOFT_PREFIX = 4
+# A store's abbreviation may be shorter still, as long as it is the other word's whole start
+# (`des` / `descremado`, `int` / `intensa`).
+_ABBREVIATION = 3
 
 
 @lru_cache(maxsize=65536)
 def _softable(word: str) -> bool:
     """A word that may match another abbreviated or inflected: long enough, no digits."""
-    return len(word) >= _SOFT_PREFIX and not any(c.isdigit() for c in word)
+    return len(word) >= _ABBREVIATION and not any(c.isdigit() for c in word)
 
 
 @lru_cache(maxsize=262144)
 def _soft_same(left: str, right: str) -> bool:
-    """One word is the other abbreviated or inflected: they share their first `_SOFT_PREFIX`
-    letters and the shorter is the longer's start, or they differ only past the shorter's
-    length minus two (`blanqueadora` / `blanqueador`). Words with digits only match exactly:
-    `a52` is not `a53`."""
+    """One word is the other abbreviated or inflected: the shorter (of `_ABBREVIATION` letters
+    or more) is the longer's start, or they share their first `_SOFT_PREFIX` letters and differ
+    only past the shorter's length minus two (`blanqueadora` / `blanqueador`). Words with
+    digits only match exactly: `a52` is not `a53`."""
     if left == right:
         return True
     if not (_softable(left) and _softable(right)):
