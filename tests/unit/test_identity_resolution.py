@@ -321,11 +321,16 @@ def test_abbreviated_and_inflected_words_are_no_unmatched_words() -> None:
     assert milk["soft_unmatched_max"] == 0.0 < milk["idf_unmatched_max"]
     coco = pair_features(_facts("Agua Coco Natural 1 L"), _facts("Agua Coca Natural 1 L", "b"))
     assert coco["soft_unmatched_min"] > 0.0
-    # `sabor` only introduces the flavour.
+    # `sabor` only introduces the flavour, `talle` the size.
     vanilla = pair_features(
         _facts("Yogur Soprole Sabor Vainilla 125 g"), _facts("Yogur Soprole Vainilla 125 g", "b")
     )
     assert vanilla["unmatched_tokens_max"] == 0.0
+    size = pair_features(
+        _facts("Pañales Pampers Babysan Talle XG 32 uni", category="baby_care"),
+        _facts("Pañales Pampers Babysan XG 32u", "b", category="baby_care"),
+    )
+    assert size["unmatched_tokens_max"] == 0.0
     assert pair_features(a, a)["char_trigram_jaccard"] == 1.0
     assert 0.0 < features["char_trigram_jaccard"] < 1.0
     assert features["char_trigram_jaccard"] > flavour["char_trigram_jaccard"]
