@@ -321,7 +321,7 @@ def test_abbreviated_and_inflected_words_are_no_unmatched_words() -> None:
     assert milk["soft_unmatched_max"] == 0.0 < milk["idf_unmatched_max"]
     coco = pair_features(_facts("Agua Coco Natural 1 L"), _facts("Agua Coca Natural 1 L", "b"))
     assert coco["soft_unmatched_min"] > 0.0
-    # `sabor` only introduces the flavour, `talle` the size.
+    # `sabor` only introduces the flavour, `talle` the size, `tipo` the style.
     vanilla = pair_features(
         _facts("Yogur Soprole Sabor Vainilla 125 g"), _facts("Yogur Soprole Vainilla 125 g", "b")
     )
@@ -331,6 +331,10 @@ def test_abbreviated_and_inflected_words_are_no_unmatched_words() -> None:
         _facts("Pañales Pampers Babysan XG 32u", "b", category="baby_care"),
     )
     assert size["unmatched_tokens_max"] == 0.0
+    style = pair_features(
+        _facts("Pan Tipo Artesano Bimbo 500 g"), _facts("Pan Artesano Bimbo 500g", "b")
+    )
+    assert style["unmatched_tokens_max"] == 0.0
     assert pair_features(a, a)["char_trigram_jaccard"] == 1.0
     assert 0.0 < features["char_trigram_jaccard"] < 1.0
     assert features["char_trigram_jaccard"] > flavour["char_trigram_jaccard"]

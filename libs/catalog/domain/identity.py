@@ -47,7 +47,7 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(_NUM + r"\s*(?:grs?|gramos?|grms?|g)\.?(?![a-z0-9])"), r"\1g"),
     (
         re.compile(
-            r"(\d+)\s*(?:un|uni|und|unid|unids|unidades|ud|uds|saq|saquitos|sobres|bolsitas)"
+            r"(\d+)\s*(?:un|uni|und|unid|unids|unidades|ud|uds|saq|sq|saquitos|sobres|bolsitas)"
             r"\.?(?![a-z0-9])"
         ),
         r"\1un",

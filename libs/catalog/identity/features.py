@@ -167,9 +167,11 @@ _PACKAGING: dict[str, str] = {
     for word in words.split()
 }
 # `sabor` introduces a flavour one store writes bare (`Yogur Sabor Vainilla` / `Yogur
-# Vainilla`), `talla` / `talle` a size (`Pañales Talle XG` / `Pañales XG`): the flavour and the
-# size are the words that count.
-_STOPWORDS = FUNCTION_WORDS | {"sin", "sabor", "sabores", "talla", "talle"} | _PACKAGING.keys()
+# Vainilla`), `talla` / `talle` a size (`Pañales Talle XG` / `Pañales XG`), `tipo` a style (`Pan
+# Tipo Artesano` / `Pan Artesano`): the flavour, the size and the style are the words that count.
+_STOPWORDS = (
+    FUNCTION_WORDS | {"sin", "sabor", "sabores", "talla", "talle", "tipo"} | _PACKAGING.keys()
+)
 # Colour words of the languages the stores write in, to one name each: a colour stated on both
 # sides that differs names another variant (a black and a silver case are two products).
 _COLOURS: dict[str, str] = {

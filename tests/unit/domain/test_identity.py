@@ -17,6 +17,7 @@ from catalog.domain import extract, input_fingerprint, normalize_title, product_
         ("Pañales Babysec Premium Xg 48 U", "panales babysec premium xg 48un"),
         ("Cerveza 473 Ml 6u", "cerveza 473ml 6un"),
         ("Té Verde 20 Saquitos", "te verde 20un"),
+        ("Te Verde La Virginia Jazmin 20sq", "te verde la virginia jazmin 20un"),
         # A processor's `U` is no count.
         ("HP 15 Core i5-1235U", "hp 15 core i5 1235u"),
         ("Core Ultra 7 155U", "core ultra 7 155u"),
