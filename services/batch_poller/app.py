@@ -10,7 +10,7 @@ from batch_poller.logic import BatchPoller
 from catalog.db import pool as db
 from catalog.kafka.topics import LLM_BATCHES, TopicSpec
 from catalog.llm.client import make_client
-from catalog.llm.store import LLMStore
+from catalog.llm.store import LLMStore, close_store_and_pool
 from catalog.observability import configure
 from catalog.service import Handler, HealthCheck, Incoming, Publisher, Result, ServiceApp
 from catalog.settings import Settings, get_settings
@@ -34,12 +34,7 @@ class BatchPollerProcessor:
         await self.poller.recover()
 
     async def stop(self) -> None:
-        try:
-            if self.store is not None:
-                await self.store.unregister()
-        finally:
-            if self.pool is not None:
-                await db.close_pool(self.pool)
+        await close_store_and_pool(self.store, self.pool)
 
     async def handle(self, batch: Sequence[Incoming[BatchSubmitted]]) -> list[Result]:
         assert self.poller is not None

@@ -33,6 +33,7 @@ from typing import Any
 
 import asyncpg
 
+from catalog.db.pool import close_pool
 from schemas.models import LLMRequest, LLMResult, Usage
 
 # The request JSONB without the bookkeeping keys.
@@ -502,3 +503,14 @@ class LLMStore:
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+async def close_store_and_pool(store: LLMStore | None, pool: asyncpg.Pool | None) -> None:
+    """A service's stop: release `store`'s liveness lock, then close `pool`, even when the
+    release fails (its connection broken, as after a Postgres restart)."""
+    try:
+        if store is not None:
+            await store.unregister()
+    finally:
+        if pool is not None:
+            await close_pool(pool)
