@@ -146,15 +146,21 @@ _VETO_SLACK = {"screen_in": 0.6}
 # "5G" on a phone is its network, not five grams.
 _NETWORKS = frozenset({"2g", "3g", "4g", "5g"})
 _PACK = re.compile(r"^(?:x(\d{1,3})|(\d{1,3})x|pack(\d{1,3})|(\d{1,3})pack|(\d{1,3})pk)$")
+
+
 # "sin" ("sin tacc", "sin azucar") is no function word in a model key but carries nothing the
 # numbers and other words of a title do not.
+def _one_name_each(names: Mapping[str, str]) -> dict[str, str]:
+    """Each word of `{name: "word word ..."}` to its name."""
+    return {word: name for name, words in names.items() for word in words.split()}
+
+
 # What a product comes in, to one kind each: where the size agrees, one store writes the
 # container and another does not (`Coca-Cola Sabor Original Botella 3 Lt` / `Bebida Coca Cola
 # Original 3 L`), so a container is no word only one side has; two different ones (`Lata` /
 # `Botella`) are two products. `envase` names none.
-_PACKAGING: dict[str, str] = {
-    word: kind
-    for kind, words in {
+_PACKAGING = _one_name_each(
+    {
         "bottle": "botella pet botellon desechable",
         "returnable": "retornable",
         "can": "lata",
@@ -163,9 +169,8 @@ _PACKAGING: dict[str, str] = {
         "jar": "frasco tarro pote",
         "jug": "bidon",
         "": "envase",
-    }.items()
-    for word in words.split()
-}
+    }
+)
 # `sabor` introduces a flavour one store writes bare (`Yogur Sabor Vainilla` / `Yogur
 # Vainilla`), `talla` / `talle` a size (`Pañales Talle XG` / `Pañales XG`), `tipo` a style (`Pan
 # Tipo Artesano` / `Pan Artesano`): the flavour, the size and the style are the words that count.
@@ -174,9 +179,8 @@ _STOPWORDS = (
 )
 # Colour words of the languages the stores write in, to one name each: a colour stated on both
 # sides that differs names another variant (a black and a silver case are two products).
-_COLOURS: dict[str, str] = {
-    word: colour
-    for colour, words in {
+_COLOURS = _one_name_each(
+    {
         "black": "black negro negra schwarz noir zwart nero czarny preto onyx",
         "white": "white blanco blanca weiss weis blanc wit bianco bialy branco",
         "red": "red rojo roja tinto rot rouge rood rosso czerwony vermelho",
@@ -193,9 +197,8 @@ _COLOURS: dict[str, str] = {
         "beige": "beige",
         "cyan": "cyan celeste",
         "magenta": "magenta",
-    }.items()
-    for word in words.split()
-}
+    }
+)
 
 
 # Flavours, scents and varieties, Spanish and English, to one name each: the variant of a food,
@@ -641,9 +644,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if _negation_conflict(a.title, pa, b.title, pb) or _negation_conflict(b.title, pb, a.title, pa):
         return True
-    if _CONSUMABLES & {category_group(a.category), category_group(b.category)} and (
+    if (
         _one_sided_negation(a.title, pa, pb) or _one_sided_negation(b.title, pb, pa)
-    ):
+    ) and _CONSUMABLES & {category_group(a.category), category_group(b.category)}:
         return True
     if _accessory_conflict(a, pa, b, pb) or _accessory_conflict(b, pb, a, pa):
         return True
