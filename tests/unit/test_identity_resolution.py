@@ -159,6 +159,29 @@ def test_a_container_one_store_writes_is_no_other_word_and_two_containers_are_tw
     )
 
 
+def test_two_wines_of_one_line_with_other_grapes_are_two_products() -> None:
+    blend = _facts("Vino tinto cabernet merlot Saint Felicien 750 cc.")
+    assert identity_conflict(blend, _facts("Vino Cabernet Sauvignon Saint Felicien 750cc", "b"))
+    assert identity_conflict(
+        _facts("Vino Cabernet Sauvignon Saint Felicien 750cc"),
+        _facts("Vino Tinto Saint Felicien Cabernet Franc 750 Ml.", "b"),
+    )
+    # The same blend written out, cut short, or with no grape named: nothing decided here.
+    assert not identity_conflict(
+        blend, _facts("Vino Tinto Cabernet Sauvignon - Merlot Saint Felicien 750 Cc", "b")
+    )
+    assert not identity_conflict(
+        _facts("Vino tinto Lote negro malbec cabernet franc 750 cc"),
+        _facts("Vino Lote Negro Malbec-cabernet", "b"),
+    )
+    assert not identity_conflict(
+        _facts("Vino tinto Toro lacrado 750 cc."), _facts("Vino Toro Lacrado Malbec 750cc", "b")
+    )
+    assert profile(normalize_title("Vino Sauvignon Blanc Casillero del Diablo")).grapes == {
+        "sauvignon blanc"
+    }
+
+
 def test_an_accessory_is_not_the_product_it_is_made_for() -> None:
     phone = _facts("Samsung Galaxy S24 Ultra 256GB Titanium Black", price=1_199_990)
     charger = _facts("Cargador Samsung 45W Galaxy S24 Ultra", "b", price=39_990)

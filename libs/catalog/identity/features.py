@@ -279,6 +279,70 @@ _FLAVOURS: dict[str, str] = {
     # Plurals as titles write them: "frutillas", "almendras", "limones".
     for form in (word, word + "s", word + "es")
 }
+# Grape varieties to one name each: a wine names its blend whole, so two wines of one winery
+# and line that state different varieties (`Cabernet Sauvignon` / `Cabernet Franc`, `Cabernet
+# Merlot` / `Cabernet Sauvignon`) are two products. A bare `Cabernet` or `Pinot` is any of its
+# kind (`Malbec-Cabernet` as a store cuts `Malbec Cabernet Franc` short).
+_GRAPE_NAMES: dict[str, str] = {
+    "cabernet franc": r"cabernet ?franc",
+    "cabernet sauvignon": r"cabernet ?-? ?sauvignon|cab ?sauv",
+    "cabernet": r"cabernet",
+    "sauvignon blanc": r"sauvignon(?: ?blanc)?",
+    "pinot noir": r"pinot ?noir",
+    "pinot gris": r"pinot ?gri(?:s|gio)",
+    "pinot": r"pinot",
+    "petit verdot": r"petit ?verdot",
+    "merlot": r"merlot",
+    "malbec": r"malbec",
+    "syrah": r"syrah|shiraz",
+    "carmenere": r"carmenere",
+    "chardonnay": r"chardonnay",
+    "torrontes": r"torrontes",
+    "bonarda": r"bonarda",
+    "tempranillo": r"tempranillo",
+    "muscat": r"moscato|moscatel|muscat",
+    "tannat": r"tannat",
+    "sangiovese": r"sangiovese",
+    "riesling": r"riesling",
+    "viognier": r"viognier",
+    "semillon": r"semillon",
+    "cinsault": r"cinsault",
+    "carignan": r"carignan|carinena",
+    "grenache": r"garnacha|grenache",
+    "gewurztraminer": r"gewurztraminer",
+    "chenin": r"chenin",
+    "zinfandel": r"zinfandel|primitivo",
+}
+_GRAPE = re.compile("|".join(rf"\b(?:{pattern})\b" for pattern in _GRAPE_NAMES.values()))
+_GRAPE_OF = [(name, re.compile(rf"^(?:{pattern})$")) for name, pattern in _GRAPE_NAMES.items()]
+# The varieties a bare name stands for.
+_GRAPE_KINDS = {
+    "cabernet": frozenset({"cabernet franc", "cabernet sauvignon"}),
+    "pinot": frozenset({"pinot noir", "pinot gris"}),
+}
+
+
+def _grapes(title: str) -> frozenset[str]:
+    """The grape varieties a normalized title states (`_GRAPE_NAMES`), one name each."""
+    return frozenset(
+        next(name for name, whole in _GRAPE_OF if whole.match(found))
+        for found in _GRAPE.findall(title)
+    )
+
+
+def _grape_fits(grape: str, others: frozenset[str]) -> bool:
+    kinds = _GRAPE_KINDS.get(grape, frozenset())
+    return any(o == grape or o in kinds or grape in _GRAPE_KINDS.get(o, ()) for o in others)
+
+
+def grapes_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both sides name varieties and one names a variety the other lacks (a bare `Cabernet`
+    fits either Cabernet)."""
+    if not a or not b:
+        return False
+    return not (all(_grape_fits(g, b) for g in a) and all(_grape_fits(g, a) for g in b))
+
+
 # Words that say the next word is absent ("sin palo", "sin tacc", "without cable").
 _NEGATIONS = frozenset({"sin", "without", "cero"})
 # Things made for another product, which their titles name: `Cargador Samsung 45W Galaxy S24
@@ -334,6 +398,8 @@ class Profile:
     """Colours the title states, one name each (`_COLOURS`)."""
     flavours: frozenset[str]
     """Flavours and scents the title states, one name each (`_FLAVOURS`)."""
+    grapes: frozenset[str]
+    """Grape varieties the title states, one name each (`_GRAPE_NAMES`)."""
     light: bool
     """The title names a lighter version (`_LIGHT`)."""
     negated: frozenset[str]
@@ -391,6 +457,7 @@ def profile(title: str) -> Profile:
         processors=processor_models(title),
         colours=frozenset(_COLOURS[w] for w in words if w in _COLOURS),
         flavours=frozenset(_FLAVOURS[w] for w in words if w in _FLAVOURS),
+        grapes=_grapes(title),
         light=any(w in _LIGHT for w in words),
         negated=frozenset(
             nxt
@@ -627,9 +694,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     inside the other), the listings were read with different values of one of those measures
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
-    two different containers (`_PACKAGING`), packing media (`_MEDIUM`) or letter sizes of a
-    diaper or garment (`_LETTER_SIZES`),
-    or the two sides are two registered brands
+    two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
+    wine (`grapes_conflict`) or letter sizes of a diaper or garment (`_LETTER_SIZES`), or the
+    two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
@@ -660,6 +727,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         and _SIZED_GROUPS & {category_group(a.category), category_group(b.category)}
     ):
         # Another size of one diaper or garment (`Pañales Pampers Baby Dry M` / `G`).
+        return True
+    if grapes_conflict(pa.grapes, pb.grapes):
+        # Another wine of one winery and line (`Cabernet Sauvignon` / `Cabernet Franc`).
         return True
     if pa.medium and pb.medium and pa.medium.isdisjoint(pb.medium):
         # Packed in another medium (`Atún Lomitos en Agua` / `en Aceite`).
