@@ -302,6 +302,10 @@ def test_grocery_sizes(title: str, expected: dict[str, int]) -> None:
         ("Casque Micro Jabra BIZ 2300 USB", "JABRA"),
         ("Memoire DDR3 HyperX Fury Black 8Go", "HYPERX"),
         ("Genuine Oki Magenta Laser Toner Cartridge", "OKI"),
+        # Grocery and home nouns Spanish titles open with.
+        ("Malta Qwerbike Sin Alcohol 330 cc", "QWERBIKE"),
+        ("Sahumerio Qwerbike Sandalo", "QWERBIKE"),
+        ("Cacao Qwerbike Menos Azucar 300 g", "QWERBIKE"),
     ],
 )
 def test_brand_after_leading_product_words(title: str, brand: str) -> None:
