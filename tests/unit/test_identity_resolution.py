@@ -182,6 +182,14 @@ def test_two_wines_of_one_line_with_other_grapes_are_two_products() -> None:
     }
 
 
+def test_a_fragrance_written_out_or_abbreviated_is_one_and_two_concentrations_are_two() -> None:
+    edt = _facts("Perfume Carolina Herrera 212 VIP Men EDT 100 ml")
+    written = _facts("212 VIP Men Carolina Herrera Eau de Toilette 100ml", "b")
+    assert not identity_conflict(edt, written)
+    assert load_matcher().score(edt, written) >= load_matcher().thresholds.attach_at
+    assert identity_conflict(edt, _facts("Carolina Herrera 212 VIP Men Eau de Parfum 100 ml", "b"))
+
+
 def test_an_accessory_is_not_the_product_it_is_made_for() -> None:
     phone = _facts("Samsung Galaxy S24 Ultra 256GB Titanium Black", price=1_199_990)
     charger = _facts("Cargador Samsung 45W Galaxy S24 Ultra", "b", price=39_990)

@@ -47,7 +47,8 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(_NUM + r"\s*(?:grs?|gramos?|grms?|g)\.?(?![a-z0-9])"), r"\1g"),
     (
         re.compile(
-            r"(\d+)\s*(?:un|uni|und|unid|unids|unidades|ud|uds|saq|sq|saquitos|sobres|bolsitas)"
+            r"(\d+)\s*(?:un|uni|und|unid|unids|unidades|ud|uds|saq|sq|saquitos|sobres|bolsitas"
+            r"|rollos)"
             r"\.?(?![a-z0-9])"
         ),
         r"\1un",
@@ -59,6 +60,10 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1un",
     ),
     (re.compile(r"(\d+)\s*(hz|mah|mp|w|mm)(?![a-z0-9])"), r"\1\2"),
+    # A fragrance's concentration as stores abbreviate it (`Eau de Toilette` / `EDT`).
+    (re.compile(r"\beau de toilette\b"), "edt"),
+    (re.compile(r"\beau de parfum[es]?\b"), "edp"),
+    (re.compile(r"\beau de cologne\b"), "edc"),
 )
 _PUNCT = re.compile(r"[^a-z0-9.]+")
 _LONE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")

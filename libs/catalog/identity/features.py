@@ -372,6 +372,9 @@ _ACCESSORY_FOR = re.compile(
 # What a canned fish or vegetable is packed in: `Atún Lomitos en Agua` and `en Aceite` are two
 # products that share every other word.
 _MEDIUM = re.compile(r"\b(?:en|al) (agua|aceite|salsa|natural)\b")
+# A fragrance's concentration (`normalize_title` writes `Eau de Toilette` as `edt`): the Eau de
+# Toilette and the Eau de Parfum of one fragrance and size are two products.
+_CONCENTRATIONS = frozenset({"edt", "edp", "edc"})
 # Sizes a diaper or a garment states in letters (Spanish `P`/`M`/`G`/`XG`, English `S`/`L`/
 # `XL`, newborn `RN`): two different ones are two products where such sizes are read.
 _LETTER_SIZES = frozenset({"rn", "p", "s", "m", "g", "l", "xg", "xxg", "xxxg", "xl", "xxl", "xxxl"})
@@ -408,6 +411,8 @@ class Profile:
     """The containers the title states, one kind each (`_PACKAGING`)."""
     medium: frozenset[str]
     """What a canned or jarred food is packed in (`_MEDIUM`: `en agua`, `en aceite`)."""
+    concentration: frozenset[str]
+    """A fragrance's concentration (`_CONCENTRATIONS`: `edt`, `edp`)."""
     letter_sizes: frozenset[str]
     """Garment and diaper sizes written as letters (`_LETTER_SIZES`: `M`, `XG`)."""
     accessory: bool
@@ -466,6 +471,7 @@ def profile(title: str) -> Profile:
         ),
         packaging=frozenset(_PACKAGING[w] for w in words if _PACKAGING.get(w)),
         medium=frozenset(_MEDIUM.findall(title)),
+        concentration=_CONCENTRATIONS.intersection(words),
         letter_sizes=_LETTER_SIZES.intersection(words),
         accessory=_ACCESSORY_FOR.search(title) is not None,
         accessory_word=not _ACCESSORY_WORDS.isdisjoint(words),
@@ -695,8 +701,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
     two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
-    wine (`grapes_conflict`) or letter sizes of a diaper or garment (`_LETTER_SIZES`), or the
-    two sides are two registered brands
+    wine (`grapes_conflict`), concentrations of a fragrance (`_CONCENTRATIONS`) or letter
+    sizes of a diaper or garment (`_LETTER_SIZES`), or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
@@ -727,6 +733,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         and _SIZED_GROUPS & {category_group(a.category), category_group(b.category)}
     ):
         # Another size of one diaper or garment (`Pañales Pampers Baby Dry M` / `G`).
+        return True
+    if pa.concentration and pb.concentration and pa.concentration.isdisjoint(pb.concentration):
+        # Another concentration of one fragrance (`Eau de Toilette` / `Eau de Parfum`).
         return True
     if grapes_conflict(pa.grapes, pb.grapes):
         # Another wine of one winery and line (`Cabernet Sauvignon` / `Cabernet Franc`).

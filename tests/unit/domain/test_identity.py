@@ -18,6 +18,10 @@ from catalog.domain import extract, input_fingerprint, normalize_title, product_
         ("Cerveza 473 Ml 6u", "cerveza 473ml 6un"),
         ("Té Verde 20 Saquitos", "te verde 20un"),
         ("Te Verde La Virginia Jazmin 20sq", "te verde la virginia jazmin 20un"),
+        ("Papel Higiénico Confort 32 Rollos", "papel higienico confort 32un"),
+        # A fragrance's concentration as stores abbreviate it.
+        ("212 VIP Men Eau de Toilette 100ml", "212 vip men edt 100ml"),
+        ("Good Girl Eau De Parfum 80 ml", "good girl edp 80ml"),
         # A processor's `U` is no count.
         ("HP 15 Core i5-1235U", "hp 15 core i5 1235u"),
         ("Core Ultra 7 155U", "core ultra 7 155u"),
