@@ -190,6 +190,23 @@ def test_a_fragrance_written_out_or_abbreviated_is_one_and_two_concentrations_ar
     assert identity_conflict(edt, _facts("Carolina Herrera 212 VIP Men Eau de Parfum 100 ml", "b"))
 
 
+def test_another_form_or_a_night_cream_is_another_product() -> None:
+    powder = _facts("Detergente en Polvo Omo Multiacción 3 kg")
+    assert identity_conflict(powder, _facts("Detergente Líquido Omo Multiacción 3 L", "b"))
+    assert not identity_conflict(powder, _facts("Detergente Polvo Omo Multiaccion 3 Kg", "b"))
+    assert identity_conflict(
+        _facts("Desodorante Rexona Men Barra 50 g"), _facts("Desodorante Rexona Men Roll On", "b")
+    )
+    day = _facts("Crema Facial Nivea Q10 Antiarrugas Día 50 ml", category="personal_care")
+    night = _facts("Crema Facial Nivea Q10 Antiarrugas Noche 50 ml", "b", category="personal_care")
+    assert identity_conflict(day, night)
+    # Outside beauty and health `dia` is a store's own brand, not a time of day.
+    assert not identity_conflict(
+        _facts("Duraznos en Trozos DIA 820 g", category="groceries"),
+        _facts("Duraznos en Trozos Noche Buena 820 g", "b", category="groceries"),
+    )
+
+
 def test_an_accessory_is_not_the_product_it_is_made_for() -> None:
     phone = _facts("Samsung Galaxy S24 Ultra 256GB Titanium Black", price=1_199_990)
     charger = _facts("Cargador Samsung 45W Galaxy S24 Ultra", "b", price=39_990)

@@ -372,6 +372,22 @@ _ACCESSORY_FOR = re.compile(
 # What a canned fish or vegetable is packed in: `Atún Lomitos en Agua` and `en Aceite` are two
 # products that share every other word.
 _MEDIUM = re.compile(r"\b(?:en|al) (agua|aceite|salsa|natural)\b")
+# The form a detergent, soap or deodorant comes in, to one name each: the powder and the liquid
+# of one line and size, or its bar and its spray, are two products.
+_FORMS = _one_name_each(
+    {
+        "powder": "polvo powder",
+        "liquid": "liquido liquida liquid",
+        "bar": "barra",
+        "spray": "aerosol spray",
+        "roll-on": "rollon roll",
+        "gel": "gel",
+    }
+)
+# A day and a night cream of one line are two products (in beauty and health only: `dia` is a
+# store's own brand elsewhere).
+_TIME_OF_DAY = _one_name_each({"day": "dia day", "night": "noche night"})
+_TIME_OF_DAY_GROUPS = frozenset({"beauty", "health"})
 # A fragrance's concentration (`normalize_title` writes `Eau de Toilette` as `edt`): the Eau de
 # Toilette and the Eau de Parfum of one fragrance and size are two products.
 _CONCENTRATIONS = frozenset({"edt", "edp", "edc"})
@@ -413,6 +429,10 @@ class Profile:
     """What a canned or jarred food is packed in (`_MEDIUM`: `en agua`, `en aceite`)."""
     concentration: frozenset[str]
     """A fragrance's concentration (`_CONCENTRATIONS`: `edt`, `edp`)."""
+    forms: frozenset[str]
+    """The forms the title states, one name each (`_FORMS`: powder, liquid, bar...)."""
+    time_of_day: frozenset[str]
+    """`day` / `night` as a cream's title states it (`_TIME_OF_DAY`)."""
     letter_sizes: frozenset[str]
     """Garment and diaper sizes written as letters (`_LETTER_SIZES`: `M`, `XG`)."""
     accessory: bool
@@ -472,6 +492,8 @@ def profile(title: str) -> Profile:
         packaging=frozenset(_PACKAGING[w] for w in words if _PACKAGING.get(w)),
         medium=frozenset(_MEDIUM.findall(title)),
         concentration=_CONCENTRATIONS.intersection(words),
+        forms=frozenset(_FORMS[w] for w in words if w in _FORMS),
+        time_of_day=frozenset(_TIME_OF_DAY[w] for w in words if w in _TIME_OF_DAY),
         letter_sizes=_LETTER_SIZES.intersection(words),
         accessory=_ACCESSORY_FOR.search(title) is not None,
         accessory_word=not _ACCESSORY_WORDS.isdisjoint(words),
@@ -701,8 +723,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
     two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
-    wine (`grapes_conflict`), concentrations of a fragrance (`_CONCENTRATIONS`) or letter
-    sizes of a diaper or garment (`_LETTER_SIZES`), or the two sides are two registered brands
+    wine (`grapes_conflict`), concentrations of a fragrance (`_CONCENTRATIONS`), forms
+    (`_FORMS`: powder / liquid), a day and a night cream (`_TIME_OF_DAY`) or letter sizes of a
+    diaper or garment (`_LETTER_SIZES`), or the two sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
@@ -733,6 +756,17 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         and _SIZED_GROUPS & {category_group(a.category), category_group(b.category)}
     ):
         # Another size of one diaper or garment (`Pañales Pampers Baby Dry M` / `G`).
+        return True
+    if pa.forms and pb.forms and pa.forms.isdisjoint(pb.forms):
+        # Another form of one product (`Detergente en Polvo` / `Detergente Líquido`).
+        return True
+    if (
+        pa.time_of_day
+        and pb.time_of_day
+        and pa.time_of_day.isdisjoint(pb.time_of_day)
+        and _TIME_OF_DAY_GROUPS & {category_group(a.category), category_group(b.category)}
+    ):
+        # A day and a night cream (`Nivea Q10 Antiarrugas Día` / `Noche`).
         return True
     if pa.concentration and pb.concentration and pa.concentration.isdisjoint(pb.concentration):
         # Another concentration of one fragrance (`Eau de Toilette` / `Eau de Parfum`).
