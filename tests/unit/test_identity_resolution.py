@@ -207,6 +207,12 @@ def test_another_form_or_a_night_cream_is_another_product() -> None:
     )
 
 
+def test_two_cheeses_of_one_dairy_are_two_products() -> None:
+    gouda = _facts("Queso Gauda Laminado Colun 250 g")
+    assert identity_conflict(gouda, _facts("Queso Mantecoso Laminado Colun 250 g", "b"))
+    assert not identity_conflict(gouda, _facts("Queso Gouda Colun Laminado 250g", "b"))
+
+
 def test_an_accessory_is_not_the_product_it_is_made_for() -> None:
     phone = _facts("Samsung Galaxy S24 Ultra 256GB Titanium Black", price=1_199_990)
     charger = _facts("Cargador Samsung 45W Galaxy S24 Ultra", "b", price=39_990)

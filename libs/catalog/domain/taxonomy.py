@@ -347,6 +347,10 @@ _LABEL_SPLIT = re.compile(r"\s*(?:>|/|\||;|»|,|\\)\s*")
 _GLUED_SERIES = re.compile(r"([a-z]{2,})([0-9]{3,})([a-z]*)")
 
 
+# Words that say the next one is absent: a cue after them names no product.
+_ABSENT_BEFORE = frozenset({"sin", "zero", "without"})
+
+
 def _cue_words(text: str) -> list[tuple[int, int, str]]:
     """The title's folded words for category cues, a glued series and its number apart, so
     `rog strix rtx3050` is read by the card line `rog strix rtx` and not the notebook line."""
@@ -468,10 +472,23 @@ class Taxonomy:
         except (TypeError, AttributeError):
             return None
 
+    def _title_cues(self, text: str) -> list[tuple[int, int, tuple[str, int]]]:
+        """The category cues of a title, but those it says are absent (`Sprite Sin Azúcar` is no
+        sugar, `Galletas sin Gluten` no flour)."""
+        words = _cue_words(text)
+        said = [word for _start, _end, word in words]
+        absent = {
+            words[index][0]
+            for index in range(1, len(words))
+            if said[index - 1] in _ABSENT_BEFORE
+            or said[max(index - 2, 0) : index] == ["libre", "de"]
+        }
+        return [hit for hit in self._cues.scan(words) if hit[0] not in absent]
+
     def _strong_title_cue(self, text: str) -> str | None:
         """The earliest product noun (strong cue) in the title, if any."""
         best: tuple[int, str] | None = None
-        for start, _end, (category_id, strength) in self._cues.scan(_cue_words(text)):
+        for start, _end, (category_id, strength) in self._title_cues(text):
             if strength >= CUE_STRONG and (best is None or start < best[0]):
                 best = (start, category_id)
         return best[1] if best else None
@@ -481,7 +498,7 @@ class Taxonomy:
         if not title:
             return label_leaf
         strong: tuple[int, str] | None = None
-        for start, _end, (category_id, strength) in self._cues.scan(_cue_words(title)):
+        for start, _end, (category_id, strength) in self._title_cues(title):
             if category_id == label_leaf and strength >= CUE_LINE:
                 return label_leaf
             if strength >= CUE_STRONG and (strong is None or start < strong[0]):
@@ -508,7 +525,7 @@ class Taxonomy:
         best: tuple[int, int, str] | None = None
         first_typed: int | None = None
         coarse: tuple[int, str] | None = None
-        for start, _end, (category_id, strength) in self._cues.scan(_cue_words(text)):
+        for start, _end, (category_id, strength) in self._title_cues(text):
             if allowed is not None and category_id not in allowed:
                 continue
             if self._categories[category_id].coarse:

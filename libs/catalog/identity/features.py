@@ -384,6 +384,38 @@ _FORMS = _one_name_each(
         "gel": "gel",
     }
 )
+# Cheeses by their variety, to one name each: a Gouda and a Mantecoso of one dairy, cut and
+# weight are two products (`queso` or `cheese` on one side at least: `colonia` is also cologne).
+_CHEESES = _one_name_each(
+    {
+        "gouda": "gouda gauda",
+        "mantecoso": "mantecoso",
+        "chanco": "chanco",
+        "cheddar": "cheddar",
+        "mozzarella": "mozzarella mozarella muzzarella muzarella",
+        "parmesan": "parmesano parmesan",
+        "edam": "edam",
+        "provolone": "provolone",
+        "danbo": "danbo",
+        "cremoso": "cremoso",
+        "reggianito": "reggianito",
+        "sardo": "sardo",
+        "fontina": "fontina",
+        "tybo": "tybo",
+        "pategras": "pategras",
+        "gruyere": "gruyere",
+        "roquefort": "roquefort",
+        "brie": "brie",
+        "camembert": "camembert",
+        "ricotta": "ricota ricotta",
+        "cottage": "cottage",
+        "colonia": "colonia",
+        "emmental": "emmental",
+        "feta": "feta",
+        "havarti": "havarti",
+    }
+)
+_CHEESE_WORDS = frozenset({"queso", "quesos", "cheese"})
 # A day and a night cream of one line are two products (in beauty and health only: `dia` is a
 # store's own brand elsewhere).
 _TIME_OF_DAY = _one_name_each({"day": "dia day", "night": "noche night"})
@@ -429,6 +461,8 @@ class Profile:
     """What a canned or jarred food is packed in (`_MEDIUM`: `en agua`, `en aceite`)."""
     concentration: frozenset[str]
     """A fragrance's concentration (`_CONCENTRATIONS`: `edt`, `edp`)."""
+    cheeses: frozenset[str]
+    """Cheese varieties the title states (`_CHEESES`), where it names a cheese."""
     forms: frozenset[str]
     """The forms the title states, one name each (`_FORMS`: powder, liquid, bar...)."""
     time_of_day: frozenset[str]
@@ -493,6 +527,7 @@ def profile(title: str) -> Profile:
         medium=frozenset(_MEDIUM.findall(title)),
         concentration=_CONCENTRATIONS.intersection(words),
         forms=frozenset(_FORMS[w] for w in words if w in _FORMS),
+        cheeses=frozenset(_CHEESES[w] for w in words if w in _CHEESES),
         time_of_day=frozenset(_TIME_OF_DAY[w] for w in words if w in _TIME_OF_DAY),
         letter_sizes=_LETTER_SIZES.intersection(words),
         accessory=_ACCESSORY_FOR.search(title) is not None,
@@ -723,9 +758,10 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
     two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
-    wine (`grapes_conflict`), concentrations of a fragrance (`_CONCENTRATIONS`), forms
-    (`_FORMS`: powder / liquid), a day and a night cream (`_TIME_OF_DAY`) or letter sizes of a
-    diaper or garment (`_LETTER_SIZES`), or the two sides are two registered brands
+    wine (`grapes_conflict`), cheese varieties (`_CHEESES`), fragrance concentrations
+    (`_CONCENTRATIONS`), forms (`_FORMS`: powder / liquid), a day and a night cream
+    (`_TIME_OF_DAY`) or letter sizes of a diaper or garment (`_LETTER_SIZES`), or the two
+    sides are two registered brands
     (`registered_brand_conflict`): two products, whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
@@ -756,6 +792,14 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         and _SIZED_GROUPS & {category_group(a.category), category_group(b.category)}
     ):
         # Another size of one diaper or garment (`Pañales Pampers Baby Dry M` / `G`).
+        return True
+    if (
+        pa.cheeses
+        and pb.cheeses
+        and pa.cheeses.isdisjoint(pb.cheeses)
+        and not _CHEESE_WORDS.isdisjoint(pa.tokens | pb.tokens)
+    ):
+        # Another cheese of one dairy (`Queso Gouda Laminado Colun` / `Queso Mantecoso`).
         return True
     if pa.forms and pb.forms and pa.forms.isdisjoint(pb.forms):
         # Another form of one product (`Detergente en Polvo` / `Detergente Líquido`).

@@ -117,6 +117,14 @@ def test_title_keywords_map_to_nodes(title: str, expected: str) -> None:
     assert TAXONOMY.resolve(None, title) == expected
 
 
+def test_a_noun_the_title_says_is_absent_cues_no_category() -> None:
+    assert TAXONOMY.resolve(None, "Sprite Sin Azúcar 1,5 Lt") is None
+    assert TAXONOMY.resolve(None, "Zorbax Libre de Azúcar 2 L") is None
+    assert TAXONOMY.resolve(None, "Azúcar Zorbax 1 kg") == "groceries"
+    # The brand's own aisle decides instead (a soda, not sugar).
+    assert extract("Sprite Sin Azúcar 1,5 Lt").category == "beverages"
+
+
 def test_every_listing_gets_a_node() -> None:
     assert extract("zxq wvut").category == OTHER
     assert extract("").category == OTHER
