@@ -60,6 +60,8 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1un",
     ),
     (re.compile(r"(\d+)\s*(hz|mah|mp|w|mm)(?![a-z0-9])"), r"\1\2"),
+    # Toothpaste by its Argentine and Chilean names (`Crema Dental` / `Pasta Dental`).
+    (re.compile(r"\b(?:crema dental|dentifrico)\b"), "pasta dental"),
     # A fragrance's concentration as stores abbreviate it (`Eau de Toilette` / `EDT`).
     (re.compile(r"\beau de toilette\b"), "edt"),
     (re.compile(r"\beau de parfum[es]?\b"), "edp"),

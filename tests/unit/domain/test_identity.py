@@ -22,6 +22,8 @@ from catalog.domain import extract, input_fingerprint, normalize_title, product_
         # A fragrance's concentration as stores abbreviate it.
         ("212 VIP Men Eau de Toilette 100ml", "212 vip men edt 100ml"),
         ("Good Girl Eau De Parfum 80 ml", "good girl edp 80ml"),
+        # Toothpaste by its Argentine and Chilean names.
+        ("Crema Dental Colgate Total 12 90g", "pasta dental colgate total 12 90g"),
         # A processor's `U` is no count.
         ("HP 15 Core i5-1235U", "hp 15 core i5 1235u"),
         ("Core Ultra 7 155U", "core ultra 7 155u"),
