@@ -213,6 +213,21 @@ def test_two_cheeses_of_one_dairy_are_two_products() -> None:
     assert not identity_conflict(gouda, _facts("Queso Gouda Colun Laminado 250g", "b"))
 
 
+def test_a_light_version_against_one_said_regular_is_another_product() -> None:
+    light = _facts("Mayonesa Hellmann's Light 372 g", category="groceries")
+    regular = _facts("Mayonesa Hellmann's Tradicional 372 g", "b", category="groceries")
+    assert identity_conflict(light, regular)
+    # A title that says neither may be either.
+    assert not identity_conflict(
+        light, _facts("Mayonesa Hellmanns 372g", "b", category="groceries")
+    )
+    # Outside food and drink `light` names no version (`Ultra Light 53g`, a weight).
+    assert not identity_conflict(
+        _facts("Mouse Cooler Master MM710 Ultra Light 53g", category="peripherals"),
+        _facts("Mouse Cooler Master MM710 Original Negro", "b", category="peripherals"),
+    )
+
+
 def test_an_accessory_is_not_the_product_it_is_made_for() -> None:
     phone = _facts("Samsung Galaxy S24 Ultra 256GB Titanium Black", price=1_199_990)
     charger = _facts("Cargador Samsung 45W Galaxy S24 Ultra", "b", price=39_990)

@@ -429,6 +429,11 @@ _LETTER_SIZES = frozenset({"rn", "p", "s", "m", "g", "l", "xg", "xxg", "xxxg", "
 _SIZED_GROUPS = frozenset({"baby_kids", "fashion"})
 # Words that make a lighter version of a product ("queso untable light", "Coca-Cola Zero").
 _LIGHT = frozenset({"light", "zero", "diet", "descremado", "descremada", "lite", "liviano"})
+# A food or drink's light version against its regular one said outright (`Mayonesa Hellmann's
+# Light` / `Tradicional`, `Coca-Cola Zero` / `Original`): two products. A title that says
+# neither may be either, so only the two words together decide.
+_LIGHTER = frozenset({"light", "diet", "zero", "lite", "liviana", "liviano"})
+_REGULAR = frozenset({"tradicional", "regular", "normal", "original"})
 
 
 @dataclass(frozen=True)
@@ -453,6 +458,10 @@ class Profile:
     """Grape varieties the title states, one name each (`_GRAPE_NAMES`)."""
     light: bool
     """The title names a lighter version (`_LIGHT`)."""
+    lighter: bool
+    """The title says light, diet or zero (`_LIGHTER`)."""
+    regular: bool
+    """The title says its version is the regular one (`_REGULAR`)."""
     negated: frozenset[str]
     """Words the title says are absent (`sin palo` -> `palo`)."""
     packaging: frozenset[str]
@@ -518,6 +527,8 @@ def profile(title: str) -> Profile:
         flavours=frozenset(_FLAVOURS[w] for w in words if w in _FLAVOURS),
         grapes=_grapes(title),
         light=any(w in _LIGHT for w in words),
+        lighter=not _LIGHTER.isdisjoint(words),
+        regular=not _REGULAR.isdisjoint(words),
         negated=frozenset(
             nxt
             for w, nxt in pairwise(words)
@@ -756,7 +767,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
     inside the other), the listings were read with different values of one of those measures
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
-    (`model_generation_conflict`), one side an accessory the other is not (`_ACCESSORY_FOR`),
+    (`model_generation_conflict`), a light and a regular version said outright (`_LIGHTER`,
+    `_REGULAR`), one side an accessory the other is not (`_ACCESSORY_FOR`),
     two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
     wine (`grapes_conflict`), cheese varieties (`_CHEESES`), fragrance concentrations
     (`_CONCENTRATIONS`), forms (`_FORMS`: powder / liquid), a day and a night cream
@@ -779,6 +791,13 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     if (
         _one_sided_negation(a.title, pa, pb) or _one_sided_negation(b.title, pb, pa)
     ) and _CONSUMABLES & {category_group(a.category), category_group(b.category)}:
+        return True
+    if (
+        pa.lighter != pb.lighter
+        and (pb.regular if pa.lighter else pa.regular)
+        and _CONSUMABLES & {category_group(a.category), category_group(b.category)}
+    ):
+        # The light version against the regular one (`Mayonesa Light` / `Tradicional`).
         return True
     if _accessory_conflict(a, pa, b, pb) or _accessory_conflict(b, pb, a, pa):
         return True
