@@ -138,8 +138,10 @@ _DIMENSIONS: dict[str, tuple[str, float]] = {
 VETO_DIMENSIONS = frozenset({"bytes", "inch", "volume", "mass"})
 # The typed attributes of those dimensions: two values read for one of them name two products
 # too, where the title's own reading misses one (a card's `16G` is `vram_gb` 16, not a size of
-# the title's profile, and it is not the 8 GB card).
-VETO_ATTRIBUTES = frozenset({"storage_gb", "vram_gb", "screen_in", "volume_ml", "weight_g"})
+# the title's profile, and it is not the 8 GB card; a phone's `4+128GB` is not its `6+128GB`).
+VETO_ATTRIBUTES = frozenset(
+    {"storage_gb", "ram_gb", "vram_gb", "screen_in", "volume_ml", "weight_g"}
+)
 # A television's class size and its measured diagonal differ by up to half an inch (`32"`
 # class, `31.5"` viewable): one screen.
 _VETO_SLACK = {"screen_in": 0.6}
