@@ -117,6 +117,9 @@ def test_identity_conflicts_veto() -> None:
     four = _facts("Samsung Galaxy A15 4+128GB Negro", attributes={"ram_gb": 4, "storage_gb": 128})
     six = _facts("Samsung Galaxy A15 6+128GB Negro", attributes={"ram_gb": 6, "storage_gb": 128})
     assert identity_conflict(four, six)  # another memory: another configuration
+    new = _facts("Apple iPhone 13 128GB Azul")
+    assert identity_conflict(new, _facts("iPhone 13 128GB Azul Reacondicionado", "b"))
+    assert not identity_conflict(new, _facts("Celular Apple iPhone 13 128 GB Azul", "b"))
     phone = _facts("Samsung Galaxy S24 5G 256GB SM-S921B")
     assert identity_conflict(phone, _facts("Samsung Galaxy S24 512 GB SM-S921B"))
     assert not identity_conflict(phone, _facts("Galaxy S24 8GB 256GB Negro"))

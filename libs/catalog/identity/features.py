@@ -422,6 +422,13 @@ _CHEESE_WORDS = frozenset({"queso", "quesos", "cheese"})
 # store's own brand elsewhere).
 _TIME_OF_DAY = _one_name_each({"day": "dia day", "night": "noche night"})
 _TIME_OF_DAY_GROUPS = frozenset({"beauty", "health"})
+# A refurbished or used unit is not the new product, whose price it would undercut.
+_SECOND_HAND = frozenset(
+    {
+        "reacondicionado", "reacondicionada", "refurbished", "renewed", "remanufactured",
+        "usado", "usada", "seminuevo", "seminueva", "reconditionne", "ricondizionato",
+    }
+)  # fmt: skip
 # A fragrance's concentration (`normalize_title` writes `Eau de Toilette` as `edt`): the Eau de
 # Toilette and the Eau de Parfum of one fragrance and size are two products.
 _CONCENTRATIONS = frozenset({"edt", "edp", "edc"})
@@ -474,6 +481,8 @@ class Profile:
     """A fragrance's concentration (`_CONCENTRATIONS`: `edt`, `edp`)."""
     cheeses: frozenset[str]
     """Cheese varieties the title states (`_CHEESES`), where it names a cheese."""
+    second_hand: bool
+    """The title sells a refurbished or used unit (`_SECOND_HAND`)."""
     forms: frozenset[str]
     """The forms the title states, one name each (`_FORMS`: powder, liquid, bar...)."""
     time_of_day: frozenset[str]
@@ -540,6 +549,7 @@ def profile(title: str) -> Profile:
         medium=frozenset(_MEDIUM.findall(title)),
         concentration=_CONCENTRATIONS.intersection(words),
         forms=frozenset(_FORMS[w] for w in words if w in _FORMS),
+        second_hand=not _SECOND_HAND.isdisjoint(words),
         cheeses=frozenset(_CHEESES[w] for w in words if w in _CHEESES),
         time_of_day=frozenset(_TIME_OF_DAY[w] for w in words if w in _TIME_OF_DAY),
         letter_sizes=_LETTER_SIZES.intersection(words),
@@ -770,7 +780,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     inside the other), the listings were read with different values of one of those measures
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), a light and a regular version said outright (`_LIGHTER`,
-    `_REGULAR`), one side an accessory the other is not (`_ACCESSORY_FOR`),
+    `_REGULAR`), one side refurbished or used (`_SECOND_HAND`), one side an accessory the other
+    is not (`_ACCESSORY_FOR`),
     two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
     wine (`grapes_conflict`), cheese varieties (`_CHEESES`), fragrance concentrations
     (`_CONCENTRATIONS`), forms (`_FORMS`: powder / liquid), a day and a night cream
@@ -821,6 +832,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         and not _CHEESE_WORDS.isdisjoint(pa.tokens | pb.tokens)
     ):
         # Another cheese of one dairy (`Queso Gouda Laminado Colun` / `Queso Mantecoso`).
+        return True
+    if pa.second_hand != pb.second_hand:
+        # A refurbished unit against the new product (`iPhone 13 128GB Reacondicionado`).
         return True
     if pa.forms and pb.forms and pa.forms.isdisjoint(pb.forms):
         # Another form of one product (`Detergente en Polvo` / `Detergente Líquido`).
