@@ -152,6 +152,13 @@ def test_a_container_one_store_writes_is_no_other_word_and_two_containers_are_tw
         _facts("Polera Adidas Essentials Hombre Talla M", category="clothing"),
         _facts("Polera Adidas Essentials Hombre Talla L", "b", category="clothing"),
     )
+    shoe = _facts("Zapatillas Adidas Runfalcon 3.0 Hombre Negro Talla 42", category="shoes")
+    assert identity_conflict(
+        shoe, _facts("Zapatillas Adidas Runfalcon 3.0 Hombre Negro Talla 43", "b", category="shoes")
+    )
+    assert not identity_conflict(
+        shoe, _facts("Zapatilla Adidas Runfalcon 3.0 Negra Hombre Talla 42", "b", category="shoes")
+    )
     # Packed in another medium.
     water = _facts("Atún Lomitos en Agua Van Camp's 160 g")
     assert identity_conflict(water, _facts("Atún Lomitos en Aceite Van Camps 160 g", "b"))

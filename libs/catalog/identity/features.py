@@ -436,6 +436,8 @@ _CONCENTRATIONS = frozenset({"edt", "edp", "edc"})
 # `XL`, newborn `RN`): two different ones are two products where such sizes are read.
 _LETTER_SIZES = frozenset({"rn", "p", "s", "m", "g", "l", "xg", "xxg", "xxxg", "xl", "xxl", "xxxl"})
 _SIZED_GROUPS = frozenset({"baby_kids", "fashion"})
+# Words before a size a shoe or a garment states in numbers (`Talla 42`).
+_SIZE_WORDS = frozenset({"talla", "talle", "size"})
 # Words that make a lighter version of a product ("queso untable light", "Coca-Cola Zero").
 _LIGHT = frozenset({"light", "zero", "diet", "descremado", "descremada", "lite", "liviano"})
 # A food or drink's light version against its regular one said outright (`Mayonesa Hellmann's
@@ -488,7 +490,8 @@ class Profile:
     time_of_day: frozenset[str]
     """`day` / `night` as a cream's title states it (`_TIME_OF_DAY`)."""
     letter_sizes: frozenset[str]
-    """Garment and diaper sizes written as letters (`_LETTER_SIZES`: `M`, `XG`)."""
+    """Garment and diaper sizes written as letters (`_LETTER_SIZES`: `M`, `XG`), and a shoe's
+    or a garment's number after `talla` (`Talla 42`)."""
     accessory: bool
     """The title names an accessory made for another product (`_ACCESSORY_FOR`)."""
     accessory_word: bool
@@ -552,7 +555,8 @@ def profile(title: str) -> Profile:
         second_hand=not _SECOND_HAND.isdisjoint(words),
         cheeses=frozenset(_CHEESES[w] for w in words if w in _CHEESES),
         time_of_day=frozenset(_TIME_OF_DAY[w] for w in words if w in _TIME_OF_DAY),
-        letter_sizes=_LETTER_SIZES.intersection(words),
+        letter_sizes=_LETTER_SIZES.intersection(words)
+        | {size for word, size in pairwise(words) if word in _SIZE_WORDS and size.isdigit()},
         accessory=_ACCESSORY_FOR.search(title) is not None,
         accessory_word=not _ACCESSORY_WORDS.isdisjoint(words),
         compact=title.replace(" ", ""),
