@@ -343,8 +343,9 @@ def _plural_variants(phrase: str) -> set[str]:
 _LABEL_SPLIT = re.compile(r"\s*(?:>|/|\||;|»|,|\\)\s*")
 
 # A product series glued to its number in a part-number title (`ROG-STRIX-RTX3050-O8G`,
-# `GTX1650`, `RX7600XT`): two letters or more, then three digits or more, then letters.
-_GLUED_SERIES = re.compile(r"([a-z]{2,})([0-9]{3,})([a-z]*)")
+# `GTX1650`, `RX7600XT`): two letters or more, then three digits or more, then letters; or a
+# line's word glued to its generation (`Watch6`, `iPhone15`).
+_GLUED_SERIES = re.compile(r"([a-z]{2,})([0-9]{3,})([a-z]*)|([a-z]{3,})([0-9]{1,2})()")
 
 
 # Words that say the next one is absent: a cue after them names no product.
@@ -353,7 +354,9 @@ _ABSENT_BEFORE = frozenset({"sin", "zero", "without"})
 
 def _cue_words(text: str) -> list[tuple[int, int, str]]:
     """The title's folded words for category cues, a glued series and its number apart, so
-    `rog strix rtx3050` is read by the card line `rog strix rtx` and not the notebook line."""
+    `rog strix rtx3050` is read by the card line `rog strix rtx` and not the notebook line, and
+    `galaxy watch6` by `galaxy watch` (a word of three letters or more and a one- or two-digit
+    generation)."""
     words: list[tuple[int, int, str]] = []
     for start, end, word in units.word_tokens(units.fold(text)):
         glued = _GLUED_SERIES.fullmatch(word)

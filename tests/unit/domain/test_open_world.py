@@ -111,6 +111,8 @@ def test_retailer_category_strings_map_to_nodes(label: str, expected: str) -> No
         ("AMD Ryzen 7 5700X3D", "processors"),
         ("Intel Core i5 8GB 256GB SSD 15.6", "notebooks"),
         ("Asus Vivobook 15 Intel Core i3", "notebooks"),
+        # A line's word glued to its generation (`Watch6`) is still the line's cue.
+        ("Samsung Galaxy Watch6 40mm Graphite", "wearables"),
     ],
 )
 def test_title_keywords_map_to_nodes(title: str, expected: str) -> None:
