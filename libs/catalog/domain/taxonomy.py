@@ -345,7 +345,7 @@ _LABEL_SPLIT = re.compile(r"\s*(?:>|/|\||;|»|,|\\)\s*")
 # A product series glued to its number in a part-number title (`ROG-STRIX-RTX3050-O8G`,
 # `GTX1650`, `RX7600XT`): two letters or more, then three digits or more, then letters; or a
 # line's word glued to its generation (`Watch6`, `iPhone15`).
-_GLUED_SERIES = re.compile(r"([a-z]{2,})([0-9]{3,})([a-z]*)|([a-z]{3,})([0-9]{1,2})()")
+_GLUED_SERIES = re.compile(r"([a-z]{2,})([0-9]{3,})([a-z]*)|([a-z]{3,})([0-9]{1,2})")
 
 
 # Words that say the next one is absent: a cue after them names no product.
