@@ -62,6 +62,10 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\d+)\s*(hz|mah|mp|w|mm)(?![a-z0-9])"), r"\1\2"),
     # Toothpaste by its Argentine and Chilean names (`Crema Dental` / `Pasta Dental`).
     (re.compile(r"\b(?:crema dental|dentifrico)\b"), "pasta dental"),
+    # A product that is two or three in one, however written (`2 en 1`, `2en1`, `2-in-1`).
+    (re.compile(r"\b([23])\s*-?\s*(?:en|in)\s*-?\s*1\b"), r"\1in1"),
+    # A stand-up pouch written apart or together (`Doy Pack` / `Doypack`).
+    (re.compile(r"\bdoy\s*-?\s*pack\b"), "doypack"),
     # A fragrance's concentration as stores abbreviate it (`Eau de Toilette` / `EDT`).
     (re.compile(r"\beau de toilette\b"), "edt"),
     (re.compile(r"\beau de parfum[es]?\b"), "edp"),
