@@ -332,6 +332,20 @@ def test_capacity_conflict() -> None:
     assert same["measure_conflict"] == 0 and same["measure_agree"] > 0
 
 
+def test_one_foods_contents_as_volume_and_as_mass_agree() -> None:
+    ml = _facts("Crema De Leche Milkaut 330ml")
+    grams = _facts("Crema de Leche Milkaut 330 GR.", retailer="b")
+    assert pair_features(ml, grams)["measure_agree"] > 0
+    assert (
+        pair_features(ml, _facts("Crema de Leche Milkaut 200 g", retailer="b"))["measure_agree"]
+        == 0
+    )
+    # A title that states both is compared dimension by dimension: its mass says nothing of
+    # the other's volume.
+    both = pair_features(_facts("Yogur Milkaut 905ml"), _facts("Yogur 900 ml 905 g", retailer="b"))
+    assert both["measure_agree"] == 0 and both["measure_conflict"] > 0
+
+
 def test_spellings_of_one_code_are_equal() -> None:
     features = pair_features(
         _facts('Sony KDL-40V5100 40" LCD TV'), _facts("sony bravia kdl40v5100 television")

@@ -779,6 +779,19 @@ def _nested(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozense
     return a <= b or b <= a
 
 
+def _content_agrees(a: Mapping[str, frozenset[float]], b: Mapping[str, frozenset[float]]) -> bool:
+    """One title states a volume and no mass, the other the same number as a mass and no volume
+    (`Crema de Leche 330 ml` / `330 g`): stores weigh and measure one food's contents alike."""
+    volume, mass = a.get("volume"), b.get("mass")
+    return (
+        volume is not None
+        and mass is not None
+        and "mass" not in a
+        and "volume" not in b
+        and _nested(volume, mass)
+    )
+
+
 def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
     inside the other), the listings were read with different values of one of those measures
@@ -1137,6 +1150,8 @@ def pair_features(
             agree += 1
         else:
             conflict += 1
+    if _content_agrees(pa.measures, pb.measures) or _content_agrees(pb.measures, pa.measures):
+        agree += 1
     features["measure_agree"] = min(agree, 3) / 3.0
     features["measure_conflict"] = min(conflict, 2) / 2.0
     if pa.processors and pb.processors:
