@@ -226,6 +226,22 @@ def test_two_cheeses_of_one_dairy_are_two_products() -> None:
     assert not identity_conflict(gouda, _facts("Queso Gouda Colun Laminado 250g", "b"))
 
 
+def test_a_milk_a_dark_and_a_white_chocolate_are_three_products() -> None:
+    milk = _facts("Nestlé Classic Chocolate Con Leche X 80 Gr.")
+    assert identity_conflict(milk, _facts("Chocolate Classic Semi Amargo Nestlé X 80 Gr", "b"))
+    assert identity_conflict(milk, _facts("Chocolate Nestle Classic Blanco 80 g", "b"))
+    # A title naming no kind may be either, and one naming two (`Blanco y Negro`) fits both.
+    assert not identity_conflict(milk, _facts("Chocolate Nestlé Classic 80g", "b"))
+    assert not identity_conflict(
+        _facts("Chocolate Cofler Air mixto 55 g."),
+        _facts("Chocolate Blanco Y Amargo Cofler 55gr", "b"),
+    )
+    # Without a chocolate word `blanco` and `amargo` say other things.
+    assert not identity_conflict(
+        _facts("Vino Blanco Toro 1 L"), _facts("Vino Toro Amargo 1 L", "b")
+    )
+
+
 def test_a_light_version_against_one_said_regular_is_another_product() -> None:
     light = _facts("Mayonesa Hellmann's Light 372 g", category="groceries")
     regular = _facts("Mayonesa Hellmann's Tradicional 372 g", "b", category="groceries")

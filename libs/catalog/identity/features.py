@@ -418,6 +418,22 @@ _CHEESES = _one_name_each(
     }
 )
 _CHEESE_WORDS = frozenset({"queso", "quesos", "cheese"})
+# A chocolate's kind: a milk, a dark and a white chocolate of one maker, line and weight are
+# three products (where the title says chocolate: `blanco` and `amargo` say other things too).
+_CHOCOLATE_KINDS = (
+    ("milk", re.compile(r"\b(?:con leche|milk|al latte)\b")),
+    ("dark", re.compile(r"\b(?:semi ?amargo|amargo|dark|bitter)\b")),
+    ("white", re.compile(r"\b(?:blanco|white)\b")),
+)
+_CHOCOLATE_WORD = re.compile(r"\b(?:chocolates?|choco)\b")
+
+
+def _chocolate_kinds(title: str) -> frozenset[str]:
+    if _CHOCOLATE_WORD.search(title) is None:
+        return frozenset()
+    return frozenset(kind for kind, pattern in _CHOCOLATE_KINDS if pattern.search(title))
+
+
 # A day and a night cream of one line are two products (in beauty and health only: `dia` is a
 # store's own brand elsewhere).
 _TIME_OF_DAY = _one_name_each({"day": "dia day", "night": "noche night"})
@@ -483,6 +499,8 @@ class Profile:
     """A fragrance's concentration (`_CONCENTRATIONS`: `edt`, `edp`)."""
     cheeses: frozenset[str]
     """Cheese varieties the title states (`_CHEESES`), where it names a cheese."""
+    chocolates: frozenset[str]
+    """A chocolate's kinds the title states (`_CHOCOLATE_KINDS`: milk, dark, white)."""
     second_hand: bool
     """The title sells a refurbished or used unit (`_SECOND_HAND`)."""
     forms: frozenset[str]
@@ -554,6 +572,7 @@ def profile(title: str) -> Profile:
         forms=frozenset(_FORMS[w] for w in words if w in _FORMS),
         second_hand=not _SECOND_HAND.isdisjoint(words),
         cheeses=frozenset(_CHEESES[w] for w in words if w in _CHEESES),
+        chocolates=_chocolate_kinds(title),
         time_of_day=frozenset(_TIME_OF_DAY[w] for w in words if w in _TIME_OF_DAY),
         letter_sizes=_LETTER_SIZES.intersection(words)
         | {size for word, size in pairwise(words) if word in _SIZE_WORDS and size.isdigit()},
@@ -800,7 +819,8 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     `_REGULAR`), one side refurbished or used (`_SECOND_HAND`), one side an accessory the other
     is not (`_ACCESSORY_FOR`),
     two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
-    wine (`grapes_conflict`), cheese varieties (`_CHEESES`), fragrance concentrations
+    wine (`grapes_conflict`), cheese varieties (`_CHEESES`), chocolate kinds
+    (`_CHOCOLATE_KINDS`), fragrance concentrations
     (`_CONCENTRATIONS`), forms (`_FORMS`: powder / liquid), a day and a night cream
     (`_TIME_OF_DAY`) or letter sizes of a diaper or garment (`_LETTER_SIZES`), or the two
     sides are two registered brands
@@ -849,6 +869,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         and not _CHEESE_WORDS.isdisjoint(pa.tokens | pb.tokens)
     ):
         # Another cheese of one dairy (`Queso Gouda Laminado Colun` / `Queso Mantecoso`).
+        return True
+    if pa.chocolates and pb.chocolates and pa.chocolates.isdisjoint(pb.chocolates):
+        # Another kind of one chocolate (`Classic Con Leche` / `Classic Semi Amargo`).
         return True
     if pa.second_hand != pb.second_hand:
         # A refurbished unit against the new product (`iPhone 13 128GB Reacondicionado`).
