@@ -325,6 +325,15 @@ def test_one_brand_s_model_read_with_other_numbers_is_another_product() -> None:
     assert not identity_conflict(fifteen, more)
     assert not identity_conflict(fifteen, replace(thirteen, model=None))
     assert not identity_conflict(fifteen, replace(thirteen, brand="OTHER"))
+    # Two lines, each its words and one short number, sharing neither.
+    band = _facts("Smartband Xiaomi Smart Band 9 Negro", brand="XIAOMI", model="Smart Band 9")
+    watch = _facts("Xiaomi Redmi Watch 5 Active", "b", brand="XIAOMI", model="Redmi Watch 5 Active")
+    assert identity_conflict(band, watch)
+    # Not where a model is a code (`WD10JFCX`) or a number is a part number's.
+    red = _facts("WD Red 1TB WD10JFCX", brand="WD", model="HDD2.5 WD10JFCX")
+    assert not identity_conflict(red, replace(red, model="Red 5400"))
+    strap = _facts("New Era 9FORTY Yankees", brand="NEW ERA", model="Strapback 10531941")
+    assert not identity_conflict(strap, replace(strap, model="Leag Basic 940"))
 
 
 def test_two_registered_brands_are_two_products() -> None:

@@ -979,18 +979,44 @@ def _model_parts(model: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(words), frozenset(numbers)
 
 
+_GLUED_CODE = re.compile(r"[a-z]\d|\d[a-z]")
+_GENERATION_DIGITS = 3
+
+
+@lru_cache(maxsize=16384)
+def _line_and_number(model: str) -> bool:
+    """A model named by words and one short number, no code (`Smart Band 9`, `Redmi Watch 5
+    Active`; not `WD10JFCX`, `Claria 29 T2982`, `IronWolf Pro 6 ST6000NE000`)."""
+    key = alias_key(model.replace("+", " plus "))
+    if _GLUED_CODE.search(key):
+        return False
+    words, numbers = _model_parts(model)
+    return bool(words) and len(numbers) == 1 and all(len(n) <= _GENERATION_DIGITS for n in numbers)
+
+
 def model_generation_conflict(left: str | None, right: str | None) -> bool:
     """Another generation, size or tier of one brand's line: the same model words with another
     number of the same length on each side (`iPhone 13` / `iPhone 15`, `Galaxy S23 Ultra` /
     `Galaxy S24 Ultra`, `Inspiron 3520` / `Inspiron 3530`), or the same numbers with a tier word
     on one side only (`Redmi Note 13` / `Redmi Note 13 Pro`, `Galaxy S24` / `Galaxy S24
-    Ultra`). Where the words differ otherwise (`AirPods 4` / `AirPods Pro 2`), one side says
-    less (`Redmi Note 13` / `Redmi Note 13 128`) or a model carries a part number (five digits
-    or more, written in many ways: `981000040` / `981-000040`), nothing is decided."""
+    Ultra`), or two lines each named by its words and one short number, sharing neither
+    (`Smart Band 9` / `Redmi Watch 5 Active`). Where the words differ otherwise (`AirPods 4` /
+    `AirPods Pro 2`), one side says less (`Redmi Note 13` / `Redmi Note 13 128`) or a model
+    carries a part number (five digits or more, written in many ways: `981000040` /
+    `981-000040`), nothing is decided."""
     if not left or not right:
         return False
     words_left, numbers_left = _model_parts(left)
     words_right, numbers_right = _model_parts(right)
+    if (
+        _line_and_number(left)
+        and _line_and_number(right)
+        and words_left.isdisjoint(words_right)
+        and numbers_left.isdisjoint(numbers_right)
+    ):
+        # Two lines of one brand, each its words and a generation, sharing neither (`Smart Band
+        # 9` / `Redmi Watch 5 Active`, `iPhone 15` / `iPad 10`).
+        return True
     tiers = words_left ^ words_right
     if tiers and tiers <= _MODEL_TIERS and numbers_left == numbers_right and numbers_left:
         # One line and generation, one side a tier of it (`Redmi Note 13` / `Redmi Note 13 Pro`).
