@@ -20,7 +20,7 @@ from catalog.identity.identifiers import (
     processor_models,
 )
 from catalog.identity.matcher import MODEL_FILE, Matcher, Thresholds, load_matcher
-from catalog.identity.memory import InMemoryCatalog
+from catalog.identity.memory import OFFERS_PER_MASTER, InMemoryCatalog
 from catalog.identity.model import Candidate, Facts
 from catalog.identity.resolver import Resolver, load_resolver, matcher_judge, new_master_id
 from catalog.metrics import REGISTRY
@@ -873,6 +873,20 @@ async def test_blocking_finds_identifiers_and_rare_tokens() -> None:
     by_tokens = await catalog.candidates(_facts("Oreo galletas 118g", retailer="b"), 5)
     assert by_tokens[0].master_id == "m2"
     assert by_tokens[0].retailers == {"a"}
+
+
+async def test_candidates_are_the_best_masters_each_through_its_recent_offers() -> None:
+    # The limit counts masters: a master with many offers does not crowd out the others that
+    # share the listing's model code.
+    catalog = InMemoryCatalog()
+    for master in ("m1", "m2", "m3"):
+        for store in "abcdef":
+            catalog.record(
+                f"{store}:{master}", _facts("Cisco WS-C3850-48F-L switch", store), master
+            )
+    found = await catalog.candidates(_facts("Cisco Ws-c3850-48f-l 48 ports", retailer="z"), 2)
+    assert len({c.master_id for c in found}) == 2
+    assert len(found) == 2 * OFFERS_PER_MASTER
 
 
 def test_new_master_id_is_deterministic() -> None:

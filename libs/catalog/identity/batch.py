@@ -127,23 +127,15 @@ class Prefetch:
 
     def effective(self, listing_key: str) -> tuple[frozenset[int], tuple[int, float] | None]:
         """The masters whose offers are the listing's candidates, and the (rank, -similarity)
-        of the last of them; None instead when the candidates do not fill `limit` (any other
-        hit would add some)."""
+        of the last of them; None instead when they are fewer than `limit` (any other hit
+        would be one)."""
         held = self._effective.get(listing_key)
         if held is None:
             hits = sorted(
                 self.hits.get(listing_key, ()), key=lambda h: (h.rank, -h.similarity, h.master)
-            )
-            masters: set[int] = set()
-            offers = 0
-            cutoff: tuple[int, float] | None = None
-            for h in hits[: self.limit]:
-                masters.add(h.master)
-                offers += max(len(self.masters[h.master].offers), 1)
-                if offers >= self.limit:
-                    cutoff = (h.rank, -h.similarity)
-                    break
-            held = (frozenset(masters), cutoff)
+            )[: self.limit]
+            cutoff = (hits[-1].rank, -hits[-1].similarity) if len(hits) >= self.limit else None
+            held = (frozenset(h.master for h in hits), cutoff)
             self._effective[listing_key] = held
         return held
 
@@ -178,15 +170,9 @@ class Prefetch:
     def candidates(self, listing_key: str) -> list[Candidate]:
         found: list[Candidate] = []
         for master_id in self.top_ids(listing_key):
-            # Masters past the last one needed may be gone from a carried prefetch.
-            if len(found) >= self.limit:
-                return found
             master = self.masters[master_id]
             offers = master.offers or (master.facts,)
-            for offer in offers:
-                if len(found) >= self.limit:
-                    return found
-                found.append(Candidate(master.fingerprint, offer, master.retailers))
+            found.extend(Candidate(master.fingerprint, offer, master.retailers) for offer in offers)
         return found
 
     def source(self, listing_key: str) -> PrefetchedSource:
@@ -488,7 +474,7 @@ class Round:
     """The listings of a batch decided together from one prefetch (see the module docstring).
 
     A listing's candidates are the offers of its first masters in (rank, similarity, id) order
-    until `limit` offers: its *effective* masters. A master decided on earlier in the round
+    (at most `limit`): its *effective* masters. A master decided on earlier in the round
     changes the listing's candidates only if it is one of them, or if what it may hold now
     (see `_Placed`) could rank it at or before the last of them. When the listing has fewer
     candidates than `limit`, any master that could be a hit at all counts."""

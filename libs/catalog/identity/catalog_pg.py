@@ -13,8 +13,8 @@ to the resolver, inside the caller's transaction:
   trigram neighbours of the normalized title within the category group, or, when the listing's
   title has an embedding (the L2 semantic cache's `ai_embeddings`), the masters of its nearest
   embedded listings in its category (pgvector). Identifier hits first, then by title
-  similarity. Each master is offered through its latest offers (one candidate each, the resolver
-  keeps the best score); at most `limit` candidates.
+  similarity. At most `limit` masters, each offered through its latest offers (one candidate
+  each, the resolver keeps the best score).
 
 Blocking keys (GTIN, each model code, else brand + category group) name what two listings of
 one new product necessarily share; `lock_blocking_keys` serialises master creation on them with
@@ -479,10 +479,11 @@ class PostgresCatalog:
         )
         # One row per (master, recent offer), best masters first; a master without listings
         # (none left) is offered through its own fused facts.
-        found: list[Candidate] = []
-        for r in rows:
-            if len(found) >= limit:
-                break
-            facts = facts_from_json(r["offer_facts"]) if r["offer_facts"] else master_facts(r)
-            found.append(Candidate(r["fingerprint"], facts, frozenset(r["retailers"] or ())))
-        return found
+        return [
+            Candidate(
+                r["fingerprint"],
+                facts_from_json(r["offer_facts"]) if r["offer_facts"] else master_facts(r),
+                frozenset(r["retailers"] or ()),
+            )
+            for r in rows
+        ]

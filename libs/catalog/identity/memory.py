@@ -36,7 +36,10 @@ _COMMON_MIN = 50
 
 # A master is offered to the matcher through its most recent offers, each as its own candidate
 # (the resolver keeps a master's best score): two stores' titles of one product rarely both
-# resemble a third store's, and a fused title resembles none of them exactly.
+# resemble a third store's, and a fused title resembles none of them exactly. The resolver's
+# limit counts masters, not offers: counted in offers, four masters of five offers each would
+# leave out every other master sharing the listing's model code (on WDC Products train, 290 true
+# pairs scoring 0.5 or more were never compared).
 OFFERS_PER_MASTER = 5
 
 
@@ -69,16 +72,15 @@ class InMemoryCatalog:
         return master_id if master_id in self.masters else None
 
     async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
-        """The best masters of `candidate_ids`, each as one candidate per recent offer, until
-        `limit` candidates."""
+        """The `limit` best masters of `candidate_ids`, each as one candidate per recent offer
+        (latest first)."""
         found: list[Candidate] = []
         for master_id in self.candidate_ids(facts, limit):
             record = self.masters[master_id]
             retailers = frozenset(record.retailers)
-            for offer in reversed(record.recent):
-                if len(found) >= limit:
-                    return found
-                found.append(Candidate(master_id, offer, retailers))
+            found.extend(
+                Candidate(master_id, offer, retailers) for offer in reversed(record.recent)
+            )
         return found
 
     def candidate_ids(self, facts: Facts, limit: int) -> list[str]:

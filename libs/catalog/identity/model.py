@@ -73,5 +73,6 @@ class CandidateSource(Protocol):
 
     async def candidates(self, facts: Facts, limit: int) -> Sequence[Candidate]:
         """Plausible masters for `facts`: same identifier, same brand and model-code tokens,
-        trigram and vector neighbours within the category group; at most `limit`."""
+        trigram and vector neighbours within the category group; at most `limit` masters, each
+        as one candidate per recent offer."""
         ...
