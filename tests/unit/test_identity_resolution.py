@@ -20,8 +20,8 @@ from catalog.identity.identifiers import (
     processor_models,
 )
 from catalog.identity.matcher import MODEL_FILE, Matcher, Thresholds, load_matcher
-from catalog.identity.memory import OFFERS_PER_MASTER, InMemoryCatalog
-from catalog.identity.model import Candidate, Facts
+from catalog.identity.memory import InMemoryCatalog
+from catalog.identity.model import OFFERS_PER_MASTER, Candidate, Facts
 from catalog.identity.resolver import Resolver, load_resolver, matcher_judge, new_master_id
 from catalog.metrics import REGISTRY
 from schemas.models import RawListing

@@ -40,7 +40,6 @@ import numpy as np
 from catalog.domain.identity import normalize_title
 from catalog.identity.catalog_pg import (
     MASTER_FACTS_COLUMNS,
-    OFFERS_PER_MASTER,
     PostgresCatalog,
     VectorIndex,
     category_group,
@@ -49,7 +48,7 @@ from catalog.identity.catalog_pg import (
     facts_from_json,
     master_facts,
 )
-from catalog.identity.model import Candidate, Facts
+from catalog.identity.model import OFFERS_PER_MASTER, Candidate, Facts
 from catalog.identity.resolver import new_master_id
 
 __all__ = ["BatchListing", "Prefetch", "PrefetchedMaster", "Round", "prefetch"]

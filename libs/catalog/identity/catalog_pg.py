@@ -36,7 +36,7 @@ import asyncpg
 from catalog.domain.identity import normalize_title
 from catalog.identity.features import category_group
 from catalog.identity.identifiers import code_stem
-from catalog.identity.model import AttributeValue, Candidate, Facts
+from catalog.identity.model import OFFERS_PER_MASTER, AttributeValue, Candidate, Facts
 from catalog.identity.resolver import new_master_id
 
 __all__ = [
@@ -252,12 +252,6 @@ FROM top t LEFT JOIN LATERAL (
     ORDER BY l.first_seen DESC, l.listing_key LIMIT $10
 ) AS o ON TRUE
 ORDER BY t.rank, t.sim DESC, t.id, o.n"""
-
-
-# A master is offered to the matcher through its most recent offers, each as its own candidate
-# (the resolver keeps a master's best score), as the in-memory catalog does: the matcher is
-# trained on listing pairs, and a fused title resembles no store's title exactly.
-OFFERS_PER_MASTER = 5
 
 
 async def recent_offers(

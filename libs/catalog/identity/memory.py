@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from catalog.identity.facts import fuse
 from catalog.identity.features import profile
 from catalog.identity.identifiers import code_stem
-from catalog.identity.model import Candidate, Facts
+from catalog.identity.model import OFFERS_PER_MASTER, Candidate, Facts
 
 __all__ = ["InMemoryCatalog", "MasterRecord"]
 
@@ -32,15 +32,6 @@ __all__ = ["InMemoryCatalog", "MasterRecord"]
 # list keeps blocking fast on large catalogs.
 _COMMON_SHARE = 0.05
 _COMMON_MIN = 50
-
-
-# A master is offered to the matcher through its most recent offers, each as its own candidate
-# (the resolver keeps a master's best score): two stores' titles of one product rarely both
-# resemble a third store's, and a fused title resembles none of them exactly. The resolver's
-# limit counts masters, not offers: counted in offers, four masters of five offers each would
-# leave out every other master sharing the listing's model code (on WDC Products train, 290 true
-# pairs scoring 0.5 or more were never compared).
-OFFERS_PER_MASTER = 5
 
 
 @dataclass
