@@ -226,6 +226,15 @@ def test_two_cheeses_of_one_dairy_are_two_products() -> None:
     assert not identity_conflict(gouda, _facts("Queso Gouda Colun Laminado 250g", "b"))
 
 
+def test_a_mens_and_a_womens_version_are_two_products() -> None:
+    men = _facts("Perfume Carolina Herrera 212 VIP Men Edt 100 ml")
+    assert identity_conflict(men, _facts("Perfume Carolina Herrera 212 VIP Women EDT 100ml", "b"))
+    assert identity_conflict(men, _facts("Perfume 212 VIP Edt 100 ml Dama", "b"))
+    # `Hombre` and `Masculino` say the same; a title saying neither may be either.
+    assert not identity_conflict(men, _facts("Perfume 212 VIP Edt 100ml Masculino", "b"))
+    assert not identity_conflict(men, _facts("Perfume 212 VIP Edt 100ml", "b"))
+
+
 def test_a_milk_a_dark_and_a_white_chocolate_are_three_products() -> None:
     milk = _facts("Nestlé Classic Chocolate Con Leche X 80 Gr.")
     assert identity_conflict(milk, _facts("Chocolate Classic Semi Amargo Nestlé X 80 Gr", "b"))

@@ -66,6 +66,9 @@ _UNIT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b([23])\s*-?\s*(?:en|in)\s*-?\s*1\b"), r"\1in1"),
     # A stand-up pouch written apart or together (`Doy Pack` / `Doypack`).
     (re.compile(r"\bdoy\s*-?\s*pack\b"), "doypack"),
+    # Who a product is for, one word each (`Men` / `Hombre` / `Masculino`, `Women` / `Dama`).
+    (re.compile(r"\b(?:hombres?|masculin[oa]s?|caballeros?|men|mens)\b"), "hombre"),
+    (re.compile(r"\b(?:mujer(?:es)?|femenin[oa]s?|damas?|women|womens)\b"), "mujer"),
     # A fragrance's concentration as stores abbreviate it (`Eau de Toilette` / `EDT`).
     (re.compile(r"\beau de toilette\b"), "edt"),
     (re.compile(r"\beau de parfum[es]?\b"), "edp"),

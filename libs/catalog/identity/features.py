@@ -437,6 +437,9 @@ def _chocolate_kinds(title: str) -> frozenset[str]:
 # A day and a night cream of one line are two products (in beauty and health only: `dia` is a
 # store's own brand elsewhere).
 _TIME_OF_DAY = _one_name_each({"day": "dia day", "night": "noche night"})
+# Who a product is made for, one name each (`normalize_title` writes each as `hombre` / `mujer`):
+# a men's and a women's version of one line are two products.
+_GENDERS = frozenset({"hombre", "mujer"})
 _TIME_OF_DAY_GROUPS = frozenset({"beauty", "health"})
 # A refurbished or used unit is not the new product, whose price it would undercut.
 _SECOND_HAND = frozenset(
@@ -505,6 +508,8 @@ class Profile:
     """The title sells a refurbished or used unit (`_SECOND_HAND`)."""
     forms: frozenset[str]
     """The forms the title states, one name each (`_FORMS`: powder, liquid, bar...)."""
+    genders: frozenset[str]
+    """Who the title says the product is for (`_GENDERS`: `hombre`, `mujer`)."""
     time_of_day: frozenset[str]
     """`day` / `night` as a cream's title states it (`_TIME_OF_DAY`)."""
     letter_sizes: frozenset[str]
@@ -574,6 +579,7 @@ def profile(title: str) -> Profile:
         cheeses=frozenset(_CHEESES[w] for w in words if w in _CHEESES),
         chocolates=_chocolate_kinds(title),
         time_of_day=frozenset(_TIME_OF_DAY[w] for w in words if w in _TIME_OF_DAY),
+        genders=_GENDERS.intersection(words),
         letter_sizes=_LETTER_SIZES.intersection(words)
         | {size for word, size in pairwise(words) if word in _SIZE_WORDS and size.isdigit()},
         accessory=_ACCESSORY_FOR.search(title) is not None,
@@ -817,14 +823,13 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     (`VETO_ATTRIBUTES`), different CPU/GPU models, one brand's model read with other numbers
     (`model_generation_conflict`), a light and a regular version said outright (`_LIGHTER`,
     `_REGULAR`), one side refurbished or used (`_SECOND_HAND`), one side an accessory the other
-    is not (`_ACCESSORY_FOR`),
-    two different containers (`_PACKAGING`), packing media (`_MEDIUM`), grape varieties of a
-    wine (`grapes_conflict`), cheese varieties (`_CHEESES`), chocolate kinds
-    (`_CHOCOLATE_KINDS`), fragrance concentrations
-    (`_CONCENTRATIONS`), forms (`_FORMS`: powder / liquid), a day and a night cream
-    (`_TIME_OF_DAY`) or letter sizes of a diaper or garment (`_LETTER_SIZES`), or the two
-    sides are two registered brands
-    (`registered_brand_conflict`): two products, whatever else they share."""
+    is not (`_ACCESSORY_FOR`), two different containers (`_PACKAGING`), packing media
+    (`_MEDIUM`), grape varieties of a wine (`grapes_conflict`), cheese varieties (`_CHEESES`),
+    chocolate kinds (`_CHOCOLATE_KINDS`), fragrance concentrations (`_CONCENTRATIONS`), forms
+    (`_FORMS`: powder / liquid), a day and a night cream (`_TIME_OF_DAY`), a men's and a
+    women's version (`_GENDERS`) or letter sizes of a diaper or garment (`_LETTER_SIZES`), or
+    the two sides are two registered brands (`registered_brand_conflict`): two products,
+    whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
         if not _nested(pa.measures[dimension], pb.measures[dimension]):
@@ -886,6 +891,9 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         and _TIME_OF_DAY_GROUPS & {category_group(a.category), category_group(b.category)}
     ):
         # A day and a night cream (`Nivea Q10 Antiarrugas Día` / `Noche`).
+        return True
+    if pa.genders and pb.genders and pa.genders.isdisjoint(pb.genders):
+        # A men's and a women's version (`212 VIP Men` / `212 VIP Women`).
         return True
     if pa.concentration and pb.concentration and pa.concentration.isdisjoint(pb.concentration):
         # Another concentration of one fragrance (`Eau de Toilette` / `Eau de Parfum`).

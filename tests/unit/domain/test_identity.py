@@ -20,15 +20,19 @@ from catalog.domain import extract, input_fingerprint, normalize_title, product_
         ("Te Verde La Virginia Jazmin 20sq", "te verde la virginia jazmin 20un"),
         ("Papel Higiénico Confort 32 Rollos", "papel higienico confort 32un"),
         # A fragrance's concentration as stores abbreviate it.
-        ("212 VIP Men Eau de Toilette 100ml", "212 vip men edt 100ml"),
+        ("212 VIP Men Eau de Toilette 100ml", "212 vip hombre edt 100ml"),
         ("Good Girl Eau De Parfum 80 ml", "good girl edp 80ml"),
         # Toothpaste by its Argentine and Chilean names.
         ("Crema Dental Colgate Total 12 90g", "pasta dental colgate total 12 90g"),
         ("Shampoo 2 En 1 Dove", "shampoo 2in1 dove"),
-        ("Shampoo Dove Men 2en1", "shampoo dove men 2in1"),
+        ("Shampoo Dove Men 2en1", "shampoo dove hombre 2in1"),
         ("Notebook HP 2-in-1 14in", "notebook hp 2in1 14in"),
         ("Set 12 en 1", "set 12 en 1"),
         ("Kétchup Hellmanns doy pack 250 g.", "ketchup hellmanns doypack 250g"),
+        # Who a product is for, one word each.
+        ("Perfume 212 VIP Men EDT 100ml Masculino", "perfume 212 vip hombre edt 100ml hombre"),
+        ("Zapatillas Running Damas", "zapatillas running mujer"),
+        ("Polera Femenina Women", "polera mujer mujer"),
         # A processor's `U` is no count.
         ("HP 15 Core i5-1235U", "hp 15 core i5 1235u"),
         ("Core Ultra 7 155U", "core ultra 7 155u"),
