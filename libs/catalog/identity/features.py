@@ -437,10 +437,10 @@ def _chocolate_kinds(title: str) -> frozenset[str]:
 # A day and a night cream of one line are two products (in beauty and health only: `dia` is a
 # store's own brand elsewhere).
 _TIME_OF_DAY = _one_name_each({"day": "dia day", "night": "noche night"})
+_TIME_OF_DAY_GROUPS = frozenset({"beauty", "health"})
 # Who a product is made for, one name each (`normalize_title` writes each as `hombre` / `mujer`):
 # a men's and a women's version of one line are two products.
 _GENDERS = frozenset({"hombre", "mujer"})
-_TIME_OF_DAY_GROUPS = frozenset({"beauty", "health"})
 # A refurbished or used unit is not the new product, whose price it would undercut.
 _SECOND_HAND = frozenset(
     {
