@@ -817,11 +817,6 @@ def _content_agrees(a: Mapping[str, frozenset[float]], b: Mapping[str, frozenset
     )
 
 
-def _stated_apart(left: frozenset[str], right: frozenset[str]) -> bool:
-    """Both titles state a kind (a container, a form, a size...) and share none of them."""
-    return bool(left) and bool(right) and left.isdisjoint(right)
-
-
 def identity_conflict(a: Facts, b: Facts) -> bool:
     """The titles state different identity measures (`VETO_DIMENSIONS`, neither value set
     inside the other), the listings were read with different values of one of those measures
@@ -836,7 +831,6 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
     the two sides are two registered brands (`registered_brand_conflict`): two products,
     whatever else they share."""
     pa, pb = profile(a.title), profile(b.title)
-    groups = {category_group(a.category), category_group(b.category)}
     for dimension in VETO_DIMENSIONS & pa.measures.keys() & pb.measures.keys():
         if not _nested(pa.measures[dimension], pb.measures[dimension]):
             return True
@@ -851,50 +845,63 @@ def identity_conflict(a: Facts, b: Facts) -> bool:
         return True
     if (
         _one_sided_negation(a.title, pa, pb) or _one_sided_negation(b.title, pb, pa)
-    ) and _CONSUMABLES & groups:
+    ) and _CONSUMABLES & {category_group(a.category), category_group(b.category)}:
         return True
     if (
         pa.lighter != pb.lighter
         and (pb.regular if pa.lighter else pa.regular)
-        and _CONSUMABLES & groups
+        and _CONSUMABLES & {category_group(a.category), category_group(b.category)}
     ):
         # The light version against the regular one (`Mayonesa Light` / `Tradicional`).
         return True
     if _accessory_conflict(a, pa, b, pb) or _accessory_conflict(b, pb, a, pa):
         return True
-    if _stated_apart(pa.packaging, pb.packaging):
+    if pa.packaging and pb.packaging and pa.packaging.isdisjoint(pb.packaging):
         # Another container (`Cerveza Cristal Lata 470 cc` / `Botella`).
         return True
-    if _stated_apart(pa.letter_sizes, pb.letter_sizes) and _SIZED_GROUPS & groups:
+    if (
+        pa.letter_sizes
+        and pb.letter_sizes
+        and pa.letter_sizes.isdisjoint(pb.letter_sizes)
+        and _SIZED_GROUPS & {category_group(a.category), category_group(b.category)}
+    ):
         # Another size of one diaper or garment (`Pañales Pampers Baby Dry M` / `G`).
         return True
-    if _stated_apart(pa.cheeses, pb.cheeses) and not _CHEESE_WORDS.isdisjoint(
-        pa.tokens | pb.tokens
+    if (
+        pa.cheeses
+        and pb.cheeses
+        and pa.cheeses.isdisjoint(pb.cheeses)
+        and not _CHEESE_WORDS.isdisjoint(pa.tokens | pb.tokens)
     ):
         # Another cheese of one dairy (`Queso Gouda Laminado Colun` / `Queso Mantecoso`).
         return True
-    if _stated_apart(pa.chocolates, pb.chocolates):
+    if pa.chocolates and pb.chocolates and pa.chocolates.isdisjoint(pb.chocolates):
         # Another kind of one chocolate (`Classic Con Leche` / `Classic Semi Amargo`).
         return True
     if pa.second_hand != pb.second_hand:
         # A refurbished unit against the new product (`iPhone 13 128GB Reacondicionado`).
         return True
-    if _stated_apart(pa.forms, pb.forms):
+    if pa.forms and pb.forms and pa.forms.isdisjoint(pb.forms):
         # Another form of one product (`Detergente en Polvo` / `Detergente Líquido`).
         return True
-    if _stated_apart(pa.time_of_day, pb.time_of_day) and _TIME_OF_DAY_GROUPS & groups:
+    if (
+        pa.time_of_day
+        and pb.time_of_day
+        and pa.time_of_day.isdisjoint(pb.time_of_day)
+        and _TIME_OF_DAY_GROUPS & {category_group(a.category), category_group(b.category)}
+    ):
         # A day and a night cream (`Nivea Q10 Antiarrugas Día` / `Noche`).
         return True
-    if _stated_apart(pa.genders, pb.genders):
+    if pa.genders and pb.genders and pa.genders.isdisjoint(pb.genders):
         # A men's and a women's version (`212 VIP Men` / `212 VIP Women`).
         return True
-    if _stated_apart(pa.concentration, pb.concentration):
+    if pa.concentration and pb.concentration and pa.concentration.isdisjoint(pb.concentration):
         # Another concentration of one fragrance (`Eau de Toilette` / `Eau de Parfum`).
         return True
     if grapes_conflict(pa.grapes, pb.grapes):
         # Another wine of one winery and line (`Cabernet Sauvignon` / `Cabernet Franc`).
         return True
-    if _stated_apart(pa.medium, pb.medium):
+    if pa.medium and pb.medium and pa.medium.isdisjoint(pb.medium):
         # Packed in another medium (`Atún Lomitos en Agua` / `en Aceite`).
         return True
     return registered_brand_conflict(a, b)
